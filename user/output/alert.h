@@ -1,0 +1,56 @@
+// One alert as the engine hands it to the outputs (already rendered), and its
+// two wire forms: Falco's JSON document and Falco's one-line text form.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "user/output/priority.h"
+
+namespace pg::user::output {
+
+// A field value as it appears in `output_fields`: <NA> is null, numeric
+// fields are JSON numbers, everything else a string.
+using FieldValue = std::variant<std::monostate, std::string, std::int64_t, bool>;
+
+struct OutputField {
+  std::string name;  // "proc.name", "fd.name", …
+  FieldValue value;
+};
+
+struct Alert {
+  std::int64_t time_ns = 0;  // event time, nanoseconds since the Unix epoch
+  std::string rule;
+  Priority priority = Priority::Debug;
+  std::string source = "syscall";  // "syscall" or "k8s_audit"
+  std::string hostname;
+  std::string output;  // the rule's output with field values filled in
+  std::vector<OutputField> output_fields;  // in template order
+  std::vector<std::string> tags;
+};
+
+struct FormatOptions {
+  // Text prefix time: false → local "HH:MM:SS.nnnnnnnnn" (what Falco prints
+  // by default), true → RFC 3339 UTC. The JSON `time` is always RFC 3339 UTC.
+  bool time_format_iso_8601 = false;
+  bool json_include_output_property = true;
+  bool json_include_tags_property = true;
+};
+
+// "2026-11-28T03:04:05.123456789Z" (UTC, always nine fractional digits).
+std::string format_rfc3339_ns(std::int64_t time_ns);
+
+// "03:04:05.123456789" in the local time zone.
+std::string format_clock_ns(std::int64_t time_ns);
+
+// Falco's text line without a trailing newline:
+// "03:04:05.123456789: Warning <output>". JSON `output` carries the same line.
+std::string to_text(const Alert& alert, const FormatOptions& opts = {});
+
+// Falco's JSON alert on one line, no trailing newline. Invalid UTF-8 in any
+// value (paths and command lines are bytes) is replaced, never thrown on.
+std::string to_json(const Alert& alert, const FormatOptions& opts = {});
+
+}  // namespace pg::user::output

@@ -1,0 +1,161 @@
+#include "user/output/dispatcher.h"
+
+#include <future>
+
+#include <spdlog/spdlog.h>
+
+namespace pg::user::output {
+namespace {
+constexpr auto kIdleTick = std::chrono::milliseconds(250);
+}
+
+std::uint64_t OutputStats::total_lost() const {
+  std::uint64_t n = queue_drops;
+  for (const auto& s : sinks) n += s.failed + s.dropped;
+  return n;
+}
+
+struct Dispatcher::Worker {
+  using Item = std::shared_ptr<const RenderedAlert>;
+
+  Worker(std::unique_ptr<Sink> s, std::size_t capacity) : sink(std::move(s)), queue(capacity) {}
+
+  void run() {
+    for (;;) {
+      auto item = queue.pop_for(kIdleTick);
+      sink->maintain();
+      if (!item) {
+        if (closed.load() && queue.size() == 0) break;
+        continue;
+      }
+      if (abandon.load()) {
+        dropped.fetch_add(1);
+        continue;
+      }
+      auto r = sink->deliver(**item);
+      if (r) {
+        delivered.fetch_add(1);
+        if (failing) spdlog::info("output {}: delivering again", sink->name());
+        failing = false;
+      } else {
+        const auto n = failed.fetch_add(1) + 1;
+        // Log the transition into failure, then sparingly: a dead webhook
+        // must not turn the daemon's log into a second alert stream.
+        if (!failing || n % 1000 == 0)
+          spdlog::warn("output {}: alert not delivered: {} ({} failed so far)", sink->name(),
+                       r.error(), n);
+        failing = true;
+      }
+    }
+    done.set_value();
+  }
+
+  std::unique_ptr<Sink> sink;
+  BoundedQueue<Item> queue;
+  std::thread thread;
+  std::promise<void> done;
+  std::atomic<bool> closed{false};
+  std::atomic<bool> abandon{false};
+  std::atomic<std::uint64_t> delivered{0};
+  std::atomic<std::uint64_t> failed{0};
+  std::atomic<std::uint64_t> dropped{0};
+  bool failing = false;  // worker thread only
+};
+
+Dispatcher::Dispatcher(Options opts) : opts_(opts), queue_(opts.queue_capacity) {}
+
+Dispatcher::~Dispatcher() { stop(); }
+
+void Dispatcher::add_sink(std::unique_ptr<Sink> sink) {
+  if (started_ || !sink) return;
+  workers_.push_back(std::make_unique<Worker>(std::move(sink), opts_.sink_queue_capacity));
+}
+
+void Dispatcher::start() {
+  if (started_) return;
+  started_ = true;
+  for (auto& w : workers_) w->thread = std::thread([p = w.get()] { p->run(); });
+  fan_out_thread_ = std::thread([this] { fan_out(); });
+}
+
+bool Dispatcher::enqueue(Alert&& alert) noexcept {
+  if (queue_.try_push(alert)) {
+    enqueued_.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  queue_drops_.fetch_add(1, std::memory_order_relaxed);
+  return false;
+}
+
+void Dispatcher::reopen() noexcept {
+  for (auto& w : workers_) w->sink->request_reopen();
+}
+
+void Dispatcher::fan_out() {
+  for (;;) {
+    auto alert = queue_.pop_for(kIdleTick);
+    if (!alert) {
+      if (stopped_ && queue_.size() == 0) return;  // stopped_ is set before close()
+      continue;
+    }
+    std::shared_ptr<const RenderedAlert> item;
+    try {
+      auto r = std::make_shared<RenderedAlert>();
+      r->json = to_json(*alert, opts_.format);
+      r->text = to_text(*alert, opts_.format);
+      r->alert = std::move(*alert);
+      item = std::move(r);
+    } catch (const std::exception& e) {
+      // Only allocation can fail here; count the alert as lost everywhere.
+      spdlog::error("output: cannot render alert for rule '{}': {}", alert->rule, e.what());
+      for (auto& w : workers_) w->failed.fetch_add(1);
+      continue;
+    }
+    for (auto& w : workers_) {
+      auto copy = item;
+      if (!w->queue.try_push(copy)) w->dropped.fetch_add(1);
+    }
+  }
+}
+
+void Dispatcher::stop(std::chrono::milliseconds drain) {
+  if (stopped_) return;
+  stopped_ = true;
+  queue_.close();
+  if (!started_) return;
+  const auto deadline = std::chrono::steady_clock::now() + drain;
+  if (fan_out_thread_.joinable()) fan_out_thread_.join();
+  std::vector<std::future<void>> done;
+  for (auto& w : workers_) {
+    done.push_back(w->done.get_future());
+    w->closed = true;
+    w->queue.close();
+  }
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    if (done[i].wait_until(deadline) != std::future_status::ready) {
+      workers_[i]->abandon = true;
+      workers_[i]->sink->interrupt();
+    }
+  }
+  for (auto& w : workers_)
+    if (w->thread.joinable()) w->thread.join();
+  const auto s = stats();
+  if (s.total_lost() > 0)
+    spdlog::warn("output: {} alert(s) lost during this run (queue drops {}, see per-sink counters)",
+                 s.total_lost(), s.queue_drops);
+}
+
+OutputStats Dispatcher::stats() const {
+  OutputStats s;
+  s.enqueued = enqueued_.load();
+  s.queue_drops = queue_drops_.load();
+  s.queue_depth = queue_.size();
+  s.queue_capacity = queue_.capacity();
+  for (const auto& w : workers_) {
+    s.sinks.push_back(SinkStats{std::string(w->sink->name()), w->delivered.load(), w->failed.load(),
+                                w->dropped.load(), w->queue.size(), w->queue.capacity()});
+  }
+  return s;
+}
+
+}  // namespace pg::user::output

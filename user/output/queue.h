@@ -1,0 +1,77 @@
+// A fixed-capacity FIFO shared by one or more producers and one consumer.
+//
+// try_push() never waits for space: a full queue refuses the item and the
+// caller counts the drop. The only wait on the producer side is the mutex,
+// held for a move and an index update by either side, never across I/O. The
+// storage is allocated once, so pushing does not allocate.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+namespace pg::user::output {
+
+template <class T>
+class BoundedQueue {
+ public:
+  explicit BoundedQueue(std::size_t capacity) : slots_(capacity > 0 ? capacity : 1) {}
+
+  BoundedQueue(const BoundedQueue&) = delete;
+  BoundedQueue& operator=(const BoundedQueue&) = delete;
+
+  // False when full or closed; `item` is left untouched then.
+  bool try_push(T& item) noexcept {
+    {
+      std::lock_guard lock(mu_);
+      if (closed_ || size_ == slots_.size()) return false;
+      slots_[(head_ + size_) % slots_.size()].emplace(std::move(item));
+      ++size_;
+    }
+    cv_.notify_one();
+    return true;
+  }
+  bool try_push(T&& item) noexcept { return try_push(item); }
+
+  // The oldest item, waiting up to `timeout` for one. nullopt on timeout, or
+  // at once when the queue is closed and empty.
+  std::optional<T> pop_for(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    if (!cv_.wait_for(lock, timeout, [&] { return size_ > 0 || closed_; })) return std::nullopt;
+    if (size_ == 0) return std::nullopt;
+    std::optional<T> out = std::move(slots_[head_]);
+    slots_[head_].reset();
+    head_ = (head_ + 1) % slots_.size();
+    --size_;
+    return out;
+  }
+
+  // Refuse further pushes and wake the consumer; queued items can still be
+  // popped.
+  void close() {
+    {
+      std::lock_guard lock(mu_);
+      closed_ = true;
+    }
+    cv_.notify_all();
+  }
+
+  std::size_t size() const {
+    std::lock_guard lock(mu_);
+    return size_;
+  }
+  std::size_t capacity() const { return slots_.size(); }
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::optional<T>> slots_;
+  std::size_t head_ = 0;
+  std::size_t size_ = 0;
+  bool closed_ = false;
+};
+
+}  // namespace pg::user::output
