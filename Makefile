@@ -1,0 +1,132 @@
+# Peregrine — the one build entry. `make help` lists the targets.
+#
+# Layout of build/:
+#   build/kern/*.bpf.o        one BPF object per hook family (kern/*.bpf.c)
+#   build/kern/peregrine.bpf.o  the families statically linked into one object
+#   build/gen/peregrine.skel.h  its libbpf skeleton
+#   build/obj/...             C++ objects (with .d dependency files)
+#   build/peregrine           the daemon and CLI
+#   build/unit-policy, build/unit-user   doctest unit-test binaries
+#   build/e2e-tests           end-to-end tests (root, real BPF)
+
+.DEFAULT_GOAL := all
+BUILD     ?= build
+CXX       ?= g++
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+ARCH      := x86_64
+BPF_ARCH  := x86
+
+CXXFLAGS  ?= -O2 -g
+CXXFLAGS  += -std=c++23 -Wall -Wextra -Wno-missing-field-initializers -MMD -MP
+CPPFLAGS  += -I. -I$(BUILD)/gen
+LDLIBS    := -lbpf -lelf -lz -lyaml-cpp -lspdlog -lfmt -lre2 -lssl -lcrypto -lpthread
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Wall -Werror \
+              -I. -Ivmlinux/$(ARCH) -Ikern
+
+# ---- sources --------------------------------------------------------------
+BPF_SRCS    := $(sort $(wildcard kern/*.bpf.c))
+BPF_OBJS    := $(BPF_SRCS:kern/%.bpf.c=$(BUILD)/kern/%.bpf.o)
+BPF_HDRS    := $(wildcard kern/api/*.h kern/lib/*.h) vmlinux/$(ARCH)/vmlinux.h
+SKEL        := $(BUILD)/gen/peregrine.skel.h
+
+POLICY_SRCS := $(sort $(wildcard policy/*.cpp policy/*/*.cpp))
+USER_SRCS   := $(filter-out user/main.cpp,$(sort $(wildcard user/*.cpp user/*/*.cpp)))
+UNIT_MAIN   := selftests/unit/main.cpp
+UNIT_POLICY := $(sort $(wildcard selftests/unit/policy/*.cpp))
+UNIT_USER   := $(sort $(wildcard selftests/unit/user/*.cpp))
+E2E_SRCS    := $(sort $(wildcard selftests/e2e/*.cpp))
+
+obj = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(1))
+POLICY_OBJS := $(call obj,$(POLICY_SRCS))
+USER_OBJS   := $(call obj,$(USER_SRCS))
+ALL_OBJS    := $(call obj,$(POLICY_SRCS) $(USER_SRCS) user/main.cpp $(UNIT_MAIN) \
+                 $(UNIT_POLICY) $(UNIT_USER) $(E2E_SRCS))
+
+LIBPOLICY   := $(BUILD)/libpgpolicy.a
+LIBUSER     := $(BUILD)/libpguser.a
+
+# ---- targets --------------------------------------------------------------
+.PHONY: all deps run test unit e2e bench fuzz clean format lint help vmlinux
+
+all: $(BUILD)/peregrine ## build build/peregrine (daemon and CLI)
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
+
+deps: ## install the Debian packages Peregrine needs (no-op when present)
+	@scripts/deps.sh
+
+run: deps all ## build and run the daemon with the default rules in rules/
+	scripts/run.sh
+
+test: deps ## install, build and run every test (unit always, e2e as root)
+	@$(MAKE) --no-print-directory all $(BUILD)/unit-policy $(BUILD)/unit-user $(BUILD)/e2e-tests
+	@scripts/run-tests.sh
+
+unit: $(BUILD)/unit-policy $(BUILD)/unit-user ## build and run the unit tests only
+	@scripts/run-tests.sh --unit-only
+
+bench: deps all ## overhead benchmarks (ratios against a baseline in the same run)
+	@scripts/bench.sh
+
+fuzz: ## build the libFuzzer targets and run each (FUZZ_SECONDS, default 300)
+	@$(MAKE) --no-print-directory -f scripts/fuzz.mk
+
+vmlinux: ## regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel's BTF
+	scripts/gen-vmlinux.sh
+
+format: ## reformat C, C++ and BPF sources with clang-format
+	clang-format -i $$(git ls-files '*.cpp' '*.h' '*.c' | grep -v '^vmlinux/')
+
+lint: ## clang-tidy and cppcheck on the files changed since main's merge-base
+	@scripts/lint.sh
+
+clean: ## remove build/
+	rm -rf $(BUILD)
+
+# ---- BPF ------------------------------------------------------------------
+$(BUILD)/kern/%.bpf.o: kern/%.bpf.c $(BPF_HDRS) | $(BUILD)/kern
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/kern/peregrine.bpf.o: $(BPF_OBJS)
+	$(BPFTOOL) gen object $@ $^
+
+$(SKEL): $(BUILD)/kern/peregrine.bpf.o | $(BUILD)/gen
+	$(BPFTOOL) gen skeleton $< name pg_bpf > $@.tmp && mv $@.tmp $@
+
+# ---- C++ ------------------------------------------------------------------
+$(BUILD)/obj/%.o: %.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
+
+# Objects outside policy/ may include the skeleton, so it must exist before
+# they compile; after that the .d files track it like any header. policy/ is
+# pure (no libbpf) and never waits for the BPF build.
+$(call obj,$(USER_SRCS) user/main.cpp $(UNIT_USER) $(E2E_SRCS)): | $(SKEL)
+
+$(LIBPOLICY): $(POLICY_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(LIBUSER): $(USER_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/peregrine: $(call obj,user/main.cpp) $(LIBUSER) $(LIBPOLICY)
+	$(CXX) $(CXXFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/unit-policy: $(call obj,$(UNIT_MAIN) $(UNIT_POLICY)) $(LIBPOLICY)
+	$(CXX) $(CXXFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/unit-user: $(call obj,$(UNIT_MAIN) $(UNIT_USER)) $(LIBUSER) $(LIBPOLICY)
+	$(CXX) $(CXXFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/e2e-tests: $(call obj,$(UNIT_MAIN) $(E2E_SRCS)) $(LIBUSER) $(LIBPOLICY)
+	$(CXX) $(CXXFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/kern $(BUILD)/gen:
+	@mkdir -p $@
+
+-include $(ALL_OBJS:.o=.d)

@@ -1,0 +1,172 @@
+/* Ring-buffer records: the ABI between the eBPF programs and userspace.
+ *
+ * Plain C with fixed-width types so that the BPF objects and the C++ daemon
+ * include this one file (never a copy). Every record starts with pg_hdr;
+ * record type numbers are explicit and never reused.
+ *
+ * Variable-length data (paths, argv) follows the fixed part of a record and
+ * is described by pg_str {offset from the record start, length}. Strings are
+ * NUL-terminated in the record, and len excludes the NUL.
+ */
+#ifndef PG_KERN_API_RECORDS_H
+#define PG_KERN_API_RECORDS_H
+
+#ifdef __BPF__
+/* vmlinux.h already provides the __u* types */
+#else
+#include <linux/types.h>
+#endif
+
+/* C and C++ spell the compile-time size check differently. */
+#ifdef __cplusplus
+#define PG_ABI_ASSERT(cond, msg) static_assert(cond, msg)
+#else
+#define PG_ABI_ASSERT(cond, msg) _Static_assert(cond, msg)
+#endif
+
+#define PG_COMM_LEN 16
+/* Longest string captured from user memory (paths, one argv block). */
+#define PG_STR_MAX 4096
+/* Most path components one dentry walk emits before it gives up. */
+#define PG_WALK_DEPTH 48
+
+enum pg_rec_type {
+	PG_REC_EXEC = 1,    /* a task completed execve/execveat */
+	PG_REC_FORK = 2,    /* a new process (not a thread) was created */
+	PG_REC_EXIT = 3,    /* a process's thread-group leader exited */
+	PG_REC_OPEN = 4,    /* open, openat, openat2, creat returned */
+	PG_REC_CONNECT = 5, /* connect returned */
+};
+
+/* pg_hdr.flags */
+enum pg_rec_flags {
+	PG_RF_TRUNCATED = 1 << 0, /* some string in the record was cut short */
+};
+
+struct pg_hdr {
+	__u16 type;  /* enum pg_rec_type */
+	__u16 flags; /* enum pg_rec_flags */
+	__u32 size;  /* whole record, header included */
+	__u64 ts_ns; /* CLOCK_BOOTTIME of the event */
+};
+PG_ABI_ASSERT(sizeof(struct pg_hdr) == 16, "pg_hdr layout");
+
+/* Who did it: filled for every record from the current task. */
+struct pg_task {
+	__u32 tgid;     /* proc.pid */
+	__u32 tid;      /* thread.tid */
+	__u32 ppid;     /* real parent's tgid */
+	__u32 uid;      /* effective uid (user.uid) */
+	__u32 gid;      /* effective gid */
+	__u32 loginuid; /* audit login uid, (u32)-1 when unset */
+	__u64 cgroup_id;
+	char comm[PG_COMM_LEN];
+};
+PG_ABI_ASSERT(sizeof(struct pg_task) == 48, "pg_task layout");
+
+/* pg_str.flags */
+enum pg_str_flags {
+	PG_SF_TRUNCATED = 1 << 0, /* the capture buffer or walk budget ran out */
+	PG_SF_FAILED = 1 << 1,    /* the memory could not be read */
+	/* The string is a dentry walk: NUL-separated components from the leaf
+	 * up to the task's root ("c\0b\0a\0" for /a/b/c; empty for "/"). */
+	PG_SF_COMPONENTS = 1 << 2,
+};
+
+struct pg_str {
+	__u16 off; /* from the start of the record; 0 when absent */
+	__u16 len; /* bytes, without the terminating NUL */
+	__u16 flags;
+	__u16 pad;
+};
+PG_ABI_ASSERT(sizeof(struct pg_str) == 8, "pg_str layout");
+
+struct pg_exec_rec {
+	struct pg_hdr hdr;
+	struct pg_task task;
+	__u64 start_ns;  /* task start time, CLOCK_BOOTTIME (proc start) */
+	__u32 tty;       /* controlling tty as a dev_t (major << 20 | minor), 0 if none */
+	__u32 old_tid;   /* tid before exec (differs when a thread exec'd) */
+	__u32 sid;       /* session id in the initial pid namespace */
+	__u32 pad;
+	struct pg_str exe;  /* the executable file, as a dentry walk */
+	struct pg_str args; /* argv, NUL-separated, as in /proc/PID/cmdline */
+	struct pg_str cwd;  /* working directory, as a dentry walk */
+};
+PG_ABI_ASSERT(sizeof(struct pg_exec_rec) == 112, "pg_exec_rec layout");
+
+struct pg_fork_rec {
+	struct pg_hdr hdr;
+	struct pg_task task; /* the parent */
+	__u32 child_tgid;
+	__u32 child_tid;
+	__u64 child_start_ns;
+};
+PG_ABI_ASSERT(sizeof(struct pg_fork_rec) == 80, "pg_fork_rec layout");
+
+struct pg_exit_rec {
+	struct pg_hdr hdr;
+	struct pg_task task;
+	__s32 exit_code; /* as wait(2) reports it */
+	__u32 pad;
+};
+PG_ABI_ASSERT(sizeof(struct pg_exit_rec) == 72, "pg_exit_rec layout");
+
+/* Which syscall produced a PG_REC_OPEN. */
+enum pg_open_kind {
+	PG_OPEN_OPEN = 1,
+	PG_OPEN_OPENAT = 2,
+	PG_OPEN_OPENAT2 = 3,
+	PG_OPEN_CREAT = 4,
+};
+
+/* AT_FDCWD as the kernel defines it; dirfd takes this value for plain
+ * open/creat too, since they resolve relative paths against the cwd. */
+#define PG_AT_FDCWD (-100)
+
+struct pg_open_rec {
+	struct pg_hdr hdr;
+	struct pg_task task;
+	__s64 ret;       /* new fd, or -errno */
+	__u64 flags;     /* open flags (openat2: open_how.flags) */
+	__u32 mode;      /* creation mode */
+	__s32 dirfd;     /* PG_AT_FDCWD or the directory fd */
+	__u16 kind;      /* enum pg_open_kind */
+	__u16 pad[3];
+	struct pg_str path; /* the path argument as the caller passed it */
+	/* For a relative path: the directory it is relative to (cwd or dirfd),
+	 * as a dentry walk. Absent for absolute paths. */
+	struct pg_str base;
+};
+PG_ABI_ASSERT(sizeof(struct pg_open_rec) == 112, "pg_open_rec layout");
+
+struct pg_sockaddr {
+	__u16 family; /* AF_INET, AF_INET6, AF_UNIX, ... */
+	__u16 port;   /* host byte order */
+	__u32 pad;
+	__u8 addr[16]; /* IPv4 in the first 4 bytes; network byte order */
+};
+PG_ABI_ASSERT(sizeof(struct pg_sockaddr) == 24, "pg_sockaddr layout");
+
+struct pg_connect_rec {
+	struct pg_hdr hdr;
+	struct pg_task task;
+	__s64 ret;  /* 0, or -errno (-EINPROGRESS for non-blocking) */
+	__s32 fd;
+	__u16 sock_type; /* SOCK_STREAM, SOCK_DGRAM, ... (0 if unknown) */
+	__u16 protocol;  /* IPPROTO_TCP, IPPROTO_UDP, ... (0 if unknown) */
+	struct pg_sockaddr remote; /* decoded from the connect() argument */
+	struct pg_sockaddr local;  /* read from the socket at return */
+	struct pg_str unix_path;   /* AF_UNIX: sun_path of the argument */
+};
+PG_ABI_ASSERT(sizeof(struct pg_connect_rec) == 136, "pg_connect_rec layout");
+
+/* Every place a record can be lost; indexes of the pg_drops counter map. */
+enum pg_drop_reason {
+	PG_DROP_RINGBUF_FULL = 0, /* bpf_ringbuf_output/reserve failed */
+	PG_DROP_SCRATCH = 1,      /* no per-CPU scratch buffer */
+	PG_DROP_READ = 2,         /* a kernel read the record depends on failed */
+	PG_DROP__COUNT,
+};
+
+#endif

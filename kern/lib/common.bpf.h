@@ -1,0 +1,125 @@
+/* Shared maps and helpers for every hook family.
+ *
+ * The hook families (one kern/NAME.bpf.c each) are compiled separately and linked into
+ * one object with `bpftool gen object`. Maps and read-only configuration are
+ * therefore defined __weak here: each object carries an identical copy and
+ * the linker keeps exactly one, so every program shares the same ring buffer
+ * and counters.
+ */
+#ifndef PG_KERN_LIB_COMMON_BPF_H
+#define PG_KERN_LIB_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "api/records.h"
+
+/* Offsets into the scratch buffer are masked with PG_OFF_MASK before each
+ * write so the verifier can bound them; one string (≤ PG_STR_MAX) may start
+ * at any masked offset. The buffer is a power of two (the per-CPU maximum,
+ * 32 KiB) so the final record size can be bounded with one mask too. */
+#define PG_OFF_MASK 16383
+#define PG_SCRATCH_SIZE 32768
+_Static_assert(PG_OFF_MASK + 1 + PG_STR_MAX <= PG_SCRATCH_SIZE, "scratch too small");
+
+/* Mask a value in a way the compiler cannot drop: clang removes a plain
+ * `off & MASK` when an earlier branch already implies it, but the verifier
+ * does not always track that branch, and then rejects the access. */
+#define PG_MASK(val, mask)                                   \
+	({                                                   \
+		__u64 __v = (val);                           \
+		asm volatile("%0 &= %1" : "+r"(__v) : "i"(mask)); \
+		__v;                                         \
+	})
+#define PG_OFF(off) PG_MASK(off, PG_OFF_MASK)
+
+/* Set by userspace before load. */
+const volatile __u32 pg_self_tgid __weak = 0; /* our own events are dropped */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20); /* resized by userspace before load */
+} pg_events SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PG_DROP__COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} pg_drops SEC(".maps") __weak;
+
+struct pg_scratch {
+	__u8 data[PG_SCRATCH_SIZE];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pg_scratch);
+} pg_scratch SEC(".maps") __weak;
+
+static __always_inline void pg_count_drop(__u32 reason)
+{
+	__u64 *n = bpf_map_lookup_elem(&pg_drops, &reason);
+	if (n)
+		*n += 1;
+}
+
+/* The per-CPU buffer a record is assembled in before it is copied to the
+ * ring buffer with its exact size. */
+static __always_inline __u8 *pg_scratch_buf(void)
+{
+	__u32 zero = 0;
+	struct pg_scratch *s = bpf_map_lookup_elem(&pg_scratch, &zero);
+	if (!s) {
+		pg_count_drop(PG_DROP_SCRATCH);
+		return NULL;
+	}
+	return s->data;
+}
+
+static __always_inline bool pg_is_self(void)
+{
+	return (bpf_get_current_pid_tgid() >> 32) == pg_self_tgid;
+}
+
+static __always_inline void pg_fill_hdr(struct pg_hdr *h, __u16 type)
+{
+	h->type = type;
+	h->flags = 0;
+	h->size = 0;
+	h->ts_ns = bpf_ktime_get_boot_ns();
+}
+
+static __always_inline void pg_fill_task(struct pg_task *t, struct task_struct *task)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	t->tgid = pid_tgid >> 32;
+	t->tid = (__u32)pid_tgid;
+	t->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	t->uid = BPF_CORE_READ(task, cred, euid.val);
+	t->gid = BPF_CORE_READ(task, cred, egid.val);
+	t->loginuid = (__u32)-1;
+	if (bpf_core_field_exists(task->loginuid))
+		t->loginuid = BPF_CORE_READ(task, loginuid.val);
+	t->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(t->comm, sizeof(t->comm));
+}
+
+/* Copy an assembled record of `size` bytes from scratch to the ring buffer. */
+static __always_inline void pg_submit(__u8 *buf, __u32 size)
+{
+	struct pg_hdr *h = (struct pg_hdr *)buf;
+	if (size > PG_SCRATCH_SIZE || size < sizeof(struct pg_hdr)) {
+		pg_count_drop(PG_DROP_READ);
+		return;
+	}
+	h->size = size;
+	if (bpf_ringbuf_output(&pg_events, buf, PG_MASK(size, PG_SCRATCH_SIZE - 1), 0))
+		pg_count_drop(PG_DROP_RINGBUF_FULL);
+}
+
+#endif

@@ -1,0 +1,101 @@
+/* Process lifecycle: exec, fork, exit.
+ *
+ *   sched_process_exec: record task + exe (dentry walk) + argv + cwd
+ *   sched_process_fork: record parent + child ids (new processes only)
+ *   sched_process_exit: record the thread-group leader's exit
+ *
+ * These are the low-volume events that always cross to userspace: they keep
+ * the process table (ancestry, cmdline, cwd) that rules need. tp_btf gives
+ * typed access to the task and linux_binprm without per-syscall hooks, and
+ * fires once per completed exec whichever syscall (execve, execveat) led
+ * there.
+ */
+#include "lib/common.bpf.h"
+#include "lib/strings.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* tty_nr as /proc/PID/stat encodes it (new_encode_dev), so records and the
+ * /proc seed agree. */
+static __always_inline __u32 pg_tty_nr(struct task_struct *task)
+{
+	struct tty_struct *tty = BPF_CORE_READ(task, signal, tty);
+	if (!tty)
+		return 0;
+	__u32 major = BPF_CORE_READ(tty, driver, major);
+	__u32 minor = BPF_CORE_READ(tty, driver, minor_start) + BPF_CORE_READ(tty, index);
+	return (minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12);
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(pg_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
+{
+	if (pg_is_self())
+		return 0;
+	__u8 *buf = pg_scratch_buf();
+	if (!buf)
+		return 0;
+	struct pg_exec_rec *r = (struct pg_exec_rec *)buf;
+	pg_fill_hdr(&r->hdr, PG_REC_EXEC);
+	pg_fill_task(&r->task, task);
+	r->start_ns = BPF_CORE_READ(task, start_boottime);
+	r->tty = pg_tty_nr(task);
+	r->old_tid = old_pid;
+	r->sid = BPF_CORE_READ(task, signal, pids[PIDTYPE_SID], numbers[0].nr);
+	r->pad = 0;
+
+	__u32 off = sizeof(*r);
+	struct file *exe = BPF_CORE_READ(bprm, file);
+	off = pg_put_path_walk(buf, off, &r->exe, BPF_CORE_READ(exe, f_path.dentry),
+			       BPF_CORE_READ(exe, f_path.mnt), task);
+	unsigned long arg_start = BPF_CORE_READ(task, mm, arg_start);
+	unsigned long arg_end = BPF_CORE_READ(task, mm, arg_end);
+	off = pg_put_user_bytes(buf, off, &r->args, (const void *)arg_start,
+				arg_end > arg_start ? arg_end - arg_start : 0);
+	off = pg_put_path_walk(buf, off, &r->cwd, BPF_CORE_READ(task, fs, pwd.dentry),
+			       BPF_CORE_READ(task, fs, pwd.mnt), task);
+	if ((r->exe.flags | r->args.flags | r->cwd.flags) & PG_SF_TRUNCATED)
+		r->hdr.flags |= PG_RF_TRUNCATED;
+	pg_submit(buf, off);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(pg_fork, struct task_struct *parent, struct task_struct *child)
+{
+	if (pg_is_self())
+		return 0;
+	__u32 tgid = BPF_CORE_READ(child, tgid);
+	__u32 tid = BPF_CORE_READ(child, pid);
+	/* Threads share their process's state; only new processes matter. */
+	if (tgid != tid)
+		return 0;
+	struct pg_fork_rec r = {};
+	pg_fill_hdr(&r.hdr, PG_REC_FORK);
+	pg_fill_task(&r.task, parent);
+	r.child_tgid = tgid;
+	r.child_tid = tid;
+	r.child_start_ns = BPF_CORE_READ(child, start_boottime);
+	r.hdr.size = sizeof(r);
+	if (bpf_ringbuf_output(&pg_events, &r, sizeof(r), 0))
+		pg_count_drop(PG_DROP_RINGBUF_FULL);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(pg_exit, struct task_struct *task)
+{
+	if (pg_is_self())
+		return 0;
+	/* Other threads exiting leave the process alive. */
+	if (BPF_CORE_READ(task, pid) != BPF_CORE_READ(task, tgid))
+		return 0;
+	struct pg_exit_rec r = {};
+	pg_fill_hdr(&r.hdr, PG_REC_EXIT);
+	pg_fill_task(&r.task, task);
+	r.exit_code = BPF_CORE_READ(task, exit_code);
+	r.hdr.size = sizeof(r);
+	if (bpf_ringbuf_output(&pg_events, &r, sizeof(r), 0))
+		pg_count_drop(PG_DROP_RINGBUF_FULL);
+	return 0;
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Install the Debian packages Peregrine builds, tests and benchmarks with.
+# Idempotent and fast when everything is present: one dpkg-query, no apt.
+set -euo pipefail
+
+packages=(
+  # build
+  make g++ clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
+  libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
+  libcpp-httplib-dev libssl-dev libre2-dev
+  # tests and fuzzing
+  doctest-dev libclang-rt-14-dev iproute2 procps
+  # format / lint
+  clang-format clang-tidy cppcheck
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [ "$status" = installed ] || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps: missing Debian packages: ${missing[*]}" >&2
+  echo "deps: run 'make deps' as root (or: sudo apt-get install ${missing[*]})" >&2
+  exit 1
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,142 @@
+#include "user/bpf_loader.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdarg>
+#include <cstring>
+
+#include "peregrine.skel.h"
+
+namespace pg::user {
+
+namespace {
+
+int libbpf_to_spdlog(enum libbpf_print_level level, const char* fmt, va_list args) {
+  // Verifier logs arrive as one message of many kilobytes: size it first.
+  va_list copy;
+  va_copy(copy, args);
+  int n = vsnprintf(nullptr, 0, fmt, copy);
+  va_end(copy);
+  if (n <= 0) return n;
+  std::string buf(size_t(n) + 1, '\0');
+  vsnprintf(buf.data(), buf.size(), fmt, args);
+  buf.resize(size_t(n));
+  std::string_view msg(buf);
+  while (!msg.empty() && msg.back() == '\n') msg.remove_suffix(1);
+  if (level == LIBBPF_WARN)
+    spdlog::warn("libbpf: {}", msg);
+  else
+    spdlog::debug("libbpf: {}", msg);
+  return n;
+}
+
+std::string errno_text(int err) { return std::strerror(err < 0 ? -err : err); }
+
+}  // namespace
+
+const std::vector<HookInfo>& all_hooks() {
+  static const std::vector<HookInfo> hooks = {
+      {"execve", true, [](pg_bpf* s) { return s->progs.pg_exec; }},
+      {"clone", true, [](pg_bpf* s) { return s->progs.pg_fork; }},
+      {"procexit", true, [](pg_bpf* s) { return s->progs.pg_exit; }},
+      {"open", false, [](pg_bpf* s) { return s->progs.pg_exit_open; }},
+      {"openat", false, [](pg_bpf* s) { return s->progs.pg_exit_openat; }},
+      {"openat2", false, [](pg_bpf* s) { return s->progs.pg_exit_openat2; }},
+      {"creat", false, [](pg_bpf* s) { return s->progs.pg_exit_creat; }},
+      {"connect", false, [](pg_bpf* s) { return s->progs.pg_exit_connect; }},
+  };
+  return hooks;
+}
+
+std::vector<std::string> hook_names() {
+  std::vector<std::string> out;
+  for (const auto& h : all_hooks()) out.emplace_back(h.name);
+  return out;
+}
+
+void route_libbpf_log() { libbpf_set_print(libbpf_to_spdlog); }
+
+std::string_view drop_reason_name(uint32_t reason) {
+  switch (reason) {
+    case PG_DROP_RINGBUF_FULL: return "ring_buffer_full";
+    case PG_DROP_SCRATCH: return "no_scratch_buffer";
+    case PG_DROP_READ: return "kernel_read_failed";
+    default: return "unknown";
+  }
+}
+
+std::expected<std::unique_ptr<BpfSession>, std::string> BpfSession::load(const LoadOptions& opts) {
+  const uint32_t page = uint32_t(sysconf(_SC_PAGESIZE));
+  if (opts.ringbuf_bytes < page || (opts.ringbuf_bytes & (opts.ringbuf_bytes - 1)) != 0)
+    return std::unexpected(fmt::format(
+        "ring buffer size {} is invalid: it must be a power of two of at least {} bytes",
+        opts.ringbuf_bytes, page));
+  for (const auto& name : opts.syscalls) {
+    auto it = std::find_if(all_hooks().begin(), all_hooks().end(),
+                           [&](const HookInfo& h) { return h.name == name; });
+    if (it == all_hooks().end())
+      return std::unexpected(fmt::format("unknown syscall '{}'; this build can capture: {}", name,
+                                         fmt::join(hook_names(), ", ")));
+  }
+
+  std::unique_ptr<BpfSession> s(new BpfSession());
+  s->skel_ = pg_bpf__open();
+  if (!s->skel_) return std::unexpected("opening the BPF object failed: " + errno_text(errno));
+
+  s->skel_->rodata->pg_self_tgid = opts.self_tgid;
+  bpf_map__set_max_entries(s->skel_->maps.pg_events, opts.ringbuf_bytes);
+  for (const auto& h : all_hooks()) {
+    bool wanted = h.lifecycle ||
+                  std::find(opts.syscalls.begin(), opts.syscalls.end(), h.name) !=
+                      opts.syscalls.end();
+    bpf_program__set_autoload(h.prog(s->skel_), wanted);
+  }
+  if (int err = pg_bpf__load(s->skel_))
+    return std::unexpected(fmt::format(
+        "loading the BPF programs into the kernel failed: {} (run with --log-level debug to "
+        "see the verifier's log)",
+        errno_text(err)));
+  return s;
+}
+
+std::expected<void, std::string> BpfSession::attach() {
+  for (const auto& h : all_hooks()) {
+    bpf_program* prog = h.prog(skel_);
+    if (!bpf_program__autoload(prog)) continue;
+    bpf_link* link = bpf_program__attach(prog);
+    if (!link)
+      return std::unexpected(fmt::format("attaching the {} program ({}) failed: {}", h.name,
+                                         bpf_program__section_name(prog), errno_text(errno)));
+    links_.push_back(link);
+    attached_names_.emplace_back(h.name);
+  }
+  return {};
+}
+
+BpfSession::~BpfSession() {
+  for (auto* l : links_) bpf_link__destroy(l);
+  if (skel_) pg_bpf__destroy(skel_);
+}
+
+int BpfSession::events_fd() const { return bpf_map__fd(skel_->maps.pg_events); }
+
+std::array<uint64_t, PG_DROP__COUNT> BpfSession::drops() const {
+  std::array<uint64_t, PG_DROP__COUNT> out{};
+  const int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) return out;
+  std::vector<uint64_t> per_cpu(static_cast<size_t>(ncpu));
+  int fd = bpf_map__fd(skel_->maps.pg_drops);
+  for (uint32_t r = 0; r < PG_DROP__COUNT; ++r) {
+    if (bpf_map_lookup_elem(fd, &r, per_cpu.data()) != 0) continue;
+    for (uint64_t v : per_cpu) out[r] += v;
+  }
+  return out;
+}
+
+}  // namespace pg::user

@@ -1,0 +1,67 @@
+// The kernel side as one RAII object: open the skeleton, configure it
+// (read-only globals, map sizes, which programs load), load, attach. A
+// BpfSession can't be half-initialised, and destroying it detaches every
+// link and frees every program and unpinned map of ours.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <expected>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kern/api/records.h"
+
+struct pg_bpf;
+struct bpf_program;
+struct bpf_link;
+
+namespace pg::user {
+
+// One attachable program and the evt.type names it produces.
+struct HookInfo {
+  std::string_view name;        // evt.type ("openat", "execve", ...)
+  bool lifecycle;               // always needed for the process table
+  bpf_program* (*prog)(pg_bpf*);
+};
+
+// All hooks this build has, in a stable order.
+const std::vector<HookInfo>& all_hooks();
+// Known evt.type names, for validating user input.
+std::vector<std::string> hook_names();
+
+struct LoadOptions {
+  uint32_t ringbuf_bytes = 8u << 20;  // power of two, multiple of the page size
+  // Syscall hooks to load (evt.type names). Lifecycle hooks always load.
+  std::vector<std::string> syscalls;
+  uint32_t self_tgid = 0;  // events of this process are dropped in the kernel
+};
+
+class BpfSession {
+ public:
+  static std::expected<std::unique_ptr<BpfSession>, std::string> load(const LoadOptions& opts);
+  ~BpfSession();
+  BpfSession(const BpfSession&) = delete;
+  BpfSession& operator=(const BpfSession&) = delete;
+
+  std::expected<void, std::string> attach();
+  int events_fd() const;
+  // Lost-record counters summed over CPUs, indexed by pg_drop_reason.
+  std::array<uint64_t, PG_DROP__COUNT> drops() const;
+  const std::vector<std::string>& attached() const { return attached_names_; }
+
+ private:
+  BpfSession() = default;
+  pg_bpf* skel_ = nullptr;
+  std::vector<::bpf_link*> links_;
+  std::vector<std::string> attached_names_;
+};
+
+// Route libbpf's own messages into spdlog (debug level; warnings as warnings).
+void route_libbpf_log();
+
+std::string_view drop_reason_name(uint32_t reason);
+
+}  // namespace pg::user

@@ -1,0 +1,99 @@
+#include "user/cli_trace.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "user/pipeline.h"
+#include "user/trace_format.h"
+
+namespace pg::user {
+
+namespace {
+
+struct TraceOptions {
+  bool json = false;
+  std::vector<std::string> syscalls;
+  std::vector<uint32_t> pids;
+  std::vector<std::string> comms;
+  uint32_t ringbuf_mb = 8;
+};
+
+bool wanted(const TraceOptions& o, const Event& e) {
+  if (!o.pids.empty() && std::find(o.pids.begin(), o.pids.end(), e.task.tgid) == o.pids.end())
+    return false;
+  if (!o.comms.empty() && std::find(o.comms.begin(), o.comms.end(), e.task.comm) == o.comms.end())
+    return false;
+  if (!o.syscalls.empty() &&
+      std::find(o.syscalls.begin(), o.syscalls.end(), e.type_name()) == o.syscalls.end())
+    return false;
+  return true;
+}
+
+int run_trace(const TraceOptions& o) {
+  LoadOptions load;
+  load.ringbuf_bytes = o.ringbuf_mb << 20;
+  // Lifecycle hooks always load (the process table needs them); naming
+  // them in --syscalls only chooses what is printed.
+  for (const auto& h : all_hooks()) {
+    bool named = std::find(o.syscalls.begin(), o.syscalls.end(), h.name) != o.syscalls.end();
+    if (!h.lifecycle && (o.syscalls.empty() || named)) load.syscalls.emplace_back(h.name);
+  }
+  auto started = Pipeline::start(load);
+  if (!started) {
+    spdlog::error("{}", started.error());
+    return 1;
+  }
+  Pipeline& pipeline = **started;
+  spdlog::info("tracing: {} programs attached ({}), {} processes read from /proc; "
+               "ready",
+               pipeline.attached().size(), fmt::join(pipeline.attached(), ", "),
+               pipeline.seeded_processes());
+
+  auto& stop = install_stop_signals();
+  uint64_t num = 0;
+  std::string line;
+  pipeline.run(
+      stop,
+      [&](const Event& e, const ProcessTable& procs) {
+        ++num;
+        if (!wanted(o, e)) return;
+        auto fields = event_to_json(e, procs, num);
+        line = o.json ? fields.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                      : event_to_text(fields);
+        line.push_back('\n');
+        fwrite(line.data(), 1, line.size(), stdout);
+      },
+      [] { fflush(stdout); });
+
+  const auto& st = pipeline.stats();
+  uint64_t lost = 0;
+  for (auto d : st.kernel_drops) lost += d;
+  spdlog::info("stopped: {} records received, {} lost in the kernel, {} malformed", st.records,
+               lost, st.decode_errors);
+  return 0;
+}
+
+}  // namespace
+
+void add_trace_command(CLI::App& app, int& exit_code) {
+  auto opts = std::make_shared<TraceOptions>();
+  auto* cmd = app.add_subcommand("trace", "Print captured events as they arrive (no rules)");
+  cmd->add_flag("--json", opts->json, "One JSON object per line, keyed by Falco field names");
+  cmd->add_option("--syscalls", opts->syscalls,
+                  "Event types to capture and print (comma-separated); default all")
+      ->delimiter(',')
+      ->check(CLI::IsMember(hook_names()));
+  cmd->add_option("--pid", opts->pids, "Only print events of these process ids")->delimiter(',');
+  cmd->add_option("--comm", opts->comms, "Only print events of processes with this name")
+      ->delimiter(',');
+  cmd->add_option("--ring-buffer-mb", opts->ringbuf_mb, "Ring buffer size in MiB (power of two)")
+      ->check(CLI::Range(1u, 1024u));
+  cmd->callback([opts, &exit_code] { exit_code = run_trace(*opts); });
+}
+
+}  // namespace pg::user

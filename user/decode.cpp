@@ -1,0 +1,214 @@
+#include "user/decode.h"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <cstring>
+
+#include "user/path.h"
+
+namespace pg::user {
+
+namespace {
+
+int64_t clock_ns(clockid_t id) {
+  timespec ts{};
+  clock_gettime(id, &ts);
+  return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+template <class T>
+std::expected<T, std::string> read_fixed(std::span<const std::byte> rec, std::string_view what) {
+  if (rec.size() < sizeof(T))
+    return std::unexpected(fmt::format("{} record of {} bytes is shorter than its fixed part ({})",
+                                       what, rec.size(), sizeof(T)));
+  T v;
+  std::memcpy(&v, rec.data(), sizeof(T));
+  return v;
+}
+
+// The bytes a pg_str points at, checked against the record bounds.
+std::expected<std::string_view, std::string> str_at(std::span<const std::byte> rec,
+                                                    const pg_str& s) {
+  if (s.off == 0) return std::string_view{};
+  if (size_t(s.off) + s.len > rec.size())
+    return std::unexpected(
+        fmt::format("string at {}+{} runs past the record end ({})", s.off, s.len, rec.size()));
+  return std::string_view(reinterpret_cast<const char*>(rec.data()) + s.off, s.len);
+}
+
+bool str_incomplete(const pg_str& s) { return s.flags & (PG_SF_TRUNCATED | PG_SF_FAILED); }
+
+void fill_task(const pg_task& t, TaskInfo& out) {
+  out.tgid = t.tgid;
+  out.tid = t.tid;
+  out.ppid = t.ppid;
+  out.uid = t.uid;
+  out.gid = t.gid;
+  out.loginuid = t.loginuid;
+  out.cgroup_id = t.cgroup_id;
+  out.comm.assign(t.comm, strnlen(t.comm, sizeof(t.comm)));
+}
+
+void fill_walk(std::string_view components, const pg_str& s, PathValue& out) {
+  out.raw.clear();
+  out.incomplete = str_incomplete(s) || s.off == 0;
+  out.abs = out.incomplete ? std::string() : path_from_components(components);
+}
+
+void split_argv(std::string_view block, std::vector<std::string>& argv) {
+  argv.clear();
+  size_t i = 0;
+  while (i < block.size()) {
+    size_t j = block.find('\0', i);
+    if (j == std::string_view::npos) j = block.size();
+    argv.emplace_back(block.substr(i, j - i));
+    i = j + 1;
+  }
+}
+
+void fill_sockaddr(const pg_sockaddr& s, SockAddr& out) {
+  out.family = s.family;
+  out.port = s.port;
+  std::memcpy(out.addr.data(), s.addr, sizeof(s.addr));
+}
+
+#define PG_TRY(var, expr)                              \
+  auto var##_r = (expr);                               \
+  if (!var##_r) return std::unexpected(var##_r.error()); \
+  auto var = *var##_r
+
+std::expected<void, std::string> decode_exec(std::span<const std::byte> rec, Event& e) {
+  PG_TRY(r, read_fixed<pg_exec_rec>(rec, "exec"));
+  fill_task(r.task, e.task);
+  e.start_ns = r.start_ns;
+  e.tty = r.tty;
+  e.sid = r.sid;
+  e.ret = 0;
+  PG_TRY(exe, str_at(rec, r.exe));
+  PG_TRY(args, str_at(rec, r.args));
+  PG_TRY(cwd, str_at(rec, r.cwd));
+  fill_walk(exe, r.exe, e.exe);
+  fill_walk(cwd, r.cwd, e.cwd);
+  split_argv(args, e.argv);
+  return {};
+}
+
+std::expected<void, std::string> decode_fork(std::span<const std::byte> rec, Event& e) {
+  PG_TRY(r, read_fixed<pg_fork_rec>(rec, "fork"));
+  fill_task(r.task, e.task);
+  e.child_tgid = r.child_tgid;
+  e.child_start_ns = r.child_start_ns;
+  e.ret = r.child_tgid;
+  return {};
+}
+
+std::expected<void, std::string> decode_exit(std::span<const std::byte> rec, Event& e) {
+  PG_TRY(r, read_fixed<pg_exit_rec>(rec, "exit"));
+  fill_task(r.task, e.task);
+  e.exit_code = r.exit_code;
+  e.ret = 0;
+  return {};
+}
+
+std::expected<void, std::string> decode_open(std::span<const std::byte> rec, Event& e) {
+  PG_TRY(r, read_fixed<pg_open_rec>(rec, "open"));
+  fill_task(r.task, e.task);
+  e.ret = r.ret;
+  e.open_kind = r.kind;
+  e.open_flags = r.flags;
+  e.open_mode = r.mode;
+  e.dirfd = r.dirfd;
+  PG_TRY(path, str_at(rec, r.path));
+  PG_TRY(base, str_at(rec, r.base));
+  e.path.raw.assign(path);
+  e.path.incomplete = str_incomplete(r.path) || r.path.off == 0;
+  if (e.path.incomplete) {
+    e.path.abs.clear();
+  } else if (!path.empty() && path.front() == '/') {
+    e.path.abs = normalize_path(path);
+  } else if (r.base.off != 0 && !str_incomplete(r.base)) {
+    e.path.abs = resolve_path(path_from_components(base), path);
+  } else {
+    // The base directory could not be walked: the name stays unknown
+    // rather than being guessed from a possibly stale cwd.
+    e.path.abs.clear();
+    e.path.incomplete = true;
+  }
+  return {};
+}
+
+std::expected<void, std::string> decode_connect(std::span<const std::byte> rec, Event& e) {
+  PG_TRY(r, read_fixed<pg_connect_rec>(rec, "connect"));
+  fill_task(r.task, e.task);
+  e.ret = r.ret;
+  e.fd = r.fd;
+  e.sock_type = r.sock_type;
+  e.protocol = r.protocol;
+  fill_sockaddr(r.remote, e.remote);
+  fill_sockaddr(r.local, e.local);
+  PG_TRY(upath, str_at(rec, r.unix_path));
+  e.path.raw.assign(upath);
+  e.path.abs.assign(upath);
+  e.path.incomplete = str_incomplete(r.unix_path);
+  return {};
+}
+
+}  // namespace
+
+Clock::Clock() { refresh(); }
+
+void Clock::refresh() { offset_ns_ = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME); }
+
+std::expected<void, std::string> decode_record(std::span<const std::byte> rec, const Clock& clock,
+                                               Event& out) {
+  if (rec.size() < sizeof(pg_hdr))
+    return std::unexpected(fmt::format("record of {} bytes has no header", rec.size()));
+  pg_hdr h;
+  std::memcpy(&h, rec.data(), sizeof(h));
+  if (h.size > rec.size() || h.size < sizeof(pg_hdr))
+    return std::unexpected(
+        fmt::format("record header claims {} bytes but {} arrived", h.size, rec.size()));
+  rec = rec.first(h.size);
+  out.flags = h.flags;
+  out.boot_ns = h.ts_ns;
+  out.time_ns = clock.to_realtime(h.ts_ns);
+  switch (h.type) {
+    case PG_REC_EXEC: out.kind = EventKind::Exec; return decode_exec(rec, out);
+    case PG_REC_FORK: out.kind = EventKind::Fork; return decode_fork(rec, out);
+    case PG_REC_EXIT: out.kind = EventKind::Exit; return decode_exit(rec, out);
+    case PG_REC_OPEN: out.kind = EventKind::Open; return decode_open(rec, out);
+    case PG_REC_CONNECT: out.kind = EventKind::Connect; return decode_connect(rec, out);
+    default: return std::unexpected(fmt::format("unknown record type {}", h.type));
+  }
+}
+
+std::string SockAddr::to_ip() const {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (family == AF_INET) return inet_ntop(AF_INET, addr.data(), buf, sizeof(buf)) ? buf : "";
+  if (family == AF_INET6) return inet_ntop(AF_INET6, addr.data(), buf, sizeof(buf)) ? buf : "";
+  return "";
+}
+
+std::string_view Event::type_name() const {
+  switch (kind) {
+    case EventKind::Exec: return "execve";
+    // The fork tracepoint does not say which syscall created the process;
+    // on x86_64 glibc's fork() is clone, so Falco's name for it is used.
+    case EventKind::Fork: return "clone";
+    case EventKind::Exit: return "procexit";
+    case EventKind::Connect: return "connect";
+    case EventKind::Open:
+      switch (open_kind) {
+        case PG_OPEN_OPEN: return "open";
+        case PG_OPEN_OPENAT2: return "openat2";
+        case PG_OPEN_CREAT: return "creat";
+        default: return "openat";
+      }
+  }
+  return "unknown";
+}
+
+}  // namespace pg::user

@@ -1,0 +1,89 @@
+// The typed event a ring-buffer record decodes into: what every consumer
+// (trace output, process table, and later the rule engine) reads.
+//
+// One Event object is reused for every record, so its strings keep their
+// capacity and steady-state decoding does not allocate.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kern/api/records.h"
+
+namespace pg::user {
+
+enum class EventKind : uint16_t {
+  Exec = PG_REC_EXEC,
+  Fork = PG_REC_FORK,
+  Exit = PG_REC_EXIT,
+  Open = PG_REC_OPEN,
+  Connect = PG_REC_CONNECT,
+};
+
+struct TaskInfo {
+  uint32_t tgid = 0;
+  uint32_t tid = 0;
+  uint32_t ppid = 0;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint32_t loginuid = UINT32_MAX;
+  uint64_t cgroup_id = 0;
+  std::string comm;
+};
+
+struct SockAddr {
+  uint16_t family = 0;  // AF_*
+  uint16_t port = 0;
+  std::array<uint8_t, 16> addr{};
+  std::string to_ip() const;  // "" when not AF_INET/AF_INET6
+};
+
+// A path as an event reports it: the normalised absolute form when it could
+// be computed, and whether any piece was cut short or unreadable.
+struct PathValue {
+  std::string raw;  // as the caller passed it
+  std::string abs;  // absolute and normalised; empty if unknown
+  bool incomplete = false;
+};
+
+struct Event {
+  EventKind kind = EventKind::Exec;
+  uint16_t flags = 0;      // pg_rec_flags
+  uint64_t boot_ns = 0;    // CLOCK_BOOTTIME
+  uint64_t time_ns = 0;    // CLOCK_REALTIME, nanoseconds since the epoch
+  TaskInfo task;
+  int64_t ret = 0;
+
+  // Exec
+  PathValue exe;
+  std::vector<std::string> argv;
+  PathValue cwd;
+  uint64_t start_ns = 0;
+  uint32_t tty = 0;
+  uint32_t sid = 0;
+  // Fork
+  uint32_t child_tgid = 0;
+  uint64_t child_start_ns = 0;
+  // Exit
+  int32_t exit_code = 0;
+  // Open
+  uint16_t open_kind = 0;  // pg_open_kind
+  uint64_t open_flags = 0;
+  uint32_t open_mode = 0;
+  int32_t dirfd = PG_AT_FDCWD;
+  PathValue path;
+  // Connect
+  int32_t fd = -1;
+  uint16_t sock_type = 0;
+  uint16_t protocol = 0;
+  SockAddr remote;
+  SockAddr local;
+
+  // Falco's evt.type for this event ("openat", "connect", "execve", ...).
+  std::string_view type_name() const;
+};
+
+}  // namespace pg::user

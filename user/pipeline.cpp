@@ -1,0 +1,112 @@
+#include "user/pipeline.h"
+
+#include <bpf/libbpf.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstring>
+
+#include "user/procfs.h"
+#include "user/system.h"
+
+namespace pg::user {
+
+namespace {
+std::atomic<bool> g_stop{false};
+void on_stop_signal(int) { g_stop.store(true); }
+}  // namespace
+
+std::atomic<bool>& install_stop_signals() {
+  struct sigaction sa{};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  return g_stop;
+}
+
+std::expected<std::unique_ptr<Pipeline>, std::string> Pipeline::start(const LoadOptions& opts) {
+  if (auto ok = prepare_system(); !ok) return std::unexpected(ok.error());
+  route_libbpf_log();
+  LoadOptions o = opts;
+  o.self_tgid = uint32_t(getpid());
+  auto bpf = BpfSession::load(o);
+  if (!bpf) return std::unexpected(bpf.error());
+
+  std::unique_ptr<Pipeline> p(new Pipeline());
+  p->bpf_ = std::move(*bpf);
+  p->rb_ = ring_buffer__new(p->bpf_->events_fd(), &Pipeline::on_record, p.get(), nullptr);
+  if (!p->rb_)
+    return std::unexpected(fmt::format("creating the ring buffer reader failed: {}",
+                                       std::strerror(errno)));
+  // Attach before seeding: a process that starts in between is then seen
+  // by both, and the event (newer) wins over the /proc snapshot.
+  if (auto ok = p->bpf_->attach(); !ok) return std::unexpected(ok.error());
+  p->seeded_ = ProcFs().seed(p->procs_);
+  return p;
+}
+
+Pipeline::~Pipeline() {
+  if (rb_) ring_buffer__free(rb_);
+}
+
+int Pipeline::on_record(void* ctx, void* data, size_t size) {
+  auto* self = static_cast<Pipeline*>(ctx);
+  self->stats_.records++;
+  auto ok = decode_record({static_cast<const std::byte*>(data), size}, self->clock_, self->event_);
+  if (!ok) {
+    self->stats_.decode_errors++;
+    spdlog::debug("skipping malformed record: {}", ok.error());
+    return 0;
+  }
+  self->procs_.update(self->event_);
+  if (self->consumer_) (*self->consumer_)(self->event_, self->procs_);
+  self->procs_.reap();
+  return 0;
+}
+
+void Pipeline::report_drops() {
+  stats_.kernel_drops = bpf_->drops();
+  uint64_t total = 0, fresh = 0;
+  std::string detail;
+  for (uint32_t r = 0; r < PG_DROP__COUNT; ++r) {
+    uint64_t d = stats_.kernel_drops[r] - reported_drops_[r];
+    total += stats_.kernel_drops[r];
+    fresh += d;
+    if (d) detail += fmt::format("{}{}={}", detail.empty() ? "" : ", ", drop_reason_name(r), d);
+  }
+  if (fresh)
+    spdlog::warn("lost {} events in the kernel since the last report ({}); total lost: {}", fresh,
+                 detail, total);
+  reported_drops_ = stats_.kernel_drops;
+}
+
+void Pipeline::run(const std::atomic<bool>& stop, const Consumer& consumer,
+                   const std::function<void()>& on_batch) {
+  consumer_ = &consumer;
+  auto last_report = std::chrono::steady_clock::now();
+  while (!stop.load()) {
+    int n = ring_buffer__poll(rb_, 100);
+    if (n < 0 && n != -EINTR) {
+      spdlog::error("reading the ring buffer failed: {}", std::strerror(-n));
+      break;
+    }
+    if (on_batch) on_batch();
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_report >= std::chrono::seconds(1)) {
+      report_drops();
+      clock_.refresh();
+      last_report = now;
+    }
+  }
+  // Drain what is already in the buffer, then account for every loss.
+  ring_buffer__consume(rb_);
+  if (on_batch) on_batch();
+  report_drops();
+  consumer_ = nullptr;
+}
+
+}  // namespace pg::user

@@ -1,0 +1,66 @@
+// The kernel → userspace event pipeline: prepare the system, load and
+// attach the BPF programs, seed the process table from /proc, then consume
+// the ring buffer, decode each record, keep the process table current and
+// hand every event to a consumer. `peregrine trace` is one consumer; the
+// rule engine is another.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <expected>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "user/bpf_loader.h"
+#include "user/decode.h"
+#include "user/event.h"
+#include "user/process.h"
+
+struct ring_buffer;
+
+namespace pg::user {
+
+struct PipelineStats {
+  uint64_t records = 0;        // records read from the ring buffer
+  uint64_t decode_errors = 0;  // malformed records (counted, skipped)
+  std::array<uint64_t, PG_DROP__COUNT> kernel_drops{};  // lost before the ring buffer
+};
+
+class Pipeline {
+ public:
+  using Consumer = std::function<void(const Event&, const ProcessTable&)>;
+
+  static std::expected<std::unique_ptr<Pipeline>, std::string> start(const LoadOptions& opts);
+  ~Pipeline();
+
+  // Consume until `stop` becomes true. `consumer` runs for every decoded
+  // event after the process table has applied it. `on_batch` runs after
+  // each batch of records (flush outputs there).
+  void run(const std::atomic<bool>& stop, const Consumer& consumer,
+           const std::function<void()>& on_batch = {});
+
+  const PipelineStats& stats() const { return stats_; }
+  const std::vector<std::string>& attached() const { return bpf_->attached(); }
+  size_t seeded_processes() const { return seeded_; }
+
+ private:
+  Pipeline() = default;
+  static int on_record(void* ctx, void* data, size_t size);
+  void report_drops();
+
+  std::unique_ptr<BpfSession> bpf_;
+  ::ring_buffer* rb_ = nullptr;
+  Clock clock_;
+  ProcessTable procs_;
+  Event event_;
+  PipelineStats stats_;
+  std::array<uint64_t, PG_DROP__COUNT> reported_drops_{};
+  const Consumer* consumer_ = nullptr;
+  size_t seeded_ = 0;
+};
+
+// Install SIGINT/SIGTERM handlers that set the returned flag.
+std::atomic<bool>& install_stop_signals();
+
+}  // namespace pg::user

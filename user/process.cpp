@@ -1,0 +1,92 @@
+#include "user/process.h"
+
+namespace pg::user {
+
+Process& ProcessTable::touch(const TaskInfo& t) {
+  auto [it, fresh] = procs_.try_emplace(t.tgid);
+  Process& p = it->second;
+  if (fresh) p.pid = t.tgid;
+  p.ppid = t.ppid;
+  p.comm = t.comm;
+  p.uid = t.uid;
+  p.gid = t.gid;
+  p.loginuid = t.loginuid;
+  p.cgroup_id = t.cgroup_id;
+  return p;
+}
+
+const Process& ProcessTable::update(const Event& e) {
+  Process& p = touch(e.task);
+  switch (e.kind) {
+    case EventKind::Exec:
+      p.exepath = e.exe.abs;
+      p.argv = e.argv;
+      p.cwd = e.cwd.abs;
+      p.tty = e.tty;
+      p.sid = e.sid;
+      p.start_ns = e.start_ns;
+      break;
+    case EventKind::Fork: {
+      // The child starts as a copy of its parent; its own exec or events
+      // refine it later.
+      Process child = p;
+      child.pid = e.child_tgid;
+      child.ppid = p.pid;
+      child.start_ns = e.child_start_ns;
+      child.exited = false;
+      procs_[e.child_tgid] = std::move(child);
+      return procs_[e.task.tgid];
+    }
+    case EventKind::Exit:
+      p.exited = true;
+      exited_.push_back(p.pid);
+      break;
+    default:
+      break;
+  }
+  return p;
+}
+
+void ProcessTable::reap() {
+  for (uint32_t pid : exited_) {
+    auto it = procs_.find(pid);
+    if (it != procs_.end() && it->second.exited) procs_.erase(it);
+  }
+  exited_.clear();
+}
+
+const Process* ProcessTable::find(uint32_t pid) const {
+  auto it = procs_.find(pid);
+  return it == procs_.end() ? nullptr : &it->second;
+}
+
+std::vector<const Process*> ProcessTable::ancestors(uint32_t pid, size_t max_depth) const {
+  std::vector<const Process*> out;
+  const Process* p = find(pid);
+  while (p && out.size() < max_depth && p->ppid != 0 && p->ppid != p->pid) {
+    p = find(p->ppid);
+    if (p) out.push_back(p);
+  }
+  return out;
+}
+
+void ProcessTable::insert(Process p) {
+  uint32_t pid = p.pid;
+  procs_[pid] = std::move(p);
+}
+
+std::string render_args(const Process& p) {
+  std::string out;
+  for (size_t i = 1; i < p.argv.size(); ++i) {
+    if (i > 1) out.push_back(' ');
+    out.append(p.argv[i]);
+  }
+  return out;
+}
+
+std::string render_cmdline(const Process& p) {
+  std::string args = render_args(p);
+  return args.empty() ? p.comm : p.comm + " " + args;
+}
+
+}  // namespace pg::user

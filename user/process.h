@@ -1,0 +1,59 @@
+// The process table: what userspace knows about each live process, seeded
+// from /proc at start and kept current by exec, fork and exit records.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "user/event.h"
+
+namespace pg::user {
+
+struct Process {
+  uint32_t pid = 0;   // thread-group id
+  uint32_t ppid = 0;
+  std::string comm;   // proc.name (kernel comm, at most 15 characters)
+  std::string exepath;  // full path of the executable; "" if unknown
+  std::vector<std::string> argv;
+  std::string cwd;    // "" if unknown
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint32_t loginuid = UINT32_MAX;
+  uint32_t tty = 0;
+  uint32_t sid = 0;
+  uint64_t start_ns = 0;  // CLOCK_BOOTTIME
+  uint64_t cgroup_id = 0;
+  bool exited = false;
+};
+
+class ProcessTable {
+ public:
+  // Apply a lifecycle event (exec, fork, exit); refresh the owner's basic
+  // facts (comm, ppid, ids) from any event. Returns the event's process.
+  const Process& update(const Event& e);
+
+  // Forget processes that exited before the event currently being handled.
+  // Called after each event so an exit event can still be evaluated.
+  void reap();
+
+  const Process* find(uint32_t pid) const;
+  // Parents, grandparents, ... of pid (not pid itself), at most max_depth.
+  std::vector<const Process*> ancestors(uint32_t pid, size_t max_depth = 16) const;
+
+  void insert(Process p);
+  size_t size() const { return procs_.size(); }
+
+ private:
+  Process& touch(const TaskInfo& t);
+  std::unordered_map<uint32_t, Process> procs_;
+  std::vector<uint32_t> exited_;
+};
+
+// proc.cmdline as Falco renders it: name followed by the arguments.
+std::string render_cmdline(const Process& p);
+// proc.args: the arguments after argv[0], space-joined.
+std::string render_args(const Process& p);
+
+}  // namespace pg::user

@@ -1,0 +1,26 @@
+// Rendering events for `peregrine trace`: one JSON object per event keyed by
+// the Falco field names the values will have in rules (evt.type, proc.name,
+// fd.name, ...), or one readable line. Values that are unknown are JSON null
+// (Falco prints them as <NA>).
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "user/event.h"
+#include "user/process.h"
+
+namespace pg::user {
+
+nlohmann::ordered_json event_to_json(const Event& e, const ProcessTable& procs, uint64_t num);
+std::string event_to_text(const nlohmann::ordered_json& fields);
+
+// "2026-11-28T03:04:05.123456789Z"
+std::string format_rfc3339_ns(uint64_t time_ns);
+// "O_WRONLY|O_CREAT|O_TRUNC"
+std::string format_open_flags(uint64_t flags);
+// "SUCCESS" or the errno name ("ENOENT") of a negative return value
+std::string format_res(int64_t ret);
+
+}  // namespace pg::user
