@@ -66,9 +66,10 @@ Dispatcher::Dispatcher(Options opts) : opts_(opts), queue_(opts.queue_capacity) 
 
 Dispatcher::~Dispatcher() { stop(); }
 
-void Dispatcher::add_sink(std::unique_ptr<Sink> sink) {
+void Dispatcher::add_sink(std::unique_ptr<Sink> sink, std::size_t queue_capacity) {
   if (started_ || !sink) return;
-  workers_.push_back(std::make_unique<Worker>(std::move(sink), opts_.sink_queue_capacity));
+  workers_.push_back(std::make_unique<Worker>(
+      std::move(sink), queue_capacity > 0 ? queue_capacity : opts_.sink_queue_capacity));
 }
 
 void Dispatcher::start() {

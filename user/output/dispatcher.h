@@ -62,8 +62,8 @@ class Dispatcher {
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
 
-  // Before start() only.
-  void add_sink(std::unique_ptr<Sink> sink);
+  // Before start() only. `queue_capacity` 0 means Options::sink_queue_capacity.
+  void add_sink(std::unique_ptr<Sink> sink, std::size_t queue_capacity = 0);
   void start();
 
   // Never blocks on a sink and never throws. False when the alert was

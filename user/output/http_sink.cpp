@@ -34,6 +34,21 @@ std::optional<ParsedUrl> parse_url(const std::string& url) {
   return p;
 }
 
+std::string describe(httplib::Error e) {
+  switch (e) {
+    case httplib::Error::Connection: return "cannot connect (refused or unreachable)";
+    case httplib::Error::ConnectionTimeout: return "connect timed out";
+    case httplib::Error::Read: return "no complete answer within the read timeout";
+    case httplib::Error::Write: return "sending the request failed";
+    case httplib::Error::SSLConnection: return "TLS handshake failed";
+    case httplib::Error::SSLLoadingCerts: return "cannot load the CA certificates";
+    case httplib::Error::SSLServerVerification:
+      return "server certificate not trusted (set ca_file, or tls_verify: false to skip)";
+    case httplib::Error::Canceled: return "cancelled";
+    default: return httplib::to_string(e);
+  }
+}
+
 bool ieq(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
@@ -85,7 +100,7 @@ class HttpSink final : public Sink {
       try {
         auto res = client_.Post(url_.path, headers_, alert.json, content_type_);
         if (!res) {
-          why = "POST " + opts_.url + ": " + httplib::to_string(res.error());
+          why = "POST " + opts_.url + ": " + describe(res.error());
           retry = true;
         } else if (res->status >= 200 && res->status < 300) {
           return {};
