@@ -1,0 +1,196 @@
+#include "policy/ast.h"
+
+#include <array>
+#include <utility>
+
+namespace pg::policy {
+namespace {
+
+constexpr std::array<std::pair<Op, std::string_view>, 19> kOps{{
+    {Op::Eq, "="},          {Op::Ne, "!="},          {Op::Lt, "<"},
+    {Op::Le, "<="},         {Op::Gt, ">"},           {Op::Ge, ">="},
+    {Op::Contains, "contains"},     {Op::IContains, "icontains"},
+    {Op::BContains, "bcontains"},   {Op::StartsWith, "startswith"},
+    {Op::BStartsWith, "bstartswith"}, {Op::EndsWith, "endswith"},
+    {Op::Glob, "glob"},     {Op::IGlob, "iglob"},    {Op::Regex, "regex"},
+    {Op::In, "in"},         {Op::Intersects, "intersects"},
+    {Op::PMatch, "pmatch"}, {Op::Exists, "exists"},
+}};
+
+constexpr std::array<std::pair<Transformer, std::string_view>, 5> kTransformers{{
+    {Transformer::ToLower, "tolower"}, {Transformer::ToUpper, "toupper"},
+    {Transformer::B64, "b64"},         {Transformer::Basename, "basename"},
+    {Transformer::Len, "len"},
+}};
+
+bool is_bare_char(char c) {
+  switch (c) {
+    case ' ': case '\t': case '\n': case '\r': case '\b': case '\f': case '\v':
+    case '(': case ')': case ',': case '=': case '"': case '\'': case '\\':
+      return false;
+    default:
+      return static_cast<unsigned char>(c) >= 0x20;
+  }
+}
+
+void print(const Node& n, std::string& out);
+
+void print_list(const std::vector<Value>& values, std::string& out) {
+  out += '(';
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ", ";
+    out += quote_value(values[i].text);
+  }
+  out += ')';
+}
+
+void print_join(const Node& n, std::string_view sep, std::string& out) {
+  out += '(';
+  for (std::size_t i = 0; i < n.children.size(); ++i) {
+    if (i) out += sep;
+    print(n.children[i], out);
+  }
+  out += ')';
+}
+
+void print(const Node& n, std::string& out) {
+  switch (n.kind) {
+    case NodeKind::And: print_join(n, " and ", out); return;
+    case NodeKind::Or: print_join(n, " or ", out); return;
+    case NodeKind::Not:
+      out += "not ";
+      print(n.children.at(0), out);
+      return;
+    case NodeKind::Macro: out += n.macro; return;
+    case NodeKind::Bool: out += n.bool_value ? "true" : "false"; return;
+    case NodeKind::Exists:
+      out += to_string(n.field);
+      out += " exists";
+      return;
+    case NodeKind::Compare:
+      out += to_string(n.field);
+      out += ' ';
+      out += op_name(n.op);
+      out += ' ';
+      switch (n.rhs) {
+        case RhsKind::List: print_list(n.values, out); break;
+        case RhsKind::Field:
+          out += "val(" + to_string(n.rhs_field) + ")";
+          break;
+        case RhsKind::Single: out += quote_value(n.values.at(0).text); break;
+        case RhsKind::None: break;
+      }
+      return;
+  }
+}
+
+}  // namespace
+
+std::string_view op_name(Op op) {
+  for (const auto& [o, s] : kOps)
+    if (o == op) return s;
+  return "?";
+}
+
+std::optional<Op> op_from_name(std::string_view s) {
+  if (s == "==") return Op::Eq;
+  for (const auto& [o, name] : kOps)
+    if (name == s) return o;
+  return std::nullopt;
+}
+
+bool op_takes_list(Op op) { return op == Op::In || op == Op::Intersects || op == Op::PMatch; }
+
+std::string_view transformer_name(Transformer t) {
+  for (const auto& [x, s] : kTransformers)
+    if (x == t) return s;
+  return "?";
+}
+
+std::optional<Transformer> transformer_from_name(std::string_view s) {
+  for (const auto& [x, name] : kTransformers)
+    if (name == s) return x;
+  return std::nullopt;
+}
+
+Node make_and(std::vector<Node> children) {
+  Node n;
+  n.kind = NodeKind::And;
+  for (auto& c : children) {
+    if (c.kind == NodeKind::And)
+      for (auto& g : c.children) n.children.push_back(std::move(g));
+    else
+      n.children.push_back(std::move(c));
+  }
+  if (!n.children.empty()) {
+    n.pos = n.children.front().pos;
+    n.origin = n.children.front().origin;
+  }
+  if (n.children.size() == 1) return std::move(n.children.front());
+  return n;
+}
+
+Node make_or(std::vector<Node> children) {
+  Node n;
+  n.kind = NodeKind::Or;
+  for (auto& c : children) {
+    if (c.kind == NodeKind::Or)
+      for (auto& g : c.children) n.children.push_back(std::move(g));
+    else
+      n.children.push_back(std::move(c));
+  }
+  if (!n.children.empty()) {
+    n.pos = n.children.front().pos;
+    n.origin = n.children.front().origin;
+  }
+  if (n.children.size() == 1) return std::move(n.children.front());
+  return n;
+}
+
+Node make_not(Node child) {
+  Node n;
+  n.kind = NodeKind::Not;
+  n.pos = child.pos;
+  n.origin = child.origin;
+  n.children.push_back(std::move(child));
+  return n;
+}
+
+std::string quote_value(std::string_view v) {
+  bool bare = !v.empty();
+  for (char c : v)
+    if (!is_bare_char(c)) bare = false;
+  // Words the parser would read as keywords must be quoted to round-trip.
+  if (v == "and" || v == "or" || v == "not" || v.starts_with("val(")) bare = false;
+  if (bare) return std::string(v);
+  std::string out = "\"";
+  for (char c : v) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default: out += c;
+    }
+  }
+  out += '"';
+  return out;
+}
+
+std::string to_string(const FieldRef& ref) {
+  std::string s = ref.name;
+  if (ref.arg) s += "[" + quote_value(*ref.arg) + "]";
+  // quote_value never brackets, but an argument containing ']' needs quotes.
+  for (auto it = ref.transformers.rbegin(); it != ref.transformers.rend(); ++it)
+    s = std::string(transformer_name(*it)) + "(" + s + ")";
+  return s;
+}
+
+std::string to_string(const Node& node) {
+  std::string out;
+  print(node, out);
+  return out;
+}
+
+}  // namespace pg::policy

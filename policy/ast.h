@@ -1,0 +1,82 @@
+// The condition tree: what the parser produces and, after macro, list and
+// exception expansion plus type checking, what the compiler (issue 4) and
+// the kernel lowering (issue 5) consume.
+//
+// Nodes are plain values (copyable), so macro expansion is a tree copy.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pg::policy {
+
+struct ConditionSource;  // source_text.h: which item/file a node came from
+
+enum class Op {
+  Eq, Ne, Lt, Le, Gt, Ge,
+  Contains, IContains, BContains,
+  StartsWith, BStartsWith, EndsWith,
+  Glob, IGlob, Regex,
+  In, Intersects, PMatch,
+  Exists,
+};
+
+enum class Transformer { ToLower, ToUpper, B64, Basename, Len };
+
+std::string_view op_name(Op op);
+std::optional<Op> op_from_name(std::string_view s);
+bool op_takes_list(Op op);  // in, intersects, pmatch
+std::string_view transformer_name(Transformer t);
+std::optional<Transformer> transformer_from_name(std::string_view s);
+
+// A reference to a field: `proc.aname[2]`, `tolower(proc.name)`,
+// `evt.arg.flags` (name "evt.arg", arg "flags").
+struct FieldRef {
+  std::string name;                // as registered (e.g. "evt.arg")
+  std::optional<std::string> arg;  // the [argument] or .key, when given
+  std::vector<Transformer> transformers;  // outermost first
+  int field_id = -1;               // index in the field registry after checking
+  std::size_t pos = 0;             // offset of the reference in its source text
+};
+
+struct Value {
+  std::string text;     // unescaped
+  bool quoted = false;  // written in quotes (never a list/macro name)
+  std::size_t pos = 0;
+};
+
+enum class NodeKind { And, Or, Not, Compare, Exists, Macro, Bool };
+enum class RhsKind { None, Single, List, Field };
+
+struct Node {
+  NodeKind kind = NodeKind::Bool;
+  std::vector<Node> children;  // And/Or: two or more; Not: one
+
+  // Compare and Exists
+  FieldRef field;
+  Op op = Op::Exists;
+  RhsKind rhs = RhsKind::None;
+  std::vector<Value> values;   // Single: one; List: any number
+  FieldRef rhs_field;          // Field: val(field)
+
+  std::string macro;           // Macro: the name (before expansion)
+  bool bool_value = true;      // Bool: constant (an empty exception set, ...)
+
+  std::size_t pos = 0;                      // offset in origin->text
+  const ConditionSource* origin = nullptr;  // never null after loading
+};
+
+Node make_and(std::vector<Node> children);
+Node make_or(std::vector<Node> children);
+Node make_not(Node child);
+
+// Canonical, fully parenthesised rendering: `(a and b)`, `(a or b)`,
+// `not x`, `field op value`, lists `(a, b)`, values quoted only when needed.
+std::string to_string(const Node& node);
+std::string to_string(const FieldRef& ref);
+std::string quote_value(std::string_view v);
+
+}  // namespace pg::policy

@@ -1,0 +1,80 @@
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <sstream>
+
+#include "policy/compiler.h"
+#include "policy/reader.h"
+#include "policy/ruleset.h"
+
+namespace pg::policy {
+
+std::string_view priority_name(Priority p) {
+  switch (p) {
+    case Priority::Emergency: return "Emergency";
+    case Priority::Alert: return "Alert";
+    case Priority::Critical: return "Critical";
+    case Priority::Error: return "Error";
+    case Priority::Warning: return "Warning";
+    case Priority::Notice: return "Notice";
+    case Priority::Informational: return "Informational";
+    case Priority::Debug: return "Debug";
+  }
+  return "?";
+}
+
+std::optional<Priority> priority_from_name(std::string_view s) {
+  std::string l(s);
+  std::transform(l.begin(), l.end(), l.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (l == "emergency") return Priority::Emergency;
+  if (l == "alert") return Priority::Alert;
+  if (l == "critical") return Priority::Critical;
+  if (l == "error") return Priority::Error;
+  if (l == "warning") return Priority::Warning;
+  if (l == "notice") return Priority::Notice;
+  if (l == "informational" || l == "info") return Priority::Informational;
+  if (l == "debug") return Priority::Debug;
+  return std::nullopt;
+}
+
+const Rule* Ruleset::find(std::string_view name) const {
+  for (const auto& r : rules)
+    if (r.name == name) return &r;
+  return nullptr;
+}
+
+namespace {
+LoadResult load(const std::vector<std::shared_ptr<SourceFile>>& files, LoadResult result) {
+  Collector collector(result.diagnostics);
+  for (const auto& f : files)
+    for (auto& item : read_rules(f, result.diagnostics)) collector.add(std::move(item));
+  compile_rules(collector, result.diagnostics, result.ruleset);
+  return result;
+}
+}  // namespace
+
+LoadResult load_rules(std::span<const std::string> paths) {
+  LoadResult result;
+  std::vector<std::shared_ptr<SourceFile>> files;
+  for (const auto& p : paths) {
+    std::ifstream in(p, std::ios::binary);
+    std::ostringstream ss;
+    if (in) ss << in.rdbuf();
+    if (!in || in.bad()) {
+      result.diagnostics.add(Diagnostic{Code::ErrFileRead, ItemType::None, "", Location{p, 0, 0},
+                                        "cannot read the file (check the path and permissions)",
+                                        {}, 0});
+      continue;
+    }
+    files.push_back(SourceFile::make(p, ss.str()));
+  }
+  return load(files, std::move(result));
+}
+
+LoadResult load_rules_from_memory(std::span<const InputFile> inputs) {
+  std::vector<std::shared_ptr<SourceFile>> files;
+  for (const auto& f : inputs) files.push_back(SourceFile::make(f.name, f.content));
+  return load(files, LoadResult{});
+}
+
+}  // namespace pg::policy

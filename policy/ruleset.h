@@ -1,0 +1,90 @@
+// The public result of loading rules: what the engine (issue 4), the kernel
+// lowering (issue 5) and the CLI consume.
+//
+//   auto result = pg::policy::load_rules({"rules/a.yaml", "rules/b.yaml"});
+//   for (const auto& d : result.diagnostics.all()) std::cerr << render_text(d);
+//   if (result.ok()) for (const auto& r : result.ruleset.rules) ...
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "policy/ast.h"
+#include "policy/diagnostics.h"
+#include "policy/evttypes.h"
+#include "policy/fields.h"
+#include "policy/items.h"
+#include "policy/output_format.h"
+
+namespace pg::policy {
+
+// Falco's priorities, most severe first (numeric order matches Falco's).
+enum class Priority { Emergency, Alert, Critical, Error, Warning, Notice, Informational, Debug };
+std::string_view priority_name(Priority p);  // "Critical", "Informational", ...
+std::optional<Priority> priority_from_name(std::string_view s);  // case-insensitive; "info" too
+
+struct Rule {
+  std::string name;
+  std::string desc;
+  Location loc;
+  Priority priority = Priority::Debug;
+  EventSource source = EventSource::Syscall;
+  std::vector<std::string> tags;
+  bool enabled = true;
+  bool warn_evttypes = true;
+  bool skip_if_unknown_filter = false;
+
+  std::string condition_text;   // as written, after appends
+  // Macros, lists and exceptions expanded; every FieldRef has field_id set.
+  Node condition;
+  OutputFormat output;          // every field segment has field_id set
+  std::vector<ExceptionSpec> exceptions;  // as declared (already in `condition`)
+  EventTypeSet event_types;     // which evt.type values can match (syscall)
+};
+
+struct MacroInfo {
+  std::string name;
+  Location loc;
+  std::string condition_text;
+  bool used = false;
+};
+
+struct ListInfo {
+  std::string name;
+  Location loc;
+  std::vector<std::string> items;  // nested lists expanded
+  bool used = false;
+};
+
+struct Ruleset {
+  // Rules in load order. Rules that failed to compile, or were skipped
+  // (skip-if-unknown-filter, unknown source), are not here.
+  std::vector<Rule> rules;
+  std::vector<MacroInfo> macros;
+  std::vector<ListInfo> lists;
+  // Owns the texts that Node::origin points to.
+  std::vector<std::unique_ptr<ConditionSource>> sources;
+
+  const Rule* find(std::string_view name) const;
+};
+
+struct LoadResult {
+  Ruleset ruleset;
+  Diagnostics diagnostics;
+  bool ok() const { return !diagnostics.has_errors(); }
+};
+
+struct InputFile {
+  std::string name;     // used in diagnostics
+  std::string content;
+};
+
+// Loads files in order (later files append to / override earlier ones).
+LoadResult load_rules(std::span<const std::string> paths);
+LoadResult load_rules_from_memory(std::span<const InputFile> files);
+
+}  // namespace pg::policy
