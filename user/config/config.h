@@ -1,0 +1,159 @@
+// The daemon configuration: /etc/peregrine/peregrine.yaml (or -c FILE), with
+// -o key.path=value overrides applied to the YAML tree before validation.
+// Every key is documented in docs/configuration.md; scripts/peregrine.yaml
+// is the annotated example.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "policy/expected.h"
+#include "user/output/priority.h"
+
+namespace pg::user::config {
+
+inline constexpr const char* kDefaultConfigPath = "/etc/peregrine/peregrine.yaml";
+
+enum class RuleMatching { First, All };
+
+struct StdoutOutput {
+  bool enabled = true;
+};
+
+struct FileOutput {
+  bool enabled = false;
+  bool keep_alive = true;
+  std::string filename;
+};
+
+struct SyslogOutput {
+  bool enabled = false;
+  std::string socket = "/dev/log";
+};
+
+struct ProgramOutput {
+  bool enabled = false;
+  std::string program;
+  int write_timeout_ms = 2000;
+  int restart_delay_ms = 1000;
+};
+
+struct HttpOutput {
+  bool enabled = false;
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;
+  int connect_timeout_ms = 2000;
+  int timeout_ms = 5000;
+  int max_retries = 3;
+  int retry_backoff_ms = 200;
+  int max_backoff_ms = 5000;
+  bool insecure = false;  // skip TLS certificate verification
+  std::string ca_file;
+  std::string ca_path;
+};
+
+struct OutputsQueue {
+  int capacity = 8192;      // the queue every alert enters
+  int sink_capacity = 1024; // each output's own queue
+};
+
+struct Metrics {
+  bool enabled = false;
+  std::string address = "127.0.0.1";
+  int port = 9376;
+};
+
+struct K8sAudit {
+  bool enabled = false;
+  std::string address = "0.0.0.0";
+  int port = 9765;
+  std::string path = "/k8s-audit";
+  std::string tls_cert;
+  std::string tls_key;
+  std::string token;  // bearer token the API server must send; empty: none
+  std::string file;   // read audit events from this JSON-lines file instead
+};
+
+struct Container {
+  bool enabled = true;
+  std::string docker_socket = "/var/run/docker.sock";
+  std::string containerd_socket = "/run/containerd/containerd.sock";
+  std::string crio_socket = "/run/crio/crio.sock";
+  std::string podman_socket = "/run/podman/podman.sock";
+};
+
+struct Config {
+  std::string source;  // the file it was read from, "" for built-in defaults
+  std::vector<std::string> rules_files = {"/etc/peregrine/rules.d"};
+  output::Priority priority = output::Priority::Debug;
+  RuleMatching rule_matching = RuleMatching::First;
+  bool json_output = false;
+  bool json_include_output_property = true;
+  bool json_include_tags_property = true;
+  bool time_format_iso_8601 = false;
+  std::string log_level = "info";
+  OutputsQueue outputs_queue;
+  StdoutOutput stdout_output;
+  FileOutput file_output;
+  SyslogOutput syslog_output;
+  ProgramOutput program_output;
+  HttpOutput http_output;
+  int ring_buffer_size_mb = 8;
+  bool kernel_filter = true;
+  Metrics metrics;
+  K8sAudit k8s_audit;
+  Container container;
+  std::string control_socket = "/run/peregrine/peregrine.sock";
+};
+
+enum class ConfigErrorCode {
+  FileNotFound,   // -c FILE or a rules path does not exist / cannot be read
+  Syntax,         // not valid YAML
+  UnknownKey,     // a key the schema does not know (typo?)
+  WrongType,      // e.g. a list where a boolean belongs
+  OutOfRange,     // a number outside its allowed range
+  BadValue,       // a value of the right type that is not allowed
+  Missing,        // an enabled section lacks a required key
+  BadOverride,    // a -o argument that is not key.path=value
+};
+
+std::string_view error_code_name(ConfigErrorCode code);  // "unknown-key", …
+
+struct ConfigError {
+  ConfigErrorCode code = ConfigErrorCode::BadValue;
+  std::string file;   // the config file, "-o" for an override, "" when none
+  int line = 0;       // 1-based; 0 when unknown
+  int column = 0;     // 1-based; 0 when unknown
+  std::string key;    // dotted path: "http_output.timeout_ms"
+  std::string message;
+  std::string hint;   // how to fix it; may be empty
+
+  // "peregrine.yaml:12:3: error[unknown-key]: file_output.enabeld: unknown
+  // key; did you mean 'enabled'?"
+  std::string to_string() const;
+};
+
+struct LoadOptions {
+  // -c FILE. Unset: kDefaultConfigPath, whose absence is fine (defaults
+  // apply); an explicitly given file must exist.
+  std::optional<std::string> config_path;
+  std::vector<std::string> overrides;    // -o key.path=value, applied in order
+  std::vector<std::string> rules_paths;  // -r FILE|DIR; when given, replaces rules_files
+};
+
+Expected<Config, ConfigError> load_config(const LoadOptions& opts);
+
+// The same from text already in memory; `file_name` is used in errors.
+Expected<Config, ConfigError> parse_config(const std::string& yaml_text, const std::string& file_name,
+                                           const std::vector<std::string>& overrides = {});
+
+// Rules files in load order: a file stands for itself; a directory for its
+// *.yaml and *.yml files (not recursive) sorted by name. A path given twice
+// loads once. A missing path is an error.
+Expected<std::vector<std::string>, ConfigError> expand_rules_paths(
+    const std::vector<std::string>& paths);
+
+}  // namespace pg::user::config

@@ -1,0 +1,53 @@
+#include <algorithm>
+#include <filesystem>
+#include <set>
+#include <system_error>
+
+#include "user/config/config.h"
+
+namespace pg::user::config {
+
+namespace fs = std::filesystem;
+
+Expected<std::vector<std::string>, ConfigError> expand_rules_paths(
+    const std::vector<std::string>& paths) {
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  auto add = [&](const std::string& p) {
+    if (seen.insert(p).second) out.push_back(p);
+  };
+  for (const auto& p : paths) {
+    std::error_code ec;
+    const auto st = fs::status(p, ec);
+    if (ec || !fs::exists(st)) {
+      ConfigError e;
+      e.code = ConfigErrorCode::FileNotFound;
+      e.file = p;
+      e.message = "rules path does not exist" + (ec ? " (" + ec.message() + ")" : std::string());
+      e.hint = "pass an existing rules file or directory with -r, or fix rules_files in the config";
+      return Unexpected(e);
+    }
+    if (!fs::is_directory(st)) {
+      add(p);
+      continue;
+    }
+    std::vector<std::string> files;
+    for (fs::directory_iterator it(p, ec), end; !ec && it != end; it.increment(ec)) {
+      const auto ext = it->path().extension();
+      if ((ext == ".yaml" || ext == ".yml") && it->is_regular_file(ec)) files.push_back(it->path().string());
+    }
+    if (ec) {
+      ConfigError e;
+      e.code = ConfigErrorCode::FileNotFound;
+      e.file = p;
+      e.message = "cannot list rules directory: " + ec.message();
+      return Unexpected(e);
+    }
+    // Byte order, like `ls` under LC_ALL=C: 00-base.yaml before 10-local.yaml.
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) add(f);
+  }
+  return out;
+}
+
+}  // namespace pg::user::config
