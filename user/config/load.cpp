@@ -22,6 +22,8 @@ using Err = std::optional<ConfigError>;
 using Apply = std::function<Err(const YAML::Node&, const std::string& key, const Origins&, Config&)>;
 
 struct KeySpec {
+  KeySpec(std::string_view n, Apply a) : name(n), apply(std::move(a)) {}
+  KeySpec(std::string_view n, std::vector<KeySpec> c) : name(n), children(std::move(c)) {}
   std::string_view name;
   Apply apply;                    // for a value
   std::vector<KeySpec> children;  // for a section
@@ -148,7 +150,7 @@ std::optional<std::string> parse_log_level(const std::string& s) {
 }
 
 KeySpec section(std::string_view name, std::vector<KeySpec> children) {
-  return {name, nullptr, std::move(children)};
+  return {name, std::move(children)};
 }
 
 #define FIELD(expr) [](Config& c) -> auto& { return c.expr; }
