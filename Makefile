@@ -20,7 +20,7 @@ BPF_ARCH  := x86
 CXXFLAGS  ?= -O2 -g
 CXXFLAGS  += -std=c++23 -Wall -Wextra -Wno-missing-field-initializers -MMD -MP
 CPPFLAGS  += -I. -I$(BUILD)/gen
-LDLIBS    := -lbpf -lelf -lz -lyaml-cpp -lspdlog -lfmt -lre2 -lssl -lcrypto -lpthread
+LDLIBS    := -lcpp-httplib -lbpf -lelf -lz -lyaml-cpp -lspdlog -lfmt -lre2 -lssl -lcrypto -lpthread
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Wall -Werror \
               -I. -Ivmlinux/$(ARCH) -Ikern
