@@ -113,39 +113,34 @@ std::optional<Transformer> transformer_from_name(std::string_view s) {
   return std::nullopt;
 }
 
-Node make_and(std::vector<Node> children) {
-  Node n;
-  n.kind = NodeKind::And;
+namespace {
+// Builds an And/Or, flattening children of the same kind; a single child
+// is returned as is.
+Node make_join(NodeKind kind, std::vector<Node> children) {
+  std::vector<Node> flat;
   for (auto& c : children) {
-    if (c.kind == NodeKind::And)
-      for (auto& g : c.children) n.children.push_back(std::move(g));
+    if (c.kind == kind)
+      for (auto& g : c.children) flat.push_back(std::move(g));
     else
-      n.children.push_back(std::move(c));
+      flat.push_back(std::move(c));
   }
-  if (!n.children.empty()) {
-    n.pos = n.children.front().pos;
-    n.origin = n.children.front().origin;
+  if (flat.size() == 1) {
+    Node only = std::move(flat.front());
+    return only;
   }
-  if (n.children.size() == 1) return std::move(n.children.front());
+  Node n;
+  n.kind = kind;
+  if (!flat.empty()) {
+    n.pos = flat.front().pos;
+    n.origin = flat.front().origin;
+  }
+  n.children = std::move(flat);
   return n;
 }
+}  // namespace
 
-Node make_or(std::vector<Node> children) {
-  Node n;
-  n.kind = NodeKind::Or;
-  for (auto& c : children) {
-    if (c.kind == NodeKind::Or)
-      for (auto& g : c.children) n.children.push_back(std::move(g));
-    else
-      n.children.push_back(std::move(c));
-  }
-  if (!n.children.empty()) {
-    n.pos = n.children.front().pos;
-    n.origin = n.children.front().origin;
-  }
-  if (n.children.size() == 1) return std::move(n.children.front());
-  return n;
-}
+Node make_and(std::vector<Node> children) { return make_join(NodeKind::And, std::move(children)); }
+Node make_or(std::vector<Node> children) { return make_join(NodeKind::Or, std::move(children)); }
 
 Node make_not(Node child) {
   Node n;

@@ -42,7 +42,8 @@ class Parser {
     std::vector<Node> parts;
     parts.push_back(parse_and(depth + 1));
     while (lex_.accept_word("or")) parts.push_back(parse_and(depth + 1));
-    return parts.size() == 1 ? std::move(parts.front()) : make_or(std::move(parts));
+    if (parts.size() == 1) return std::move(parts.front());
+    return make_or(std::move(parts));
   }
 
   Node parse_and(int depth) {
@@ -50,7 +51,8 @@ class Parser {
     std::vector<Node> parts;
     parts.push_back(parse_not(depth + 1));
     while (lex_.accept_word("and")) parts.push_back(parse_not(depth + 1));
-    return parts.size() == 1 ? std::move(parts.front()) : make_and(std::move(parts));
+    if (parts.size() == 1) return std::move(parts.front());
+    return make_and(std::move(parts));
   }
 
   Node parse_not(int depth) {
@@ -78,7 +80,7 @@ class Parser {
     auto word = lex_.peek_word();
     if (word == "and" || word == "or")
       lex_.fail("'" + std::string(word) + "' needs a condition on its left");
-    if (word.empty()) lex_.fail("expected a field, a macro name or '(' but found '" + snippet() + "'");
+    if (word.empty() || !Lexer::is_ident_start(word[0])) lex_.fail("expected a field, a macro name or '(' but found '" + snippet() + "'");
     if (word.find('.') == std::string_view::npos) {
       // A transformer call `tolower(...)` or a macro reference.
       std::size_t save = lex_.pos();
