@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "user/cli_rules.h"
+#include "user/cli_run.h"
 #include "user/cli_trace.h"
 #include "user/version.h"
 
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
   app.parse_complete_callback([&] { spdlog::set_level(spdlog::level::from_str(log_level)); });
 
   int exit_code = 0;
+  pg::user::add_run_command(app, exit_code);
   pg::user::add_trace_command(app, exit_code);
   pg::user::add_rules_commands(app);
   try {

@@ -1,0 +1,92 @@
+// The rule engine for syscall events: compiled rules indexed by event type,
+// evaluated against each event, producing rendered alerts.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <expected>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "policy/ruleset.h"
+#include "user/engine/extract.h"
+#include "user/engine/predicate.h"
+#include "user/output/alert.h"
+
+namespace pg::user::engine {
+
+struct EngineOptions {
+  output::Priority min_priority = output::Priority::Debug;  // alerts below are not raised
+  bool all_matches = false;  // rule_matching: all (else first)
+  std::string hostname;
+};
+
+struct CompiledRule {
+  const policy::Rule* rule;
+  std::unique_ptr<Predicate> condition;
+  struct Segment {
+    std::string text;
+    std::optional<BoundField> field;
+  };
+  std::vector<Segment> output;
+  output::Priority priority;
+  uint64_t matches = 0;
+};
+
+class Engine {
+ public:
+  // Compile every enabled syscall rule of `rules` (which must outlive the
+  // engine). Fails on the first rule that cannot be compiled.
+  static std::expected<std::unique_ptr<Engine>, std::string> build(const policy::Ruleset& rules,
+                                                                   EngineOptions opts);
+
+  // Evaluate the candidate rules for this event; calls `emit` per alert.
+  template <class Emit>
+  void process(const EventView& v, Emit&& emit);
+
+  // The syscall event types some rule needs; `all` if a rule is not
+  // restricted by event type.
+  bool needs_all_types() const { return !any_type_.empty(); }
+  std::vector<std::string> needed_types() const;
+  size_t rule_count() const { return rules_.size(); }
+  const std::vector<CompiledRule>& rules() const { return rules_; }
+
+  output::Alert make_alert(const CompiledRule& r, const EventView& v) const;
+
+ private:
+  Engine() = default;
+  EngineOptions opts_;
+  std::vector<CompiledRule> rules_;
+  std::unordered_map<std::string, std::vector<uint32_t>> by_type_;
+  std::vector<uint32_t> any_type_;
+};
+
+template <class Emit>
+void Engine::process(const EventView& v, Emit&& emit) {
+  auto it = by_type_.find(std::string(v.evt.type_name()));
+  const std::vector<uint32_t>* lists[2] = {it == by_type_.end() ? nullptr : &it->second,
+                                           &any_type_};
+  // Rules are considered in load order across both lists, as Falco does.
+  size_t i = 0, j = 0;
+  const auto& a = lists[0] ? *lists[0] : any_type_;
+  const bool merge = lists[0] != nullptr;
+  while (true) {
+    uint32_t idx;
+    if (merge && i < a.size() && (j >= any_type_.size() || a[i] < any_type_[j])) {
+      idx = a[i++];
+    } else if (j < any_type_.size()) {
+      idx = any_type_[j++];
+    } else {
+      break;
+    }
+    CompiledRule& r = rules_[idx];
+    if (!r.condition->eval(v)) continue;
+    ++r.matches;
+    emit(make_alert(r, v));
+    if (!opts_.all_matches) return;
+  }
+}
+
+}  // namespace pg::user::engine

@@ -1,0 +1,522 @@
+#include "user/engine/extract.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <sys/socket.h>
+
+#include <charconv>
+#include <cstring>
+#include <ctime>
+#include <mutex>
+#include <unordered_map>
+
+#include "user/path.h"
+#include "user/trace_format.h"
+
+namespace pg::user::engine {
+
+namespace {
+
+using V = Value;
+using K = EventKind;
+
+const Process* ancestor(const EventView& v, int n) {
+  const Process* p = v.proc;
+  for (int i = 0; i < n && p; ++i) p = (p->ppid && p->ppid != p->pid) ? v.procs.find(p->ppid) : nullptr;
+  return p;
+}
+
+bool is_open(const Event& e) { return e.kind == K::Open; }
+bool is_connect(const Event& e) { return e.kind == K::Connect; }
+bool is_inet(const Event& e) {
+  return is_connect(e) && (e.remote.family == AF_INET || e.remote.family == AF_INET6);
+}
+bool have_local(const Event& e) { return e.local.family == e.remote.family && e.local.port != 0; }
+
+V str_or_na(std::string_view s) { return s.empty() ? V::na() : V::of(s); }
+
+V ip_value(const SockAddr& a, std::string& scratch) {
+  scratch = a.to_ip();
+  return str_or_na(scratch);
+}
+
+// ---- evt.* ---------------------------------------------------------------
+V evt_num(const EventView& v, const FieldArg&, std::string&) { return V::of_int(int64_t(v.num)); }
+V evt_type(const EventView& v, const FieldArg&, std::string&) { return V::of(v.evt.type_name()); }
+V evt_dir(const EventView&, const FieldArg&, std::string&) { return V::of("<"); }
+V evt_source(const EventView&, const FieldArg&, std::string&) { return V::of("syscall"); }
+V evt_hostname(const EventView& v, const FieldArg&, std::string&) { return V::of(v.hostname); }
+V evt_rawtime(const EventView& v, const FieldArg&, std::string&) { return V::of_int(int64_t(v.evt.time_ns)); }
+V evt_rawtime_s(const EventView& v, const FieldArg&, std::string&) {
+  return V::of_int(int64_t(v.evt.time_ns / 1'000'000'000));
+}
+V evt_rawtime_ns(const EventView& v, const FieldArg&, std::string&) {
+  return V::of_int(int64_t(v.evt.time_ns % 1'000'000'000));
+}
+V evt_time(const EventView& v, const FieldArg&, std::string& s) {
+  time_t secs = time_t(v.evt.time_ns / 1'000'000'000);
+  struct tm tm{};
+  localtime_r(&secs, &tm);
+  s = fmt::format("{:02}:{:02}:{:02}.{:09}", tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  v.evt.time_ns % 1'000'000'000);
+  return V::of(s);
+}
+V evt_time_iso(const EventView& v, const FieldArg&, std::string& s) {
+  s = format_rfc3339_ns(v.evt.time_ns);
+  return V::of(s);
+}
+V evt_res(const EventView& v, const FieldArg&, std::string& s) {
+  s = format_res(v.evt.ret);
+  return V::of(s);
+}
+V evt_rawres(const EventView& v, const FieldArg&, std::string&) { return V::of_int(v.evt.ret); }
+V evt_failed(const EventView& v, const FieldArg&, std::string&) { return V::of_bool(v.evt.ret < 0); }
+V evt_is_open_read(const EventView& v, const FieldArg&, std::string&) {
+  if (!is_open(v.evt)) return V::of_bool(false);
+  return V::of_bool((v.evt.open_flags & O_ACCMODE) != O_WRONLY);
+}
+V evt_is_open_write(const EventView& v, const FieldArg&, std::string&) {
+  if (!is_open(v.evt)) return V::of_bool(false);
+  return V::of_bool((v.evt.open_flags & O_ACCMODE) != O_RDONLY);
+}
+V evt_is_open_exec(const EventView& v, const FieldArg&, std::string&) {
+  if (!is_open(v.evt)) return V::of_bool(false);
+  // Falco reports files opened for execution (O_EXEC is O_PATH on Linux).
+  return V::of_bool(v.evt.open_flags & O_PATH);
+}
+V evt_is_open_create(const EventView& v, const FieldArg&, std::string&) {
+  if (!is_open(v.evt)) return V::of_bool(false);
+  return V::of_bool(v.evt.open_flags & O_CREAT);
+}
+
+// evt.arg.NAME / evt.arg[NAME], formatted as Falco prints arguments.
+V evt_arg(const EventView& v, const FieldArg& a, std::string& s) {
+  const Event& e = v.evt;
+  const std::string& k = a.key;
+  if (k == "res" || (k == "fd" && is_open(e))) return V::of_int(e.ret);
+  switch (e.kind) {
+    case K::Open:
+      if (k == "name" || k == "pathname" || k == "path") return V::of(e.path.raw);
+      if (k == "flags") { s = format_open_flags(e.open_flags); return V::of(s); }
+      if (k == "mode") { s = fmt::format("0{:o}", e.open_mode); return V::of(s); }
+      if (k == "dirfd") return V::of_int(e.dirfd);
+      break;
+    case K::Connect:
+      if (k == "fd") return V::of_int(e.fd);
+      if (k == "addr" || k == "tuple") {
+        if (e.remote.family == AF_UNIX) return V::of(e.path.abs);
+        s = fmt::format("{}:{}", e.remote.to_ip(), e.remote.port);
+        return V::of(s);
+      }
+      break;
+    case K::Exec:
+      if (k == "exe") return v.proc && !v.proc->argv.empty() ? V::of(v.proc->argv[0]) : V::na();
+      if (k == "filename" || k == "exepath") return str_or_na(e.exe.abs);
+      if (k == "cwd") return str_or_na(e.cwd.abs);
+      break;
+    case K::Fork:
+      if (k == "pid" || k == "child_pid") return V::of_int(e.child_tgid);
+      break;
+    case K::Exit:
+      if (k == "status") return V::of_int(e.exit_code);
+      break;
+  }
+  return V::na();
+}
+
+V evt_rawarg(const EventView& v, const FieldArg& a, std::string& s) {
+  const Event& e = v.evt;
+  if (is_open(e) && a.key == "flags") return V::of_int(int64_t(e.open_flags));
+  if (is_open(e) && a.key == "mode") return V::of_int(e.open_mode);
+  return evt_arg(v, a, s);
+}
+
+// ---- proc.*, thread.*, user.*, group.* -----------------------------------
+V proc_pid(const EventView& v, const FieldArg&, std::string&) { return V::of_int(v.evt.task.tgid); }
+V thread_tid(const EventView& v, const FieldArg&, std::string&) { return V::of_int(v.evt.task.tid); }
+V proc_ppid(const EventView& v, const FieldArg&, std::string&) { return V::of_int(v.evt.task.ppid); }
+V proc_name(const EventView& v, const FieldArg&, std::string&) { return V::of(v.evt.task.comm); }
+V proc_exe(const EventView& v, const FieldArg&, std::string&) {
+  return v.proc && !v.proc->argv.empty() ? V::of(v.proc->argv[0]) : V::na();
+}
+V proc_exepath(const EventView& v, const FieldArg&, std::string&) {
+  return v.proc ? str_or_na(v.proc->exepath) : V::na();
+}
+V proc_args(const EventView& v, const FieldArg&, std::string& s) {
+  if (!v.proc) return V::na();
+  s = render_args(*v.proc);
+  return V::of(s);
+}
+V proc_cmdline(const EventView& v, const FieldArg&, std::string& s) {
+  if (!v.proc) return V::na();
+  std::string args = render_args(*v.proc);
+  s = args.empty() ? v.evt.task.comm : v.evt.task.comm + " " + args;
+  return V::of(s);
+}
+V proc_cwd(const EventView& v, const FieldArg&, std::string& s) {
+  if (!v.proc || v.proc->cwd.empty()) return V::na();
+  s = v.proc->cwd == "/" ? "/" : v.proc->cwd + "/";
+  return V::of(s);
+}
+V proc_tty(const EventView& v, const FieldArg&, std::string&) {
+  return v.proc ? V::of_int(v.proc->tty) : V::na();
+}
+V proc_sid(const EventView& v, const FieldArg&, std::string&) {
+  return v.proc ? V::of_int(v.proc->sid) : V::na();
+}
+V proc_loginuid(const EventView& v, const FieldArg&, std::string&) {
+  return V::of_int(v.evt.task.loginuid == UINT32_MAX ? -1 : int64_t(v.evt.task.loginuid));
+}
+V proc_duration(const EventView& v, const FieldArg&, std::string&) {
+  if (!v.proc || !v.proc->start_ns || v.evt.boot_ns < v.proc->start_ns) return V::na();
+  return V::of_int(int64_t(v.evt.boot_ns - v.proc->start_ns));
+}
+V thread_ismain(const EventView& v, const FieldArg&, std::string&) {
+  return V::of_bool(v.evt.task.tid == v.evt.task.tgid);
+}
+
+// Ancestors: proc.aname[0] is the process, [1] its parent, ...; without an
+// index the value is every ancestor (parent upwards).
+template <Value (*Of)(const Process&, std::string&)>
+V ancestor_field(const EventView& v, const FieldArg& a, std::string& s) {
+  if (a.index >= 0) {
+    const Process* p = ancestor(v, a.index);
+    return p ? Of(*p, s) : V::na();
+  }
+  thread_local std::vector<std::string> all;
+  all.clear();
+  std::string tmp;
+  for (const Process* p = ancestor(v, 1); p && all.size() < 64; ) {
+    Value x = Of(*p, tmp);
+    if (x.kind == Value::Kind::Str) all.emplace_back(x.str);
+    else if (x.kind == Value::Kind::Int) all.push_back(std::to_string(x.num));
+    const Process* up = (p->ppid && p->ppid != p->pid) ? v.procs.find(p->ppid) : nullptr;
+    p = up;
+  }
+  return all.empty() ? V::na() : V::of_list(&all);
+}
+V of_name(const Process& p, std::string&) { return V::of(p.comm); }
+V of_pid(const Process& p, std::string&) { return V::of_int(p.pid); }
+V of_exe(const Process& p, std::string&) { return p.argv.empty() ? V::na() : V::of(p.argv[0]); }
+V of_exepath(const Process& p, std::string&) { return str_or_na(p.exepath); }
+V of_cmdline(const Process& p, std::string& s) { s = render_cmdline(p); return V::of(s); }
+
+template <Value (*Of)(const Process&, std::string&)>
+V parent_field(const EventView& v, const FieldArg&, std::string& s) {
+  const Process* p = v.procs.find(v.evt.task.ppid);
+  return p ? Of(*p, s) : V::na();
+}
+
+V user_uid(const EventView& v, const FieldArg&, std::string&) { return V::of_int(v.evt.task.uid); }
+V user_name_f(const EventView& v, const FieldArg&, std::string&) { return str_or_na(user_name(v.evt.task.uid)); }
+V user_loginname(const EventView& v, const FieldArg&, std::string&) {
+  if (v.evt.task.loginuid == UINT32_MAX) return V::na();
+  return str_or_na(user_name(v.evt.task.loginuid));
+}
+V group_gid(const EventView& v, const FieldArg&, std::string&) { return V::of_int(v.evt.task.gid); }
+V group_name_f(const EventView& v, const FieldArg&, std::string&) { return str_or_na(group_name(v.evt.task.gid)); }
+
+// ---- fd.*, fs.path.* ------------------------------------------------------
+V fd_num(const EventView& v, const FieldArg&, std::string&) {
+  const Event& e = v.evt;
+  // As in Falco, a failed open has fd.num -1.
+  if (is_open(e)) return V::of_int(e.ret >= 0 ? e.ret : -1);
+  if (is_connect(e)) return V::of_int(e.fd);
+  return V::na();
+}
+V fd_name(const EventView& v, const FieldArg&, std::string& s) {
+  const Event& e = v.evt;
+  if (is_open(e)) return e.path.incomplete ? V::na() : str_or_na(e.path.abs);
+  if (!is_connect(e)) return V::na();
+  if (e.remote.family == AF_UNIX) return e.path.incomplete ? V::na() : V::of(e.path.abs);
+  if (!is_inet(e)) return V::na();
+  bool v4 = e.remote.family == AF_INET;
+  auto ep = [&](const SockAddr& a) {
+    return v4 ? fmt::format("{}:{}", a.to_ip(), a.port) : fmt::format("[{}]:{}", a.to_ip(), a.port);
+  };
+  s = have_local(e) ? ep(e.local) + "->" + ep(e.remote) : ep(e.remote);
+  return V::of(s);
+}
+V fd_directory(const EventView& v, const FieldArg&, std::string&) {
+  if (!is_open(v.evt) || v.evt.path.incomplete || v.evt.path.abs.empty()) return V::na();
+  return V::of(path_dirname(v.evt.path.abs));
+}
+V fd_filename(const EventView& v, const FieldArg&, std::string&) {
+  if (!is_open(v.evt) || v.evt.path.incomplete || v.evt.path.abs.empty()) return V::na();
+  return V::of(path_basename(v.evt.path.abs));
+}
+V fd_typechar(const EventView& v, const FieldArg&, std::string&) {
+  const Event& e = v.evt;
+  if (is_open(e)) return V::of("f");
+  if (!is_connect(e)) return V::na();
+  switch (e.remote.family) {
+    case AF_INET: return V::of("4");
+    case AF_INET6: return V::of("6");
+    case AF_UNIX: return V::of("u");
+    default: return V::na();
+  }
+}
+V fd_type(const EventView& v, const FieldArg&, std::string&) {
+  const Event& e = v.evt;
+  if (is_open(e)) return V::of("file");
+  if (!is_connect(e)) return V::na();
+  switch (e.remote.family) {
+    case AF_INET: return V::of("ipv4");
+    case AF_INET6: return V::of("ipv6");
+    case AF_UNIX: return V::of("unix");
+    default: return V::na();
+  }
+}
+V fd_sockfamily(const EventView& v, const FieldArg&, std::string&) {
+  const Event& e = v.evt;
+  if (!is_connect(e)) return V::na();
+  if (e.remote.family == AF_UNIX) return V::of("unix");
+  return is_inet(e) ? V::of("ip") : V::na();
+}
+V fd_l4proto(const EventView& v, const FieldArg&, std::string&) {
+  const Event& e = v.evt;
+  if (!is_inet(e)) return V::na();
+  if (e.protocol == IPPROTO_TCP || (e.protocol == 0 && e.sock_type == SOCK_STREAM)) return V::of("tcp");
+  if (e.protocol == IPPROTO_UDP || (e.protocol == 0 && e.sock_type == SOCK_DGRAM)) return V::of("udp");
+  if (e.protocol == IPPROTO_ICMP || e.protocol == IPPROTO_ICMPV6) return V::of("icmp");
+  return V::of("raw");
+}
+// For connect the server is the remote end, the client the local one.
+V fd_sip(const EventView& v, const FieldArg&, std::string& s) {
+  return is_inet(v.evt) ? ip_value(v.evt.remote, s) : V::na();
+}
+V fd_sport(const EventView& v, const FieldArg&, std::string&) {
+  return is_inet(v.evt) ? V::of_int(v.evt.remote.port) : V::na();
+}
+V fd_cip(const EventView& v, const FieldArg&, std::string& s) {
+  return is_inet(v.evt) && have_local(v.evt) ? ip_value(v.evt.local, s) : V::na();
+}
+V fd_cport(const EventView& v, const FieldArg&, std::string&) {
+  return is_inet(v.evt) && have_local(v.evt) ? V::of_int(v.evt.local.port) : V::na();
+}
+V fd_connected(const EventView& v, const FieldArg&, std::string&) {
+  return is_connect(v.evt) ? V::of_bool(v.evt.ret == 0) : V::na();
+}
+V fs_path_name(const EventView& v, const FieldArg& a, std::string& s) { return fd_name(v, a, s); }
+
+struct Entry {
+  std::string_view name;
+  ExtractFn fn;
+};
+
+constexpr Entry kExtractors[] = {
+    {"evt.num", evt_num},
+    {"evt.type", evt_type},
+    {"syscall.type", evt_type},
+    {"evt.dir", evt_dir},
+    {"evt.source", evt_source},
+    {"evt.hostname", evt_hostname},
+    {"evt.time", evt_time},
+    {"evt.time.iso8601", evt_time_iso},
+    {"evt.rawtime", evt_rawtime},
+    {"evt.rawtime.s", evt_rawtime_s},
+    {"evt.rawtime.ns", evt_rawtime_ns},
+    {"evt.res", evt_res},
+    {"evt.rawres", evt_rawres},
+    {"evt.failed", evt_failed},
+    {"evt.is_open_read", evt_is_open_read},
+    {"evt.is_open_write", evt_is_open_write},
+    {"evt.is_open_exec", evt_is_open_exec},
+    {"evt.is_open_create", evt_is_open_create},
+    {"evt.arg", evt_arg},
+    {"evt.rawarg", evt_rawarg},
+    {"proc.pid", proc_pid},
+    {"proc.vpid", proc_pid},
+    {"thread.tid", thread_tid},
+    {"thread.vtid", thread_tid},
+    {"thread.ismain", thread_ismain},
+    {"proc.ppid", proc_ppid},
+    {"proc.name", proc_name},
+    {"proc.exe", proc_exe},
+    {"proc.exepath", proc_exepath},
+    {"proc.args", proc_args},
+    {"proc.cmdline", proc_cmdline},
+    {"proc.cwd", proc_cwd},
+    {"proc.tty", proc_tty},
+    {"proc.sid", proc_sid},
+    {"proc.loginuid", proc_loginuid},
+    {"proc.duration", proc_duration},
+    {"proc.pname", parent_field<of_name>},
+    {"proc.pexe", parent_field<of_exe>},
+    {"proc.pexepath", parent_field<of_exepath>},
+    {"proc.pcmdline", parent_field<of_cmdline>},
+    {"proc.aname", ancestor_field<of_name>},
+    {"proc.apid", ancestor_field<of_pid>},
+    {"proc.aexe", ancestor_field<of_exe>},
+    {"proc.aexepath", ancestor_field<of_exepath>},
+    {"proc.acmdline", ancestor_field<of_cmdline>},
+    {"user.uid", user_uid},
+    {"user.name", user_name_f},
+    {"user.loginuid", proc_loginuid},
+    {"user.loginname", user_loginname},
+    {"group.gid", group_gid},
+    {"group.name", group_name_f},
+    {"fd.num", fd_num},
+    {"fd.name", fd_name},
+    {"fd.directory", fd_directory},
+    {"fd.filename", fd_filename},
+    {"fd.typechar", fd_typechar},
+    {"fd.type", fd_type},
+    {"fd.sockfamily", fd_sockfamily},
+    {"fd.l4proto", fd_l4proto},
+    {"fd.sip", fd_sip},
+    {"fd.sport", fd_sport},
+    {"fd.rip", fd_sip},
+    {"fd.rport", fd_sport},
+    {"fd.cip", fd_cip},
+    {"fd.cport", fd_cport},
+    {"fd.lip", fd_cip},
+    {"fd.lport", fd_cport},
+    {"fd.connected", fd_connected},
+    {"fs.path.name", fs_path_name},
+};
+
+V not_available(const EventView&, const FieldArg&, std::string&) { return V::na(); }
+
+ExtractFn find_fn(std::string_view name) {
+  for (const auto& e : kExtractors)
+    if (e.name == name) return e.fn;
+  return not_available;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string base64(std::string_view in) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t n = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+    for (int k = 3; k >= 0; --k) out.push_back(kAlphabet[(n >> (6 * k)) & 63]);
+  }
+  if (i + 1 == in.size()) {
+    uint32_t n = uint8_t(in[i]) << 16;
+    out += {kAlphabet[(n >> 18) & 63], kAlphabet[(n >> 12) & 63], '=', '='};
+  } else if (i + 2 == in.size()) {
+    uint32_t n = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
+    out += {kAlphabet[(n >> 18) & 63], kAlphabet[(n >> 12) & 63], kAlphabet[(n >> 6) & 63], '='};
+  }
+  return out;
+}
+
+void parse_arg(const std::optional<std::string>& arg, FieldArg& out) {
+  if (!arg) return;
+  out.key = *arg;
+  int idx = 0;
+  auto [p, ec] = std::from_chars(arg->data(), arg->data() + arg->size(), idx);
+  if (ec == std::errc{} && p == arg->data() + arg->size()) out.index = idx;
+}
+
+}  // namespace
+
+BoundField bind_field(const policy::FieldRef& ref) {
+  BoundField b;
+  b.name = policy::to_string(policy::FieldRef{ref.name, ref.arg, {}, ref.field_id, 0});
+  b.fn = find_fn(ref.name);
+  parse_arg(ref.arg, b.arg);
+  if (ref.field_id >= 0) b.type = policy::FieldRegistry::instance().at(ref.field_id).type;
+  b.transformers = ref.transformers;
+  return b;
+}
+
+std::optional<BoundField> bind_field_name(std::string_view name) {
+  std::optional<std::string> dotted;
+  std::string base(name), arg;
+  bool bracket = false;
+  if (auto lb = name.find('['); lb != std::string_view::npos && name.back() == ']') {
+    base = std::string(name.substr(0, lb));
+    arg = std::string(name.substr(lb + 1, name.size() - lb - 2));
+    bracket = true;
+  }
+  auto id = policy::FieldRegistry::instance().resolve(base, dotted);
+  if (!id) return std::nullopt;
+  policy::FieldRef ref;
+  ref.name = std::string(policy::FieldRegistry::instance().at(*id).name);
+  ref.field_id = *id;
+  if (bracket) ref.arg = arg; else ref.arg = dotted;
+  return bind_field(ref);
+}
+
+Value extract(const BoundField& f, const EventView& v, std::string& scratch) {
+  Value val = f.fn(v, f.arg, scratch);
+  // Transformers apply innermost first; the list is outermost first.
+  for (auto it = f.transformers.rbegin(); it != f.transformers.rend(); ++it) {
+    if (val.is_na()) return val;
+    std::string text = val.kind == Value::Kind::Str ? std::string(val.str) : render_value(val);
+    switch (*it) {
+      case policy::Transformer::ToLower: scratch = lower(text); break;
+      case policy::Transformer::ToUpper:
+        scratch = text;
+        for (auto& c : scratch) c = char(std::toupper(static_cast<unsigned char>(c)));
+        break;
+      case policy::Transformer::B64: scratch = base64(text); break;
+      case policy::Transformer::Basename: scratch = std::string(path_basename(text)); break;
+      case policy::Transformer::Len: val = Value::of_int(int64_t(text.size())); continue;
+    }
+    val = Value::of(scratch);
+  }
+  return val;
+}
+
+std::string render_value(const Value& v) {
+  switch (v.kind) {
+    case Value::Kind::NA: return "<NA>";
+    case Value::Kind::Str: return std::string(v.str);
+    case Value::Kind::Int: return std::to_string(v.num);
+    case Value::Kind::Bool: return v.num ? "true" : "false";
+    case Value::Kind::List: {
+      std::string out = "(";
+      for (size_t i = 0; i < v.list->size(); ++i) out += (i ? "," : "") + (*v.list)[i];
+      return out + ")";
+    }
+  }
+  return "<NA>";
+}
+
+namespace {
+template <class Lookup>
+std::string_view cached_name(std::unordered_map<uint32_t, std::string>& cache, std::mutex& mu,
+                             uint32_t id, Lookup lookup) {
+  std::lock_guard lock(mu);
+  auto it = cache.find(id);
+  if (it == cache.end()) it = cache.emplace(id, lookup(id)).first;
+  return it->second;
+}
+}  // namespace
+
+std::string_view user_name(uint32_t uid) {
+  static std::unordered_map<uint32_t, std::string> cache;
+  static std::mutex mu;
+  return cached_name(cache, mu, uid, [](uint32_t id) {
+    struct passwd pw{}, *res = nullptr;
+    char buf[4096];
+    return getpwuid_r(id, &pw, buf, sizeof(buf), &res) == 0 && res ? std::string(pw.pw_name)
+                                                                  : std::string();
+  });
+}
+
+std::string_view group_name(uint32_t gid) {
+  static std::unordered_map<uint32_t, std::string> cache;
+  static std::mutex mu;
+  return cached_name(cache, mu, gid, [](uint32_t id) {
+    struct group gr{}, *res = nullptr;
+    char buf[4096];
+    return getgrgid_r(id, &gr, buf, sizeof(buf), &res) == 0 && res ? std::string(gr.gr_name)
+                                                                  : std::string();
+  });
+}
+
+}  // namespace pg::user::engine
