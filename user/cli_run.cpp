@@ -90,7 +90,6 @@ int run_daemon(const RunOptions& o) {
   engine::EngineOptions eo;
   eo.min_priority = cfg->priority;
   eo.all_matches = cfg->rule_matching == config::RuleMatching::All;
-  eo.hostname = host_name();
   auto eng = engine::Engine::build(rules->ruleset, eo);
   if (!eng) {
     spdlog::error("{}", eng.error());
@@ -122,7 +121,7 @@ int run_daemon(const RunOptions& o) {
   spdlog::info("{} rules active; {} programs attached ({}); ready", (*eng)->rule_count(),
                pipeline.attached().size(), fmt::join(pipeline.attached(), ", "));
   uint64_t num = 0;
-  const std::string hostname = eo.hostname;
+  const std::string hostname = host_name();
   engine::Engine& engine = **eng;
   output::Dispatcher& out = **dispatcher;
   pipeline.run(

@@ -68,7 +68,7 @@ output::Alert Engine::make_alert(const CompiledRule& r, const EventView& v) cons
   a.rule = r.rule->name;
   a.priority = r.priority;
   a.source = "syscall";
-  a.hostname = opts_.hostname;
+  a.hostname = std::string(v.hostname);
   a.tags = r.rule->tags;
   std::string scratch;
   for (const auto& seg : r.output) {

@@ -1,0 +1,187 @@
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+
+#include "policy/ruleset.h"
+#include "user/engine/engine.h"
+
+using namespace pg::user;
+using namespace pg::user::engine;
+
+namespace {
+
+struct Fixture {
+  pg::policy::LoadResult loaded;
+  std::unique_ptr<Engine> engine;
+  ProcessTable procs;
+
+  explicit Fixture(const std::string& yaml, EngineOptions opts = {}) {
+    std::vector<pg::policy::InputFile> files{{"test.yaml", yaml}};
+    loaded = pg::policy::load_rules_from_memory(files);
+    for (const auto& d : loaded.diagnostics.all())
+      if (d.is_error()) MESSAGE(pg::policy::render_text(d));
+    REQUIRE(loaded.ok());
+    auto e = Engine::build(loaded.ruleset, opts);
+    REQUIRE(e);
+    engine = std::move(*e);
+    Process bash;
+    bash.pid = 100;
+    bash.ppid = 1;
+    bash.comm = "bash";
+    bash.exepath = "/usr/bin/bash";
+    bash.argv = {"bash"};
+    procs.insert(bash);
+    Process init;
+    init.pid = 1;
+    init.comm = "systemd";
+    procs.insert(init);
+  }
+
+  std::vector<std::string> fire(const Event& e) {
+    Process p;
+    p.pid = e.task.tgid;
+    p.ppid = e.task.ppid;
+    p.comm = e.task.comm;
+    p.exepath = "/usr/bin/" + e.task.comm;
+    p.argv = {e.task.comm, "arg1"};
+    procs.insert(p);
+    EventView v{e, procs, procs.find(e.task.tgid), 1, "host"};
+    std::vector<std::string> rules;
+    engine->process(v, [&](pg::user::output::Alert&& a) { rules.push_back(a.rule + ": " + a.output); });
+    return rules;
+  }
+};
+
+Event open_event(const char* comm, const char* path, uint64_t flags = O_RDONLY, int64_t ret = 3) {
+  Event e;
+  e.kind = EventKind::Open;
+  e.open_kind = PG_OPEN_OPENAT;
+  e.task.tgid = e.task.tid = 200;
+  e.task.ppid = 100;
+  e.task.comm = comm;
+  e.open_flags = flags;
+  e.ret = ret;
+  e.path.raw = path;
+  e.path.abs = path;
+  return e;
+}
+
+const char* kRule = R"(
+- list: readers
+  items: [cat, less]
+- rule: r
+  desc: d
+  condition: %s
+  output: "hit %%fd.name by %%proc.name parent=%%proc.pname"
+  priority: WARNING
+)";
+
+std::string rule_with(const std::string& cond) {
+  char buf[1024];
+  snprintf(buf, sizeof(buf), kRule, cond.c_str());
+  return buf;
+}
+
+bool matches(const std::string& cond, const Event& e) {
+  Fixture f(rule_with(cond));
+  return !f.fire(e).empty();
+}
+
+}  // namespace
+
+TEST_CASE("operators on strings, paths and numbers") {
+  Event e = open_event("cat", "/etc/shadow");
+  CHECK(matches("fd.name = /etc/shadow", e));
+  CHECK_FALSE(matches("fd.name != /etc/shadow", e));
+  CHECK(matches("fd.name in (/etc/passwd, /etc/shadow)", e));
+  CHECK(matches("proc.name in (readers)", e));
+  CHECK(matches("fd.name startswith /etc/", e));
+  CHECK(matches("fd.name endswith shadow", e));
+  CHECK(matches("fd.name contains sha", e));
+  CHECK(matches("fd.name icontains SHA", e));
+  CHECK(matches("fd.name glob '/etc/sh*'", e));
+  CHECK(matches("fd.name iglob '/ETC/SH*'", e));
+  CHECK(matches("fd.name regex '^/etc/[a-z]+$'", e));
+  CHECK_FALSE(matches("fd.name regex '^/var'", e));
+  CHECK(matches("fd.name pmatch (/etc)", e));
+  CHECK_FALSE(matches("fd.name pmatch (/et)", e));
+  CHECK(matches("fd.directory = /etc and fd.filename = shadow", e));
+  CHECK(matches("fd.num >= 0 and fd.num < 4 and fd.num = 3", e));
+  CHECK(matches("evt.is_open_read = true and evt.is_open_write = false", e));
+  CHECK(matches("proc.pname = bash and proc.aname[1] = bash and proc.aname[2] = systemd", e));
+  CHECK(matches("proc.aname = systemd", e));  // any ancestor
+  CHECK(matches("toupper(proc.name) = CAT and len(fd.name) = 11", e));
+  CHECK(matches("basename(fd.name) = shadow", e));
+  CHECK(matches("fd.name exists and not fd.sip exists", e));
+  CHECK(matches("proc.cmdline = 'cat arg1' and proc.args = arg1", e));
+  CHECK(matches("evt.type in (open, openat) and evt.res = SUCCESS", e));
+}
+
+TEST_CASE("a missing value makes every comparison false, like Falco's <NA>") {
+  Event e = open_event("cat", "/etc/shadow");
+  e.path.abs.clear();
+  e.path.incomplete = true;
+  CHECK_FALSE(matches("fd.name = /etc/shadow", e));
+  CHECK_FALSE(matches("fd.name != /etc/shadow", e));
+  CHECK(matches("not fd.name = /etc/shadow", e));
+  CHECK_FALSE(matches("fd.sport > 0", e));  // no socket on an open
+}
+
+TEST_CASE("failed opens have fd.num -1 and an error result") {
+  Event e = open_event("cat", "/nope", O_RDONLY, -2);
+  CHECK(matches("fd.num = -1 and evt.res startswith E and evt.failed = true", e));
+}
+
+TEST_CASE("rules are indexed by event type and rule_matching first stops at one") {
+  std::string two = R"(
+- rule: a
+  desc: d
+  condition: evt.type = openat and fd.name = /x
+  output: a
+  priority: WARNING
+- rule: b
+  desc: d
+  condition: fd.name = /x
+  output: b
+  priority: WARNING
+- rule: c
+  desc: d
+  condition: evt.type = connect
+  output: c
+  priority: WARNING
+)";
+  Event e = open_event("cat", "/x");
+  {
+    Fixture f(two);
+    auto hits = f.fire(e);
+    REQUIRE(hits.size() == 1);
+    CHECK(hits[0] == "a: a");
+    CHECK(f.engine->needs_all_types());  // rule b has no evt.type
+  }
+  {
+    EngineOptions all;
+    all.all_matches = true;
+    Fixture f(two, all);
+    CHECK(f.fire(e).size() == 2);
+  }
+  {
+    EngineOptions crit;
+    crit.min_priority = pg::user::output::Priority::Critical;
+    Fixture f(two, crit);
+    CHECK(f.fire(e).empty());
+    CHECK(f.engine->rule_count() == 0);
+  }
+}
+
+TEST_CASE("alerts render the output with values and keep typed output_fields") {
+  Fixture f(rule_with("fd.name = /etc/shadow"));
+  Event e = open_event("cat", "/etc/shadow");
+  EventView v{e, f.procs, nullptr, 1, "host"};
+  const auto& r = f.engine->rules().at(0);
+  auto a = f.engine->make_alert(r, v);
+  CHECK(a.output == "hit /etc/shadow by cat parent=bash");
+  REQUIRE(a.output_fields.size() == 3);
+  CHECK(a.output_fields[0].name == "fd.name");
+  CHECK(std::get<std::string>(a.output_fields[0].value) == "/etc/shadow");
+  CHECK(a.hostname == "host");
+}
