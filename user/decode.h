@@ -19,6 +19,7 @@ class Clock {
   explicit Clock(int64_t realtime_minus_boottime_ns) : offset_ns_(realtime_minus_boottime_ns) {}
   void refresh();
   uint64_t to_realtime(uint64_t boot_ns) const { return boot_ns + offset_ns_; }
+  int64_t offset_ns() const { return offset_ns_; }
 
  private:
   int64_t offset_ns_ = 0;

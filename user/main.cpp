@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
 
   int exit_code = 0;
   pg::user::add_run_command(app, exit_code);
+  pg::user::add_replay_command(app, exit_code);
   pg::user::add_trace_command(app, exit_code);
   pg::user::add_rules_commands(app);
   try {

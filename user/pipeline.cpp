@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "user/procfs.h"
+#include "user/recording.h"
 #include "user/system.h"
 
 namespace pg::user {
@@ -56,6 +57,7 @@ Pipeline::~Pipeline() {
 int Pipeline::on_record(void* ctx, void* data, size_t size) {
   auto* self = static_cast<Pipeline*>(ctx);
   self->stats_.records++;
+  if (self->recorder_) self->recorder_->write_record({static_cast<const std::byte*>(data), size});
   auto ok = decode_record({static_cast<const std::byte*>(data), size}, self->clock_, self->event_);
   if (!ok) {
     self->stats_.decode_errors++;
@@ -98,7 +100,9 @@ void Pipeline::run(const std::atomic<bool>& stop, const Consumer& consumer,
     auto now = std::chrono::steady_clock::now();
     if (now - last_report >= std::chrono::seconds(1)) {
       report_drops();
+      int64_t before = clock_.offset_ns();
       clock_.refresh();
+      if (recorder_ && clock_.offset_ns() != before) recorder_->write_clock(clock_.offset_ns());
       last_report = now;
     }
   }

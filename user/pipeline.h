@@ -20,6 +20,10 @@
 struct ring_buffer;
 
 namespace pg::user {
+class Recorder;
+}
+
+namespace pg::user {
 
 struct PipelineStats {
   uint64_t records = 0;        // records read from the ring buffer
@@ -41,6 +45,10 @@ class Pipeline {
            const std::function<void()>& on_batch = {});
 
   const PipelineStats& stats() const { return stats_; }
+  const ProcessTable& processes() const { return procs_; }
+  int64_t clock_offset() const { return clock_.offset_ns(); }
+  // Also write every raw record (and clock change) to `r` from now on.
+  void set_recorder(Recorder* r) { recorder_ = r; }
   const std::vector<std::string>& attached() const { return bpf_->attached(); }
   size_t seeded_processes() const { return seeded_; }
 
@@ -58,6 +66,7 @@ class Pipeline {
   std::array<uint64_t, PG_DROP__COUNT> reported_drops_{};
   const Consumer* consumer_ = nullptr;
   size_t seeded_ = 0;
+  Recorder* recorder_ = nullptr;
 };
 
 // Install SIGINT/SIGTERM handlers that set the returned flag.

@@ -44,6 +44,10 @@ class ProcessTable {
 
   void insert(Process p);
   size_t size() const { return procs_.size(); }
+  template <class F>
+  void for_each(F&& f) const {
+    for (const auto& [pid, p] : procs_) f(p);
+  }
 
  private:
   Process& touch(const TaskInfo& t);

@@ -195,3 +195,36 @@ TEST_CASE("a rules file with an error is refused with its location, and nothing 
   CHECK(err.find("proc.nme") != std::string::npos);
   CHECK(err.find("attached") == std::string::npos);
 }
+
+TEST_CASE("replaying a recording of a live run gives exactly that run's alerts") {
+  TempDir dir;
+  std::string rec = dir.path + "/live.pgrec";
+  std::vector<std::string> live;
+  {
+    Daemon d({"run", "-r", kFalcoRules, "-r", "rules", "-c", "/dev/null", "--json", "-o",
+              "rule_matching=all", "--record", rec});
+    REQUIRE(d.ready());
+    sh("cat /etc/shadow > /dev/null; cd /etc && head -c1 ./shadow > /dev/null");
+    sh("mkdir -p /dev/shm/pg-e2e && cp /bin/true /dev/shm/pg-e2e/t && /dev/shm/pg-e2e/t; "
+       "rm -rf /dev/shm/pg-e2e");
+    REQUIRE(d.wait_for(alert_for("Program executed from a memory-backed directory")));
+    std::this_thread::sleep_for(300ms);
+    REQUIRE(d.stop() == 0);
+    live = d.stdout_lines();
+  }
+  REQUIRE(live.size() >= 3);
+  Daemon r({"replay", "-r", kFalcoRules, "-r", "rules", "-c", "/dev/null", "--json", "-o",
+            "rule_matching=all", rec},
+           "");
+  REQUIRE(r.wait_exit(30s) == 0);
+  CHECK(r.stdout_lines() == live);
+}
+
+TEST_CASE("replay refuses a file that is not a recording") {
+  TempDir dir;
+  std::string junk = dir.path + "/junk";
+  std::ofstream(junk) << "not a recording";
+  Daemon r({"replay", "-r", "rules", "-c", "/dev/null", junk}, "");
+  CHECK(r.wait_exit() == 1);
+  CHECK(r.stderr_text().find("is not a Peregrine recording") != std::string::npos);
+}

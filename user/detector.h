@@ -1,0 +1,59 @@
+// The detector without its event source: configuration, rules, engine and
+// outputs, set up the same way for a live run (`peregrine run`) and for
+// recordings (`peregrine replay`), so both raise the same alerts.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "policy/ruleset.h"
+#include "user/config/config.h"
+#include "user/engine/engine.h"
+#include "user/output/dispatcher.h"
+
+namespace pg::user {
+
+struct DetectorOptions {
+  std::optional<std::string> config_path;  // -c
+  std::vector<std::string> rules;          // -r
+  std::vector<std::string> overrides;      // -o
+  bool json = false;                       // --json
+};
+
+class Detector {
+ public:
+  // Loads and validates everything; nothing is started on error, and every
+  // rules diagnostic has been logged.
+  static std::expected<std::unique_ptr<Detector>, std::string> create(const DetectorOptions& o);
+
+  void start_outputs() { out_->start(); }
+  void stop_outputs() { out_->stop(); }
+  void on_event(const Event& e, const ProcessTable& procs, std::string_view hostname) {
+    engine::EventView view{e, procs, procs.find(e.task.tgid), ++events_, hostname};
+    engine_->process(view, [&](output::Alert&& a) { out_->enqueue(std::move(a)); });
+  }
+
+  const config::Config& config() const { return cfg_; }
+  const engine::Engine& engine() const { return *engine_; }
+  output::Dispatcher& outputs() { return *out_; }
+  uint64_t events() const { return events_; }
+  // The syscall hooks the loaded rules need, among those this build has.
+  std::vector<std::string> needed_hooks() const;
+
+ private:
+  Detector() = default;
+  config::Config cfg_;
+  policy::LoadResult rules_;
+  std::unique_ptr<engine::Engine> engine_;
+  std::unique_ptr<output::Dispatcher> out_;
+  uint64_t events_ = 0;
+};
+
+std::string host_name();
+
+}  // namespace pg::user

@@ -1,0 +1,133 @@
+#include "user/recording.h"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+namespace pg::user {
+
+namespace {
+
+constexpr char kMagic[8] = {'P', 'G', 'R', 'E', 'C', 0, 0, 1};
+constexpr uint32_t kClockFrame = 0xffffffffu;
+constexpr uint32_t kMaxFrame = 1u << 20;
+
+nlohmann::json to_json(const Process& p) {
+  return {{"pid", p.pid},         {"ppid", p.ppid},       {"comm", p.comm},
+          {"exepath", p.exepath}, {"argv", p.argv},       {"cwd", p.cwd},
+          {"uid", p.uid},         {"gid", p.gid},         {"loginuid", p.loginuid},
+          {"tty", p.tty},         {"sid", p.sid},         {"start_ns", p.start_ns},
+          {"cgroup_id", p.cgroup_id}};
+}
+
+Process from_json(const nlohmann::json& j) {
+  Process p;
+  p.pid = j.at("pid");
+  p.ppid = j.at("ppid");
+  p.comm = j.at("comm");
+  p.exepath = j.at("exepath");
+  p.argv = j.at("argv").get<std::vector<std::string>>();
+  p.cwd = j.at("cwd");
+  p.uid = j.at("uid");
+  p.gid = j.at("gid");
+  p.loginuid = j.at("loginuid");
+  p.tty = j.at("tty");
+  p.sid = j.at("sid");
+  p.start_ns = j.at("start_ns");
+  p.cgroup_id = j.at("cgroup_id");
+  return p;
+}
+
+}  // namespace
+
+std::expected<std::unique_ptr<Recorder>, std::string> Recorder::create(
+    const std::string& path, const std::string& hostname, int64_t clock_offset_ns,
+    const ProcessTable& procs) {
+  std::unique_ptr<Recorder> r(new Recorder());
+  r->f_ = std::fopen(path.c_str(), "wb");
+  if (!r->f_)
+    return std::unexpected(
+        fmt::format("cannot create recording {}: {}", path, std::strerror(errno)));
+  nlohmann::json header = {{"hostname", hostname}, {"clock_offset_ns", clock_offset_ns}};
+  auto& list = header["processes"] = nlohmann::json::array();
+  procs.for_each([&](const Process& p) { list.push_back(to_json(p)); });
+  std::string text = header.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  uint32_t n = uint32_t(text.size());
+  r->put(kMagic, sizeof(kMagic));
+  r->put(&n, sizeof(n));
+  r->put(text.data(), text.size());
+  if (r->errors_) return std::unexpected(fmt::format("cannot write recording {}", path));
+  return r;
+}
+
+Recorder::~Recorder() {
+  if (f_) std::fclose(f_);
+}
+
+void Recorder::put(const void* p, size_t n) {
+  if (std::fwrite(p, 1, n, f_) != n) ++errors_;
+}
+
+void Recorder::write_record(std::span<const std::byte> rec) {
+  uint32_t n = uint32_t(rec.size());
+  put(&n, sizeof(n));
+  put(rec.data(), rec.size());
+}
+
+void Recorder::write_clock(int64_t clock_offset_ns) {
+  put(&kClockFrame, sizeof(kClockFrame));
+  put(&clock_offset_ns, sizeof(clock_offset_ns));
+}
+
+std::expected<void, std::string> read_recording(
+    const std::string& path, RecordingHeader& header,
+    const std::function<void(std::span<const std::byte>)>& on_record,
+    const std::function<void(int64_t)>& on_clock) {
+  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), std::fclose);
+  if (!f) return std::unexpected(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
+  char magic[8];
+  if (std::fread(magic, 1, 8, f.get()) != 8 || std::memcmp(magic, kMagic, 8) != 0)
+    return std::unexpected(fmt::format(
+        "{} is not a Peregrine recording (made with 'peregrine run --record FILE')", path));
+  uint32_t n = 0;
+  if (std::fread(&n, sizeof(n), 1, f.get()) != 1 || n > (64u << 20))
+    return std::unexpected(fmt::format("{}: truncated or corrupt header", path));
+  std::string text(n, '\0');
+  if (std::fread(text.data(), 1, n, f.get()) != n)
+    return std::unexpected(fmt::format("{}: truncated header", path));
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return std::unexpected(fmt::format("{}: header is not valid JSON", path));
+  try {
+    header.hostname = j.at("hostname");
+    header.clock_offset_ns = j.at("clock_offset_ns");
+    for (const auto& p : j.at("processes")) header.procs.insert(from_json(p));
+  } catch (const nlohmann::json::exception& e) {
+    return std::unexpected(fmt::format("{}: bad header: {}", path, e.what()));
+  }
+  std::vector<std::byte> buf;
+  uint64_t frame = 0;
+  while (std::fread(&n, sizeof(n), 1, f.get()) == 1) {
+    ++frame;
+    if (n == kClockFrame) {
+      int64_t off = 0;
+      if (std::fread(&off, sizeof(off), 1, f.get()) != 1)
+        return std::unexpected(fmt::format("{}: truncated clock frame {}", path, frame));
+      on_clock(off);
+      continue;
+    }
+    if (n > kMaxFrame)
+      return std::unexpected(fmt::format("{}: frame {} claims {} bytes; corrupt", path, frame, n));
+    buf.resize(n);
+    if (std::fread(buf.data(), 1, n, f.get()) != n)
+      return std::unexpected(fmt::format("{}: truncated frame {}", path, frame));
+    on_record(buf);
+  }
+  return {};
+}
+
+}  // namespace pg::user

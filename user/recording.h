@@ -1,0 +1,61 @@
+// Recordings: the events that reached userspace, with the state needed to
+// evaluate them again offline (`peregrine run --record`, `peregrine replay`).
+//
+// File layout (little-endian):
+//   "PGREC" 0 0 1            magic and format version (8 bytes)
+//   u32 n, n bytes           JSON header: hostname, clock offset, the process
+//                            table at the start of the recording
+//   frames until EOF:
+//     u32 len, len bytes     one ring-buffer record exactly as the kernel
+//                            wrote it (kern/api/records.h)
+//     u32 0xffffffff, i64    a new CLOCK_REALTIME - CLOCK_BOOTTIME offset
+//
+// Replaying feeds the same decoder, process table and engine as a live run,
+// so it raises exactly the alerts the live run raised.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <expected>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "user/process.h"
+
+namespace pg::user {
+
+class Recorder {
+ public:
+  static std::expected<std::unique_ptr<Recorder>, std::string> create(
+      const std::string& path, const std::string& hostname, int64_t clock_offset_ns,
+      const ProcessTable& procs);
+  ~Recorder();
+
+  void write_record(std::span<const std::byte> rec);
+  void write_clock(int64_t clock_offset_ns);
+  // Counted, not fatal: a full disk must not stop detection.
+  uint64_t write_errors() const { return errors_; }
+
+ private:
+  Recorder() = default;
+  void put(const void* p, size_t n);
+  FILE* f_ = nullptr;
+  uint64_t errors_ = 0;
+};
+
+struct RecordingHeader {
+  std::string hostname;
+  int64_t clock_offset_ns = 0;
+  ProcessTable procs;
+};
+
+// Read a recording: the header, then every frame in order. `on_record`
+// receives raw records, `on_clock` offset changes.
+std::expected<void, std::string> read_recording(
+    const std::string& path, RecordingHeader& header,
+    const std::function<void(std::span<const std::byte>)>& on_record,
+    const std::function<void(int64_t)>& on_clock);
+
+}  // namespace pg::user
