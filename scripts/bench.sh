@@ -68,6 +68,28 @@ open_family=open,openat,openat2,creat
 bench "getppid, open family attached" "$open_family" getppid "$GETPPID_N"
 bench "open+close, open family attached" "$open_family" openclose "$OPEN_N" "$tmp/target"
 
+# Engine throughput: record a busy run with Falco's stable rules loaded,
+# then replay it (one thread: decode, process table, rule evaluation).
+STABLE=../shared/falco-rules/falco_rules.yaml
+if [ -r "$STABLE" ]; then
+  "$PEREGRINE" run -r "$STABLE" -c /dev/null --json --record "$tmp/bench.pgrec" \
+    >/dev/null 2>"$tmp/record.err" &
+  tracer=$!
+  for _ in $(seq 200); do grep -q ready "$tmp/record.err" && break; sleep 0.05; done
+  "$LOOP" openclose "$OPEN_N" "$tmp/target" >/dev/null
+  find /usr -xdev >/dev/null 2>&1 || true
+  "$LOOP" openclose "$OPEN_N" /etc/hostname >/dev/null
+  stop_tracer
+  best=0
+  for _ in 1 2 3; do
+    "$PEREGRINE" replay -r "$STABLE" -c /dev/null --json "$tmp/bench.pgrec" >/dev/null 2>"$tmp/replay.err"
+    rate=$(sed -nE 's/.*\(([0-9]+) events\/s.*/\1/p' "$tmp/replay.err")
+    events=$(sed -nE 's/.*replayed ([0-9]+) events.*/\1/p' "$tmp/replay.err")
+    [ "${rate:-0}" -gt "$best" ] && best=$rate
+  done
+  results+=("$(printf '%-44s %s events/s (best of 3; %s events, stable rules)' "replay throughput, one thread" "$best" "$events")")
+fi
+
 echo
 echo "== make bench results (traced / baseline, lower is better)"
 printf '%s\n' "${results[@]}"

@@ -1,4 +1,5 @@
 #include <fmt/format.h>
+#include <chrono>
 #include <spdlog/spdlog.h>
 
 #include "user/cli_run.h"
@@ -24,6 +25,7 @@ int replay(const ReplayOptions& o) {
   Detector& detector = **det;
   detector.start_outputs();
   uint64_t malformed = 0;
+  const auto t0 = std::chrono::steady_clock::now();
   for (const auto& file : o.files) {
     RecordingHeader header;
     Clock clock(0);
@@ -54,10 +56,13 @@ int replay(const ReplayOptions& o) {
       return 1;
     }
   }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   detector.stop_outputs();
   auto os = detector.outputs().stats();
-  spdlog::info("replayed {} events from {} files ({} malformed); {} alerts", detector.events(),
-               o.files.size(), malformed, os.enqueued);
+  spdlog::info("replayed {} events from {} files in {:.3f} s ({:.0f} events/s; {} malformed); "
+               "{} alerts",
+               detector.events(), o.files.size(), secs,
+               secs > 0 ? double(detector.events()) / secs : 0.0, malformed, os.enqueued);
   return 0;
 }
 
