@@ -8,7 +8,7 @@
 #include <cstring>
 #include <ctime>
 
-#include "user/path.h"
+#include "user/engine/extract.h"
 
 namespace pg::user {
 
@@ -56,129 +56,65 @@ std::string format_res(int64_t ret) {
 
 namespace {
 
-void add_process_fields(ordered_json& j, const Event& e, const ProcessTable& procs) {
-  const Process* p = procs.find(e.task.tgid);
-  j["proc.pid"] = e.task.tgid;
-  j["thread.tid"] = e.task.tid;
-  j["proc.ppid"] = e.task.ppid;
-  j["proc.name"] = e.task.comm;
-  if (p && !p->exepath.empty()) j["proc.exepath"] = p->exepath; else j["proc.exepath"] = nullptr;
-  if (p && !p->argv.empty()) j["proc.exe"] = p->argv[0]; else j["proc.exe"] = nullptr;
-  if (p) {
-    j["proc.args"] = render_args(*p);
-    Process view = *p;
-    view.comm = e.task.comm;
-    j["proc.cmdline"] = render_cmdline(view);
-  } else {
-    j["proc.args"] = nullptr;
-    j["proc.cmdline"] = nullptr;
+// What `trace` prints: Falco field names, extracted exactly as rules see
+// them, so the trace of an event shows what a rule about it would match.
+constexpr std::string_view kCommon[] = {
+    "evt.num",   "evt.type",      "evt.time",    "evt.time.iso8601", "evt.rawtime",
+    "evt.res",   "evt.rawres",    "evt.failed",  "proc.pid",         "thread.tid",
+    "proc.ppid", "proc.name",     "proc.exepath", "proc.exe",        "proc.args",
+    "proc.cmdline", "proc.cwd",   "proc.tty",    "proc.sid",         "proc.pname",
+    "user.uid",  "user.name",     "user.loginuid", "group.gid",
+};
+constexpr std::string_view kOpen[] = {
+    "fd.name",       "fd.directory",  "fd.filename",      "fd.num",
+    "fd.type",       "fd.typechar",   "evt.arg.name",     "evt.arg.flags",
+    "evt.arg.mode",  "evt.arg.dirfd", "evt.is_open_read", "evt.is_open_write",
+};
+constexpr std::string_view kConnect[] = {
+    "fd.num", "fd.type", "fd.typechar", "fd.l4proto", "fd.sip",  "fd.sport", "fd.cip",
+    "fd.cport", "fd.rip", "fd.rport",   "fd.lip",     "fd.lport", "fd.name",
+};
+constexpr std::string_view kExec[] = {"evt.arg.filename"};
+constexpr std::string_view kFork[] = {"evt.arg.child_pid"};
+constexpr std::string_view kExit[] = {"evt.arg.status"};
+
+ordered_json to_json(const engine::Value& v) {
+  using K = engine::Value::Kind;
+  switch (v.kind) {
+    case K::Str: return std::string(v.str);
+    case K::Int: return v.num;
+    case K::Bool: return bool(v.num);
+    case K::List: return *v.list;
+    default: return nullptr;
   }
-  if (p && !p->cwd.empty()) j["proc.cwd"] = p->cwd + (p->cwd == "/" ? "" : "/"); else j["proc.cwd"] = nullptr;
-  j["proc.tty"] = p ? ordered_json(p->tty) : ordered_json(nullptr);
-  j["proc.sid"] = p ? ordered_json(p->sid) : ordered_json(nullptr);
-  const Process* parent = procs.find(e.task.ppid);
-  j["proc.pname"] = parent ? ordered_json(parent->comm) : ordered_json(nullptr);
-  j["user.uid"] = e.task.uid;
-  j["user.loginuid"] = e.task.loginuid == UINT32_MAX ? int64_t(-1) : int64_t(e.task.loginuid);
-  j["group.gid"] = e.task.gid;
-  j["proc.cgroup_id"] = e.task.cgroup_id;
 }
 
-void add_path_fields(ordered_json& j, const PathValue& path) {
-  if (path.incomplete || path.abs.empty()) {
-    j["fd.name"] = nullptr;
-    j["fd.directory"] = nullptr;
-    j["fd.filename"] = nullptr;
-    return;
-  }
-  j["fd.name"] = path.abs;
-  j["fd.directory"] = std::string(path_dirname(path.abs));
-  j["fd.filename"] = std::string(path_basename(path.abs));
-}
-
-const char* l4proto_name(uint16_t type, uint16_t protocol) {
-  if (protocol == IPPROTO_TCP || (protocol == 0 && type == SOCK_STREAM)) return "tcp";
-  if (protocol == IPPROTO_UDP || (protocol == 0 && type == SOCK_DGRAM)) return "udp";
-  if (protocol == IPPROTO_ICMP || protocol == IPPROTO_ICMPV6) return "icmp";
-  if (type == SOCK_RAW) return "raw";
-  return nullptr;
-}
-
-void add_connect_fields(ordered_json& j, const Event& e) {
-  j["fd.num"] = e.fd;
-  const uint16_t fam = e.remote.family;
-  if (fam == AF_INET || fam == AF_INET6) {
-    const bool v4 = fam == AF_INET;
-    j["fd.type"] = v4 ? "ipv4" : "ipv6";
-    j["fd.typechar"] = v4 ? "4" : "6";
-    const char* l4 = l4proto_name(e.sock_type, e.protocol);
-    j["fd.l4proto"] = l4 ? ordered_json(l4) : ordered_json(nullptr);
-    std::string sip = e.remote.to_ip();
-    // The client side exists once the kernel bound the socket.
-    bool have_local = e.local.family == fam && e.local.port != 0;
-    std::string cip = have_local ? e.local.to_ip() : std::string();
-    j["fd.sip"] = sip;
-    j["fd.sport"] = e.remote.port;
-    j["fd.rip"] = sip;
-    j["fd.rport"] = e.remote.port;
-    j["fd.cip"] = have_local ? ordered_json(cip) : ordered_json(nullptr);
-    j["fd.cport"] = have_local ? ordered_json(e.local.port) : ordered_json(nullptr);
-    j["fd.lip"] = j["fd.cip"];
-    j["fd.lport"] = j["fd.cport"];
-    auto ep = [&](const std::string& ip, uint16_t port) {
-      return v4 ? fmt::format("{}:{}", ip, port) : fmt::format("[{}]:{}", ip, port);
-    };
-    j["fd.name"] = have_local ? ep(cip, e.local.port) + "->" + ep(sip, e.remote.port)
-                              : ep(sip, e.remote.port);
-  } else if (fam == AF_UNIX) {
-    j["fd.type"] = "unix";
-    j["fd.typechar"] = "u";
-    j["fd.name"] = e.path.incomplete ? ordered_json(nullptr) : ordered_json(e.path.abs);
-  } else {
-    j["fd.type"] = nullptr;
-    j["evt.arg.family"] = fam;
-  }
+std::vector<engine::BoundField> bind_all(std::span<const std::string_view> names) {
+  std::vector<engine::BoundField> out;
+  for (auto n : names)
+    if (auto b = engine::bind_field_name(n)) out.push_back(std::move(*b));
+  return out;
 }
 
 }  // namespace
 
 ordered_json event_to_json(const Event& e, const ProcessTable& procs, uint64_t num) {
-  ordered_json j;
-  j["evt.num"] = num;
-  j["evt.type"] = e.type_name();
-  j["evt.time"] = format_rfc3339_ns(e.time_ns);
-  j["evt.rawtime"] = e.time_ns;
-  j["evt.res"] = format_res(e.ret);
-  j["evt.rawres"] = e.ret;
-  j["evt.failed"] = e.ret < 0;
-  add_process_fields(j, e, procs);
+  static const auto common = bind_all(kCommon), open = bind_all(kOpen),
+                    connect = bind_all(kConnect), exec = bind_all(kExec), fork = bind_all(kFork),
+                    exit = bind_all(kExit);
+  const std::vector<engine::BoundField>* extra = nullptr;
   switch (e.kind) {
-    case EventKind::Exec:
-      j["evt.arg.exe"] = e.exe.incomplete ? ordered_json(nullptr) : ordered_json(e.exe.abs);
-      break;
-    case EventKind::Fork:
-      j["evt.arg.child_pid"] = e.child_tgid;
-      break;
-    case EventKind::Exit:
-      j["evt.arg.status"] = e.exit_code;
-      break;
-    case EventKind::Open:
-      add_path_fields(j, e.path);
-      j["fd.num"] = e.ret >= 0 ? ordered_json(e.ret) : ordered_json(nullptr);
-      j["fd.typechar"] = "f";
-      j["fd.type"] = "file";
-      j["evt.arg.name"] = e.path.raw;
-      j["evt.arg.flags"] = format_open_flags(e.open_flags);
-      j["evt.arg.mode"] = fmt::format("0{:o}", e.open_mode);
-      if (e.open_kind != PG_OPEN_OPEN && e.open_kind != PG_OPEN_CREAT)
-        j["evt.arg.dirfd"] = e.dirfd == PG_AT_FDCWD ? ordered_json("AT_FDCWD") : ordered_json(e.dirfd);
-      j["evt.is_open_read"] = (e.open_flags & O_ACCMODE) != O_WRONLY;
-      j["evt.is_open_write"] = (e.open_flags & O_ACCMODE) != O_RDONLY || (e.open_flags & O_TRUNC);
-      break;
-    case EventKind::Connect:
-      add_connect_fields(j, e);
-      break;
+    case EventKind::Open: extra = &open; break;
+    case EventKind::Connect: extra = &connect; break;
+    case EventKind::Exec: extra = &exec; break;
+    case EventKind::Fork: extra = &fork; break;
+    case EventKind::Exit: extra = &exit; break;
   }
+  engine::EventView v{e, procs, procs.find(e.task.tgid), num, ""};
+  ordered_json j;
+  std::string scratch;
+  for (const auto& f : common) j[f.name] = to_json(engine::extract(f, v, scratch));
+  for (const auto& f : *extra) j[f.name] = to_json(engine::extract(f, v, scratch));
   return j;
 }
 
@@ -188,10 +124,7 @@ std::string event_to_text(const ordered_json& f) {
     if (it == f.end() || it->is_null()) return "<NA>";
     return it->is_string() ? it->get<std::string>() : it->dump();
   };
-  std::string t = str("evt.time");
-  // Time of day only, as Falco prints it on a terminal.
-  std::string hms = t.size() > 11 ? t.substr(11, t.size() - 12) : t;
-  std::string out = fmt::format("{} {} {}({}) uid={} res={}", hms, str("evt.type"), str("proc.name"),
+  std::string out = fmt::format("{} {} {}({}) uid={} res={}", str("evt.time"), str("evt.type"), str("proc.name"),
                                 str("proc.pid"), str("user.uid"), str("evt.res"));
   for (const char* key : {"fd.name", "evt.arg.flags", "proc.cmdline"}) {
     if (f.contains(key)) out += fmt::format(" {}={}", key, str(key));

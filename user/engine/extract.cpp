@@ -7,6 +7,8 @@
 #include <pwd.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstring>
 #include <ctime>
@@ -424,7 +426,15 @@ void parse_arg(const std::optional<std::string>& arg, FieldArg& out) {
 
 BoundField bind_field(const policy::FieldRef& ref) {
   BoundField b;
-  b.name = policy::to_string(policy::FieldRef{ref.name, ref.arg, {}, ref.field_id, 0});
+  // The name as Falco prints it in output_fields: "proc.aname[2]", and the
+  // dotted form for named arguments ("evt.arg.flags").
+  b.name = ref.name;
+  if (ref.arg) {
+    bool numeric = !ref.arg->empty() &&
+                   std::all_of(ref.arg->begin(), ref.arg->end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+    bool dotted = ref.field_id >= 0 && policy::FieldRegistry::instance().at(ref.field_id).dotted;
+    b.name += (dotted && !numeric) ? "." + *ref.arg : "[" + *ref.arg + "]";
+  }
   b.fn = find_fn(ref.name);
   parse_arg(ref.arg, b.arg);
   if (ref.field_id >= 0) b.type = policy::FieldRegistry::instance().at(ref.field_id).type;
