@@ -150,6 +150,10 @@ Expected<Config, ConfigError> load_config(const LoadOptions& opts);
 Expected<Config, ConfigError> parse_config(const std::string& yaml_text, const std::string& file_name,
                                            const std::vector<std::string>& overrides = {});
 
+// Every accepted key as a dotted path ("http_output.timeout_ms"), in schema
+// order; for docs checks and shell completion.
+std::vector<std::string> config_keys();
+
 // Rules files in load order: a file stands for itself; a directory for its
 // *.yaml and *.yml files (not recursive) sorted by name. A path given twice
 // loads once. A missing path is an error.

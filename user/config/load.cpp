@@ -304,7 +304,24 @@ Err check_combinations(const YAML::Node& root, const Origins& o, const Config& c
   return std::nullopt;
 }
 
+void collect_keys(const std::vector<KeySpec>& specs, const std::string& prefix,
+                  std::vector<std::string>& out) {
+  for (const auto& s : specs) {
+    const std::string key = prefix.empty() ? std::string(s.name) : prefix + "." + std::string(s.name);
+    if (s.children.empty())
+      out.push_back(key);
+    else
+      collect_keys(s.children, key, out);
+  }
+}
+
 }  // namespace
+
+std::vector<std::string> config_keys() {
+  std::vector<std::string> out;
+  collect_keys(schema(), "", out);
+  return out;
+}
 
 Expected<Config, ConfigError> parse_config(const std::string& yaml_text, const std::string& file_name,
                                            const std::vector<std::string>& overrides) {

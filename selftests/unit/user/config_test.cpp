@@ -267,3 +267,25 @@ TEST_CASE("rules paths expand directories to their yaml files in name order") {
   CHECK(missing.error().code == ConfigErrorCode::FileNotFound);
   CHECK(missing.error().file == dir / "absent.yaml");
 }
+
+namespace {
+std::string repo_file(const std::string& rel) {
+  // __FILE__ is relative to the repository root in our builds.
+  std::string here = __FILE__;
+  const auto cut = here.rfind("selftests/unit/user/");
+  return (cut == std::string::npos ? std::string() : here.substr(0, cut)) + rel;
+}
+}  // namespace
+
+TEST_CASE("the shipped example configuration is valid") {
+  LoadOptions opts;
+  opts.config_path = repo_file("scripts/peregrine.yaml");
+  auto r = load_config(opts);
+  REQUIRE_MESSAGE(r, (r ? "" : r.error().to_string()));
+}
+
+TEST_CASE("every configuration key is documented in docs/configuration.md") {
+  const auto doc = pg::user::output::testing::slurp(repo_file("docs/configuration.md"));
+  REQUIRE_FALSE(doc.empty());
+  for (const auto& key : config_keys()) CHECK_MESSAGE(doc.find("`" + key + "`") != std::string::npos, key);
+}
