@@ -30,6 +30,7 @@ int replay(const ReplayOptions& o) {
     RecordingHeader header;
     Clock clock(0);
     Event event;
+    CgroupMap cgroups("");  // paths come from the recording only
     bool seeded = false;
     auto ok = read_recording(
         file, header,
@@ -43,13 +44,14 @@ int replay(const ReplayOptions& o) {
             return;
           }
           header.procs.update(event);
-          detector.on_event(event, header.procs, header.hostname);
+          detector.on_event(event, header.procs, cgroups, header.hostname);
           header.procs.reap();
         },
         [&](int64_t offset) {
           clock = Clock(offset);
           seeded = true;
-        });
+        },
+        [&](uint64_t id, std::string path) { cgroups.add(id, std::move(path)); });
     if (!ok) {
       detector.stop_outputs();
       spdlog::error("{}", ok.error());

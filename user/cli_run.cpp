@@ -62,7 +62,9 @@ int run_daemon(const RunOptions& o) {
                pipeline.attached().size(), fmt::join(pipeline.attached(), ", "));
   pipeline.run(
       stop,
-      [&](const Event& e, const ProcessTable& procs) { detector.on_event(e, procs, hostname); },
+      [&](const Event& e, const ProcessTable& procs, CgroupMap& cgroups) {
+        detector.on_event(e, procs, cgroups, hostname);
+      },
       [&] {
         if (g_reopen.exchange(false)) {
           spdlog::info("SIGHUP: reopening outputs");

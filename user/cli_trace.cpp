@@ -59,10 +59,10 @@ int run_trace(const TraceOptions& o) {
   std::string line;
   pipeline.run(
       stop,
-      [&](const Event& e, const ProcessTable& procs) {
+      [&](const Event& e, const ProcessTable& procs, CgroupMap& cgroups) {
         ++num;
         if (!wanted(o, e)) return;
-        auto fields = event_to_json(e, procs, num);
+        auto fields = event_to_json(e, procs, num, &cgroups);
         line = o.json ? fields.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
                       : event_to_text(fields);
         line.push_back('\n');

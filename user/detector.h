@@ -33,8 +33,9 @@ class Detector {
 
   void start_outputs() { out_->start(); }
   void stop_outputs() { out_->stop(); }
-  void on_event(const Event& e, const ProcessTable& procs, std::string_view hostname) {
-    engine::EventView view{e, procs, procs.find(e.task.tgid), ++events_, hostname};
+  void on_event(const Event& e, const ProcessTable& procs, CgroupMap& cgroups,
+                std::string_view hostname) {
+    engine::EventView view{e, procs, procs.find(e.task.tgid), ++events_, hostname, &cgroups};
     engine_->process(view, [&](output::Alert&& a) { out_->enqueue(std::move(a)); });
   }
 

@@ -57,17 +57,27 @@ Pipeline::~Pipeline() {
 int Pipeline::on_record(void* ctx, void* data, size_t size) {
   auto* self = static_cast<Pipeline*>(ctx);
   self->stats_.records++;
-  if (self->recorder_) self->recorder_->write_record({static_cast<const std::byte*>(data), size});
-  auto ok = decode_record({static_cast<const std::byte*>(data), size}, self->clock_, self->event_);
+  std::span<const std::byte> raw{static_cast<const std::byte*>(data), size};
+  auto ok = decode_record(raw, self->clock_, self->event_);
+  if (self->recorder_) {
+    // Resolve the cgroup first so its path frame precedes the record.
+    if (ok) self->cgroups_.path(self->event_.task.cgroup_id);
+    self->recorder_->write_record(raw);
+  }
   if (!ok) {
     self->stats_.decode_errors++;
     spdlog::debug("skipping malformed record: {}", ok.error());
     return 0;
   }
   self->procs_.update(self->event_);
-  if (self->consumer_) (*self->consumer_)(self->event_, self->procs_);
+  if (self->consumer_) (*self->consumer_)(self->event_, self->procs_, self->cgroups_);
   self->procs_.reap();
   return 0;
+}
+
+void Pipeline::set_recorder(Recorder* r) {
+  recorder_ = r;
+  cgroups_.on_resolved([r](uint64_t id, const std::string& path) { r->write_cgroup(id, path); });
 }
 
 void Pipeline::report_drops() {

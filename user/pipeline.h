@@ -13,6 +13,7 @@
 #include <string>
 
 #include "user/bpf_loader.h"
+#include "user/cgroup.h"
 #include "user/decode.h"
 #include "user/event.h"
 #include "user/process.h"
@@ -33,7 +34,7 @@ struct PipelineStats {
 
 class Pipeline {
  public:
-  using Consumer = std::function<void(const Event&, const ProcessTable&)>;
+  using Consumer = std::function<void(const Event&, const ProcessTable&, CgroupMap&)>;
 
   static std::expected<std::unique_ptr<Pipeline>, std::string> start(const LoadOptions& opts);
   ~Pipeline();
@@ -48,7 +49,7 @@ class Pipeline {
   const ProcessTable& processes() const { return procs_; }
   int64_t clock_offset() const { return clock_.offset_ns(); }
   // Also write every raw record (and clock change) to `r` from now on.
-  void set_recorder(Recorder* r) { recorder_ = r; }
+  void set_recorder(Recorder* r);
   const std::vector<std::string>& attached() const { return bpf_->attached(); }
   size_t seeded_processes() const { return seeded_; }
 
@@ -61,6 +62,7 @@ class Pipeline {
   ::ring_buffer* rb_ = nullptr;
   Clock clock_;
   ProcessTable procs_;
+  CgroupMap cgroups_;
   Event event_;
   PipelineStats stats_;
   std::array<uint64_t, PG_DROP__COUNT> reported_drops_{};

@@ -14,6 +14,7 @@ namespace {
 
 constexpr char kMagic[8] = {'P', 'G', 'R', 'E', 'C', 0, 0, 1};
 constexpr uint32_t kClockFrame = 0xffffffffu;
+constexpr uint32_t kCgroupFrame = 0xfffffffeu;
 constexpr uint32_t kMaxFrame = 1u << 20;
 
 nlohmann::json to_json(const Process& p) {
@@ -83,10 +84,19 @@ void Recorder::write_clock(int64_t clock_offset_ns) {
   put(&clock_offset_ns, sizeof(clock_offset_ns));
 }
 
+void Recorder::write_cgroup(uint64_t id, const std::string& path) {
+  uint32_t n = uint32_t(path.size());
+  put(&kCgroupFrame, sizeof(kCgroupFrame));
+  put(&id, sizeof(id));
+  put(&n, sizeof(n));
+  put(path.data(), path.size());
+}
+
 std::expected<void, std::string> read_recording(
     const std::string& path, RecordingHeader& header,
     const std::function<void(std::span<const std::byte>)>& on_record,
-    const std::function<void(int64_t)>& on_clock) {
+    const std::function<void(int64_t)>& on_clock,
+    const std::function<void(uint64_t, std::string)>& on_cgroup) {
   std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), std::fclose);
   if (!f) return std::unexpected(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
   char magic[8];
@@ -118,6 +128,18 @@ std::expected<void, std::string> read_recording(
       if (std::fread(&off, sizeof(off), 1, f.get()) != 1)
         return std::unexpected(fmt::format("{}: truncated clock frame {}", path, frame));
       on_clock(off);
+      continue;
+    }
+    if (n == kCgroupFrame) {
+      uint64_t id = 0;
+      uint32_t len = 0;
+      if (std::fread(&id, sizeof(id), 1, f.get()) != 1 ||
+          std::fread(&len, sizeof(len), 1, f.get()) != 1 || len > 65536)
+        return std::unexpected(fmt::format("{}: truncated cgroup frame {}", path, frame));
+      std::string p(len, '\0');
+      if (std::fread(p.data(), 1, len, f.get()) != len)
+        return std::unexpected(fmt::format("{}: truncated cgroup frame {}", path, frame));
+      on_cgroup(id, std::move(p));
       continue;
     }
     if (n > kMaxFrame)

@@ -9,6 +9,9 @@
 //     u32 len, len bytes     one ring-buffer record exactly as the kernel
 //                            wrote it (kern/api/records.h)
 //     u32 0xffffffff, i64    a new CLOCK_REALTIME - CLOCK_BOOTTIME offset
+//     u32 0xfffffffe, u64 id, u32 n, n bytes
+//                            a cgroup id and its path, written before the
+//                            first record that needs it
 //
 // Replaying feeds the same decoder, process table and engine as a live run,
 // so it raises exactly the alerts the live run raised.
@@ -35,6 +38,7 @@ class Recorder {
 
   void write_record(std::span<const std::byte> rec);
   void write_clock(int64_t clock_offset_ns);
+  void write_cgroup(uint64_t id, const std::string& path);
   // Counted, not fatal: a full disk must not stop detection.
   uint64_t write_errors() const { return errors_; }
 
@@ -56,6 +60,7 @@ struct RecordingHeader {
 std::expected<void, std::string> read_recording(
     const std::string& path, RecordingHeader& header,
     const std::function<void(std::span<const std::byte>)>& on_record,
-    const std::function<void(int64_t)>& on_clock);
+    const std::function<void(int64_t)>& on_clock,
+    const std::function<void(uint64_t, std::string)>& on_cgroup);
 
 }  // namespace pg::user

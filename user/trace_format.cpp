@@ -63,7 +63,7 @@ constexpr std::string_view kCommon[] = {
     "evt.res",   "evt.rawres",    "evt.failed",  "proc.pid",         "thread.tid",
     "proc.ppid", "proc.name",     "proc.exepath", "proc.exe",        "proc.args",
     "proc.cmdline", "proc.cwd",   "proc.tty",    "proc.sid",         "proc.pname",
-    "user.uid",  "user.name",     "user.loginuid", "group.gid",
+    "user.uid",  "user.name",     "user.loginuid", "group.gid",        "container.id",
 };
 constexpr std::string_view kOpen[] = {
     "fd.name",       "fd.directory",  "fd.filename",      "fd.num",
@@ -98,7 +98,8 @@ std::vector<engine::BoundField> bind_all(std::span<const std::string_view> names
 
 }  // namespace
 
-ordered_json event_to_json(const Event& e, const ProcessTable& procs, uint64_t num) {
+ordered_json event_to_json(const Event& e, const ProcessTable& procs, uint64_t num,
+                           CgroupMap* cgroups) {
   static const auto common = bind_all(kCommon), open = bind_all(kOpen),
                     connect = bind_all(kConnect), exec = bind_all(kExec), fork = bind_all(kFork),
                     exit = bind_all(kExit);
@@ -110,7 +111,7 @@ ordered_json event_to_json(const Event& e, const ProcessTable& procs, uint64_t n
     case EventKind::Fork: extra = &fork; break;
     case EventKind::Exit: extra = &exit; break;
   }
-  engine::EventView v{e, procs, procs.find(e.task.tgid), num, ""};
+  engine::EventView v{e, procs, procs.find(e.task.tgid), num, "", cgroups};
   ordered_json j;
   std::string scratch;
   for (const auto& f : common) j[f.name] = to_json(engine::extract(f, v, scratch));

@@ -8,12 +8,14 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "user/cgroup.h"
 #include "user/event.h"
 #include "user/process.h"
 
 namespace pg::user {
 
-nlohmann::ordered_json event_to_json(const Event& e, const ProcessTable& procs, uint64_t num);
+nlohmann::ordered_json event_to_json(const Event& e, const ProcessTable& procs, uint64_t num,
+                                     CgroupMap* cgroups = nullptr);
 std::string event_to_text(const nlohmann::ordered_json& fields);
 
 // "2026-11-28T03:04:05.123456789Z"

@@ -46,6 +46,7 @@ TEST_CASE("an absolute open is reported with the process and file fields") {
   CHECK((*e)["thread.tid"] == gettid());
   CHECK((*e)["proc.exepath"] == std::filesystem::canonical("/proc/self/exe").string());
   CHECK(!(*e)["proc.cmdline"].is_null());
+  CHECK((*e)["container.id"] == "host");  // from the cgroup path
 }
 
 TEST_CASE("a relative open is resolved against the cwd and normalised") {

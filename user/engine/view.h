@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "user/cgroup.h"
 #include "user/event.h"
 #include "user/process.h"
 
@@ -19,6 +20,7 @@ struct EventView {
   const Process* proc;  // null if the table does not know the process
   uint64_t num = 0;     // evt.num
   std::string_view hostname;
+  CgroupMap* cgroups = nullptr;  // cgroup id → path; null: container.* unknown
 };
 
 // A field value during evaluation. Strings point into the event, the

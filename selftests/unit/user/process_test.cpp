@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "user/process.h"
+#include "user/cgroup.h"
 #include "user/procfs.h"
 
 using namespace pg::user;
@@ -109,4 +110,28 @@ TEST_CASE("ProcFs seeds a table from a proc tree") {
   CHECK(p->argv == std::vector<std::string>{"sshd", "-D"});
   CHECK(p->loginuid == UINT32_MAX);
   fs::remove_all(root);
+}
+
+TEST_CASE("container ids are found in every runtime's cgroup layout") {
+  const std::string id = "3f4e5d6c7b8a99887766554433221100ffeeddccbbaa00112233445566778899";
+  CHECK(container_id_from_cgroup("/system.slice/docker-" + id + ".scope") == id);
+  CHECK(container_id_from_cgroup("/docker/" + id) == id);
+  CHECK(container_id_from_cgroup("/machine.slice/libpod-" + id + ".scope/container") == id);
+  CHECK(container_id_from_cgroup("/libpod_parent/libpod-" + id) == id);
+  CHECK(container_id_from_cgroup("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1.slice/cri-containerd-" + id + ".scope") == id);
+  CHECK(container_id_from_cgroup("/kubepods/besteffort/pod1234/" + id) == id);
+  CHECK(container_id_from_cgroup("/kubepods.slice/crio-" + id + ".scope") == id);
+  CHECK(container_id_from_cgroup("/system.slice/ssh.service") == "");
+  CHECK(container_id_from_cgroup("/user.slice/user-0.slice/session-1.scope") == "");
+  CHECK(container_id_from_cgroup("/") == "");
+}
+
+TEST_CASE("a replay-side cgroup map knows only what was added") {
+  CgroupMap m("");
+  CHECK(m.path(42) == nullptr);
+  m.add(42, "/system.slice/docker-" + std::string(64, 'a') + ".scope");
+  REQUIRE(m.container_id(42));
+  CHECK(*m.container_id(42) == std::string(64, 'a'));
+  m.add(7, "/init.scope");
+  CHECK(m.container_id(7)->empty());
 }
