@@ -131,17 +131,26 @@ void Collector::merge_exceptions(CollectedRule& target, std::vector<ExceptionSpe
       if (t.name == e.name) existing = &t;
     if (!existing) {
       if (e.fields.empty())
-        err(Code::ErrValidate, ItemType::Exception, rule, e.loc,
+        err(Code::ErrValidate, ItemType::Rule, rule, e.loc,
             "appended exception '" + e.name + "' is new to the rule, so it needs 'fields'");
       target.exceptions.push_back(std::move(e));
       continue;
     }
     if (!e.fields.empty() &&
         (e.fields != existing->fields || e.fields_is_list != existing->fields_is_list))
-      err(Code::ErrValidate, ItemType::Exception, rule, e.loc,
+      err(Code::ErrValidate, ItemType::Rule, rule, e.loc,
           "appending to exception '" + e.name + "' may only add values, not different fields");
+    if (e.fields.empty() && existing->fields_is_list) {
+      // Without its own `fields`, the appended item was read in the
+      // single-field form; its value tuples belong to a multi-field one.
+      for (auto& row : e.values) {
+        std::vector<ExceptionValue> tuple;
+        for (auto& item : row.at(0).items) tuple.push_back(ExceptionValue{{item}, false, false});
+        row = std::move(tuple);
+      }
+    }
     if (e.values.empty())
-      err(Code::AppendNoValues, ItemType::Exception, rule, e.loc,
+      err(Code::AppendNoValues, ItemType::Rule, rule, e.loc,
           "appending to exception '" + e.name + "' adds no values");
     for (auto& v : e.values) existing->values.push_back(std::move(v));
   }

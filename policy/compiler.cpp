@@ -243,7 +243,7 @@ class Compiler {
     if (!expand(cond)) return;
 
     MappedText ex_text(std::string(), nullptr, r.exceptions.empty() ? r.loc : r.exceptions[0].loc);
-    const ConditionSource* ex_src = add_source(ItemType::Exception, r.name, ex_text);
+    const ConditionSource* ex_src = add_source(ItemType::Rule, r.name, ex_text);
     bool ex_ok = true;
     auto ex = build_exceptions(
         r.exceptions, r.name, ex_src,

@@ -15,7 +15,7 @@ class Builder {
 
   void fail(const ExceptionSpec& e, std::string msg) {
     ok = false;
-    diags_.add(Diagnostic{Code::ErrValidate, ItemType::Exception, rule_, e.loc,
+    diags_.add(Diagnostic{Code::ErrValidate, ItemType::Rule, rule_, e.loc,
                           "exception '" + e.name + "': " + std::move(msg), {}, 0});
   }
 

@@ -227,7 +227,7 @@ class Reader {
       for (const auto& kv : e) {
         std::string k = kv.first.IsScalar() ? kv.first.Scalar() : "";
         if (k != "name" && k != "fields" && k != "comps" && k != "values")
-          error(Code::UnknownKey, ItemType::Exception, current_name_, loc(kv.first.Mark()),
+          error(Code::UnknownKey, ItemType::Rule, current_name_, loc(kv.first.Mark()),
                 "unknown exception key '" + k + "' ignored (expected name, fields, comps, values)");
       }
       if (!e["name"])
