@@ -58,6 +58,7 @@ struct HttpOutput {
 struct OutputsQueue {
   int capacity = 8192;      // the queue every alert enters
   int sink_capacity = 1024; // each output's own queue
+  int lost_alert_interval_ms = 10000;  // internal "alerts lost" alert at most this often; 0: never
 };
 
 struct Metrics {

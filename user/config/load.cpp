@@ -173,6 +173,8 @@ const std::vector<KeySpec>& schema() {
       section("outputs_queue", {
           integer("capacity", FIELD(outputs_queue.capacity), 1, 1 << 24, "alerts"),
           integer("sink_capacity", FIELD(outputs_queue.sink_capacity), 1, 1 << 24, "alerts"),
+          integer("lost_alert_interval_ms", FIELD(outputs_queue.lost_alert_interval_ms), 0, 3'600'000,
+                  "milliseconds"),
       }),
       section("stdout_output", {boolean("enabled", FIELD(stdout_output.enabled))}),
       section("file_output", {

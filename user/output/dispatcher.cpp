@@ -2,6 +2,7 @@
 
 #include <future>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 namespace pg::user::output {
@@ -95,28 +96,68 @@ void Dispatcher::reopen() noexcept {
 void Dispatcher::fan_out() {
   for (;;) {
     auto alert = queue_.pop_for(kIdleTick);
+    maybe_report_losses();
     if (!alert) {
       if (stopped_ && queue_.size() == 0) return;  // stopped_ is set before close()
       continue;
     }
-    std::shared_ptr<const RenderedAlert> item;
-    try {
-      auto r = std::make_shared<RenderedAlert>();
-      r->json = to_json(*alert, opts_.format);
-      r->text = to_text(*alert, opts_.format);
-      r->alert = std::move(*alert);
-      item = std::move(r);
-    } catch (const std::exception& e) {
-      // Only allocation can fail here; count the alert as lost everywhere.
-      spdlog::error("output: cannot render alert for rule '{}': {}", alert->rule, e.what());
-      for (auto& w : workers_) w->failed.fetch_add(1);
-      continue;
-    }
-    for (auto& w : workers_) {
-      auto copy = item;
-      if (!w->queue.try_push(copy)) w->dropped.fetch_add(1);
-    }
+    send_to_sinks(std::move(*alert));
   }
+}
+
+void Dispatcher::send_to_sinks(Alert&& alert) {
+  std::shared_ptr<const RenderedAlert> item;
+  try {
+    auto r = std::make_shared<RenderedAlert>();
+    r->json = to_json(alert, opts_.format);
+    r->text = to_text(alert, opts_.format);
+    r->alert = std::move(alert);
+    item = std::move(r);
+  } catch (const std::exception& e) {
+    // Only allocation can fail here; count the alert as lost everywhere.
+    spdlog::error("output: cannot render alert for rule '{}': {}", alert.rule, e.what());
+    for (auto& w : workers_) w->failed.fetch_add(1);
+    return;
+  }
+  for (auto& w : workers_) {
+    auto copy = item;
+    if (!w->queue.try_push(copy)) w->dropped.fetch_add(1);
+  }
+}
+
+// Invariant: a run that loses alerts must say so where alerts are read, not
+// only in the daemon log. The report bypasses the shared queue (which may be
+// the thing that is full) and goes straight to every sink's queue.
+void Dispatcher::maybe_report_losses() {
+  if (opts_.lost_alert_interval.count() <= 0) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_loss_check_ < opts_.lost_alert_interval) return;
+  last_loss_check_ = now;
+  const auto s = stats();
+  const auto lost = s.total_lost();
+  if (lost <= lost_reported_) return;
+  const auto delta = lost - lost_reported_;
+  lost_reported_ = lost;
+  Alert a;
+  a.time_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+  a.rule = "Peregrine internal: alerts lost";
+  a.priority = Priority::Critical;
+  a.source = "internal";
+  a.hostname = opts_.hostname;
+  std::string detail = fmt::format("queue_drops={}", s.queue_drops);
+  a.output_fields.push_back({"pg.alerts_lost", static_cast<std::int64_t>(delta)});
+  a.output_fields.push_back({"pg.queue_drops", static_cast<std::int64_t>(s.queue_drops)});
+  for (const auto& k : s.sinks) {
+    detail += fmt::format(" {}.dropped={} {}.failed={}", k.name, k.dropped, k.name, k.failed);
+    a.output_fields.push_back({"pg." + k.name + ".dropped", static_cast<std::int64_t>(k.dropped)});
+    a.output_fields.push_back({"pg." + k.name + ".failed", static_cast<std::int64_t>(k.failed)});
+  }
+  a.output = fmt::format("Peregrine internal: {} alert(s) lost since the last report ({})", delta,
+                         detail);
+  spdlog::warn("output: {}", a.output);
+  send_to_sinks(std::move(a));
 }
 
 void Dispatcher::stop(std::chrono::milliseconds drain) {

@@ -55,6 +55,10 @@ class Dispatcher {
     std::size_t queue_capacity = 8192;      // main queue
     std::size_t sink_queue_capacity = 1024; // each sink's own queue
     FormatOptions format;
+    // Alerts lost since the last report are announced by an internal alert
+    // ("Peregrine internal: alerts lost") at most this often; 0 disables it.
+    std::chrono::milliseconds lost_alert_interval{10000};
+    std::string hostname;  // for the internal alert
   };
 
   explicit Dispatcher(Options opts);
@@ -82,6 +86,8 @@ class Dispatcher {
  private:
   struct Worker;
   void fan_out();
+  void send_to_sinks(Alert&& alert);
+  void maybe_report_losses();
 
   Options opts_;
   BoundedQueue<Alert> queue_;
@@ -91,6 +97,8 @@ class Dispatcher {
   std::atomic<std::uint64_t> queue_drops_{0};
   bool started_ = false;
   std::atomic<bool> stopped_{false};
+  std::uint64_t lost_reported_ = 0;  // fan-out thread only
+  std::chrono::steady_clock::time_point last_loss_check_{};
 };
 
 }  // namespace pg::user::output

@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 #include "selftests/unit/user/output_test_util.h"
 #include "user/output/dispatcher.h"
@@ -161,4 +162,38 @@ TEST_CASE("reopen reaches the file sink through the dispatcher") {
   d.stop();
   CHECK(slurp(path).find("after rotate") != std::string::npos);
   CHECK(slurp(path + ".1").find("after rotate") == std::string::npos);
+}
+
+TEST_CASE("lost alerts are announced by an internal alert through the outputs") {
+  Pipe out;
+  Dispatcher::Options opts;
+  opts.queue_capacity = 2;
+  opts.lost_alert_interval = std::chrono::milliseconds(1);
+  opts.hostname = "h";
+  Dispatcher d(opts);
+  d.add_sink(make_stdout_sink({LineFormat::Json, out.fds[1]}));
+  for (int i = 0; i < 5; ++i) d.enqueue(sample_alert());  // 3 dropped before start
+  d.start();
+  std::string internal;
+  for (int i = 0; i < 3 && internal.empty(); ++i) {
+    const auto line = read_line(out.fds[0]);
+    if (line.find("Peregrine internal") != std::string::npos) internal = line;
+  }
+  REQUIRE_FALSE(internal.empty());
+  const auto doc = nlohmann::json::parse(internal);
+  CHECK(doc["rule"] == "Peregrine internal: alerts lost");
+  CHECK(doc["priority"] == "Critical");
+  CHECK(doc["output_fields"]["pg.alerts_lost"] == 3);
+  CHECK(doc["output_fields"]["pg.queue_drops"] == 3);
+  // Reported once: nothing new is lost, so no second report.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  d.stop();
+  pollfd p{out.fds[0], POLLIN, 0};
+  std::string rest;
+  while (::poll(&p, 1, 0) > 0) {
+    const auto l = read_line(out.fds[0], std::chrono::milliseconds(100));
+    if (l.empty()) break;
+    rest += l;
+  }
+  CHECK(rest.find("Peregrine internal") == std::string::npos);
 }
