@@ -60,6 +60,7 @@ int replay(const ReplayOptions& o) {
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   detector.stop_outputs();
+  detector.log_rule_matches();
   auto os = detector.outputs().stats();
   spdlog::info("replayed {} events from {} files in {:.3f} s ({:.0f} events/s; {} malformed); "
                "{} alerts",

@@ -73,6 +73,7 @@ int run_daemon(const RunOptions& o) {
       });
 
   detector.stop_outputs();
+  detector.log_rule_matches();
   const auto& st = pipeline.stats();
   uint64_t lost = 0;
   for (auto d : st.kernel_drops) lost += d;

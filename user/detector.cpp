@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <set>
 
 #include "user/bpf_loader.h"
@@ -60,6 +61,14 @@ std::expected<std::unique_ptr<Detector>, std::string> Detector::create(const Det
   if (!out) return std::unexpected(out.error());
   d->out_ = std::move(*out);
   return d;
+}
+
+void Detector::log_rule_matches() const {
+  std::vector<const engine::CompiledRule*> hit;
+  for (const auto& r : engine_->rules())
+    if (r.matches) hit.push_back(&r);
+  std::sort(hit.begin(), hit.end(), [](auto* a, auto* b) { return a->matches > b->matches; });
+  for (const auto* r : hit) spdlog::info("rule matched {} times: {}", r->matches, r->rule->name);
 }
 
 std::vector<std::string> Detector::needed_hooks() const {

@@ -43,6 +43,8 @@ class Detector {
   const engine::Engine& engine() const { return *engine_; }
   output::Dispatcher& outputs() { return *out_; }
   uint64_t events() const { return events_; }
+  // Log how often each rule matched (the per-rule counters), busiest first.
+  void log_rule_matches() const;
   // The syscall hooks the loaded rules need, among those this build has.
   std::vector<std::string> needed_hooks() const;
 

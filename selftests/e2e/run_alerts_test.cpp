@@ -99,6 +99,8 @@ TEST_CASE("reading /etc/shadow raises Falco's Read sensitive file untrusted; a b
   CHECK((*a)["time"].get<std::string>().ends_with("Z"));
   std::this_thread::sleep_for(300ms);
   d.stop();
+  CHECK(d.stderr_text().find("rule matched 1 times: Read sensitive file untrusted") !=
+        std::string::npos);
   // Nothing fired for /etc/hostname.
   for (const auto& j : d.all([](const Json&) { return true; }))
     CHECK(j["output_fields"].value("fd.name", "") != "/etc/hostname");
