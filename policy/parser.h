@@ -10,8 +10,9 @@
 
 namespace pg::policy {
 
-// Deeper nesting is refused rather than risking the stack.
-inline constexpr int kMaxConditionDepth = 256;
+// Deeper nesting is refused rather than risking the stack. Depth counts
+// parser frames: one level of parentheses costs four, so this allows 256.
+inline constexpr int kMaxConditionDepth = 1024;
 
 pg::Expected<Node, ParseError> parse_condition(std::string_view text,
                                                const ConditionSource* origin = nullptr);

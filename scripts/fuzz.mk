@@ -17,6 +17,10 @@ FUZZ_FLAGS   := -std=c++2b -g -O1 -fno-omit-frame-pointer \
 FUZZ_LIBS    := -lyaml-cpp -lre2
 TARGETS      := condition loader
 RULES_DIR    := ../shared/falco-rules
+# Longer inputs make the loader crawl under ASan; 16 KiB keeps whole rules
+# and still lets libFuzzer run hundreds of inputs a second.
+MAX_LEN_condition ?= 4096
+MAX_LEN_loader    ?= 16384
 
 POLICY_SRCS  := $(sort $(wildcard policy/*.cpp policy/*/*.cpp))
 POLICY_OBJS  := $(POLICY_SRCS:%.cpp=$(FUZZ_DIR)/obj/%.o)
@@ -56,7 +60,7 @@ $(FUZZ_DIR)/corpus/loader/.stamp: $(wildcard selftests/fuzz/seeds/*.yaml)
 define run_rule
 run-$(1): $(FUZZ_DIR)/$(1) corpus
 	@mkdir -p $(FUZZ_DIR)/work-$(1)
-	$(FUZZ_DIR)/$(1) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=4096 \
+	$(FUZZ_DIR)/$(1) -max_total_time=$(FUZZ_SECONDS) -max_len=$(MAX_LEN_$(1)) -rss_limit_mb=4096 \
 	  -artifact_prefix=$(FUZZ_DIR)/$(1)- -print_final_stats=1 \
 	  $(FUZZ_DIR)/work-$(1) $(FUZZ_DIR)/corpus/$(1)
 endef

@@ -264,10 +264,10 @@ TEST_CASE("parser refuses nesting deeper than the limit instead of overflowing t
   REQUIRE_FALSE(n.has_value());
   CHECK(n.error().message.find("nested too deeply") != std::string::npos);
   std::string nots;
-  for (int i = 0; i < 1000; ++i) nots += "not ";
+  for (int i = 0; i < 2000; ++i) nots += "not ";
   CHECK_FALSE(parse_condition(nots + "a").has_value());
-  std::string ok(50, '(');
-  CHECK(parse_condition(ok + "a" + std::string(50, ')')).has_value());
+  std::string ok(250, '(');
+  CHECK(parse_condition(ok + "a" + std::string(250, ')')).has_value());
 }
 
 TEST_CASE("parse_field_ref reads fields with arguments and transformers") {
