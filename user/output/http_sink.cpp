@@ -43,7 +43,7 @@ std::string describe(httplib::Error e) {
     case httplib::Error::SSLConnection: return "TLS handshake failed";
     case httplib::Error::SSLLoadingCerts: return "cannot load the CA certificates";
     case httplib::Error::SSLServerVerification:
-      return "server certificate not trusted (set ca_file, or tls_verify: false to skip)";
+      return "server certificate not trusted (set http_output.ca_file, or http_output.insecure: true to skip verification)";
     case httplib::Error::Canceled: return "cancelled";
     default: return httplib::to_string(e);
   }
