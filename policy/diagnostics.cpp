@@ -97,10 +97,9 @@ std::string render_text(const Diagnostic& d) {
 
 void Diagnostics::add(Diagnostic d) {
   // One broken macro used by many rules must be reported once.
-  for (const auto& e : items_)
-    if (e.code == d.code && e.loc.file == d.loc.file && e.loc.line == d.loc.line &&
-        e.loc.col == d.loc.col && e.message == d.message && e.item_name == d.item_name)
-      return;
+  std::string key = std::string(code_name(d.code)) + '\0' + to_string(d.loc) + '\0' + d.item_name +
+                    '\0' + d.message;
+  if (!seen_.insert(std::move(key)).second) return;
   items_.push_back(std::move(d));
 }
 

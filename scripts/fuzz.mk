@@ -11,6 +11,7 @@
 BUILD        ?= build
 FUZZ_DIR     := $(BUILD)/fuzz
 FUZZ_SECONDS ?= 300
+FUZZ_TIMEOUT ?= 25   # seconds one input may take before it counts as a hang
 FUZZ_CXX     ?= clang++
 FUZZ_FLAGS   := -std=c++2b -g -O1 -fno-omit-frame-pointer \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
@@ -60,7 +61,7 @@ $(FUZZ_DIR)/corpus/loader/.stamp: $(wildcard selftests/fuzz/seeds/*.yaml)
 define run_rule
 run-$(1): $(FUZZ_DIR)/$(1) corpus
 	@mkdir -p $(FUZZ_DIR)/work-$(1)
-	$(FUZZ_DIR)/$(1) -max_total_time=$(FUZZ_SECONDS) -max_len=$(MAX_LEN_$(1)) -rss_limit_mb=4096 \
+	$(FUZZ_DIR)/$(1) -max_total_time=$(FUZZ_SECONDS) -max_len=$(MAX_LEN_$(1)) -timeout=$(FUZZ_TIMEOUT) -rss_limit_mb=4096 \
 	  -artifact_prefix=$(FUZZ_DIR)/$(1)- -print_final_stats=1 \
 	  $(FUZZ_DIR)/work-$(1) $(FUZZ_DIR)/corpus/$(1)
 endef
