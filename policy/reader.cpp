@@ -22,9 +22,13 @@ class Reader {
       : file_(file), diags_(diags) {}
 
   std::vector<RawItem> run() {
-    std::vector<YAML::Node> docs;
+    // YAML::Load, not LoadAll: yaml-cpp 0.7's LoadAll can loop forever on
+    // some malformed input (found by our loader fuzzer; Falco hit the same,
+    // falcosecurity/falco#3281). Rules files are one document; a second one
+    // is refused below rather than silently ignored.
+    YAML::Node doc;
     try {
-      docs = YAML::LoadAll(file_->content);
+      doc = YAML::Load(file_->content);
     } catch (const YAML::ParserException& e) {
       error(Code::ErrYamlParse, ItemType::None, "", loc(e.mark), e.msg + " (fix the YAML syntax)");
       return {};
@@ -32,22 +36,39 @@ class Reader {
       error(Code::ErrYamlParse, ItemType::None, "", loc(e.mark), e.msg);
       return {};
     }
-    for (const auto& doc : docs) {
-      if (!doc || doc.IsNull()) continue;
-      if (!doc.IsSequence()) {
-        error(Code::ErrYamlValidate, ItemType::None, "", loc(doc.Mark()),
-              "a rules file must be a YAML sequence of items (- rule: ..., - macro: ..., - list: ...)");
-        continue;
-      }
-      for (const auto& item : doc) {
-        if (stop_) return std::move(items_);
-        read_item(item);
-      }
+    if (int line = second_document_line()) {
+      error(Code::ErrYamlValidate, ItemType::None, "", Location{file_->path, line, 1},
+            "a rules file holds one YAML document; remove this '---' or split the file");
+      return {};
+    }
+    if (!doc || doc.IsNull()) return {};
+    if (!doc.IsSequence()) {
+      error(Code::ErrYamlValidate, ItemType::None, "", loc(doc.Mark()),
+            "a rules file must be a YAML sequence of items (- rule: ..., - macro: ..., - list: ...)");
+      return {};
+    }
+    for (const auto& item : doc) {
+      if (stop_) break;
+      read_item(item);
     }
     return std::move(items_);
   }
 
  private:
+  // Line of a `---` that starts a second document (after content), or 0.
+  int second_document_line() const {
+    bool content = false;
+    for (std::size_t i = 0; i < file_->lines.size(); ++i) {
+      std::string_view l = file_->lines[i];
+      bool marker = l.starts_with("---") && (l.size() == 3 || l[3] == ' ' || l[3] == '\t');
+      if (marker && content) return static_cast<int>(i) + 1;
+      auto first = l.find_first_not_of(" \t");
+      if (!marker && first != std::string_view::npos && l[first] != '#' && l[first] != '%')
+        content = true;
+    }
+    return 0;
+  }
+
   Location loc(const YAML::Mark& m) const {
     if (m.is_null()) return Location{file_->path, 0, 0};
     return Location{file_->path, m.line + 1, m.column + 1};

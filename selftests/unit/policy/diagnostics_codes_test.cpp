@@ -267,3 +267,16 @@ TEST_CASE("LOAD_APPEND_NO_VALUES: appends that add nothing") {
   auto m = load_yaml("- macro: m\n  condition: a\n- macro: m\n  condition: ''\n  override:\n    condition: append\n");
   CHECK(m.diagnostics.has(Code::AppendNoValues));
 }
+
+TEST_CASE("YAML that once hung the loader is read in bounded time") {
+  // yaml-cpp's LoadAll loops forever on this (falcosecurity/falco#3281).
+  auto r = load_yaml("\n- macro: exclude_commands\n  condition:\n    (user.uid = 1001 and proc.args in (\n"
+                     "\"/usr/local/bin/script_metrics.sh\",\n    \"-c rsync\"\n    )  )  \n    ");
+  CHECK(r.diagnostics.all().size() >= 1);
+}
+
+TEST_CASE("a second YAML document is refused, a leading --- is fine") {
+  CHECK(load_yaml("---\n" + rule_yaml("R", "evt.type = open")).ok());
+  auto r = load_yaml(rule_yaml("R", "evt.type = open") + "---\n- list: l\n  items: []\n");
+  check_at(r, Code::ErrYamlValidate, 6, 1);
+}
