@@ -7,26 +7,51 @@ namespace pg::policy {
 namespace {
 
 constexpr std::array<std::pair<Op, std::string_view>, 19> kOps{{
-    {Op::Eq, "="},          {Op::Ne, "!="},          {Op::Lt, "<"},
-    {Op::Le, "<="},         {Op::Gt, ">"},           {Op::Ge, ">="},
-    {Op::Contains, "contains"},     {Op::IContains, "icontains"},
-    {Op::BContains, "bcontains"},   {Op::StartsWith, "startswith"},
-    {Op::BStartsWith, "bstartswith"}, {Op::EndsWith, "endswith"},
-    {Op::Glob, "glob"},     {Op::IGlob, "iglob"},    {Op::Regex, "regex"},
-    {Op::In, "in"},         {Op::Intersects, "intersects"},
-    {Op::PMatch, "pmatch"}, {Op::Exists, "exists"},
+    {Op::Eq, "="},
+    {Op::Ne, "!="},
+    {Op::Lt, "<"},
+    {Op::Le, "<="},
+    {Op::Gt, ">"},
+    {Op::Ge, ">="},
+    {Op::Contains, "contains"},
+    {Op::IContains, "icontains"},
+    {Op::BContains, "bcontains"},
+    {Op::StartsWith, "startswith"},
+    {Op::BStartsWith, "bstartswith"},
+    {Op::EndsWith, "endswith"},
+    {Op::Glob, "glob"},
+    {Op::IGlob, "iglob"},
+    {Op::Regex, "regex"},
+    {Op::In, "in"},
+    {Op::Intersects, "intersects"},
+    {Op::PMatch, "pmatch"},
+    {Op::Exists, "exists"},
 }};
 
 constexpr std::array<std::pair<Transformer, std::string_view>, 5> kTransformers{{
-    {Transformer::ToLower, "tolower"}, {Transformer::ToUpper, "toupper"},
-    {Transformer::B64, "b64"},         {Transformer::Basename, "basename"},
+    {Transformer::ToLower, "tolower"},
+    {Transformer::ToUpper, "toupper"},
+    {Transformer::B64, "b64"},
+    {Transformer::Basename, "basename"},
     {Transformer::Len, "len"},
 }};
 
 bool is_bare_char(char c) {
   switch (c) {
-    case ' ': case '\t': case '\n': case '\r': case '\b': case '\f': case '\v':
-    case '(': case ')': case ',': case '=': case '"': case '\'': case '\\':
+    case ' ':
+    case '\t':
+    case '\n':
+    case '\r':
+    case '\b':
+    case '\f':
+    case '\v':
+    case '(':
+    case ')':
+    case ',':
+    case '=':
+    case '"':
+    case '\'':
+    case '\\':
       return false;
     default:
       return static_cast<unsigned char>(c) >= 0x20;
@@ -55,14 +80,22 @@ void print_join(const Node& n, std::string_view sep, std::string& out) {
 
 void print(const Node& n, std::string& out) {
   switch (n.kind) {
-    case NodeKind::And: print_join(n, " and ", out); return;
-    case NodeKind::Or: print_join(n, " or ", out); return;
+    case NodeKind::And:
+      print_join(n, " and ", out);
+      return;
+    case NodeKind::Or:
+      print_join(n, " or ", out);
+      return;
     case NodeKind::Not:
       out += "not ";
       print(n.children.at(0), out);
       return;
-    case NodeKind::Macro: out += n.macro; return;
-    case NodeKind::Bool: out += n.bool_value ? "true" : "false"; return;
+    case NodeKind::Macro:
+      out += n.macro;
+      return;
+    case NodeKind::Bool:
+      out += n.bool_value ? "true" : "false";
+      return;
     case NodeKind::Exists:
       out += to_string(n.field);
       out += " exists";
@@ -73,12 +106,17 @@ void print(const Node& n, std::string& out) {
       out += op_name(n.op);
       out += ' ';
       switch (n.rhs) {
-        case RhsKind::List: print_list(n.values, out); break;
+        case RhsKind::List:
+          print_list(n.values, out);
+          break;
         case RhsKind::Field:
           out += "val(" + to_string(n.rhs_field) + ")";
           break;
-        case RhsKind::Single: out += quote_value(n.values.at(0).text); break;
-        case RhsKind::None: break;
+        case RhsKind::Single:
+          out += quote_value(n.values.at(0).text);
+          break;
+        case RhsKind::None:
+          break;
       }
       return;
   }
@@ -161,12 +199,23 @@ std::string quote_value(std::string_view v) {
   std::string out = "\"";
   for (char c : v) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default: out += c;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        out += c;
     }
   }
   out += '"';

@@ -16,11 +16,24 @@ namespace pg::policy {
 struct ConditionSource;  // source_text.h: which item/file a node came from
 
 enum class Op {
-  Eq, Ne, Lt, Le, Gt, Ge,
-  Contains, IContains, BContains,
-  StartsWith, BStartsWith, EndsWith,
-  Glob, IGlob, Regex,
-  In, Intersects, PMatch,
+  Eq,
+  Ne,
+  Lt,
+  Le,
+  Gt,
+  Ge,
+  Contains,
+  IContains,
+  BContains,
+  StartsWith,
+  BStartsWith,
+  EndsWith,
+  Glob,
+  IGlob,
+  Regex,
+  In,
+  Intersects,
+  PMatch,
   Exists,
 };
 
@@ -35,11 +48,11 @@ std::optional<Transformer> transformer_from_name(std::string_view s);
 // A reference to a field: `proc.aname[2]`, `tolower(proc.name)`,
 // `evt.arg.flags` (name "evt.arg", arg "flags").
 struct FieldRef {
-  std::string name;                // as registered (e.g. "evt.arg")
-  std::optional<std::string> arg;  // the [argument] or .key, when given
+  std::string name;                       // as registered (e.g. "evt.arg")
+  std::optional<std::string> arg;         // the [argument] or .key, when given
   std::vector<Transformer> transformers;  // outermost first
-  int field_id = -1;               // index in the field registry after checking
-  std::size_t pos = 0;             // offset of the reference in its source text
+  int field_id = -1;                      // index in the field registry after checking
+  std::size_t pos = 0;                    // offset of the reference in its source text
 };
 
 struct Value {
@@ -59,11 +72,11 @@ struct Node {
   FieldRef field;
   Op op = Op::Exists;
   RhsKind rhs = RhsKind::None;
-  std::vector<Value> values;   // Single: one; List: any number
-  FieldRef rhs_field;          // Field: val(field)
+  std::vector<Value> values;  // Single: one; List: any number
+  FieldRef rhs_field;         // Field: val(field)
 
-  std::string macro;           // Macro: the name (before expansion)
-  bool bool_value = true;      // Bool: constant (an empty exception set, ...)
+  std::string macro;       // Macro: the name (before expansion)
+  bool bool_value = true;  // Bool: constant (an empty exception set, ...)
 
   std::size_t pos = 0;                      // offset in origin->text
   const ConditionSource* origin = nullptr;  // never null after loading

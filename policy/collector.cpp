@@ -19,9 +19,12 @@ void Collector::err(Code c, ItemType t, const std::string& name, Location l, std
 }
 
 void Collector::add(RawItem item) {
-  if (auto* r = std::get_if<RawRule>(&item)) add_rule(std::move(*r));
-  else if (auto* m = std::get_if<RawMacro>(&item)) add_macro(std::move(*m));
-  else add_list(std::move(std::get<RawList>(item)));
+  if (auto* r = std::get_if<RawRule>(&item))
+    add_rule(std::move(*r));
+  else if (auto* m = std::get_if<RawMacro>(&item))
+    add_macro(std::move(*m));
+  else
+    add_list(std::move(std::get<RawList>(item)));
 }
 
 namespace {
@@ -41,15 +44,17 @@ Apply mode_of(const ItemBase& b, const std::string& key) {
 void Collector::add_list(RawList l) {
   if (!is_identifier(l.name))
     err(Code::InvalidListName, ItemType::List, l.name, l.loc,
-        "list name '" + l.name + "' is not an identifier ([A-Za-z_][A-Za-z0-9_]*), so it "
-        "cannot be used in a condition");
+        "list name '" + l.name +
+            "' is not an identifier ([A-Za-z_][A-Za-z0-9_]*), so it "
+            "cannot be used in a condition");
   auto it = list_index_.find(l.name);
   bool update = l.append || l.has_override;
   if (update) {
     if (it == list_index_.end()) {
       err(Code::ErrValidate, ItemType::List, l.name, l.loc,
-          "list '" + l.name + "' is appended to or overridden but was never defined; define it "
-          "first or load the file that defines it earlier");
+          "list '" + l.name +
+              "' is appended to or overridden but was never defined; define it "
+              "first or load the file that defines it earlier");
       return;
     }
     auto& target = lists_[it->second];
@@ -79,8 +84,9 @@ void Collector::add_list(RawList l) {
 void Collector::add_macro(RawMacro m) {
   if (!is_identifier(m.name))
     err(Code::InvalidMacroName, ItemType::Macro, m.name, m.loc,
-        "macro name '" + m.name + "' is not an identifier ([A-Za-z_][A-Za-z0-9_]*), so it "
-        "cannot be used in a condition");
+        "macro name '" + m.name +
+            "' is not an identifier ([A-Za-z_][A-Za-z0-9_]*), so it "
+            "cannot be used in a condition");
   auto it = macro_index_.find(m.name);
   if (m.append || m.has_override) {
     if (it == macro_index_.end()) {
@@ -94,8 +100,10 @@ void Collector::add_macro(RawMacro m) {
       err(Code::AppendNoValues, ItemType::Macro, m.name, m.loc, "append adds an empty condition");
       return;
     }
-    if (a == Apply::Append) target.condition.append(*m.condition);
-    else if (a == Apply::Replace) target.condition = std::move(*m.condition);
+    if (a == Apply::Append)
+      target.condition.append(*m.condition);
+    else if (a == Apply::Replace)
+      target.condition = std::move(*m.condition);
     return;
   }
   if (!m.condition) {
@@ -111,7 +119,8 @@ void Collector::add_macro(RawMacro m) {
   }
 }
 
-void Collector::check_exception_names(const std::vector<ExceptionSpec>& ex, const std::string& rule) {
+void Collector::check_exception_names(const std::vector<ExceptionSpec>& ex,
+                                      const std::string& rule) {
   std::set<std::string> seen;
   for (const auto& e : ex)
     if (!seen.insert(e.name).second)
@@ -162,7 +171,8 @@ void Collector::add_rule(RawRule r) {
   if (r.append || r.has_override || only_enabled) {
     if (it == rule_index_.end()) {
       err(Code::ErrValidate, ItemType::Rule, r.name, r.loc,
-          "rule '" + r.name + "' is " + (only_enabled ? "enabled/disabled" : "appended to or overridden") +
+          "rule '" + r.name + "' is " +
+              (only_enabled ? "enabled/disabled" : "appended to or overridden") +
               " but was never defined; define it first or load the file that defines it earlier");
       return;
     }
@@ -188,8 +198,10 @@ void Collector::add_rule(RawRule r) {
     text_key("condition", r.condition, t.condition);
     text_key("output", r.output, t.output);
     if (r.desc) {
-      if (mode_of(r, "desc") == Apply::Append) t.desc += " " + *r.desc;
-      else if (mode_of(r, "desc") == Apply::Replace) t.desc = *r.desc;
+      if (mode_of(r, "desc") == Apply::Append)
+        t.desc += " " + *r.desc;
+      else if (mode_of(r, "desc") == Apply::Replace)
+        t.desc = *r.desc;
     }
     if (r.tags) {
       if (mode_of(r, "tags") == Apply::Append) {
@@ -200,7 +212,8 @@ void Collector::add_rule(RawRule r) {
       }
     }
     if (r.exceptions && mode_of(r, "exceptions") != Apply::None)
-      merge_exceptions(t, std::move(*r.exceptions), mode_of(r, "exceptions") == Apply::Append, r.name);
+      merge_exceptions(t, std::move(*r.exceptions), mode_of(r, "exceptions") == Apply::Append,
+                       r.name);
     // Keys that can only be replaced (legacy append replaces them too).
     if (r.priority) t.priority = *r.priority;
     if (r.enabled) t.enabled = *r.enabled;

@@ -13,7 +13,8 @@ namespace {
 // List items are spliced into conditions as values, so an item written
 // with quotes inside the YAML string ('"10.0.0.0/8"') is a quoted value.
 std::string unquote(const std::string& item) {
-  if (item.size() < 2 || (item.front() != '"' && item.front() != '\'') || item.back() != item.front())
+  if (item.size() < 2 || (item.front() != '"' && item.front() != '\'') ||
+      item.back() != item.front())
     return item;
   Lexer lex(item);
   bool quoted = false;
@@ -41,17 +42,25 @@ class Compiler {
       const auto& l = col_.lists()[i];
       out_.lists.push_back(ListInfo{l.name, l.loc, list_items_[i], list_used_.contains(i)});
       if (!list_used_.contains(i))
-        diags_.add(Diagnostic{Code::UnusedList, ItemType::List, l.name, l.loc,
+        diags_.add(Diagnostic{Code::UnusedList,
+                              ItemType::List,
+                              l.name,
+                              l.loc,
                               "list '" + l.name + "' is not used by any rule; remove it or use it",
-                              {}, 0});
+                              {},
+                              0});
     }
     for (std::size_t i = 0; i < macros_.size(); ++i) {
       const auto& m = col_.macros()[i];
       out_.macros.push_back(MacroInfo{m.name, m.loc, m.condition.text(), macros_[i].used});
       if (!macros_[i].used)
-        diags_.add(Diagnostic{Code::UnusedMacro, ItemType::Macro, m.name, m.loc,
+        diags_.add(Diagnostic{Code::UnusedMacro,
+                              ItemType::Macro,
+                              m.name,
+                              m.loc,
                               "macro '" + m.name + "' is not used by any rule; remove it or use it",
-                              {}, 0});
+                              {},
+                              0});
     }
   }
 
@@ -102,9 +111,14 @@ class Compiler {
     if (list_state_[i] == State::Failed) return false;
     const auto& l = col_.lists()[i];
     if (list_state_[i] == State::InProgress) {
-      diags_.add(Diagnostic{Code::ErrCompileCondition, ItemType::List, l.name, l.loc,
-                            "list '" + l.name + "' includes itself (directly or through other lists)",
-                            {}, 0});
+      diags_.add(
+          Diagnostic{Code::ErrCompileCondition,
+                     ItemType::List,
+                     l.name,
+                     l.loc,
+                     "list '" + l.name + "' includes itself (directly or through other lists)",
+                     {},
+                     0});
       return false;
     }
     list_state_[i] = State::InProgress;
@@ -151,7 +165,8 @@ class Compiler {
         for (auto& c : n.children) ok = expand(c) && ok;
         if (!ok) return false;
         // Re-flatten: a macro that expanded to an `and` joins its parent.
-        n = n.kind == NodeKind::And ? make_and(std::move(n.children)) : make_or(std::move(n.children));
+        n = n.kind == NodeKind::And ? make_and(std::move(n.children))
+                                    : make_or(std::move(n.children));
         return true;
       }
       case NodeKind::Not:
@@ -191,13 +206,17 @@ class Compiler {
     auto& m = macros_[it->second];
     m.used = true;
     switch (m.state) {
-      case State::Failed: return false;
+      case State::Failed:
+        return false;
       case State::InProgress:
         report(n, "macro '" + n.macro + "' refers to itself (directly or through other macros)");
         m.state = State::Failed;
         return false;
-      case State::Done: n = *m.expanded; return true;
-      case State::Todo: break;
+      case State::Done:
+        n = *m.expanded;
+        return true;
+      case State::Todo:
+        break;
     }
     m.state = State::InProgress;
     Node body = *m.parsed;
@@ -214,21 +233,29 @@ class Compiler {
   void compile_rule(CollectedRule& r) {
     auto prio = priority_from_name(r.priority.value);
     if (!prio) {
-      diags_.add(Diagnostic{Code::ErrValidate, ItemType::Rule, r.name, r.priority.loc,
+      diags_.add(Diagnostic{Code::ErrValidate,
+                            ItemType::Rule,
+                            r.name,
+                            r.priority.loc,
                             "invalid priority '" + r.priority.value +
                                 "' (use emergency, alert, critical, error, warning, notice, "
                                 "informational/info or debug)",
-                            {}, 0});
+                            {},
+                            0});
       return;
     }
     EventSource source = EventSource::Syscall;
     if (r.source) {
       auto s = source_from_name(r.source->value);
       if (!s) {
-        diags_.add(Diagnostic{Code::UnknownSource, ItemType::Rule, r.name, r.source->loc,
+        diags_.add(Diagnostic{Code::UnknownSource,
+                              ItemType::Rule,
+                              r.name,
+                              r.source->loc,
                               "unknown source '" + r.source->value +
                                   "' (Peregrine knows syscall and k8s_audit); the rule is skipped",
-                              {}, 0});
+                              {},
+                              0});
         return;
       }
       source = *s;
@@ -246,8 +273,8 @@ class Compiler {
     const ConditionSource* ex_src = add_source(ItemType::Rule, r.name, ex_text);
     bool ex_ok = true;
     auto ex = build_exceptions(
-        r.exceptions, r.name, ex_src,
-        [this](const std::string& name) { return lookup_list(name); }, diags_, ex_ok);
+        r.exceptions, r.name, ex_src, [this](const std::string& name) { return lookup_list(name); },
+        diags_, ex_ok);
     if (!ex_ok) return;
     if (ex) cond = make_and({std::move(cond), make_not(std::move(*ex))});
 
@@ -279,11 +306,15 @@ class Compiler {
     if (source == EventSource::Syscall) {
       rule.event_types = compute_event_types(rule.condition);
       if (rule.event_types.all && rule.warn_evttypes)
-        diags_.add(Diagnostic{Code::NoEvttype, ItemType::Rule, r.name, r.condition.start(),
+        diags_.add(Diagnostic{Code::NoEvttype,
+                              ItemType::Rule,
+                              r.name,
+                              r.condition.start(),
                               "the condition does not restrict evt.type, so the rule runs on every "
                               "event; add e.g. 'evt.type in (open, openat)' or set "
                               "'warn_evttypes: false'",
-                              {}, 0});
+                              {},
+                              0});
     }
     out_.rules.push_back(std::move(rule));
   }

@@ -41,19 +41,33 @@ enum class Code {
 };
 
 inline constexpr Code kAllCodes[] = {
-    Code::ErrFileRead,      Code::ErrYamlParse,        Code::ErrYamlValidate,
-    Code::ErrCompileCondition, Code::ErrCompileOutput, Code::ErrValidate,
-    Code::ErrEngineVersion, Code::ErrPluginVersion,    Code::UnknownSource,
-    Code::UnsafeNaCheck,    Code::NoEvttype,           Code::UnknownFilter,
-    Code::UnusedMacro,      Code::UnusedList,          Code::UnknownItem,
-    Code::UnknownKey,       Code::ExceptionNameNotUnique, Code::InvalidMacroName,
-    Code::InvalidListName,  Code::UnknownEvttype,      Code::AppendNoValues,
+    Code::ErrFileRead,
+    Code::ErrYamlParse,
+    Code::ErrYamlValidate,
+    Code::ErrCompileCondition,
+    Code::ErrCompileOutput,
+    Code::ErrValidate,
+    Code::ErrEngineVersion,
+    Code::ErrPluginVersion,
+    Code::UnknownSource,
+    Code::UnsafeNaCheck,
+    Code::NoEvttype,
+    Code::UnknownFilter,
+    Code::UnusedMacro,
+    Code::UnusedList,
+    Code::UnknownItem,
+    Code::UnknownKey,
+    Code::ExceptionNameNotUnique,
+    Code::InvalidMacroName,
+    Code::InvalidListName,
+    Code::UnknownEvttype,
+    Code::AppendNoValues,
 };
 
 enum class Severity { Error, Warning };
 
-std::string_view code_name(Code c);         // "LOAD_ERR_YAML_PARSE"
-std::string_view code_summary(Code c);      // one line for docs and --help
+std::string_view code_name(Code c);     // "LOAD_ERR_YAML_PARSE"
+std::string_view code_summary(Code c);  // one line for docs and --help
 Severity code_severity(Code c);
 std::optional<Code> code_from_name(std::string_view s);
 

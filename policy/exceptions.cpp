@@ -15,8 +15,13 @@ class Builder {
 
   void fail(const ExceptionSpec& e, std::string msg) {
     ok = false;
-    diags_.add(Diagnostic{Code::ErrValidate, ItemType::Rule, rule_, e.loc,
-                          "exception '" + e.name + "': " + std::move(msg), {}, 0});
+    diags_.add(Diagnostic{Code::ErrValidate,
+                          ItemType::Rule,
+                          rule_,
+                          e.loc,
+                          "exception '" + e.name + "': " + std::move(msg),
+                          {},
+                          0});
   }
 
   std::optional<Node> build(const std::vector<ExceptionSpec>& exceptions) {
@@ -61,7 +66,8 @@ class Builder {
       n.values = list_values({v});
     } else {
       if (v.is_list) {
-        fail(e, "comparison '" + std::string(op_name(op)) + "' takes one value, but a list was given");
+        fail(e,
+             "comparison '" + std::string(op_name(op)) + "' takes one value, but a list was given");
         return std::nullopt;
       }
       n.rhs = RhsKind::Single;
@@ -103,7 +109,8 @@ class Builder {
       for (std::size_t i = 0; i < e.comps.size(); ++i) {
         auto op = op_from_name(e.comps[i]);
         if (!op || *op == Op::Exists) {
-          fail(e, "unknown comparison '" + e.comps[i] + "' (use =, !=, in, pmatch, startswith, ...)");
+          fail(e,
+               "unknown comparison '" + e.comps[i] + "' (use =, !=, in, pmatch, startswith, ...)");
           return std::nullopt;
         }
         ops[i] = *op;

@@ -7,18 +7,30 @@ namespace pg::policy {
 
 std::string_view field_type_name(FieldType t) {
   switch (t) {
-    case FieldType::String: return "string";
-    case FieldType::Path: return "path";
-    case FieldType::Int64: return "int64";
-    case FieldType::Uint64: return "uint64";
-    case FieldType::Bool: return "bool";
-    case FieldType::IpAddr: return "ipaddr";
-    case FieldType::IpNet: return "ipnet";
-    case FieldType::Port: return "port";
-    case FieldType::RelTime: return "reltime";
-    case FieldType::AbsTime: return "abstime";
-    case FieldType::Bytes: return "bytes";
-    case FieldType::StringList: return "list";
+    case FieldType::String:
+      return "string";
+    case FieldType::Path:
+      return "path";
+    case FieldType::Int64:
+      return "int64";
+    case FieldType::Uint64:
+      return "uint64";
+    case FieldType::Bool:
+      return "bool";
+    case FieldType::IpAddr:
+      return "ipaddr";
+    case FieldType::IpNet:
+      return "ipnet";
+    case FieldType::Port:
+      return "port";
+    case FieldType::RelTime:
+      return "reltime";
+    case FieldType::AbsTime:
+      return "abstime";
+    case FieldType::Bytes:
+      return "bytes";
+    case FieldType::StringList:
+      return "list";
   }
   return "?";
 }

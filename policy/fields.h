@@ -41,7 +41,18 @@ std::optional<EventSource> source_from_name(std::string_view s);
 // What the kernel half (issue 5) could judge for this field; None means
 // "userspace only". Filled where obvious.
 enum class KernelHint : std::uint8_t {
-  None, EvtType, Comm, PComm, Pid, Uid, Gid, Path, Flags, Family, Port, Container,
+  None,
+  EvtType,
+  Comm,
+  PComm,
+  Pid,
+  Uid,
+  Gid,
+  Path,
+  Flags,
+  Family,
+  Port,
+  Container,
 };
 
 struct FieldInfo {
@@ -49,7 +60,7 @@ struct FieldInfo {
   FieldType type;
   ArgKind arg;
   bool arg_required;
-  bool dotted;        // `name.key` is accepted as `name[key]`
+  bool dotted;           // `name.key` is accepted as `name[key]`
   std::uint8_t sources;  // SourceMask
   KernelHint kernel;
   std::string_view desc;

@@ -14,7 +14,8 @@
 
 namespace pg::policy {
 
-template <class T> struct Located {
+template <class T>
+struct Located {
   T value{};
   Location loc;
 };
@@ -25,7 +26,7 @@ template <class T> struct Located {
 struct ExceptionValue {
   std::vector<std::string> items;  // one element unless `is_list`
   bool is_list = false;
-  bool quoted = false;             // scalar written in quotes in YAML
+  bool quoted = false;  // scalar written in quotes in YAML
 };
 
 struct ExceptionSpec {
@@ -46,11 +47,11 @@ enum class OverrideMode { Append, Replace };
 // Keys common to all three kinds of item.
 struct ItemBase {
   std::string name;
-  Location loc;                               // of the item (its `- rule:` line)
-  std::map<std::string, Location> keys;       // every key present, with position
+  Location loc;                          // of the item (its `- rule:` line)
+  std::map<std::string, Location> keys;  // every key present, with position
   std::map<std::string, OverrideMode> overrides;
   bool has_override = false;
-  bool append = false;                        // legacy `append: true`
+  bool append = false;  // legacy `append: true`
 };
 
 struct RawRule : ItemBase {

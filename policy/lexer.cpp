@@ -14,7 +14,13 @@ bool Lexer::is_space(char c) {
 bool Lexer::is_bare_value_char(char c) {
   if (is_space(c)) return false;
   switch (c) {
-    case '(': case ')': case ',': case '=': case '"': case '\'': case '\0':
+    case '(':
+    case ')':
+    case ',':
+    case '=':
+    case '"':
+    case '\'':
+    case '\0':
       return false;
     default:
       return true;
@@ -40,8 +46,7 @@ void Lexer::expect(char c, std::string_view what) {
     msg += c;
     msg += "' ";
     msg += what;
-    if (pos_ >= text_.size())
-      msg += " but the condition ended";
+    if (pos_ >= text_.size()) msg += " but the condition ended";
     fail(std::move(msg));
   }
 }
@@ -80,9 +85,8 @@ std::optional<std::string> Lexer::scan_operator() {
     }
   }
   static constexpr std::array<std::string_view, 13> kWords{
-      "contains", "icontains", "bcontains", "startswith", "bstartswith", "endswith",
-      "glob",     "iglob",     "regex",     "in",         "intersects",  "pmatch",
-      "exists"};
+      "contains", "icontains", "bcontains", "startswith", "bstartswith", "endswith", "glob",
+      "iglob",    "regex",     "in",        "intersects", "pmatch",      "exists"};
   for (auto op : kWords)
     if (accept_word(op)) return std::string(op);
   return std::nullopt;
@@ -94,8 +98,8 @@ std::string Lexer::scan_quoted() {
   ++pos_;
   std::string out;
   while (true) {
-    if (pos_ >= text_.size()) fail_at(start, "unterminated quoted string (add the closing " +
-                                                 std::string(1, q) + ")");
+    if (pos_ >= text_.size())
+      fail_at(start, "unterminated quoted string (add the closing " + std::string(1, q) + ")");
     char c = text_[pos_++];
     if (c == q) break;
     if (c != '\\') {
@@ -105,18 +109,39 @@ std::string Lexer::scan_quoted() {
     if (pos_ >= text_.size()) fail_at(start, "unterminated quoted string (ends with '\\')");
     char e = text_[pos_++];
     switch (e) {
-      case '\\': out += '\\'; break;
-      case '"': out += '"'; break;
-      case '\'': out += '\''; break;
-      case '/': out += '/'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
+      case '\\':
+        out += '\\';
+        break;
+      case '"':
+        out += '"';
+        break;
+      case '\'':
+        out += '\'';
+        break;
+      case '/':
+        out += '/';
+        break;
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
       // Anything else is kept as written, so regular expressions such as
       // '\d+' survive quoting unchanged.
-      default: out += '\\'; out += e; break;
+      default:
+        out += '\\';
+        out += e;
+        break;
     }
   }
   return out;

@@ -22,7 +22,10 @@ class Lexer {
 
   std::size_t pos() const { return pos_; }
   void set_pos(std::size_t p) { pos_ = p; }
-  bool at_end() { skip_ws(); return pos_ >= text_.size(); }
+  bool at_end() {
+    skip_ws();
+    return pos_ >= text_.size();
+  }
   std::string_view text() const { return text_; }
 
   void skip_ws();

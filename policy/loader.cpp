@@ -11,14 +11,22 @@ namespace pg::policy {
 
 std::string_view priority_name(Priority p) {
   switch (p) {
-    case Priority::Emergency: return "Emergency";
-    case Priority::Alert: return "Alert";
-    case Priority::Critical: return "Critical";
-    case Priority::Error: return "Error";
-    case Priority::Warning: return "Warning";
-    case Priority::Notice: return "Notice";
-    case Priority::Informational: return "Informational";
-    case Priority::Debug: return "Debug";
+    case Priority::Emergency:
+      return "Emergency";
+    case Priority::Alert:
+      return "Alert";
+    case Priority::Critical:
+      return "Critical";
+    case Priority::Error:
+      return "Error";
+    case Priority::Warning:
+      return "Warning";
+    case Priority::Notice:
+      return "Notice";
+    case Priority::Informational:
+      return "Informational";
+    case Priority::Debug:
+      return "Debug";
   }
   return "?";
 }
@@ -61,9 +69,13 @@ LoadResult load_rules(std::span<const std::string> paths) {
     std::ostringstream ss;
     if (in) ss << in.rdbuf();
     if (!in || in.bad()) {
-      result.diagnostics.add(Diagnostic{Code::ErrFileRead, ItemType::None, "", Location{p, 0, 0},
+      result.diagnostics.add(Diagnostic{Code::ErrFileRead,
+                                        ItemType::None,
+                                        "",
+                                        Location{p, 0, 0},
                                         "cannot read the file (check the path and permissions)",
-                                        {}, 0});
+                                        {},
+                                        0});
       continue;
     }
     files.push_back(SourceFile::make(p, ss.str()));

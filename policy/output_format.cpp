@@ -41,7 +41,8 @@ pg::Expected<OutputFormat, OutputError> parse_output(std::string_view text) {
         if (text[end] == ')' && --depth == 0) break;
       }
       if (end >= text.size())
-        return pg::Unexpected(OutputError{"unclosed '(' in %" + std::string(name) + "(...)", start});
+        return pg::Unexpected(
+            OutputError{"unclosed '(' in %" + std::string(name) + "(...)", start});
       ++end;
     } else if (j < text.size() && text[j] == '[') {
       auto close = text.find(']', j);

@@ -13,9 +13,9 @@ namespace pg::policy {
 
 struct OutputSegment {
   bool is_field = false;
-  std::string text;      // literal text (is_field == false)
-  FieldRef field;        // is_field == true; field_id set after checking
-  std::size_t pos = 0;   // offset of '%' or of the literal in the format
+  std::string text;     // literal text (is_field == false)
+  FieldRef field;       // is_field == true; field_id set after checking
+  std::size_t pos = 0;  // offset of '%' or of the literal in the format
 };
 
 struct OutputFormat {

@@ -13,9 +13,9 @@ class Parser {
     if (lex_.at_end()) lex_.fail("empty condition");
     Node n = parse_or(0);
     if (!lex_.at_end()) {
-      if (lex_.text()[lex_.pos()] == ')')
-        lex_.fail("unbalanced ')' (no matching '(')");
-      lex_.fail("unexpected '" + snippet() + "' (expected 'and', 'or' or the end of the condition)");
+      if (lex_.text()[lex_.pos()] == ')') lex_.fail("unbalanced ')' (no matching '(')");
+      lex_.fail("unexpected '" + snippet() +
+                "' (expected 'and', 'or' or the end of the condition)");
     }
     return n;
   }
@@ -80,7 +80,8 @@ class Parser {
     auto word = lex_.peek_word();
     if (word == "and" || word == "or")
       lex_.fail("'" + std::string(word) + "' needs a condition on its left");
-    if (word.empty() || !Lexer::is_ident_start(word[0])) lex_.fail("expected a field, a macro name or '(' but found '" + snippet() + "'");
+    if (word.empty() || !Lexer::is_ident_start(word[0]))
+      lex_.fail("expected a field, a macro name or '(' but found '" + snippet() + "'");
     if (word.find('.') == std::string_view::npos) {
       // A transformer call `tolower(...)` or a macro reference.
       std::size_t save = lex_.pos();
@@ -147,8 +148,7 @@ class Parser {
     std::size_t op_pos = lex_.pos();
     auto op_text = lex_.scan_operator();
     if (!op_text) {
-      if (lex_.at_end())
-        lex_.fail("missing operator after '" + to_string(n.field) + "'");
+      if (lex_.at_end()) lex_.fail("missing operator after '" + to_string(n.field) + "'");
       lex_.fail("unknown operator '" + snippet() + "' after '" + to_string(n.field) + "'");
     }
     auto op = op_from_name(*op_text);
@@ -162,7 +162,8 @@ class Parser {
     lex_.skip_ws();
     if (op_takes_list(n.op)) {
       if (!lex_.accept('(')) {
-        if (lex_.accept_word("val")) lex_.fail_at(op_pos, "'" + *op_text + "' takes a list, not val()");
+        if (lex_.accept_word("val"))
+          lex_.fail_at(op_pos, "'" + *op_text + "' takes a list, not val()");
         lex_.fail("'" + *op_text + "' needs a list in parentheses, e.g. (a, b)");
       }
       n.rhs = RhsKind::List;
@@ -196,7 +197,8 @@ class Parser {
 
 }  // namespace
 
-pg::Expected<Node, ParseError> parse_condition(std::string_view text, const ConditionSource* origin) {
+pg::Expected<Node, ParseError> parse_condition(std::string_view text,
+                                               const ConditionSource* origin) {
   try {
     Parser p(text, origin);
     return p.parse_all();

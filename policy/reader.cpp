@@ -43,8 +43,9 @@ class Reader {
     }
     if (!doc || doc.IsNull()) return {};
     if (!doc.IsSequence()) {
-      error(Code::ErrYamlValidate, ItemType::None, "", loc(doc.Mark()),
-            "a rules file must be a YAML sequence of items (- rule: ..., - macro: ..., - list: ...)");
+      error(
+          Code::ErrYamlValidate, ItemType::None, "", loc(doc.Mark()),
+          "a rules file must be a YAML sequence of items (- rule: ..., - macro: ..., - list: ...)");
       return {};
     }
     for (const auto& item : doc) {
@@ -87,7 +88,8 @@ class Reader {
   bool boolean(const YAML::Node& n, Location l, const char* what) {
     bool b = false;
     if (!n.IsScalar() || !YAML::convert<bool>::decode(n, b))
-      throw ItemError{Code::ErrYamlValidate, l, std::string("'") + what + "' must be true or false"};
+      throw ItemError{Code::ErrYamlValidate, l,
+                      std::string("'") + what + "' must be true or false"};
     return b;
   }
 
@@ -100,7 +102,8 @@ class Reader {
     std::vector<std::string> out;
     if (n.IsNull()) return out;
     if (!n.IsSequence())
-      throw ItemError{Code::ErrYamlValidate, l, std::string("'") + what + "' must be a list of strings"};
+      throw ItemError{Code::ErrYamlValidate, l,
+                      std::string("'") + what + "' must be a list of strings"};
     for (const auto& e : n) out.push_back(scalar(e, loc(e.Mark()), what));
     return out;
   }
@@ -116,27 +119,44 @@ class Reader {
     ItemType type = ItemType::None;
     for (const auto& kv : item) {
       auto k = kv.first.IsScalar() ? kv.first.Scalar() : std::string();
-      if (k == "rule") type = ItemType::Rule;
-      else if (k == "macro") type = ItemType::Macro;
-      else if (k == "list") type = ItemType::List;
-      else if (k == "required_engine_version") type = ItemType::RequiredEngineVersion;
-      else if (k == "required_plugin_versions") type = ItemType::RequiredPluginVersions;
-      else continue;
+      if (k == "rule")
+        type = ItemType::Rule;
+      else if (k == "macro")
+        type = ItemType::Macro;
+      else if (k == "list")
+        type = ItemType::List;
+      else if (k == "required_engine_version")
+        type = ItemType::RequiredEngineVersion;
+      else if (k == "required_plugin_versions")
+        type = ItemType::RequiredPluginVersions;
+      else
+        continue;
       break;
     }
     try {
       switch (type) {
-        case ItemType::Rule: items_.push_back(read_rule(item, item_loc)); break;
-        case ItemType::Macro: items_.push_back(read_macro(item, item_loc)); break;
-        case ItemType::List: items_.push_back(read_list(item, item_loc)); break;
-        case ItemType::RequiredEngineVersion: read_engine_version(item, item_loc); break;
-        case ItemType::RequiredPluginVersions: read_plugin_versions(item, item_loc); break;
+        case ItemType::Rule:
+          items_.push_back(read_rule(item, item_loc));
+          break;
+        case ItemType::Macro:
+          items_.push_back(read_macro(item, item_loc));
+          break;
+        case ItemType::List:
+          items_.push_back(read_list(item, item_loc));
+          break;
+        case ItemType::RequiredEngineVersion:
+          read_engine_version(item, item_loc);
+          break;
+        case ItemType::RequiredPluginVersions:
+          read_plugin_versions(item, item_loc);
+          break;
         default: {
           auto first = item.begin()->first;
           std::string k = first.IsScalar() ? first.Scalar() : "?";
           error(Code::UnknownItem, ItemType::None, "", item_loc,
-                "unknown item '" + k + "' ignored (expected rule, macro, list, "
-                "required_engine_version or required_plugin_versions)");
+                "unknown item '" + k +
+                    "' ignored (expected rule, macro, list, "
+                    "required_engine_version or required_plugin_versions)");
         }
       }
     } catch (const ItemError& e) {
@@ -156,7 +176,8 @@ class Reader {
     base.name = scalar(name, loc(name.Mark()), kind);
     current_name_ = base.name;
     if (base.name.empty())
-      throw ItemError{Code::ErrYamlValidate, item_loc, std::string(kind) + " name must not be empty"};
+      throw ItemError{Code::ErrYamlValidate, item_loc,
+                      std::string(kind) + " name must not be empty"};
     for (const auto& kv : item) {
       Location kl = loc(kv.first.Mark());
       std::string k = scalar(kv.first, kl, "key");
@@ -174,25 +195,30 @@ class Reader {
       if (!o.IsMap())
         throw ItemError{Code::ErrYamlValidate, ol, "'override' must map keys to append or replace"};
       if (base.keys.contains("append"))
-        throw ItemError{Code::ErrValidate, ol, "'override' and 'append' cannot be used together; "
-                                               "use override only"};
+        throw ItemError{Code::ErrValidate, ol,
+                        "'override' and 'append' cannot be used together; "
+                        "use override only"};
       base.has_override = true;
       for (const auto& kv : o) {
         Location kl = loc(kv.first.Mark());
         std::string k = scalar(kv.first, kl, "override key");
         std::string mode = scalar(kv.second, loc(kv.second.Mark()), "override mode");
         OverrideMode m;
-        if (mode == "append") m = OverrideMode::Append;
-        else if (mode == "replace") m = OverrideMode::Replace;
+        if (mode == "append")
+          m = OverrideMode::Append;
+        else if (mode == "replace")
+          m = OverrideMode::Replace;
         else
-          throw ItemError{Code::ErrValidate, loc(kv.second.Mark()),
-                          "override mode for '" + k + "' must be 'append' or 'replace', not '" + mode + "'"};
+          throw ItemError{
+              Code::ErrValidate, loc(kv.second.Mark()),
+              "override mode for '" + k + "' must be 'append' or 'replace', not '" + mode + "'"};
         const auto& allowed = m == OverrideMode::Append ? appendable : replaceable;
         if (!allowed.contains(k)) {
           std::string list;
           for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-          throw ItemError{Code::ErrValidate, kl,
-                          "key '" + k + "' cannot be overridden with " + mode + " (allowed: " + list + ")"};
+          throw ItemError{
+              Code::ErrValidate, kl,
+              "key '" + k + "' cannot be overridden with " + mode + " (allowed: " + list + ")"};
         }
         if (!base.keys.contains(k))
           throw ItemError{Code::ErrValidate, kl,
@@ -201,36 +227,67 @@ class Reader {
       }
       for (const auto& [k, kl] : base.keys)
         if (k != "override" && !base.overrides.contains(k))
-          throw ItemError{Code::ErrValidate, kl,
-                          "key '" + k + "' is set on an override item but not listed under 'override'"};
+          throw ItemError{
+              Code::ErrValidate, kl,
+              "key '" + k + "' is set on an override item but not listed under 'override'"};
     }
   }
 
   RawRule read_rule(const YAML::Node& item, Location item_loc) {
-    static const std::set<std::string> kKnown{
-        "desc", "condition", "output", "priority", "source", "tags", "enabled", "exceptions",
-        "override", "append", "skip-if-unknown-filter", "warn_evttypes", "capture",
-        "capture_duration"};
+    static const std::set<std::string> kKnown{"desc",
+                                              "condition",
+                                              "output",
+                                              "priority",
+                                              "source",
+                                              "tags",
+                                              "enabled",
+                                              "exceptions",
+                                              "override",
+                                              "append",
+                                              "skip-if-unknown-filter",
+                                              "warn_evttypes",
+                                              "capture",
+                                              "capture_duration"};
     static const std::set<std::string> kAppend{"condition", "output", "desc", "tags", "exceptions"};
-    static const std::set<std::string> kReplace{
-        "condition", "output", "desc", "priority", "tags", "exceptions", "enabled",
-        "warn_evttypes", "skip-if-unknown-filter", "capture", "capture_duration"};
+    static const std::set<std::string> kReplace{"condition",
+                                                "output",
+                                                "desc",
+                                                "priority",
+                                                "tags",
+                                                "exceptions",
+                                                "enabled",
+                                                "warn_evttypes",
+                                                "skip-if-unknown-filter",
+                                                "capture",
+                                                "capture_duration"};
     RawRule r;
     read_base(item, item_loc, "rule", r, kKnown, kAppend, kReplace, ItemType::Rule);
     for (const auto& [k, kl] : r.keys) {
       const YAML::Node v = item[k];
-      if (k == "condition") r.condition = mapped(v, kl, "condition");
-      else if (k == "output") r.output = mapped(v, kl, "output");
-      else if (k == "desc") r.desc = scalar(v, kl, "desc");
-      else if (k == "priority") r.priority = Located<std::string>{scalar(v, kl, "priority"), loc(v.Mark())};
-      else if (k == "source") r.source = Located<std::string>{scalar(v, kl, "source"), loc(v.Mark())};
-      else if (k == "tags") r.tags = string_list(v, kl, "tags");
-      else if (k == "enabled") r.enabled = boolean(v, kl, "enabled");
-      else if (k == "skip-if-unknown-filter") r.skip_if_unknown_filter = boolean(v, kl, k.c_str());
-      else if (k == "warn_evttypes") r.warn_evttypes = boolean(v, kl, "warn_evttypes");
-      else if (k == "exceptions") r.exceptions = read_exceptions(v, kl);
-      else if (k == "capture") (void)boolean(v, kl, "capture");
-      else if (k == "capture_duration") (void)scalar(v, kl, "capture_duration");
+      if (k == "condition")
+        r.condition = mapped(v, kl, "condition");
+      else if (k == "output")
+        r.output = mapped(v, kl, "output");
+      else if (k == "desc")
+        r.desc = scalar(v, kl, "desc");
+      else if (k == "priority")
+        r.priority = Located<std::string>{scalar(v, kl, "priority"), loc(v.Mark())};
+      else if (k == "source")
+        r.source = Located<std::string>{scalar(v, kl, "source"), loc(v.Mark())};
+      else if (k == "tags")
+        r.tags = string_list(v, kl, "tags");
+      else if (k == "enabled")
+        r.enabled = boolean(v, kl, "enabled");
+      else if (k == "skip-if-unknown-filter")
+        r.skip_if_unknown_filter = boolean(v, kl, k.c_str());
+      else if (k == "warn_evttypes")
+        r.warn_evttypes = boolean(v, kl, "warn_evttypes");
+      else if (k == "exceptions")
+        r.exceptions = read_exceptions(v, kl);
+      else if (k == "capture")
+        (void)boolean(v, kl, "capture");
+      else if (k == "capture_duration")
+        (void)scalar(v, kl, "capture_duration");
     }
     return r;
   }
@@ -239,10 +296,12 @@ class Reader {
     std::vector<ExceptionSpec> out;
     if (n.IsNull()) return out;
     if (!n.IsSequence())
-      throw ItemError{Code::ErrYamlValidate, l, "'exceptions' must be a list of {name, fields, comps, values}"};
+      throw ItemError{Code::ErrYamlValidate, l,
+                      "'exceptions' must be a list of {name, fields, comps, values}"};
     for (const auto& e : n) {
       Location el = loc(e.Mark());
-      if (!e.IsMap()) throw ItemError{Code::ErrYamlValidate, el, "each exception must be a mapping"};
+      if (!e.IsMap())
+        throw ItemError{Code::ErrYamlValidate, el, "each exception must be a mapping"};
       ExceptionSpec x;
       x.loc = el;
       for (const auto& kv : e) {
@@ -251,8 +310,7 @@ class Reader {
           error(Code::UnknownKey, ItemType::Rule, current_name_, loc(kv.first.Mark()),
                 "unknown exception key '" + k + "' ignored (expected name, fields, comps, values)");
       }
-      if (!e["name"])
-        throw ItemError{Code::ErrYamlValidate, el, "exception has no 'name'"};
+      if (!e["name"]) throw ItemError{Code::ErrYamlValidate, el, "exception has no 'name'"};
       x.name = scalar(e["name"], loc(e["name"].Mark()), "name");
       if (auto f = e["fields"]) {
         if (f.IsSequence()) {
@@ -279,8 +337,9 @@ class Reader {
           std::vector<ExceptionValue> row;
           if (x.fields_is_list) {
             if (!tuple.IsSequence())
-              throw ItemError{Code::ErrYamlValidate, loc(tuple.Mark()),
-                              "with a list of fields, each value must be a list with one entry per field"};
+              throw ItemError{
+                  Code::ErrYamlValidate, loc(tuple.Mark()),
+                  "with a list of fields, each value must be a list with one entry per field"};
             for (const auto& part : tuple) row.push_back(exception_value(part));
           } else {
             row.push_back(exception_value(tuple));
@@ -339,8 +398,9 @@ class Reader {
     auto s = scalar(v, loc(v.Mark()), "required_engine_version");
     auto need = parse_semver(s);
     if (!need)
-      throw ItemError{Code::ErrYamlValidate, loc(v.Mark()),
-                      "required_engine_version must be an integer or a semantic version, not '" + s + "'"};
+      throw ItemError{
+          Code::ErrYamlValidate, loc(v.Mark()),
+          "required_engine_version must be an integer or a semantic version, not '" + s + "'"};
     if (*need > kEngineVersion) {
       error(Code::ErrEngineVersion, ItemType::RequiredEngineVersion, "", item_loc,
             "this file needs rules engine version " + need->str() + " but Peregrine implements " +
@@ -359,7 +419,8 @@ class Reader {
     for (const auto& req : v) {
       Location rl = loc(req.Mark());
       if (!req.IsMap() || !req["name"] || !req["version"])
-        throw ItemError{Code::ErrYamlValidate, rl, "each required plugin needs 'name' and 'version'"};
+        throw ItemError{Code::ErrYamlValidate, rl,
+                        "each required plugin needs 'name' and 'version'"};
       std::vector<std::pair<std::string, std::string>> options;
       options.emplace_back(scalar(req["name"], rl, "name"), scalar(req["version"], rl, "version"));
       if (auto alts = req["alternatives"]) {
@@ -377,7 +438,8 @@ class Reader {
       for (const auto& [name, ver] : options) {
         auto need = parse_semver(ver);
         if (!need)
-          throw ItemError{Code::ErrYamlValidate, rl, "plugin version '" + ver + "' is not a semantic version"};
+          throw ItemError{Code::ErrYamlValidate, rl,
+                          "plugin version '" + ver + "' is not a semantic version"};
         auto have = builtin_plugin_version(name);
         if (have && version_satisfies(*have, *need)) {
           ok = true;
@@ -386,7 +448,8 @@ class Reader {
         if (problem.empty())
           problem = have ? "plugin '" + name + "' " + ver + " is required but Peregrine provides " +
                                have->str()
-                         : "plugin '" + name + "' is required but Peregrine does not provide it "
+                         : "plugin '" + name +
+                               "' is required but Peregrine does not provide it "
                                "(built in: container, k8saudit, json)";
       }
       if (!ok) error(Code::ErrPluginVersion, ItemType::RequiredPluginVersions, "", rl, problem);

@@ -24,7 +24,7 @@ namespace pg::policy {
 
 // Falco's priorities, most severe first (numeric order matches Falco's).
 enum class Priority { Emergency, Alert, Critical, Error, Warning, Notice, Informational, Debug };
-std::string_view priority_name(Priority p);  // "Critical", "Informational", ...
+std::string_view priority_name(Priority p);                      // "Critical", "Informational", ...
 std::optional<Priority> priority_from_name(std::string_view s);  // case-insensitive; "info" too
 
 struct Rule {
@@ -38,12 +38,12 @@ struct Rule {
   bool warn_evttypes = true;
   bool skip_if_unknown_filter = false;
 
-  std::string condition_text;   // as written, after appends
+  std::string condition_text;  // as written, after appends
   // Macros, lists and exceptions expanded; every FieldRef has field_id set.
   Node condition;
-  OutputFormat output;          // every field segment has field_id set
+  OutputFormat output;                    // every field segment has field_id set
   std::vector<ExceptionSpec> exceptions;  // as declared (already in `condition`)
-  EventTypeSet event_types;     // which evt.type values can match (syscall)
+  EventTypeSet event_types;               // which evt.type values can match (syscall)
 };
 
 struct MacroInfo {
@@ -79,7 +79,7 @@ struct LoadResult {
 };
 
 struct InputFile {
-  std::string name;     // used in diagnostics
+  std::string name;  // used in diagnostics
   std::string content;
 };
 

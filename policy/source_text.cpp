@@ -28,13 +28,20 @@ std::string_view SourceFile::line(int n) const {
 
 std::string_view item_type_name(ItemType t) {
   switch (t) {
-    case ItemType::None: return "file";
-    case ItemType::RequiredEngineVersion: return "required_engine_version";
-    case ItemType::RequiredPluginVersions: return "required_plugin_versions";
-    case ItemType::Rule: return "rule";
-    case ItemType::Macro: return "macro";
-    case ItemType::List: return "list";
-    case ItemType::Exception: return "exception";
+    case ItemType::None:
+      return "file";
+    case ItemType::RequiredEngineVersion:
+      return "required_engine_version";
+    case ItemType::RequiredPluginVersions:
+      return "required_plugin_versions";
+    case ItemType::Rule:
+      return "rule";
+    case ItemType::Macro:
+      return "macro";
+    case ItemType::List:
+      return "list";
+    case ItemType::Exception:
+      return "exception";
   }
   return "?";
 }
@@ -50,7 +57,8 @@ MappedText::MappedText(std::string text, std::shared_ptr<const SourceFile> file,
   // piece is not found (escapes), positions fall back to the scalar start.
   segments_.push_back({0, file, loc.line, loc.col, false});
   std::size_t cursor = 0;
-  for (int ln = loc.line; ln <= static_cast<int>(file->lines.size()) && cursor < text_.size(); ++ln) {
+  for (int ln = loc.line; ln <= static_cast<int>(file->lines.size()) && cursor < text_.size();
+       ++ln) {
     std::string_view l = file->line(ln);
     std::size_t from = 0;
     if (ln == loc.line) {
@@ -61,14 +69,14 @@ MappedText::MappedText(std::string text, std::shared_ptr<const SourceFile> file,
     }
     while (from < l.size() && (l[from] == ' ' || l[from] == '\t')) ++from;
     auto content = l.substr(from);
-    while (!content.empty() && (content.back() == ' ' || content.back() == '"' ||
-                                content.back() == '\''))
+    while (!content.empty() &&
+           (content.back() == ' ' || content.back() == '"' || content.back() == '\''))
       content.remove_suffix(1);
     if (content.empty()) continue;
     // A comment line inside a plain scalar ends it; stop there.
     auto at = text_.find(content, cursor);
-    bool gap_is_space = at != std::string::npos && at >= cursor &&
-                        text_.find_first_not_of(" \t\n", cursor) >= at;
+    bool gap_is_space =
+        at != std::string::npos && at >= cursor && text_.find_first_not_of(" \t\n", cursor) >= at;
     if (!gap_is_space) {
       if (ln != loc.line) break;
       continue;

@@ -22,7 +22,15 @@ struct SourceFile {
   std::string_view line(int n) const;  // 1-based; empty when out of range
 };
 
-enum class ItemType { None, RequiredEngineVersion, RequiredPluginVersions, Rule, Macro, List, Exception };
+enum class ItemType {
+  None,
+  RequiredEngineVersion,
+  RequiredPluginVersions,
+  Rule,
+  Macro,
+  List,
+  Exception
+};
 std::string_view item_type_name(ItemType t);
 
 // A span of text (a YAML scalar's value) mapped back to its file position.
@@ -33,7 +41,7 @@ class MappedText {
   MappedText(std::string text, std::shared_ptr<const SourceFile> file, Location loc);
 
   const std::string& text() const { return text_; }
-  Location location(std::size_t offset) const;     // file:line:col of a char
+  Location location(std::size_t offset) const;             // file:line:col of a char
   std::string_view source_line(std::size_t offset) const;  // for carets
   Location start() const { return location(0); }
   // `this + " " + other`, as Falco's textual append does.

@@ -19,7 +19,8 @@ bool is_text(FieldType t) {
   return t == FieldType::String || t == FieldType::Path || t == FieldType::StringList;
 }
 
-template <class I> bool parse_int(const std::string& s, I& out) {
+template <class I>
+bool parse_int(const std::string& s, I& out) {
   auto b = s.data();
   auto e = s.data() + s.size();
   int base = 10;
@@ -73,7 +74,8 @@ class Checker {
   void report(const Node& n, std::size_t pos, std::string msg) {
     failed_ = true;
     if (!n.origin) {
-      diags_.add(Diagnostic{Code::ErrCompileCondition, ItemType::Rule, opts_.rule_name, {}, msg, {}, 0});
+      diags_.add(
+          Diagnostic{Code::ErrCompileCondition, ItemType::Rule, opts_.rule_name, {}, msg, {}, 0});
       return;
     }
     diags_.add_at(Code::ErrCompileCondition, n.origin->item_type, n.origin->item_name,
@@ -91,9 +93,13 @@ class Checker {
     if (!err) return true;
     if (unknown && opts_.skip_if_unknown_filter) {
       if (!unknown_)
-        diags_.add(Diagnostic{Code::UnknownFilter, ItemType::Rule, opts_.rule_name,
+        diags_.add(Diagnostic{Code::UnknownFilter,
+                              ItemType::Rule,
+                              opts_.rule_name,
                               node_loc(n, ref.pos),
-                              *err + "; the rule is skipped (skip-if-unknown-filter: true)", {}, 0});
+                              *err + "; the rule is skipped (skip-if-unknown-filter: true)",
+                              {},
+                              0});
       unknown_ = true;
       return false;
     }
@@ -135,8 +141,8 @@ class Checker {
       bool compatible = (is_numeric(t) && is_numeric(rt)) || (is_text(t) && is_text(rt)) || t == rt;
       if (!compatible)
         report(n, n.rhs_field.pos,
-               "cannot compare " + std::string(field_type_name(t)) + " field '" + to_string(n.field) +
-                   "' with " + std::string(field_type_name(rt)) + " field '" +
+               "cannot compare " + std::string(field_type_name(t)) + " field '" +
+                   to_string(n.field) + "' with " + std::string(field_type_name(rt)) + " field '" +
                    to_string(n.rhs_field) + "'");
       return;
     }
@@ -144,8 +150,9 @@ class Checker {
     for (const auto& v : n.values) {
       if (v.text == "<NA>")
         warn(Code::UnsafeNaCheck, n, v.pos,
-             "comparing '" + to_string(n.field) + "' with \"<NA>\" is unreliable (the value may be "
-             "missing for other reasons); test for the condition you mean, e.g. with 'exists'");
+             "comparing '" + to_string(n.field) +
+                 "' with \"<NA>\" is unreliable (the value may be "
+                 "missing for other reasons); test for the condition you mean, e.g. with 'exists'");
       if (auto e = check_value(t, n.op, v.text)) {
         report(n, v.pos, "value '" + v.text + "' for '" + to_string(n.field) + "': " + *e);
         continue;
@@ -173,8 +180,10 @@ std::optional<std::string> resolve_field(FieldRef& ref, EventSource source, bool
     unknown = true;
     std::string msg = "unknown field '" + ref.name + "'";
     auto s = reg.suggest(ref.name);
-    if (!s.empty()) msg += " (did you mean '" + s + "'?)";
-    else msg += " (`peregrine fields` lists the known ones)";
+    if (!s.empty())
+      msg += " (did you mean '" + s + "'?)";
+    else
+      msg += " (`peregrine fields` lists the known ones)";
     return msg;
   }
   const FieldInfo& f = reg.at(*id);
@@ -202,8 +211,8 @@ std::optional<std::string> resolve_field(FieldRef& ref, EventSource source, bool
   }
   for (auto tr : ref.transformers) {
     (void)tr;
-    if (f.type != FieldType::String && f.type != FieldType::Path && f.type != FieldType::StringList &&
-        f.type != FieldType::Bytes)
+    if (f.type != FieldType::String && f.type != FieldType::Path &&
+        f.type != FieldType::StringList && f.type != FieldType::Bytes)
       return "transformer '" + std::string(transformer_name(tr)) + "' needs a string field; '" +
              std::string(f.name) + "' is " + std::string(field_type_name(f.type));
   }
@@ -224,23 +233,37 @@ FieldType effective_type(const FieldRef& ref) {
 
 std::optional<std::string> check_operator(FieldType t, Op op) {
   switch (op) {
-    case Op::Exists: case Op::Eq: case Op::Ne: case Op::In: case Op::Intersects:
+    case Op::Exists:
+    case Op::Eq:
+    case Op::Ne:
+    case Op::In:
+    case Op::Intersects:
       return std::nullopt;
-    case Op::Lt: case Op::Le: case Op::Gt: case Op::Ge:
+    case Op::Lt:
+    case Op::Le:
+    case Op::Gt:
+    case Op::Ge:
       if (is_numeric(t)) return std::nullopt;
       return "operator '" + std::string(op_name(op)) + "' needs a numeric field, and this one is " +
              std::string(field_type_name(t));
-    case Op::Contains: case Op::IContains: case Op::StartsWith: case Op::EndsWith:
-    case Op::Glob: case Op::IGlob: case Op::Regex:
+    case Op::Contains:
+    case Op::IContains:
+    case Op::StartsWith:
+    case Op::EndsWith:
+    case Op::Glob:
+    case Op::IGlob:
+    case Op::Regex:
       if (is_text(t) || t == FieldType::Bytes) return std::nullopt;
       return "operator '" + std::string(op_name(op)) + "' needs a string field, and this one is " +
              std::string(field_type_name(t));
-    case Op::BContains: case Op::BStartsWith:
+    case Op::BContains:
+    case Op::BStartsWith:
       if (is_text(t) || t == FieldType::Bytes) return std::nullopt;
       return "operator '" + std::string(op_name(op)) + "' needs a string or buffer field";
     case Op::PMatch:
       if (t == FieldType::String || t == FieldType::Path) return std::nullopt;
-      return "operator 'pmatch' needs a path field, and this one is " + std::string(field_type_name(t));
+      return "operator 'pmatch' needs a path field, and this one is " +
+             std::string(field_type_name(t));
   }
   return std::nullopt;
 }
@@ -303,8 +326,13 @@ CheckStatus check_output(OutputFormat& out, const MappedText& text, const CheckO
     auto err = resolve_field(seg.field, opts.source, unknown);
     if (!err) continue;
     if (unknown && opts.skip_if_unknown_filter) {
-      diags.add(Diagnostic{Code::UnknownFilter, ItemType::Rule, opts.rule_name,
-                           text.location(seg.pos), *err + " in the output; the rule is skipped", {}, 0});
+      diags.add(Diagnostic{Code::UnknownFilter,
+                           ItemType::Rule,
+                           opts.rule_name,
+                           text.location(seg.pos),
+                           *err + " in the output; the rule is skipped",
+                           {},
+                           0});
       return CheckStatus::UnknownFilter;
     }
     diags.add_at(Code::ErrCompileOutput, ItemType::Rule, opts.rule_name, text, seg.pos, *err);

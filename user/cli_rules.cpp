@@ -73,10 +73,14 @@ std::optional<pp::LoadResult> load_or_report(std::vector<std::string> files, std
 
 std::string arg_form(const pp::FieldInfo& f) {
   switch (f.arg) {
-    case pp::ArgKind::None: return "";
-    case pp::ArgKind::Index: return f.arg_required ? "[N]" : "[N]?";
-    case pp::ArgKind::Key: return f.arg_required ? "[KEY]" : "[KEY]?";
-    case pp::ArgKind::IndexOrKey: return f.arg_required ? "[N|NAME]" : "[N|NAME]?";
+    case pp::ArgKind::None:
+      return "";
+    case pp::ArgKind::Index:
+      return f.arg_required ? "[N]" : "[N]?";
+    case pp::ArgKind::Key:
+      return f.arg_required ? "[KEY]" : "[KEY]?";
+    case pp::ArgKind::IndexOrKey:
+      return f.arg_required ? "[N|NAME]" : "[N|NAME]?";
   }
   return "";
 }
@@ -141,8 +145,8 @@ int run_rules_list(const ListOptions& o, std::ostream& out, std::ostream& err) {
       << pad("ENABLED", 7) << "  TAGS\n";
   for (const auto& x : r->ruleset.rules)
     out << pad(x.name, w) << "  " << pad(std::string(pp::priority_name(x.priority)), 13) << "  "
-        << pad(std::string(pp::source_name(x.source)), 9) << "  " << pad(x.enabled ? "yes" : "no", 7)
-        << "  " << join(x.tags, ",") << "\n";
+        << pad(std::string(pp::source_name(x.source)), 9) << "  "
+        << pad(x.enabled ? "yes" : "no", 7) << "  " << join(x.tags, ",") << "\n";
   return 0;
 }
 
@@ -164,8 +168,9 @@ int run_rules_describe(const DescribeOptions& o, std::ostream& out, std::ostream
     }
     exceptions.push_back(json{{"name", e.name},
                               {"fields", e.fields_is_list ? json(e.fields) : json(e.fields.at(0))},
-                              {"comps", e.comps_is_list ? json(e.comps)
-                                        : e.comps.empty() ? json(nullptr) : json(e.comps.at(0))},
+                              {"comps", e.comps_is_list   ? json(e.comps)
+                                        : e.comps.empty() ? json(nullptr)
+                                                          : json(e.comps.at(0))},
                               {"values", values}});
   }
   std::string evttypes = x->source != pp::EventSource::Syscall ? "(not a syscall rule)"
@@ -250,7 +255,8 @@ CLI::App* add_rules_commands(CLI::App& app) {
   list->callback([l] { throw_if_failed(run_rules_list(*l, std::cout, std::cerr)); });
 
   auto d = std::make_shared<DescribeOptions>();
-  auto* describe = rules->add_subcommand("describe", "Show a rule's expanded condition, output and exceptions");
+  auto* describe =
+      rules->add_subcommand("describe", "Show a rule's expanded condition, output and exceptions");
   describe->add_option("name", d->name, "rule name")->required();
   describe->add_option("-r,--rules", d->files, "rules file (repeatable; default rules/*.yaml)");
   describe->add_flag("--json", d->json, "JSON output");

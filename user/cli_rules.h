@@ -3,12 +3,11 @@
 // to the given streams and return the exit code, so tests can call them.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <iosfwd>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 namespace pg::user {
 

@@ -60,8 +60,9 @@ TEST_CASE("LOAD_ERR_YAML_VALIDATE: wrong shapes and missing keys") {
   check_at(load_yaml("- just a string\n"), Code::ErrYamlValidate, 1, 3);
   check_at(load_yaml(rule_yaml("x", "evt.type = open", "  enabled: maybe\n")),
            Code::ErrYamlValidate, 6, 3);
-  check_at(load_yaml(rule_yaml("x", "evt.type = open", "  exceptions:\n    - fields: [proc.name]\n")),
-           Code::ErrYamlValidate, 7, 7);
+  check_at(
+      load_yaml(rule_yaml("x", "evt.type = open", "  exceptions:\n    - fields: [proc.name]\n")),
+      Code::ErrYamlValidate, 7, 7);
 }
 
 TEST_CASE("LOAD_ERR_COMPILE_CONDITION: unknown field with suggestion, caret and position") {
@@ -92,7 +93,8 @@ TEST_CASE("LOAD_ERR_COMPILE_CONDITION: positions inside folded block conditions"
 
 TEST_CASE("LOAD_ERR_COMPILE_CONDITION: errors inside a macro are reported at the macro") {
   auto r = load_yaml("- macro: m\n  condition: proc.name = a and user.uid = root\n" +
-                     rule_yaml("R1", "evt.type = open and m") + rule_yaml("R2", "evt.type = close and m"));
+                     rule_yaml("R1", "evt.type = open and m") +
+                     rule_yaml("R2", "evt.type = close and m"));
   const Diagnostic* d = find_diag(r, Code::ErrCompileCondition);
   REQUIRE(d);
   CHECK(d->item_type == ItemType::Macro);
@@ -109,46 +111,73 @@ TEST_CASE("LOAD_ERR_COMPILE_CONDITION: syntax, macros, lists and types") {
     return d ? d->message : "<none>: " + all_diags(r);
   };
   CHECK(err(rule_yaml("R", "evt.type = open and")).find("expected a condition") == 0);
-  CHECK(err(rule_yaml("R", "evt.type = open and nosuchmacro")).find("undefined macro 'nosuchmacro'") == 0);
-  CHECK(err("- list: l\n  items: [a]\n" + rule_yaml("R", "evt.type = open and l")).find("is a list") !=
-        std::string::npos);
-  CHECK(err("- macro: a\n  condition: b\n- macro: b\n  condition: a\n" + rule_yaml("R", "evt.type = open and a"))
+  CHECK(err(rule_yaml("R", "evt.type = open and nosuchmacro"))
+            .find("undefined macro 'nosuchmacro'") == 0);
+  CHECK(err("- list: l\n  items: [a]\n" + rule_yaml("R", "evt.type = open and l"))
+            .find("is a list") != std::string::npos);
+  CHECK(err("- macro: a\n  condition: b\n- macro: b\n  condition: a\n" +
+            rule_yaml("R", "evt.type = open and a"))
             .find("refers to itself") != std::string::npos);
   CHECK(err("- list: a\n  items: [b]\n- list: b\n  items: [a]\n" +
             rule_yaml("R", "evt.type = open and proc.name in (a)"))
             .find("includes itself") != std::string::npos);
-  CHECK(err(rule_yaml("R", "evt.type = open and fd.sport > abc")).find("port number") != std::string::npos);
-  CHECK(err(rule_yaml("R", "evt.type = open and proc.name > 3")).find("needs a numeric field") != std::string::npos);
-  CHECK(err(rule_yaml("R", "evt.type = open and user.uid contains 3")).find("needs a string field") != std::string::npos);
-  CHECK(err(rule_yaml("R", "evt.type = open and fd.sport pmatch (/a)")).find("needs a path field") != std::string::npos);
-  CHECK(err(rule_yaml("R", "evt.type = open and proc.pid = abc")).find("signed integer") != std::string::npos);
-  CHECK(err(rule_yaml("R", "evt.type = open and user.uid = -1")).find("unsigned integer") != std::string::npos);
-  CHECK(err(rule_yaml("R", "evt.type = open and fd.connected = yes")).find("true or false") != std::string::npos);
-  CHECK(err(rule_yaml("R", "evt.type = open and fd.sip = 1.2.3")).find("IPv4 or IPv6") != std::string::npos);
-  CHECK(err(rule_yaml("R", "evt.type = open and fd.snet in (10.0.0.0/33)")).find("network") != std::string::npos);
-  CHECK(err(rule_yaml("R", "evt.type = open and proc.cmdline regex '('")).find("regular expression") != std::string::npos);
-  CHECK(err(rule_yaml("R", "evt.type = open and evt.buffer bcontains xyz")).find("hex bytes") != std::string::npos);
-  CHECK(err(rule_yaml("R", "evt.type = open and proc.name[1] = a")).find("takes no argument") != std::string::npos);
-  CHECK(err(rule_yaml("R", "evt.type = open and proc.aname[x] = a")).find("numeric index") != std::string::npos);
-  CHECK(err(rule_yaml("R", "jevt.value = a", "  source: k8s_audit\n")).find("needs an argument") != std::string::npos);
-  CHECK(err(rule_yaml("R", "evt.type = open and evt.arg.x[1] = a")).find("both a dotted key") != std::string::npos);
-  CHECK(err(rule_yaml("R", "evt.type = open and ka.verb = get")).find("does not exist for source 'syscall'") != std::string::npos);
-  CHECK(err(rule_yaml("R", "evt.type = open and tolower(user.uid) = a")).find("needs a string field") != std::string::npos);
-  CHECK(err(rule_yaml("R", "evt.type = open and proc.name = val(user.uid)")).find("cannot compare") != std::string::npos);
+  CHECK(err(rule_yaml("R", "evt.type = open and fd.sport > abc")).find("port number") !=
+        std::string::npos);
+  CHECK(err(rule_yaml("R", "evt.type = open and proc.name > 3")).find("needs a numeric field") !=
+        std::string::npos);
+  CHECK(
+      err(rule_yaml("R", "evt.type = open and user.uid contains 3")).find("needs a string field") !=
+      std::string::npos);
+  CHECK(
+      err(rule_yaml("R", "evt.type = open and fd.sport pmatch (/a)")).find("needs a path field") !=
+      std::string::npos);
+  CHECK(err(rule_yaml("R", "evt.type = open and proc.pid = abc")).find("signed integer") !=
+        std::string::npos);
+  CHECK(err(rule_yaml("R", "evt.type = open and user.uid = -1")).find("unsigned integer") !=
+        std::string::npos);
+  CHECK(err(rule_yaml("R", "evt.type = open and fd.connected = yes")).find("true or false") !=
+        std::string::npos);
+  CHECK(err(rule_yaml("R", "evt.type = open and fd.sip = 1.2.3")).find("IPv4 or IPv6") !=
+        std::string::npos);
+  CHECK(err(rule_yaml("R", "evt.type = open and fd.snet in (10.0.0.0/33)")).find("network") !=
+        std::string::npos);
+  CHECK(err(rule_yaml("R", "evt.type = open and proc.cmdline regex '('"))
+            .find("regular expression") != std::string::npos);
+  CHECK(err(rule_yaml("R", "evt.type = open and evt.buffer bcontains xyz")).find("hex bytes") !=
+        std::string::npos);
+  CHECK(err(rule_yaml("R", "evt.type = open and proc.name[1] = a")).find("takes no argument") !=
+        std::string::npos);
+  CHECK(err(rule_yaml("R", "evt.type = open and proc.aname[x] = a")).find("numeric index") !=
+        std::string::npos);
+  CHECK(err(rule_yaml("R", "jevt.value = a", "  source: k8s_audit\n")).find("needs an argument") !=
+        std::string::npos);
+  CHECK(err(rule_yaml("R", "evt.type = open and evt.arg.x[1] = a")).find("both a dotted key") !=
+        std::string::npos);
+  CHECK(err(rule_yaml("R", "evt.type = open and ka.verb = get"))
+            .find("does not exist for source 'syscall'") != std::string::npos);
+  CHECK(err(rule_yaml("R", "evt.type = open and tolower(user.uid) = a"))
+            .find("needs a string field") != std::string::npos);
+  CHECK(
+      err(rule_yaml("R", "evt.type = open and proc.name = val(user.uid)")).find("cannot compare") !=
+      std::string::npos);
 }
 
 TEST_CASE("LOAD_ERR_COMPILE_OUTPUT: unknown and malformed output fields") {
-  auto r = load_yaml("- rule: R\n  desc: d\n  condition: evt.type = open\n  output: opened by %proc.nme\n"
-                     "  priority: INFO\n");
+  auto r = load_yaml(
+      "- rule: R\n  desc: d\n  condition: evt.type = open\n  output: opened by %proc.nme\n"
+      "  priority: INFO\n");
   check_at(r, Code::ErrCompileOutput, 4, 21);
-  CHECK(find_diag(r, Code::ErrCompileOutput)->message.find("did you mean 'proc.name'") != std::string::npos);
-  auto r2 = load_yaml("- rule: R\n  desc: d\n  condition: evt.type = open\n  output: x %proc.aname[2\n"
-                      "  priority: INFO\n");
+  CHECK(find_diag(r, Code::ErrCompileOutput)->message.find("did you mean 'proc.name'") !=
+        std::string::npos);
+  auto r2 = load_yaml(
+      "- rule: R\n  desc: d\n  condition: evt.type = open\n  output: x %proc.aname[2\n"
+      "  priority: INFO\n");
   CHECK(find_diag(r2, Code::ErrCompileOutput));
 }
 
 TEST_CASE("LOAD_ERR_VALIDATE: bad priority, undefined targets, disallowed overrides") {
-  auto bad = load_yaml("- rule: R\n  desc: d\n  condition: evt.type = open\n  output: o\n  priority: loud\n");
+  auto bad = load_yaml(
+      "- rule: R\n  desc: d\n  condition: evt.type = open\n  output: o\n  priority: loud\n");
   check_at(bad, Code::ErrValidate, 5, 13);
   check_at(load_yaml("- rule: Nope\n  condition: and x\n  override:\n    condition: append\n"),
            Code::ErrValidate, 1, 3);
@@ -159,7 +188,8 @@ TEST_CASE("LOAD_ERR_VALIDATE: bad priority, undefined targets, disallowed overri
   auto r = load_yaml(rule_yaml("R", "evt.type = open") +
                      "- rule: R\n  priority: INFO\n  override:\n    priority: append\n");
   check_at(r, Code::ErrValidate, 9, 5);
-  CHECK(find_diag(r, Code::ErrValidate)->message.find("cannot be overridden with append") != std::string::npos);
+  CHECK(find_diag(r, Code::ErrValidate)->message.find("cannot be overridden with append") !=
+        std::string::npos);
 }
 
 TEST_CASE("LOAD_ERR_ENGINE_VERSION: a file needing a newer engine is refused") {
@@ -180,9 +210,10 @@ TEST_CASE("LOAD_ERR_PLUGIN_VERSION: unknown plugins and versions newer than ours
             .diagnostics.has(Code::ErrPluginVersion));
   CHECK(load_yaml("- required_plugin_versions:\n    - name: k8saudit\n      version: 1.0.0\n")
             .diagnostics.has(Code::ErrPluginVersion));
-  CHECK(load_yaml("- required_plugin_versions:\n    - name: k8saudit-eks\n      version: 0.1.0\n"
-                  "      alternatives:\n        - name: k8saudit\n          version: 0.5.0\n"
-                  "    - name: json\n      version: 0.7.0\n    - name: container\n      version: 0.4.0\n")
+  CHECK(load_yaml(
+            "- required_plugin_versions:\n    - name: k8saudit-eks\n      version: 0.1.0\n"
+            "      alternatives:\n        - name: k8saudit\n          version: 0.5.0\n"
+            "    - name: json\n      version: 0.7.0\n    - name: container\n      version: 0.4.0\n")
             .ok());
 }
 
@@ -210,12 +241,14 @@ TEST_CASE("LOAD_NO_EVTTYPE: a syscall rule that does not restrict evt.type") {
 }
 
 TEST_CASE("LOAD_UNKNOWN_FILTER: skip-if-unknown-filter skips the rule instead of failing") {
-  auto r = load_yaml(rule_yaml("R", "evt.type = open and proc.nosuch = a", "  skip-if-unknown-filter: true\n"));
+  auto r = load_yaml(
+      rule_yaml("R", "evt.type = open and proc.nosuch = a", "  skip-if-unknown-filter: true\n"));
   check_at(r, Code::UnknownFilter, 3, 34);
   CHECK(r.ok());
   CHECK(r.ruleset.rules.empty());
-  auto out = load_yaml("- rule: R\n  desc: d\n  condition: evt.type = open\n  output: '%proc.nosuch'\n"
-                       "  priority: INFO\n  skip-if-unknown-filter: true\n");
+  auto out = load_yaml(
+      "- rule: R\n  desc: d\n  condition: evt.type = open\n  output: '%proc.nosuch'\n"
+      "  priority: INFO\n  skip-if-unknown-filter: true\n");
   CHECK(out.ok());
   CHECK(out.diagnostics.has(Code::UnknownFilter));
 }
@@ -227,9 +260,10 @@ TEST_CASE("LOAD_UNUSED_MACRO and LOAD_UNUSED_LIST") {
   check_at(r, Code::UnusedList, 3, 3);
   CHECK(find_diag(r, Code::UnusedMacro)->item_name == "lonely");
   CHECK(find_diag(r, Code::UnusedList)->item_name == "alone");
-  auto used = load_yaml("- list: inner\n  items: [a]\n- list: outer\n  items: [inner, b]\n"
-                        "- macro: m\n  condition: proc.name in (outer)\n" +
-                        rule_yaml("R", "evt.type = open and m"));
+  auto used = load_yaml(
+      "- list: inner\n  items: [a]\n- list: outer\n  items: [inner, b]\n"
+      "- macro: m\n  condition: proc.name in (outer)\n" +
+      rule_yaml("R", "evt.type = open and m"));
   CHECK_FALSE(used.diagnostics.has(Code::UnusedMacro));
   CHECK_FALSE(used.diagnostics.has(Code::UnusedList));
 }
@@ -250,7 +284,8 @@ TEST_CASE("LOAD_EXCEPTION_NAME_NOT_UNIQUE") {
 }
 
 TEST_CASE("LOAD_INVALID_MACRO_NAME and LOAD_INVALID_LIST_NAME") {
-  auto r = load_yaml("- macro: bad-name\n  condition: proc.name = a\n- list: 'bad list'\n  items: [a]\n");
+  auto r = load_yaml(
+      "- macro: bad-name\n  condition: proc.name = a\n- list: 'bad list'\n  items: [a]\n");
   check_at(r, Code::InvalidMacroName, 1, 3);
   check_at(r, Code::InvalidListName, 3, 3);
 }
@@ -264,14 +299,17 @@ TEST_CASE("LOAD_UNKNOWN_EVTTYPE: evt.type compared with an unknown name") {
 TEST_CASE("LOAD_APPEND_NO_VALUES: appends that add nothing") {
   auto r = load_yaml("- list: l\n  items: [a]\n- list: l\n  items: []\n  append: true\n");
   check_at(r, Code::AppendNoValues, 3, 3);
-  auto m = load_yaml("- macro: m\n  condition: a\n- macro: m\n  condition: ''\n  override:\n    condition: append\n");
+  auto m = load_yaml(
+      "- macro: m\n  condition: a\n- macro: m\n  condition: ''\n  override:\n    condition: "
+      "append\n");
   CHECK(m.diagnostics.has(Code::AppendNoValues));
 }
 
 TEST_CASE("YAML that once hung the loader is read in bounded time") {
   // yaml-cpp's LoadAll loops forever on this (falcosecurity/falco#3281).
-  auto r = load_yaml("\n- macro: exclude_commands\n  condition:\n    (user.uid = 1001 and proc.args in (\n"
-                     "\"/usr/local/bin/script_metrics.sh\",\n    \"-c rsync\"\n    )  )  \n    ");
+  auto r = load_yaml(
+      "\n- macro: exclude_commands\n  condition:\n    (user.uid = 1001 and proc.args in (\n"
+      "\"/usr/local/bin/script_metrics.sh\",\n    \"-c rsync\"\n    )  )  \n    ");
   CHECK(r.diagnostics.all().size() >= 1);
 }
 

@@ -1,8 +1,8 @@
 // Event-type sets, output format parsing and the field registry.
 #include <doctest/doctest.h>
 
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <set>
 
 #include "helpers.h"
@@ -52,12 +52,14 @@ TEST_CASE("event types follow and/or/not like Falco") {
 }
 
 TEST_CASE("output formats parse into literal and field segments") {
-  auto o = parse_output("File %fd.name opened by %user.name (%proc.aname[2], %tolower(proc.name)) 100% done.");
+  auto o = parse_output(
+      "File %fd.name opened by %user.name (%proc.aname[2], %tolower(proc.name)) 100% done.");
   REQUIRE(o.has_value());
   std::vector<std::string> fields;
   for (const auto& s : o->segments)
     if (s.is_field) fields.push_back(to_string(s.field));
-  CHECK(fields == std::vector<std::string>{"fd.name", "user.name", "proc.aname[2]", "tolower(proc.name)"});
+  CHECK(fields ==
+        std::vector<std::string>{"fd.name", "user.name", "proc.aname[2]", "tolower(proc.name)"});
   CHECK_FALSE(o->segments.front().is_field);
   CHECK(o->segments.front().text == "File ");
   CHECK(o->segments.back().text == ") 100% done.");
@@ -71,11 +73,13 @@ TEST_CASE("output formats parse into literal and field segments") {
 }
 
 TEST_CASE("output fields are resolved with ids at load time") {
-  auto r = load_yaml("- rule: R\n  desc: d\n  condition: evt.type = open\n"
-                     "  output: '%evt.arg.flags %jevt.value[/x]'\n  priority: INFO\n");
+  auto r = load_yaml(
+      "- rule: R\n  desc: d\n  condition: evt.type = open\n"
+      "  output: '%evt.arg.flags %jevt.value[/x]'\n  priority: INFO\n");
   CHECK(r.diagnostics.has(Code::ErrCompileOutput));  // jevt.* is not a syscall field
-  auto ok = load_yaml("- rule: R\n  desc: d\n  condition: evt.type = open\n"
-                      "  output: '%evt.arg.flags %proc.aname[1]'\n  priority: INFO\n");
+  auto ok = load_yaml(
+      "- rule: R\n  desc: d\n  condition: evt.type = open\n"
+      "  output: '%evt.arg.flags %proc.aname[1]'\n  priority: INFO\n");
   REQUIRE(ok.ok());
   for (const auto& s : ok.ruleset.rules.at(0).output.segments)
     if (s.is_field) CHECK(s.field.field_id >= 0);

@@ -7,7 +7,8 @@ using namespace pg::policy;
 using namespace pg::policy::test;
 
 namespace {
-const std::string kLists = "- list: trusted\n  items: [sshd, cron]\n- list: tmpdirs\n  items: [/tmp, /var/tmp]\n";
+const std::string kLists =
+    "- list: trusted\n  items: [sshd, cron]\n- list: tmpdirs\n  items: [/tmp, /var/tmp]\n";
 
 std::string with_exceptions(const std::string& ex) {
   auto r = load_yaml(kLists + rule_yaml("R", "evt.type = open", "  exceptions:\n" + ex));
@@ -33,27 +34,33 @@ TEST_CASE("single-field exception values naming a list expand; quoted names do n
 }
 
 TEST_CASE("single-field exception with a non-list comparison becomes an or") {
-  CHECK(with_exceptions("    - name: e\n      fields: fd.name\n      comps: startswith\n      values: [/a, /b]\n") ==
+  CHECK(with_exceptions("    - name: e\n      fields: fd.name\n      comps: startswith\n      "
+                        "values: [/a, /b]\n") ==
         "(evt.type = open and not (fd.name startswith /a or fd.name startswith /b))");
-  CHECK(with_exceptions("    - name: e\n      fields: fd.name\n      comps: pmatch\n      values: [tmpdirs]\n") ==
-        "(evt.type = open and not fd.name pmatch (/tmp, /var/tmp))");
+  CHECK(
+      with_exceptions(
+          "    - name: e\n      fields: fd.name\n      comps: pmatch\n      values: [tmpdirs]\n") ==
+      "(evt.type = open and not fd.name pmatch (/tmp, /var/tmp))");
 }
 
 TEST_CASE("multi-field exception defaults to '=' per field") {
   CHECK(with_exceptions("    - name: e\n      fields: [proc.name, fd.name]\n"
                         "      values: [[a, /x], [b, /y]]\n") ==
-        "(evt.type = open and not ((proc.name = a and fd.name = /x) or (proc.name = b and fd.name = /y)))");
+        "(evt.type = open and not ((proc.name = a and fd.name = /x) or (proc.name = b and fd.name "
+        "= /y)))");
 }
 
 TEST_CASE("multi-field exception with comps, list values and list names") {
-  CHECK(with_exceptions("    - name: e\n      fields: [proc.name, fd.name]\n      comps: [in, startswith]\n"
-                        "      values: [[[a, b], /x], [trusted, /y]]\n") ==
+  CHECK(with_exceptions(
+            "    - name: e\n      fields: [proc.name, fd.name]\n      comps: [in, startswith]\n"
+            "      values: [[[a, b], /x], [trusted, /y]]\n") ==
         "(evt.type = open and not ((proc.name in (a, b) and fd.name startswith /x) or "
         "(proc.name in (sshd, cron) and fd.name startswith /y)))");
 }
 
 TEST_CASE("values with spaces, quotes and operators are kept as literal values") {
-  CHECK(with_exceptions("    - name: e\n      fields: [proc.cmdline]\n      values: [[\"a b (c)\"], ['x\"y']]\n") ==
+  CHECK(with_exceptions("    - name: e\n      fields: [proc.cmdline]\n      values: [[\"a b "
+                        "(c)\"], ['x\"y']]\n") ==
         "(evt.type = open and not (proc.cmdline = \"a b (c)\" or proc.cmdline = \"x\\\"y\"))");
 }
 
@@ -61,8 +68,9 @@ TEST_CASE("several exceptions are or-ed; exceptions without values add nothing")
   CHECK(with_exceptions("    - name: e1\n      fields: proc.name\n      values: [a]\n"
                         "    - name: e2\n      fields: [fd.name]\n      values: [[/x]]\n") ==
         "(evt.type = open and not (proc.name in (a) or fd.name = /x))");
-  CHECK(with_exceptions("    - name: e\n      fields: [proc.name, fd.name]\n      comps: [=, =]\n") ==
-        "evt.type = open");
+  CHECK(
+      with_exceptions("    - name: e\n      fields: [proc.name, fd.name]\n      comps: [=, =]\n") ==
+      "evt.type = open");
 }
 
 TEST_CASE("exception fields may use arguments and transformers") {
@@ -90,7 +98,8 @@ TEST_CASE("exception structural errors are LOAD_ERR_VALIDATE at the exception") 
             .find("takes one value") != std::string::npos);
   CHECK(fail("    - name: e\n      fields: [\"proc.name x\"]\n      values: [[a]]\n")
             .find("not a field reference") != std::string::npos);
-  auto r = load_exceptions("    - name: e\n      fields: [proc.name, fd.name]\n      values: [[x]]\n");
+  auto r =
+      load_exceptions("    - name: e\n      fields: [proc.name, fd.name]\n      values: [[x]]\n");
   REQUIRE(find_diag(r, Code::ErrValidate));
   CHECK(find_diag(r, Code::ErrValidate)->loc.line == 11);
 }
@@ -98,13 +107,15 @@ TEST_CASE("exception structural errors are LOAD_ERR_VALIDATE at the exception") 
 TEST_CASE("exception fields are type-checked like conditions") {
   auto r = load_exceptions("    - name: e\n      fields: [proc.nme]\n      values: [[a]]\n");
   REQUIRE(find_diag(r, Code::ErrCompileCondition));
-  CHECK(find_diag(r, Code::ErrCompileCondition)->message.find("did you mean 'proc.name'") != std::string::npos);
+  CHECK(find_diag(r, Code::ErrCompileCondition)->message.find("did you mean 'proc.name'") !=
+        std::string::npos);
   auto v = load_exceptions("    - name: e\n      fields: [fd.sport]\n      values: [[http]]\n");
   CHECK(v.diagnostics.has(Code::ErrCompileCondition));
 }
 
 TEST_CASE("multi-field exception values also read when quoted or numeric") {
-  CHECK(with_exceptions("    - name: e\n      fields: [fd.sport, proc.name]\n      comps: [\">\", \"!=\"]\n"
-                        "      values: [[1024, 'a']]\n") ==
+  CHECK(with_exceptions(
+            "    - name: e\n      fields: [fd.sport, proc.name]\n      comps: [\">\", \"!=\"]\n"
+            "      values: [[1024, 'a']]\n") ==
         "(evt.type = open and not (fd.sport > 1024 and proc.name != a))");
 }

@@ -13,8 +13,8 @@ using namespace pg::policy::test;
 
 namespace {
 const char* kDir = "../shared/falco-rules/";
-const char* kFiles[] = {"falco_rules.yaml", "falco-incubating_rules.yaml", "falco-sandbox_rules.yaml",
-                        "k8s_audit_rules.yaml"};
+const char* kFiles[] = {"falco_rules.yaml", "falco-incubating_rules.yaml",
+                        "falco-sandbox_rules.yaml", "k8s_audit_rules.yaml"};
 bool available() { return std::filesystem::exists(std::string(kDir) + kFiles[0]); }
 }  // namespace
 
@@ -40,7 +40,8 @@ TEST_CASE("all four official files load together in 200 ms or less") {
   for (const char* f : kFiles) p.push_back(std::string(kDir) + f);
   auto t0 = std::chrono::steady_clock::now();
   auto r = load_rules(p);
-  auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  auto ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   CAPTURE(all_diags(r));
   CHECK(r.ok());
   CHECK(r.ruleset.rules.size() == 141);

@@ -1,13 +1,13 @@
 // `peregrine rules validate|list|describe` and `peregrine fields`: exit
 // codes and output shape, through the run_* functions.
+#include "user/cli_rules.h"
+
 #include <doctest/doctest.h>
 
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
-
-#include "user/cli_rules.h"
 
 using namespace pg::user;
 
@@ -23,8 +23,11 @@ const char* kGood =
     "- rule: Shell\n  desc: a shell\n  condition: evt.type = execve and proc.name = bash\n"
     "  output: shell %proc.name\n  priority: WARNING\n  tags: [shell]\n"
     "  exceptions:\n    - name: e\n      fields: proc.pname\n      values: [sshd]\n";
-const char* kWarn = "- rule: Any\n  desc: d\n  condition: proc.name = bash\n  output: o\n  priority: INFO\n";
-const char* kBad = "- rule: Bad\n  desc: d\n  condition: evt.type = open and proc.nme = x\n  output: o\n  priority: INFO\n";
+const char* kWarn =
+    "- rule: Any\n  desc: d\n  condition: proc.name = bash\n  output: o\n  priority: INFO\n";
+const char* kBad =
+    "- rule: Bad\n  desc: d\n  condition: evt.type = open and proc.nme = x\n  output: o\n  "
+    "priority: INFO\n";
 }  // namespace
 
 TEST_CASE("rules validate: exit 0 on success, 1 on errors, warnings fail only with --strict") {
@@ -66,7 +69,8 @@ TEST_CASE("rules list and describe show the loaded rules") {
   std::ostringstream d;
   CHECK(run_rules_describe({"Shell", {good}, true}, d, err) == 0);
   auto j = nlohmann::json::parse(d.str());
-  CHECK(j["expanded_condition"] == "(evt.type = execve and proc.name = bash and not proc.pname in (sshd))");
+  CHECK(j["expanded_condition"] ==
+        "(evt.type = execve and proc.name = bash and not proc.pname in (sshd))");
   CHECK(j["event_types"][0] == "execve");
   CHECK(j["exceptions"][0]["name"] == "e");
   std::ostringstream none, nerr;
@@ -79,7 +83,8 @@ TEST_CASE("fields lists the registry, filtered by source") {
   CHECK(run_fields({std::string("k8s_audit"), true}, out, err) == 0);
   auto j = nlohmann::json::parse(out.str());
   REQUIRE(j.size() > 50);
-  for (const auto& f : j) CHECK(f["sources"].get<std::string>().find("k8s_audit") != std::string::npos);
+  for (const auto& f : j)
+    CHECK(f["sources"].get<std::string>().find("k8s_audit") != std::string::npos);
   std::ostringstream text;
   CHECK(run_fields({std::nullopt, false}, text, err) == 0);
   CHECK(text.str().find("proc.aname[N]?") != std::string::npos);
