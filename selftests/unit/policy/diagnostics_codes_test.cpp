@@ -318,3 +318,15 @@ TEST_CASE("a second YAML document is refused, a leading --- is fine") {
   auto r = load_yaml(rule_yaml("R", "evt.type = open") + "---\n- list: l\n  items: []\n");
   check_at(r, Code::ErrYamlValidate, 6, 1);
 }
+
+TEST_CASE("errors in appended conditions point into the file that appended them") {
+  auto r = load_yamls({{"base.yaml", rule_yaml("R", "evt.type = open")},
+                       {"local.yaml", "- rule: R\n  condition: and proc.nme = x\n  override:\n"
+                                      "    condition: append\n"}});
+  const Diagnostic* d = find_diag(r, Code::ErrCompileCondition);
+  REQUIRE(d);
+  CHECK(d->loc.file == "local.yaml");
+  CHECK(d->loc.line == 2);
+  CHECK(d->loc.col == 18);
+  CHECK(d->excerpt == "  condition: and proc.nme = x");
+}
