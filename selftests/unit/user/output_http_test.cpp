@@ -155,7 +155,7 @@ TEST_CASE("a webhook that refuses connections never delays stdout; its failures 
   HttpSinkOptions opts;
   opts.url = "http://127.0.0.1:" + std::to_string(closed_port()) + "/";
   opts.max_retries = 2;
-  opts.initial_backoff = std::chrono::milliseconds(300);  // the sink is busy for ≥ 0.9 s per alert
+  opts.initial_backoff = std::chrono::milliseconds(1000);  // the sink is busy for ≥ 3 s per alert
   auto http = make_http_sink(opts);
   REQUIRE(http);
   d.add_sink(std::move(*http), 1);

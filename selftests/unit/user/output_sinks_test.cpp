@@ -153,8 +153,9 @@ TEST_CASE("program sink restarts the program after it exits") {
   const auto starts = dir / "starts.txt";
   // Reads exactly one line, then exits; `read` takes one byte at a time, so
   // it never swallows the next alert.
-  ProgramSinkOptions opts{"echo start >> '" + starts + "'; read -r line; echo \"$line\" >> '" +
-                              out + "'",
+  const auto pid_file = dir / "pid";
+  ProgramSinkOptions opts{"echo $$ > '" + pid_file + "'; echo start >> '" + starts +
+                              "'; read -r line; echo \"$line\" >> '" + out + "'",
                           LineFormat::Text};
   opts.restart_delay = std::chrono::milliseconds(10);
   auto made = make_program_sink(opts);
@@ -162,8 +163,14 @@ TEST_CASE("program sink restarts the program after it exits") {
   auto& sink = *made;
   REQUIRE(sink->deliver(rendered(sample_alert("r", "first alert"))));
   REQUIRE(wait_until([&] { return slurp(out).find("first alert") != std::string::npos; }));
-  // Let the shell exit and be reaped, as the worker's idle tick would.
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // Wait until the shell has exited (a zombie until reaped), then let the
+  // sink reap it, as the worker's idle tick would.
+  const std::string stat = "/proc/" + slurp(pid_file).substr(0, slurp(pid_file).find('\n')) + "/stat";
+  REQUIRE(wait_until([&] {
+    const auto st = slurp(stat);
+    const auto close = st.rfind(')');
+    return st.empty() || (close != std::string::npos && st.size() > close + 2 && st[close + 2] == 'Z');
+  }));
   sink->maintain();
   REQUIRE(sink->deliver(rendered(sample_alert("r", "second alert"))));
   REQUIRE(wait_until([&] { return slurp(out).find("second alert") != std::string::npos; }));
