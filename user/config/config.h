@@ -56,8 +56,8 @@ struct HttpOutput {
 };
 
 struct OutputsQueue {
-  int capacity = 8192;      // the queue every alert enters
-  int sink_capacity = 1024; // each output's own queue
+  int capacity = 8192;                 // the queue every alert enters
+  int sink_capacity = 1024;            // each output's own queue
   int lost_alert_interval_ms = 10000;  // internal "alerts lost" alert at most this often; 0: never
 };
 
@@ -111,26 +111,26 @@ struct Config {
 };
 
 enum class ConfigErrorCode {
-  FileNotFound,   // -c FILE or a rules path does not exist / cannot be read
-  Syntax,         // not valid YAML
-  UnknownKey,     // a key the schema does not know (typo?)
-  WrongType,      // e.g. a list where a boolean belongs
-  OutOfRange,     // a number outside its allowed range
-  BadValue,       // a value of the right type that is not allowed
-  Missing,        // an enabled section lacks a required key
-  BadOverride,    // a -o argument that is not key.path=value
+  FileNotFound,  // -c FILE or a rules path does not exist / cannot be read
+  Syntax,        // not valid YAML
+  UnknownKey,    // a key the schema does not know (typo?)
+  WrongType,     // e.g. a list where a boolean belongs
+  OutOfRange,    // a number outside its allowed range
+  BadValue,      // a value of the right type that is not allowed
+  Missing,       // an enabled section lacks a required key
+  BadOverride,   // a -o argument that is not key.path=value
 };
 
 std::string_view error_code_name(ConfigErrorCode code);  // "unknown-key", …
 
 struct ConfigError {
   ConfigErrorCode code = ConfigErrorCode::BadValue;
-  std::string file;   // the config file, "-o" for an override, "" when none
-  int line = 0;       // 1-based; 0 when unknown
-  int column = 0;     // 1-based; 0 when unknown
-  std::string key;    // dotted path: "http_output.timeout_ms"
+  std::string file;  // the config file, "-o" for an override, "" when none
+  int line = 0;      // 1-based; 0 when unknown
+  int column = 0;    // 1-based; 0 when unknown
+  std::string key;   // dotted path: "http_output.timeout_ms"
   std::string message;
-  std::string hint;   // how to fix it; may be empty
+  std::string hint;  // how to fix it; may be empty
 
   // "peregrine.yaml:12:3: error[unknown-key]: file_output.enabeld: unknown
   // key; did you mean 'enabled'?"
@@ -148,7 +148,8 @@ struct LoadOptions {
 Expected<Config, ConfigError> load_config(const LoadOptions& opts);
 
 // The same from text already in memory; `file_name` is used in errors.
-Expected<Config, ConfigError> parse_config(const std::string& yaml_text, const std::string& file_name,
+Expected<Config, ConfigError> parse_config(const std::string& yaml_text,
+                                           const std::string& file_name,
                                            const std::vector<std::string>& overrides = {});
 
 // Every accepted key as a dotted path ("http_output.timeout_ms"), in schema

@@ -1,13 +1,13 @@
 // Internals shared by the config loader's files (not a public interface).
 #pragma once
 
+#include <yaml-cpp/yaml.h>
+
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <yaml-cpp/yaml.h>
 
 #include "user/config/config.h"
 

@@ -1,6 +1,6 @@
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "user/config/detail.h"
 
@@ -8,14 +8,22 @@ namespace pg::user::config {
 
 std::string_view error_code_name(ConfigErrorCode code) {
   switch (code) {
-    case ConfigErrorCode::FileNotFound: return "file-not-found";
-    case ConfigErrorCode::Syntax: return "syntax";
-    case ConfigErrorCode::UnknownKey: return "unknown-key";
-    case ConfigErrorCode::WrongType: return "wrong-type";
-    case ConfigErrorCode::OutOfRange: return "out-of-range";
-    case ConfigErrorCode::BadValue: return "bad-value";
-    case ConfigErrorCode::Missing: return "missing";
-    case ConfigErrorCode::BadOverride: return "bad-override";
+    case ConfigErrorCode::FileNotFound:
+      return "file-not-found";
+    case ConfigErrorCode::Syntax:
+      return "syntax";
+    case ConfigErrorCode::UnknownKey:
+      return "unknown-key";
+    case ConfigErrorCode::WrongType:
+      return "wrong-type";
+    case ConfigErrorCode::OutOfRange:
+      return "out-of-range";
+    case ConfigErrorCode::BadValue:
+      return "bad-value";
+    case ConfigErrorCode::Missing:
+      return "missing";
+    case ConfigErrorCode::BadOverride:
+      return "bad-override";
   }
   return "error";
 }
@@ -65,7 +73,8 @@ size_t edit_distance(std::string_view a, std::string_view b) {
   for (size_t i = 1; i <= a.size(); ++i) {
     cur[0] = i;
     for (size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      cur[j] =
+          std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
     std::swap(prev, cur);
   }
   return prev[b.size()];

@@ -1,6 +1,8 @@
 // Reading and validating the daemon configuration. The schema below is the
 // single list of accepted keys: anything else is an error with its position
 // and the nearest known key, so a typo never silently means "default".
+#include <fmt/format.h>
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -8,8 +10,6 @@
 #include <regex>
 #include <set>
 #include <sstream>
-
-#include <fmt/format.h>
 
 #include "user/config/detail.h"
 
@@ -19,7 +19,8 @@ namespace {
 using detail::make_error;
 using detail::Origins;
 using Err = std::optional<ConfigError>;
-using Apply = std::function<Err(const YAML::Node&, const std::string& key, const Origins&, Config&)>;
+using Apply =
+    std::function<Err(const YAML::Node&, const std::string& key, const Origins&, Config&)>;
 
 struct KeySpec {
   KeySpec(std::string_view n, Apply a) : name(n), apply(std::move(a)) {}
@@ -38,7 +39,8 @@ std::string describe(const YAML::Node& n) {
 
 template <class Get>
 KeySpec boolean(std::string_view name, Get get) {
-  return {name, [get](const YAML::Node& n, const std::string& key, const Origins& o, Config& c) -> Err {
+  return {name,
+          [get](const YAML::Node& n, const std::string& key, const Origins& o, Config& c) -> Err {
             bool v = false;
             if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v))
               return make_error(ConfigErrorCode::WrongType, o, n, key,
@@ -49,28 +51,30 @@ KeySpec boolean(std::string_view name, Get get) {
 }
 
 template <class Get>
-KeySpec integer(std::string_view name, Get get, long long min, long long max, std::string unit = {}) {
-  return {name, [=](const YAML::Node& n, const std::string& key, const Origins& o, Config& c) -> Err {
-            long long v = 0;
-            if (!n.IsScalar() || !YAML::convert<long long>::decode(n, v))
-              return make_error(ConfigErrorCode::WrongType, o, n, key,
-                                "expected a whole number" + (unit.empty() ? "" : " of " + unit) +
-                                    ", got " + describe(n));
-            if (v < min || v > max)
-              return make_error(ConfigErrorCode::OutOfRange, o, n, key,
-                                fmt::format("{} is out of range", v),
-                                fmt::format("use a value from {} to {}{}", min, max,
-                                            unit.empty() ? "" : " " + unit));
-            get(c) = static_cast<int>(v);
-            return std::nullopt;
-          }};
+KeySpec integer(std::string_view name, Get get, long long min, long long max,
+                std::string unit = {}) {
+  return {
+      name, [=](const YAML::Node& n, const std::string& key, const Origins& o, Config& c) -> Err {
+        long long v = 0;
+        if (!n.IsScalar() || !YAML::convert<long long>::decode(n, v))
+          return make_error(ConfigErrorCode::WrongType, o, n, key,
+                            "expected a whole number" + (unit.empty() ? "" : " of " + unit) +
+                                ", got " + describe(n));
+        if (v < min || v > max)
+          return make_error(
+              ConfigErrorCode::OutOfRange, o, n, key, fmt::format("{} is out of range", v),
+              fmt::format("use a value from {} to {}{}", min, max, unit.empty() ? "" : " " + unit));
+        get(c) = static_cast<int>(v);
+        return std::nullopt;
+      }};
 }
 
 // Strings accept any scalar (a numeric-looking path is still a path); an
 // empty value (`key:`) means "".
 template <class Get>
 KeySpec string(std::string_view name, Get get) {
-  return {name, [get](const YAML::Node& n, const std::string& key, const Origins& o, Config& c) -> Err {
+  return {name,
+          [get](const YAML::Node& n, const std::string& key, const Origins& o, Config& c) -> Err {
             if (n.IsNull()) {
               get(c).clear();
               return std::nullopt;
@@ -85,7 +89,8 @@ KeySpec string(std::string_view name, Get get) {
 
 template <class Get, class Parse>
 KeySpec choice(std::string_view name, Get get, Parse parse, std::string allowed) {
-  return {name, [=](const YAML::Node& n, const std::string& key, const Origins& o, Config& c) -> Err {
+  return {name,
+          [=](const YAML::Node& n, const std::string& key, const Origins& o, Config& c) -> Err {
             if (n.IsScalar())
               if (auto v = parse(n.Scalar())) {
                 get(c) = *v;
@@ -105,7 +110,8 @@ Err string_list(const YAML::Node& n, const std::string& key, const Origins& o,
     return std::nullopt;
   }
   if (!n.IsSequence())
-    return make_error(ConfigErrorCode::WrongType, o, n, key, "expected a list of paths, got " + describe(n));
+    return make_error(ConfigErrorCode::WrongType, o, n, key,
+                      "expected a list of paths, got " + describe(n));
   for (size_t i = 0; i < n.size(); ++i) {
     if (!n[i].IsScalar() || n[i].Scalar().empty())
       return make_error(ConfigErrorCode::WrongType, o, n[i], fmt::format("{}[{}]", key, i),
@@ -153,16 +159,17 @@ KeySpec section(std::string_view name, std::vector<KeySpec> children) {
   return {name, std::move(children)};
 }
 
-#define FIELD(expr) [](Config& c) -> auto& { return c.expr; }
+#define FIELD(expr) \
+  [](Config & c) -> auto& { return c.expr; }
 
 const std::vector<KeySpec>& schema() {
   static const std::vector<KeySpec> s = {
-      {"rules_files",
-       [](const YAML::Node& n, const std::string& k, const Origins& o, Config& c) {
-         return string_list(n, k, o, c.rules_files);
-       }},
-      choice("priority", FIELD(priority), [](const std::string& v) { return output::parse_priority(v); },
-             "emergency, alert, critical, error, warning, notice, informational, debug"),
+      {"rules_files", [](const YAML::Node& n, const std::string& k, const Origins& o,
+                         Config& c) { return string_list(n, k, o, c.rules_files); }},
+      choice(
+          "priority", FIELD(priority),
+          [](const std::string& v) { return output::parse_priority(v); },
+          "emergency, alert, critical, error, warning, notice, informational, debug"),
       choice("rule_matching", FIELD(rule_matching), parse_rule_matching, "first, all"),
       boolean("json_output", FIELD(json_output)),
       boolean("json_include_output_property", FIELD(json_include_output_property)),
@@ -170,68 +177,80 @@ const std::vector<KeySpec>& schema() {
       boolean("time_format_iso_8601", FIELD(time_format_iso_8601)),
       choice("log_level", FIELD(log_level), parse_log_level,
              "trace, debug, info, warning, error, critical, off"),
-      section("outputs_queue", {
-          integer("capacity", FIELD(outputs_queue.capacity), 1, 1 << 24, "alerts"),
-          integer("sink_capacity", FIELD(outputs_queue.sink_capacity), 1, 1 << 24, "alerts"),
-          integer("lost_alert_interval_ms", FIELD(outputs_queue.lost_alert_interval_ms), 0, 3'600'000,
-                  "milliseconds"),
-      }),
+      section(
+          "outputs_queue",
+          {
+              integer("capacity", FIELD(outputs_queue.capacity), 1, 1 << 24, "alerts"),
+              integer("sink_capacity", FIELD(outputs_queue.sink_capacity), 1, 1 << 24, "alerts"),
+              integer("lost_alert_interval_ms", FIELD(outputs_queue.lost_alert_interval_ms), 0,
+                      3'600'000, "milliseconds"),
+          }),
       section("stdout_output", {boolean("enabled", FIELD(stdout_output.enabled))}),
-      section("file_output", {
-          boolean("enabled", FIELD(file_output.enabled)),
-          boolean("keep_alive", FIELD(file_output.keep_alive)),
-          string("filename", FIELD(file_output.filename)),
-      }),
-      section("syslog_output", {
-          boolean("enabled", FIELD(syslog_output.enabled)),
-          string("socket", FIELD(syslog_output.socket)),
-      }),
-      section("program_output", {
-          boolean("enabled", FIELD(program_output.enabled)),
-          string("program", FIELD(program_output.program)),
-          integer("write_timeout_ms", FIELD(program_output.write_timeout_ms), 1, 600'000, "milliseconds"),
-          integer("restart_delay_ms", FIELD(program_output.restart_delay_ms), 0, 600'000, "milliseconds"),
-      }),
-      section("http_output", {
-          boolean("enabled", FIELD(http_output.enabled)),
-          string("url", FIELD(http_output.url)),
-          {"headers",
-           [](const YAML::Node& n, const std::string& k, const Origins& o, Config& c) {
-             return header_map(n, k, o, c.http_output.headers);
-           }},
-          integer("connect_timeout_ms", FIELD(http_output.connect_timeout_ms), 1, 600'000, "milliseconds"),
-          integer("timeout_ms", FIELD(http_output.timeout_ms), 1, 600'000, "milliseconds"),
-          integer("max_retries", FIELD(http_output.max_retries), 0, 100),
-          integer("retry_backoff_ms", FIELD(http_output.retry_backoff_ms), 0, 600'000, "milliseconds"),
-          integer("max_backoff_ms", FIELD(http_output.max_backoff_ms), 0, 3'600'000, "milliseconds"),
-          boolean("insecure", FIELD(http_output.insecure)),
-          string("ca_file", FIELD(http_output.ca_file)),
-          string("ca_path", FIELD(http_output.ca_path)),
-      }),
+      section("file_output",
+              {
+                  boolean("enabled", FIELD(file_output.enabled)),
+                  boolean("keep_alive", FIELD(file_output.keep_alive)),
+                  string("filename", FIELD(file_output.filename)),
+              }),
+      section("syslog_output",
+              {
+                  boolean("enabled", FIELD(syslog_output.enabled)),
+                  string("socket", FIELD(syslog_output.socket)),
+              }),
+      section("program_output",
+              {
+                  boolean("enabled", FIELD(program_output.enabled)),
+                  string("program", FIELD(program_output.program)),
+                  integer("write_timeout_ms", FIELD(program_output.write_timeout_ms), 1, 600'000,
+                          "milliseconds"),
+                  integer("restart_delay_ms", FIELD(program_output.restart_delay_ms), 0, 600'000,
+                          "milliseconds"),
+              }),
+      section("http_output",
+              {
+                  boolean("enabled", FIELD(http_output.enabled)),
+                  string("url", FIELD(http_output.url)),
+                  {"headers", [](const YAML::Node& n, const std::string& k, const Origins& o,
+                                 Config& c) { return header_map(n, k, o, c.http_output.headers); }},
+                  integer("connect_timeout_ms", FIELD(http_output.connect_timeout_ms), 1, 600'000,
+                          "milliseconds"),
+                  integer("timeout_ms", FIELD(http_output.timeout_ms), 1, 600'000, "milliseconds"),
+                  integer("max_retries", FIELD(http_output.max_retries), 0, 100),
+                  integer("retry_backoff_ms", FIELD(http_output.retry_backoff_ms), 0, 600'000,
+                          "milliseconds"),
+                  integer("max_backoff_ms", FIELD(http_output.max_backoff_ms), 0, 3'600'000,
+                          "milliseconds"),
+                  boolean("insecure", FIELD(http_output.insecure)),
+                  string("ca_file", FIELD(http_output.ca_file)),
+                  string("ca_path", FIELD(http_output.ca_path)),
+              }),
       integer("ring_buffer_size_mb", FIELD(ring_buffer_size_mb), 1, 1024, "MiB (a power of two)"),
       boolean("kernel_filter", FIELD(kernel_filter)),
-      section("metrics", {
-          boolean("enabled", FIELD(metrics.enabled)),
-          string("address", FIELD(metrics.address)),
-          integer("port", FIELD(metrics.port), 1, 65535),
-      }),
-      section("k8s_audit", {
-          boolean("enabled", FIELD(k8s_audit.enabled)),
-          string("address", FIELD(k8s_audit.address)),
-          integer("port", FIELD(k8s_audit.port), 1, 65535),
-          string("path", FIELD(k8s_audit.path)),
-          string("tls_cert", FIELD(k8s_audit.tls_cert)),
-          string("tls_key", FIELD(k8s_audit.tls_key)),
-          string("token", FIELD(k8s_audit.token)),
-          string("file", FIELD(k8s_audit.file)),
-      }),
-      section("container", {
-          boolean("enabled", FIELD(container.enabled)),
-          string("docker_socket", FIELD(container.docker_socket)),
-          string("containerd_socket", FIELD(container.containerd_socket)),
-          string("crio_socket", FIELD(container.crio_socket)),
-          string("podman_socket", FIELD(container.podman_socket)),
-      }),
+      section("metrics",
+              {
+                  boolean("enabled", FIELD(metrics.enabled)),
+                  string("address", FIELD(metrics.address)),
+                  integer("port", FIELD(metrics.port), 1, 65535),
+              }),
+      section("k8s_audit",
+              {
+                  boolean("enabled", FIELD(k8s_audit.enabled)),
+                  string("address", FIELD(k8s_audit.address)),
+                  integer("port", FIELD(k8s_audit.port), 1, 65535),
+                  string("path", FIELD(k8s_audit.path)),
+                  string("tls_cert", FIELD(k8s_audit.tls_cert)),
+                  string("tls_key", FIELD(k8s_audit.tls_key)),
+                  string("token", FIELD(k8s_audit.token)),
+                  string("file", FIELD(k8s_audit.file)),
+              }),
+      section("container",
+              {
+                  boolean("enabled", FIELD(container.enabled)),
+                  string("docker_socket", FIELD(container.docker_socket)),
+                  string("containerd_socket", FIELD(container.containerd_socket)),
+                  string("crio_socket", FIELD(container.crio_socket)),
+                  string("podman_socket", FIELD(container.podman_socket)),
+              }),
       string("control_socket", FIELD(control_socket)),
   };
   return s;
@@ -251,15 +270,17 @@ Err walk(const YAML::Node& map, const std::vector<KeySpec>& specs, const std::st
     if (!seen.insert(name).second)
       return make_error(ConfigErrorCode::BadValue, o, it->first, key, "key given twice",
                         "keep one of the two");
-    const auto spec = std::find_if(specs.begin(), specs.end(), [&](const KeySpec& s) { return s.name == name; });
+    const auto spec =
+        std::find_if(specs.begin(), specs.end(), [&](const KeySpec& s) { return s.name == name; });
     if (spec == specs.end()) {
       std::vector<std::string_view> names;
       for (const auto& s : specs) names.push_back(s.name);
       auto guess = detail::did_you_mean(name, names);
-      return make_error(ConfigErrorCode::UnknownKey, o, it->first, key, "unknown key",
-                        guess ? "did you mean '" + *guess + "'?"
-                              : "see docs/configuration.md for the keys " +
-                                    (prefix.empty() ? std::string("at the top level") : "under " + prefix));
+      return make_error(
+          ConfigErrorCode::UnknownKey, o, it->first, key, "unknown key",
+          guess ? "did you mean '" + *guess + "'?"
+                : "see docs/configuration.md for the keys " +
+                      (prefix.empty() ? std::string("at the top level") : "under " + prefix));
     }
     if (!spec->children.empty()) {
       if (it->second.IsNull()) continue;  // an empty section keeps its defaults
@@ -275,7 +296,8 @@ Err walk(const YAML::Node& map, const std::vector<KeySpec>& specs, const std::st
 Err check_combinations(const YAML::Node& root, const Origins& o, const Config& c) {
   auto at = [&](const char* section) { return root[section]; };
   if ((c.ring_buffer_size_mb & (c.ring_buffer_size_mb - 1)) != 0)
-    return make_error(ConfigErrorCode::BadValue, o, root["ring_buffer_size_mb"], "ring_buffer_size_mb",
+    return make_error(ConfigErrorCode::BadValue, o, root["ring_buffer_size_mb"],
+                      "ring_buffer_size_mb",
                       fmt::format("{} is not a power of two", c.ring_buffer_size_mb),
                       "the kernel ring buffer size must be a power of two: use 1, 2, 4, 8, 16, …");
   if (c.file_output.enabled && c.file_output.filename.empty())
@@ -299,17 +321,20 @@ Err check_combinations(const YAML::Node& root, const Origins& o, const Config& c
   if (c.k8s_audit.tls_cert.empty() != c.k8s_audit.tls_key.empty())
     return make_error(ConfigErrorCode::Missing, o, at("k8s_audit"),
                       c.k8s_audit.tls_cert.empty() ? "k8s_audit.tls_cert" : "k8s_audit.tls_key",
-                      "TLS needs both a certificate and its key", "set both tls_cert and tls_key, or neither");
+                      "TLS needs both a certificate and its key",
+                      "set both tls_cert and tls_key, or neither");
   if (c.k8s_audit.enabled && !c.k8s_audit.path.starts_with('/'))
     return make_error(ConfigErrorCode::BadValue, o, root["k8s_audit"]["path"], "k8s_audit.path",
-                      "'" + c.k8s_audit.path + "' does not start with '/'", "write e.g. /k8s-audit");
+                      "'" + c.k8s_audit.path + "' does not start with '/'",
+                      "write e.g. /k8s-audit");
   return std::nullopt;
 }
 
 void collect_keys(const std::vector<KeySpec>& specs, const std::string& prefix,
                   std::vector<std::string>& out) {
   for (const auto& s : specs) {
-    const std::string key = prefix.empty() ? std::string(s.name) : prefix + "." + std::string(s.name);
+    const std::string key =
+        prefix.empty() ? std::string(s.name) : prefix + "." + std::string(s.name);
     if (s.children.empty())
       out.push_back(key);
     else
@@ -325,7 +350,8 @@ std::vector<std::string> config_keys() {
   return out;
 }
 
-Expected<Config, ConfigError> parse_config(const std::string& yaml_text, const std::string& file_name,
+Expected<Config, ConfigError> parse_config(const std::string& yaml_text,
+                                           const std::string& file_name,
                                            const std::vector<std::string>& overrides) {
   Origins origins;
   origins.file = file_name;

@@ -70,7 +70,9 @@ std::optional<ConfigError> apply_override(YAML::Node& root, const std::string& a
   if (eq == std::string::npos || eq == 0) return bad(arg, "no '=' between key path and value");
   const std::string path = arg.substr(0, eq);
   auto segments = split_path(path);
-  if (!segments) return bad(arg, "'" + path + "' is not a key path (keys separated by '.', list index as [N] or [])");
+  if (!segments)
+    return bad(arg,
+               "'" + path + "' is not a key path (keys separated by '.', list index as [N] or [])");
   const YAML::Node value = parse_value(arg.substr(eq + 1));
 
   std::string key_path;

@@ -34,7 +34,8 @@ Expected<std::vector<std::string>, ConfigError> expand_rules_paths(
     std::vector<std::string> files;
     for (fs::directory_iterator it(p, ec), end; !ec && it != end; it.increment(ec)) {
       const auto ext = it->path().extension();
-      if ((ext == ".yaml" || ext == ".yml") && it->is_regular_file(ec)) files.push_back(it->path().string());
+      if ((ext == ".yaml" || ext == ".yml") && it->is_regular_file(ec))
+        files.push_back(it->path().string());
     }
     if (ec) {
       ConfigError e;

@@ -1,8 +1,8 @@
 #include "user/output/alert.h"
 
-#include <ctime>
-
 #include <fmt/format.h>
+
+#include <ctime>
 #include <nlohmann/json.hpp>
 
 namespace pg::user::output {
@@ -40,8 +40,8 @@ std::string format_rfc3339_ns(std::int64_t time_ns) {
   const auto [secs, nanos] = split_ns(time_ns);
   std::tm tm{};
   if (gmtime_r(&secs, &tm) == nullptr) return "1970-01-01T00:00:00.000000000Z";
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, nanos);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, nanos);
 }
 
 std::string format_clock_ns(std::int64_t time_ns) {

@@ -26,7 +26,7 @@ struct Alert {
   Priority priority = Priority::Debug;
   std::string source = "syscall";  // "syscall" or "k8s_audit"
   std::string hostname;
-  std::string output;  // the rule's output with field values filled in
+  std::string output;                      // the rule's output with field values filled in
   std::vector<OutputField> output_fields;  // in template order
   std::vector<std::string> tags;
 };

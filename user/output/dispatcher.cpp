@@ -1,9 +1,9 @@
 #include "user/output/dispatcher.h"
 
-#include <future>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include <future>
 
 namespace pg::user::output {
 namespace {
@@ -154,8 +154,8 @@ void Dispatcher::maybe_report_losses() {
     a.output_fields.push_back({"pg." + k.name + ".dropped", static_cast<std::int64_t>(k.dropped)});
     a.output_fields.push_back({"pg." + k.name + ".failed", static_cast<std::int64_t>(k.failed)});
   }
-  a.output = fmt::format("Peregrine internal: {} alert(s) lost since the last report ({})", delta,
-                         detail);
+  a.output =
+      fmt::format("Peregrine internal: {} alert(s) lost since the last report ({})", delta, detail);
   spdlog::warn("output: {}", a.output);
   send_to_sinks(std::move(a));
 }

@@ -1,6 +1,7 @@
 // The alert output pipeline: one bounded queue in front of every sink.
 //
-//   event loop ──enqueue()──► [main queue] ──fan-out thread──► [sink queue] ─► sink thread ─► stdout
+//   event loop ──enqueue()──► [main queue] ──fan-out thread──► [sink queue] ─► sink thread ─►
+//   stdout
 //                                           (renders JSON and   [sink queue] ─► sink thread ─► http
 //                                            text once)          …
 //
@@ -52,8 +53,8 @@ struct OutputStats {
 class Dispatcher {
  public:
   struct Options {
-    std::size_t queue_capacity = 8192;      // main queue
-    std::size_t sink_queue_capacity = 1024; // each sink's own queue
+    std::size_t queue_capacity = 8192;       // main queue
+    std::size_t sink_queue_capacity = 1024;  // each sink's own queue
     FormatOptions format;
     // Alerts lost since the last report are announced by an internal alert
     // ("Peregrine internal: alerts lost") at most this often; 0 disables it.

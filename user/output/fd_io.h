@@ -1,13 +1,13 @@
 // Small POSIX helpers shared by the line-oriented sinks (internal).
 #pragma once
 
+#include <sys/uio.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <string>
 #include <string_view>
-
-#include <sys/uio.h>
-#include <unistd.h>
 
 namespace pg::user::output::detail {
 
@@ -17,8 +17,7 @@ inline std::string errno_text(int err) { return std::strerror(err); }
 // partial writes. Returns 0 or the errno of the failure.
 inline int write_line(int fd, std::string_view line) {
   static const char kNewline = '\n';
-  iovec iov[2] = {{const_cast<char*>(line.data()), line.size()},
-                  {const_cast<char*>(&kNewline), 1}};
+  iovec iov[2] = {{const_cast<char*>(line.data()), line.size()}, {const_cast<char*>(&kNewline), 1}};
   int idx = 0;
   while (idx < 2) {
     ssize_t n = ::writev(fd, iov + idx, 2 - idx);

@@ -1,9 +1,9 @@
 // file: append one line per alert; reopen on request so logrotate can move
 // the file away (SIGHUP → Dispatcher::reopen() → request_reopen()).
-#include <atomic>
-
 #include <fcntl.h>
 #include <unistd.h>
+
+#include <atomic>
 
 #include "user/output/fd_io.h"
 #include "user/output/sinks.h"

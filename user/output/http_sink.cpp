@@ -24,7 +24,8 @@ struct ParsedUrl {
 };
 
 std::optional<ParsedUrl> parse_url(const std::string& url) {
-  static const std::regex re(R"(^(https?)://(\[[0-9A-Fa-f:.]+\]|[^/:?#\[\]]+)(:[0-9]{1,5})?([/?][^#]*)?$)");
+  static const std::regex re(
+      R"(^(https?)://(\[[0-9A-Fa-f:.]+\]|[^/:?#\[\]]+)(:[0-9]{1,5})?([/?][^#]*)?$)");
   std::smatch m;
   if (!std::regex_match(url, m, re)) return std::nullopt;
   ParsedUrl p;
@@ -36,16 +37,25 @@ std::optional<ParsedUrl> parse_url(const std::string& url) {
 
 std::string describe(httplib::Error e) {
   switch (e) {
-    case httplib::Error::Connection: return "cannot connect (refused or unreachable)";
-    case httplib::Error::ConnectionTimeout: return "connect timed out";
-    case httplib::Error::Read: return "no complete answer within the read timeout";
-    case httplib::Error::Write: return "sending the request failed";
-    case httplib::Error::SSLConnection: return "TLS handshake failed";
-    case httplib::Error::SSLLoadingCerts: return "cannot load the CA certificates";
+    case httplib::Error::Connection:
+      return "cannot connect (refused or unreachable)";
+    case httplib::Error::ConnectionTimeout:
+      return "connect timed out";
+    case httplib::Error::Read:
+      return "no complete answer within the read timeout";
+    case httplib::Error::Write:
+      return "sending the request failed";
+    case httplib::Error::SSLConnection:
+      return "TLS handshake failed";
+    case httplib::Error::SSLLoadingCerts:
+      return "cannot load the CA certificates";
     case httplib::Error::SSLServerVerification:
-      return "server certificate not trusted (set http_output.ca_file, or http_output.insecure: true to skip verification)";
-    case httplib::Error::Canceled: return "cancelled";
-    default: return httplib::to_string(e);
+      return "server certificate not trusted (set http_output.ca_file, or http_output.insecure: "
+             "true to skip verification)";
+    case httplib::Error::Canceled:
+      return "cancelled";
+    default:
+      return httplib::to_string(e);
   }
 }
 

@@ -39,19 +39,20 @@ constexpr std::string_view priority_name(Priority p) {
 // ("WARN", "INFO", "ERR"…), so rule files and config files agree.
 inline std::optional<Priority> parse_priority(std::string_view text) {
   auto eq = [](std::string_view a, std::string_view b) {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
              return std::tolower(static_cast<unsigned char>(x)) ==
                     std::tolower(static_cast<unsigned char>(y));
            });
   };
   for (size_t i = 0; i < kPriorityNames.size(); ++i)
     if (eq(text, kPriorityNames[i])) return static_cast<Priority>(i);
-  struct Alias { std::string_view name; Priority p; };
+  struct Alias {
+    std::string_view name;
+    Priority p;
+  };
   static constexpr Alias kAliases[] = {
-      {"emerg", Priority::Emergency}, {"crit", Priority::Critical},
-      {"err", Priority::Error},       {"warn", Priority::Warning},
-      {"info", Priority::Informational},
+      {"emerg", Priority::Emergency}, {"crit", Priority::Critical},      {"err", Priority::Error},
+      {"warn", Priority::Warning},    {"info", Priority::Informational},
   };
   for (const auto& a : kAliases)
     if (eq(text, a.name)) return a.p;

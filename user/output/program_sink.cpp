@@ -8,17 +8,17 @@
 // process-wide disposition, so the sink blocks SIGPIPE in its own worker
 // thread (the signal is thread-directed and stays pending there) and
 // discards the pending signal after an EPIPE.
-#include <atomic>
-#include <cerrno>
-#include <csignal>
-#include <thread>
-
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
 #include <spdlog/spdlog.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <thread>
 
 #include "user/output/fd_io.h"
 #include "user/output/sinks.h"
@@ -98,8 +98,7 @@ class ProgramSink final : public Sink {
       if (interrupted_.load()) return Unexpected(std::string("shutting down"));
     }
     int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0)
-      return Unexpected("pipe: " + detail::errno_text(errno));
+    if (::pipe2(fds, O_CLOEXEC) != 0) return Unexpected("pipe: " + detail::errno_text(errno));
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
     posix_spawn_file_actions_init(&fa);
@@ -115,7 +114,8 @@ class ProgramSink final : public Sink {
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     const char* argv[] = {"sh", "-c", opts_.command.c_str(), nullptr};
     pid_t pid = -1;
-    const int rc = posix_spawn(&pid, "/bin/sh", &fa, &attr, const_cast<char* const*>(argv), environ);
+    const int rc =
+        posix_spawn(&pid, "/bin/sh", &fa, &attr, const_cast<char* const*>(argv), environ);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     ::close(fds[0]);
@@ -162,11 +162,15 @@ class ProgramSink final : public Sink {
     if (r == 0) return false;
     if (r == pid_) {
       if (WIFEXITED(status))
-        spdlog::warn("program output: '{}' exited with status {}; it will be restarted for the "
-                     "next alert", opts_.command, WEXITSTATUS(status));
+        spdlog::warn(
+            "program output: '{}' exited with status {}; it will be restarted for the "
+            "next alert",
+            opts_.command, WEXITSTATUS(status));
       else if (WIFSIGNALED(status))
-        spdlog::warn("program output: '{}' killed by signal {}; it will be restarted for the next "
-                     "alert", opts_.command, WTERMSIG(status));
+        spdlog::warn(
+            "program output: '{}' killed by signal {}; it will be restarted for the next "
+            "alert",
+            opts_.command, WTERMSIG(status));
     }
     pid_ = -1;
     return true;

@@ -3,12 +3,12 @@
 // We speak the socket protocol ourselves instead of calling syslog(3) so the
 // socket path can be injected (tests bind their own receiver) and so a send
 // failure is reported to us and counted, which syslog(3) swallows.
-#include <ctime>
-
 #include <fmt/format.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include <ctime>
 
 #include "user/output/fd_io.h"
 #include "user/output/sinks.h"

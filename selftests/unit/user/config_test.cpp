@@ -1,12 +1,13 @@
 // The daemon configuration: defaults, every kind of mistake reported with
 // its location, -o overrides, and rules directory expansion.
-#include <filesystem>
-#include <fstream>
+#include "user/config/config.h"
 
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "selftests/unit/user/output_test_util.h"
-#include "user/config/config.h"
 
 using namespace pg::user::config;
 using pg::user::output::Priority;
@@ -85,8 +86,8 @@ control_socket: /tmp/pg.sock
   CHECK(c.syslog_output.socket == "/run/log.sock");
   CHECK(c.program_output.program == "jq -c . | logger");
   CHECK(c.program_output.restart_delay_ms == 5);
-  CHECK(c.http_output.headers ==
-        std::vector<std::pair<std::string, std::string>>{{"Authorization", "Bearer x"}, {"X-Team", "sec"}});
+  CHECK(c.http_output.headers == std::vector<std::pair<std::string, std::string>>{
+                                     {"Authorization", "Bearer x"}, {"X-Team", "sec"}});
   CHECK(c.http_output.insecure);
   CHECK(c.http_output.max_retries == 1);
   CHECK(c.ring_buffer_size_mb == 64);
@@ -180,7 +181,8 @@ TEST_CASE("a key given twice is an error") {
 }
 
 TEST_CASE("bad HTTP header names and multi-line values are rejected") {
-  CHECK(error_of("http_output:\n  headers: {\"Bad Name\": x}\n").key == "http_output.headers.Bad Name");
+  CHECK(error_of("http_output:\n  headers: {\"Bad Name\": x}\n").key ==
+        "http_output.headers.Bad Name");
   CHECK(error_of("http_output:\n  headers: {X-A: \"a\\nb\"}\n").code == ConfigErrorCode::WrongType);
 }
 
@@ -223,7 +225,8 @@ TEST_CASE("malformed -o arguments are rejected with the expected form") {
   CHECK(error_of("", {"no_equals_sign"}).code == ConfigErrorCode::BadOverride);
   CHECK(error_of("", {"=value"}).code == ConfigErrorCode::BadOverride);
   CHECK(error_of("", {"a..b=1"}).code == ConfigErrorCode::BadOverride);
-  CHECK(error_of("rules_files: [/a]\n", {"rules_files[5]=/x"}).code == ConfigErrorCode::BadOverride);
+  CHECK(error_of("rules_files: [/a]\n", {"rules_files[5]=/x"}).code ==
+        ConfigErrorCode::BadOverride);
   CHECK(error_of("priority: info\n", {"priority.x=1"}).code == ConfigErrorCode::BadOverride);
   CHECK(error_of("", {"rules_files[x]=1"}).hint.find("-o key.path=value") != std::string::npos);
 }
@@ -287,5 +290,6 @@ TEST_CASE("the shipped example configuration is valid") {
 TEST_CASE("every configuration key is documented in docs/configuration.md") {
   const auto doc = pg::user::output::testing::slurp(repo_file("docs/configuration.md"));
   REQUIRE_FALSE(doc.empty());
-  for (const auto& key : config_keys()) CHECK_MESSAGE(doc.find("`" + key + "`") != std::string::npos, key);
+  for (const auto& key : config_keys())
+    CHECK_MESSAGE(doc.find("`" + key + "`") != std::string::npos, key);
 }

@@ -1,7 +1,7 @@
+#include <doctest/doctest.h>
+
 #include <cstdlib>
 #include <ctime>
-
-#include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
 #include "selftests/unit/user/output_test_util.h"
@@ -30,7 +30,8 @@ TEST_CASE("alert JSON has exactly Falco's keys with typed output_fields") {
   CHECK(f["container.id"].is_null());
 }
 
-TEST_CASE("alert JSON output property is the text line and the optional properties can be left out") {
+TEST_CASE(
+    "alert JSON output property is the text line and the optional properties can be left out") {
   const auto a = sample_alert();
   const auto doc = nlohmann::json::parse(to_json(a));
   CHECK(doc["output"] == to_text(a));

@@ -1,9 +1,9 @@
 // The queue in front of the sinks: it never blocks the caller, counts every
 // drop, and keeps a stalled sink from holding back the others.
+#include <doctest/doctest.h>
+
 #include <condition_variable>
 #include <mutex>
-
-#include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
 #include "selftests/unit/user/output_test_util.h"

@@ -1,13 +1,13 @@
 // The webhook sink against a real HTTP server on 127.0.0.1, and the
 // guarantee that a dead or slow webhook never holds back stdout.
+#include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
-
-#include <doctest/doctest.h>
-#include <netinet/in.h>
 #include <nlohmann/json.hpp>
-#include <sys/socket.h>
 
 #include "selftests/unit/user/output_test_util.h"
 #include "user/output/dispatcher.h"

@@ -1,11 +1,11 @@
 // The configured pipeline end to end: one alert, every output enabled, each
 // receiver gets the same JSON document.
-#include <mutex>
-
 #include <doctest/doctest.h>
-#include <nlohmann/json.hpp>
 #include <sys/socket.h>
 #include <sys/un.h>
+
+#include <mutex>
+#include <nlohmann/json.hpp>
 
 #include "selftests/unit/user/output_test_util.h"
 #include "user/config/config.h"
@@ -40,12 +40,19 @@ TEST_CASE("the same alert arrives through stdout, file, syslog, program and HTTP
   int out[2];
   REQUIRE(::pipe(out) == 0);
 
-  const std::string yaml = "json_output: true\n"
-                           "file_output: {enabled: true, filename: '" + (dir / "alerts.json") + "'}\n"
-                           "syslog_output: {enabled: true, socket: '" + sock_path + "'}\n"
-                           "program_output: {enabled: true, program: \"cat >> '" + (dir / "prog.json") + "'\"}\n"
-                           "http_output: {enabled: true, url: 'http://127.0.0.1:" + std::to_string(port) +
-                           "/alerts', headers: {X-Token: t}}\n";
+  const std::string yaml =
+      "json_output: true\n"
+      "file_output: {enabled: true, filename: '" +
+      (dir / "alerts.json") +
+      "'}\n"
+      "syslog_output: {enabled: true, socket: '" +
+      sock_path +
+      "'}\n"
+      "program_output: {enabled: true, program: \"cat >> '" +
+      (dir / "prog.json") +
+      "'\"}\n"
+      "http_output: {enabled: true, url: 'http://127.0.0.1:" +
+      std::to_string(port) + "/alerts', headers: {X-Token: t}}\n";
   auto cfg = config::parse_config(yaml, "test.yaml");
   REQUIRE_MESSAGE(cfg, (cfg ? "" : cfg.error().to_string()));
   auto d = output::make_dispatcher(*cfg, out[1]);
@@ -56,11 +63,13 @@ TEST_CASE("the same alert arrives through stdout, file, syslog, program and HTTP
   REQUIRE((*d)->enqueue(output::Alert(alert)));
 
   CHECK(nlohmann::json::parse(read_line(out[0])) == expected);
-  REQUIRE(wait_until([&] { return (*d)->stats().sinks.size() == 5 && [&] {
-    for (const auto& s : (*d)->stats().sinks)
-      if (s.delivered != 1) return false;
-    return true;
-  }(); }));
+  REQUIRE(wait_until([&] {
+    return (*d)->stats().sinks.size() == 5 && [&] {
+      for (const auto& s : (*d)->stats().sinks)
+        if (s.delivered != 1) return false;
+      return true;
+    }();
+  }));
   CHECK(nlohmann::json::parse(slurp(dir / "alerts.json")) == expected);
   REQUIRE(wait_until([&] { return slurp(dir / "prog.json").ends_with("\n"); }));
   CHECK(nlohmann::json::parse(slurp(dir / "prog.json")) == expected);
@@ -86,7 +95,8 @@ TEST_CASE("the same alert arrives through stdout, file, syslog, program and HTTP
 }
 
 TEST_CASE("a file output whose directory is missing fails pipeline construction with the path") {
-  auto cfg = config::parse_config("file_output: {enabled: true, filename: /nonexistent-pg/x.log}\n", "t");
+  auto cfg =
+      config::parse_config("file_output: {enabled: true, filename: /nonexistent-pg/x.log}\n", "t");
   REQUIRE(cfg);
   auto d = output::make_dispatcher(*cfg);
   REQUIRE_FALSE(d);

@@ -1,13 +1,13 @@
 // Each sink against a real receiver: a pipe, a file that logrotate renames,
 // a Unix datagram socket standing in for /dev/log, and a shell program.
+#include <doctest/doctest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include <atomic>
 #include <csignal>
 #include <filesystem>
-
-#include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
-#include <sys/socket.h>
-#include <sys/un.h>
 
 #include "selftests/unit/user/output_test_util.h"
 #include "user/output/sinks.h"
@@ -165,11 +165,13 @@ TEST_CASE("program sink restarts the program after it exits") {
   REQUIRE(wait_until([&] { return slurp(out).find("first alert") != std::string::npos; }));
   // Wait until the shell has exited (a zombie until reaped), then let the
   // sink reap it, as the worker's idle tick would.
-  const std::string stat = "/proc/" + slurp(pid_file).substr(0, slurp(pid_file).find('\n')) + "/stat";
+  const std::string stat =
+      "/proc/" + slurp(pid_file).substr(0, slurp(pid_file).find('\n')) + "/stat";
   REQUIRE(wait_until([&] {
     const auto st = slurp(stat);
     const auto close = st.rfind(')');
-    return st.empty() || (close != std::string::npos && st.size() > close + 2 && st[close + 2] == 'Z');
+    return st.empty() ||
+           (close != std::string::npos && st.size() > close + 2 && st[close + 2] == 'Z');
   }));
   sink->maintain();
   REQUIRE(sink->deliver(rendered(sample_alert("r", "second alert"))));

@@ -2,6 +2,9 @@
 // a deadline, waiting for a condition, and a sample alert.
 #pragma once
 
+#include <poll.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -9,9 +12,6 @@
 #include <sstream>
 #include <string>
 #include <thread>
-
-#include <poll.h>
-#include <unistd.h>
 
 #include "user/output/alert.h"
 
@@ -62,7 +62,8 @@ inline std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-inline Alert sample_alert(std::string rule = "Write below etc", std::string output = "File below /etc opened") {
+inline Alert sample_alert(std::string rule = "Write below etc",
+                          std::string output = "File below /etc opened") {
   Alert a;
   a.time_ns = 1'795'835'045'123'456'789;  // 2026-11-28T03:04:05.123456789Z
   a.rule = std::move(rule);

@@ -1,13 +1,13 @@
 // The webhook over HTTPS: certificate verification is on by default, a
 // configured CA file makes a private certificate trusted, and `insecure`
 // turns verification off.
-#include <cstdio>
-
 #include <doctest/doctest.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+
+#include <cstdio>
 
 #include "selftests/unit/user/output_test_util.h"
 #include "user/output/httplib_config.h"
