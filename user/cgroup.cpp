@@ -4,6 +4,8 @@
 
 #include <cctype>
 
+#include "user/text.h"
+
 namespace pg::user {
 
 namespace {
@@ -23,12 +25,7 @@ std::string container_id_from_cgroup(std::string_view path) {
   // ("docker-", "libpod-", "crio-", "cri-containerd-", ...) and a ".scope"
   // suffix, and accept what remains if it is a 64-digit hex id.
   std::string found;
-  size_t i = 0;
-  while (i < path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string_view::npos) j = path.size();
-    std::string_view c = path.substr(i, j - i);
-    i = j + 1;
+  for (std::string_view c : split(path, '/')) {
     if (c.ends_with(".scope")) c.remove_suffix(6);
     if (auto dash = c.rfind('-'); dash != std::string_view::npos && c.size() - dash - 1 == 64)
       c = c.substr(dash + 1);

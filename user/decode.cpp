@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "user/path.h"
+#include "user/text.h"
 
 namespace pg::user {
 
@@ -58,17 +59,6 @@ void fill_walk(std::string_view components, const pg_str& s, PathValue& out) {
   out.abs = out.incomplete ? std::string() : path_from_components(components);
 }
 
-void split_argv(std::string_view block, std::vector<std::string>& argv) {
-  argv.clear();
-  size_t i = 0;
-  while (i < block.size()) {
-    size_t j = block.find('\0', i);
-    if (j == std::string_view::npos) j = block.size();
-    argv.emplace_back(block.substr(i, j - i));
-    i = j + 1;
-  }
-}
-
 void fill_sockaddr(const pg_sockaddr& s, SockAddr& out) {
   out.family = s.family;
   out.port = s.port;
@@ -92,7 +82,7 @@ std::expected<void, std::string> decode_exec(std::span<const std::byte> rec, Eve
   PG_TRY(cwd, str_at(rec, r.cwd));
   fill_walk(exe, r.exe, e.exe);
   fill_walk(cwd, r.cwd, e.cwd);
-  split_argv(args, e.argv);
+  e.argv = split_argv(args);
   return {};
 }
 

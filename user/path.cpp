@@ -2,17 +2,14 @@
 
 #include <vector>
 
+#include "user/text.h"
+
 namespace pg::user {
 
 std::string normalize_path(std::string_view path) {
   const bool absolute = !path.empty() && path.front() == '/';
   std::vector<std::string_view> parts;
-  size_t i = 0;
-  while (i < path.size()) {
-    size_t j = path.find('/', i);
-    if (j == std::string_view::npos) j = path.size();
-    std::string_view part = path.substr(i, j - i);
-    i = j + 1;
+  for (std::string_view part : split(path, '/')) {
     if (part.empty() || part == ".") continue;
     if (part == "..") {
       if (!parts.empty() && parts.back() != "..") {
@@ -44,16 +41,10 @@ std::string resolve_path(std::string_view base, std::string_view path) {
 }
 
 std::string path_from_components(std::string_view leaf_first) {
-  std::vector<std::string_view> parts;
-  size_t i = 0;
-  while (i < leaf_first.size()) {
-    size_t j = leaf_first.find('\0', i);
-    if (j == std::string_view::npos) j = leaf_first.size();
-    if (j > i) parts.push_back(leaf_first.substr(i, j - i));
-    i = j + 1;
-  }
+  auto parts = split(leaf_first, '\0');
   std::string out;
   for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
+    if (it->empty()) continue;
     out.push_back('/');
     out.append(*it);
   }

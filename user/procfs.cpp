@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "user/text.h"
+
 namespace pg::user {
 
 namespace {
@@ -46,14 +48,7 @@ std::expected<ProcStat, std::string> parse_proc_stat(std::string_view text) {
   if (!to_num(text.substr(0, open > 0 ? open - 1 : 0), st.pid))
     return std::unexpected("bad pid field");
   st.comm = std::string(text.substr(open + 1, close - open - 1));
-  std::vector<std::string_view> f;
-  size_t i = close + 2;
-  while (i < text.size()) {
-    size_t j = text.find(' ', i);
-    if (j == std::string_view::npos) j = text.size();
-    f.push_back(text.substr(i, j - i));
-    i = j + 1;
-  }
+  auto f = split(close + 2 < text.size() ? text.substr(close + 2) : std::string_view{}, ' ');
   // f[0]=state f[1]=ppid f[2]=pgrp f[3]=session f[4]=tty_nr ... f[19]=starttime
   if (f.size() < 20) return std::unexpected("too few fields after comm");
   st.state = f[0].empty() ? '?' : f[0][0];
@@ -66,12 +61,7 @@ std::expected<ProcStat, std::string> parse_proc_stat(std::string_view text) {
 }
 
 std::optional<uint32_t> parse_status_id(std::string_view status, std::string_view key) {
-  size_t pos = 0;
-  while (pos < status.size()) {
-    size_t eol = status.find('\n', pos);
-    if (eol == std::string_view::npos) eol = status.size();
-    std::string_view line = status.substr(pos, eol - pos);
-    pos = eol + 1;
+  for (std::string_view line : split(status, '\n')) {
     if (!line.starts_with(key) || line.size() <= key.size() || line[key.size()] != ':') continue;
     // "Uid:\treal\teffective\tsaved\tfs"
     std::istringstream in{std::string(line.substr(key.size() + 1))};
@@ -83,12 +73,7 @@ std::optional<uint32_t> parse_status_id(std::string_view status, std::string_vie
 }
 
 std::optional<std::string> parse_cgroup_v2_path(std::string_view text) {
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t eol = text.find('\n', pos);
-    if (eol == std::string_view::npos) eol = text.size();
-    std::string_view line = text.substr(pos, eol - pos);
-    pos = eol + 1;
+  for (std::string_view line : split(text, '\n')) {
     if (line.starts_with("0::")) return std::string(line.substr(3));
   }
   return std::nullopt;
@@ -117,16 +102,7 @@ std::expected<Process, std::string> ProcFs::read_process(uint32_t pid) const {
     p.uid = parse_status_id(*status, "Uid").value_or(0);
     p.gid = parse_status_id(*status, "Gid").value_or(0);
   }
-  if (auto cmdline = slurp(dir / "cmdline")) {
-    std::string_view block = *cmdline;
-    size_t i = 0;
-    while (i < block.size()) {
-      size_t j = block.find('\0', i);
-      if (j == std::string_view::npos) j = block.size();
-      p.argv.emplace_back(block.substr(i, j - i));
-      i = j + 1;
-    }
-  }
+  if (auto cmdline = slurp(dir / "cmdline")) p.argv = split_argv(*cmdline);
   if (auto loginuid = slurp(dir / "loginuid")) {
     int64_t v = -1;
     std::string_view s = *loginuid;
