@@ -17,8 +17,10 @@ run_suite() {
   local name=$1 bin=$2
   shift 2
   echo "=== $name"
-  "$bin" --no-intro=true "$@" 2>&1 | tee "$log_dir/$name.log" | grep -vE '^\[doctest\] (Status|test cases|assertions)' \
-    | grep -E 'ERROR|FAILED|MESSAGE|SKIP|^  ' | head -200
+  "$bin" --no-intro=true "$@" >"$log_dir/$name.log" 2>&1
+  # Show the failures (with their context), not every passing test's chatter.
+  grep -E -B2 -A6 'ERROR|CRASHED' "$log_dir/$name.log" | head -300
+  grep -E 'MESSAGE: (storm|bench)' "$log_dir/$name.log" | sed -E 's/.*MESSAGE: /  note: /'
   local line
   line=$(grep -E '^\[doctest\] test cases:' "$log_dir/$name.log" | tail -1)
   if [ -z "$line" ]; then
