@@ -224,8 +224,17 @@ std::string quote_value(std::string_view v) {
 
 std::string to_string(const FieldRef& ref) {
   std::string s = ref.name;
-  if (ref.arg) s += "[" + quote_value(*ref.arg) + "]";
-  // quote_value never brackets, but an argument containing ']' needs quotes.
+  if (ref.arg) {
+    // A bare argument stops at blanks, brackets and quotes; quote otherwise.
+    bool bare = !ref.arg->empty();
+    for (char c : *ref.arg)
+      if (c == '[' || c == ']' || c == '"' || c == '\'' || c == '\\' ||
+          static_cast<unsigned char>(c) <= ' ')
+        bare = false;
+    std::string quoted = quote_value(*ref.arg);
+    if (!bare && quoted.front() != '"') quoted = "\"" + quoted + "\"";
+    s += "[" + (bare ? *ref.arg : quoted) + "]";
+  }
   for (auto it = ref.transformers.rbegin(); it != ref.transformers.rend(); ++it)
     s = std::string(transformer_name(*it)) + "(" + s + ")";
   return s;

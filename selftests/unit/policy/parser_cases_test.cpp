@@ -96,6 +96,8 @@ const Accept kAccept[] = {
   {"jevt.value[/user/username] = admin", "jevt.value[/user/username] = admin"},
   {"jevt.value[\"/a b\"] = x", "jevt.value[\"/a b\"] = x"},
   {"jevt.value['/a'] = x", "jevt.value[/a] = x"},
+  {"jevt.value[\"/a]b\"] exists", "jevt.value[\"/a]b\"] exists"},  // found by fuzzing
+  {"jevt.value[\"a\\\\b\"] exists", "jevt.value[\"a\\\\b\"] exists"},
   {"container.mount.dest[/proc*] = x", "container.mount.dest[/proc*] = x"},
   {"ka.uri.param[command] exists", "ka.uri.param[command] exists"},
   {"proc.env[HOME] = /root", "proc.env[HOME] = /root"},
