@@ -52,7 +52,7 @@ KeySpec boolean(std::string_view name, Get get) {
 
 template <class Get>
 KeySpec integer(std::string_view name, Get get, long long min, long long max,
-                std::string unit = {}) {
+                const std::string& unit = {}) {
   return {
       name, [=](const YAML::Node& n, const std::string& key, const Origins& o, Config& c) -> Err {
         long long v = 0;
@@ -88,7 +88,7 @@ KeySpec string(std::string_view name, Get get) {
 }
 
 template <class Get, class Parse>
-KeySpec choice(std::string_view name, Get get, Parse parse, std::string allowed) {
+KeySpec choice(std::string_view name, Get get, Parse parse, const std::string& allowed) {
   return {name,
           [=](const YAML::Node& n, const std::string& key, const Origins& o, Config& c) -> Err {
             if (n.IsScalar())

@@ -63,7 +63,7 @@ struct Dispatcher::Worker {
   bool failing = false;  // worker thread only
 };
 
-Dispatcher::Dispatcher(Options opts) : opts_(opts), queue_(opts.queue_capacity) {}
+Dispatcher::Dispatcher(Options opts) : opts_(std::move(opts)), queue_(opts_.queue_capacity) {}
 
 Dispatcher::~Dispatcher() { stop(); }
 
