@@ -92,6 +92,36 @@ std::string sources_of(const pp::FieldInfo& f) {
   return join(s, ",");
 }
 
+std::string_view kernel_hint_name(pp::KernelHint k) {
+  switch (k) {
+    case pp::KernelHint::None:
+      return "none";
+    case pp::KernelHint::EvtType:
+      return "evttype";
+    case pp::KernelHint::Comm:
+      return "comm";
+    case pp::KernelHint::PComm:
+      return "pcomm";
+    case pp::KernelHint::Pid:
+      return "pid";
+    case pp::KernelHint::Uid:
+      return "uid";
+    case pp::KernelHint::Gid:
+      return "gid";
+    case pp::KernelHint::Path:
+      return "path";
+    case pp::KernelHint::Flags:
+      return "flags";
+    case pp::KernelHint::Family:
+      return "family";
+    case pp::KernelHint::Port:
+      return "port";
+    case pp::KernelHint::Container:
+      return "container";
+  }
+  return "none";
+}
+
 void throw_if_failed(int code) {
   if (code != 0) throw CLI::RuntimeError(code);
 }
@@ -224,6 +254,7 @@ int run_fields(const FieldsOptions& o, std::ostream& out, std::ostream& err) {
                          {"type", pp::field_type_name(f.type)},
                          {"arg", arg_form(f)},
                          {"sources", sources_of(f)},
+                         {"kernel", kernel_hint_name(f.kernel)},
                          {"desc", f.desc}});
     } else {
       std::string name = std::string(f.name) + arg_form(f);
