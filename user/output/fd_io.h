@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -33,6 +34,29 @@ inline int write_line(int fd, std::string_view line) {
     }
   }
   return 0;
+}
+
+// Writing to a pipe whose reader is gone raises SIGPIPE, which kills the
+// process unless it is ignored; sinks cannot rely on the process-wide
+// disposition, so a sink worker blocks SIGPIPE in its own thread (the signal
+// is thread-directed and stays pending there) and discards it after EPIPE.
+inline void block_sigpipe_in_this_thread() {
+  thread_local bool done = false;
+  if (done) return;
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  done = true;
+}
+
+inline void discard_pending_sigpipe() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  timespec zero{};
+  while (sigtimedwait(&set, nullptr, &zero) == SIGPIPE) {
+  }
 }
 
 }  // namespace pg::user::output::detail

@@ -49,7 +49,7 @@ class ProgramSink final : public Sink {
   }
 
   Expected<void, std::string> deliver(const RenderedAlert& alert) override {
-    block_sigpipe_once();
+    detail::block_sigpipe_in_this_thread();
     const std::string& line = line_of(alert, opts_.format);
     std::string last_error;
     // Second attempt only when the first found the program gone (EPIPE):
@@ -63,7 +63,7 @@ class ProgramSink final : public Sink {
       last_error = err == ETIMEDOUT ? "program did not read its input within the write timeout"
                                     : detail::errno_text(err);
       if (err != EPIPE) break;
-      discard_pending_sigpipe();
+      detail::discard_pending_sigpipe();
       close_pipe();
       reap(0);
     }
@@ -71,25 +71,6 @@ class ProgramSink final : public Sink {
   }
 
  private:
-  static void block_sigpipe_once() {
-    thread_local bool done = false;
-    if (done) return;
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
-    done = true;
-  }
-
-  static void discard_pending_sigpipe() {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGPIPE);
-    timespec zero{};
-    while (sigtimedwait(&set, nullptr, &zero) == SIGPIPE) {
-    }
-  }
-
   Expected<void, std::string> start() {
     if (started_once_) {
       const auto earliest = last_start_ + opts_.restart_delay;

@@ -13,8 +13,12 @@ class StdoutSink final : public Sink {
   Expected<void, std::string> deliver(const RenderedAlert& alert) override {
     // Raw write(2), not std::cout: no shared buffer with other writers, and
     // each alert reaches the reader (a pipe to a log collector) at once.
-    if (int err = detail::write_line(opts_.fd, line_of(alert, opts_.format)); err != 0)
+    // stdout may be a pipe to a collector that went away.
+    detail::block_sigpipe_in_this_thread();
+    if (int err = detail::write_line(opts_.fd, line_of(alert, opts_.format)); err != 0) {
+      if (err == EPIPE) detail::discard_pending_sigpipe();
       return Unexpected(std::string("write to stdout: ") + detail::errno_text(err));
+    }
     return {};
   }
 

@@ -197,3 +197,23 @@ TEST_CASE("program sink survives a program that never reads (no SIGPIPE death)")
 TEST_CASE("program sink rejects an empty command") {
   CHECK_FALSE(make_program_sink({"", LineFormat::Text}));
 }
+
+TEST_CASE("stdout sink reports a closed reader instead of dying of SIGPIPE") {
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  ::close(fds[0]);
+  auto sink = make_stdout_sink({LineFormat::Text, fds[1]});
+  // A fresh thread with SIGPIPE deliverable, as a sink worker starts out
+  // (earlier tests may have blocked it in this thread).
+  pg::Expected<void, std::string> r;
+  std::thread([&] {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+    r = sink->deliver(rendered());
+  }).join();
+  REQUIRE_FALSE(r);
+  CHECK(r.error().find("Broken pipe") != std::string::npos);
+  ::close(fds[1]);
+}
