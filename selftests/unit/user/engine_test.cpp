@@ -185,3 +185,25 @@ TEST_CASE("alerts render the output with values and keep typed output_fields") {
   CHECK(std::get<std::string>(a.output_fields[0].value) == "/etc/shadow");
   CHECK(a.hostname == "host");
 }
+
+TEST_CASE("the default ruleset loads without warnings and compiles") {
+  std::vector<std::string> files{"rules/peregrine_rules.yaml"};
+  auto loaded = pg::policy::load_rules(files);
+  for (const auto& d : loaded.diagnostics.all()) MESSAGE(pg::policy::render_text(d));
+  CHECK(loaded.diagnostics.all().empty());
+  auto e = Engine::build(loaded.ruleset, {});
+  REQUIRE(e);
+  CHECK((*e)->rule_count() == loaded.ruleset.rules.size());
+  CHECK_FALSE((*e)->needs_all_types());  // every default rule names its event types
+}
+
+TEST_CASE("Falco's official syscall rule files compile into the engine") {
+  std::vector<std::string> files{"../shared/falco-rules/falco_rules.yaml",
+                                 "../shared/falco-rules/falco-incubating_rules.yaml",
+                                 "../shared/falco-rules/falco-sandbox_rules.yaml"};
+  auto loaded = pg::policy::load_rules(files);
+  REQUIRE(loaded.ok());
+  auto e = Engine::build(loaded.ruleset, {});
+  REQUIRE(e);
+  CHECK((*e)->rule_count() > 50);
+}
