@@ -53,7 +53,7 @@ LIBUSER     := $(BUILD)/libpguser.a
 all: $(BUILD)/peregrine ## build build/peregrine (daemon and CLI)
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
 
 deps: ## install the Debian packages Peregrine needs (no-op when present)
 	@scripts/deps.sh
