@@ -75,8 +75,7 @@ int pg_exit_connect(struct trace_event_raw_sys_exit *ctx)
 		r->remote.port = bpf_ntohs(sin6.sin6_port);
 		__builtin_memcpy(r->remote.addr, &sin6.sin6_addr, 16);
 	} else if (family == PG_AF_UNIX) {
-		off = pg_put_user_str(buf, off, &r->unix_path,
-				      (const char *)uaddr + sizeof(__u16));
+		off = pg_put_user_str(buf, off, &r->unix_path, (const char *)uaddr + sizeof(__u16));
 	}
 	if (ctx->ret == 0 || ctx->ret == -PG_EINPROGRESS)
 		pg_read_local(task, fd, r);

@@ -64,10 +64,14 @@ void route_libbpf_log() { libbpf_set_print(libbpf_to_spdlog); }
 
 std::string_view drop_reason_name(uint32_t reason) {
   switch (reason) {
-    case PG_DROP_RINGBUF_FULL: return "ring_buffer_full";
-    case PG_DROP_SCRATCH: return "no_scratch_buffer";
-    case PG_DROP_READ: return "kernel_read_failed";
-    default: return "unknown";
+    case PG_DROP_RINGBUF_FULL:
+      return "ring_buffer_full";
+    case PG_DROP_SCRATCH:
+      return "no_scratch_buffer";
+    case PG_DROP_READ:
+      return "kernel_read_failed";
+    default:
+      return "unknown";
   }
 }
 
@@ -92,9 +96,8 @@ std::expected<std::unique_ptr<BpfSession>, std::string> BpfSession::load(const L
   s->skel_->rodata->pg_self_tgid = opts.self_tgid;
   bpf_map__set_max_entries(s->skel_->maps.pg_events, opts.ringbuf_bytes);
   for (const auto& h : all_hooks()) {
-    bool wanted = h.lifecycle ||
-                  std::find(opts.syscalls.begin(), opts.syscalls.end(), h.name) !=
-                      opts.syscalls.end();
+    bool wanted = h.lifecycle || std::find(opts.syscalls.begin(), opts.syscalls.end(), h.name) !=
+                                     opts.syscalls.end();
     bpf_program__set_autoload(h.prog(s->skel_), wanted);
   }
   if (int err = pg_bpf__load(s->skel_))

@@ -22,8 +22,8 @@ namespace pg::user {
 
 // One attachable program and the evt.type names it produces.
 struct HookInfo {
-  std::string_view name;        // evt.type ("openat", "execve", ...)
-  bool lifecycle;               // always needed for the process table
+  std::string_view name;  // evt.type ("openat", "execve", ...)
+  bool lifecycle;         // always needed for the process table
   bpf_program* (*prog)(pg_bpf*);
 };
 

@@ -13,7 +13,8 @@ namespace {
 bool is_hex64(std::string_view s) {
   if (s.size() != 64) return false;
   for (char c : s)
-    if (!std::isxdigit(static_cast<unsigned char>(c)) || std::isupper(static_cast<unsigned char>(c)))
+    if (!std::isxdigit(static_cast<unsigned char>(c)) ||
+        std::isupper(static_cast<unsigned char>(c)))
       return false;
   return true;
 }
@@ -64,14 +65,14 @@ void CgroupMap::add(uint64_t id, std::string p) {
 void CgroupMap::scan() {
   // A cgroup v2 id is the inode number of the cgroup's directory.
   std::error_code ec;
-  struct stat root_sb{};
+  struct stat root_sb {};
   if (::stat(root_.c_str(), &root_sb) == 0 && !entries_.count(root_sb.st_ino))
     add(root_sb.st_ino, "/");
   for (auto it = std::filesystem::recursive_directory_iterator(
            root_, std::filesystem::directory_options::skip_permission_denied, ec);
        !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
     if (!it->is_directory(ec)) continue;
-    struct stat sb{};
+    struct stat sb {};
     if (::stat(it->path().c_str(), &sb) != 0 || entries_.count(sb.st_ino)) continue;
     add(sb.st_ino, "/" + std::filesystem::relative(it->path(), root_, ec).string());
   }

@@ -1,6 +1,7 @@
 #include <fmt/format.h>
-#include <chrono>
 #include <spdlog/spdlog.h>
+
+#include <chrono>
 
 #include "user/cli_run.h"
 #include "user/decode.h"
@@ -62,10 +63,11 @@ int replay(const ReplayOptions& o) {
   detector.stop_outputs();
   detector.log_rule_matches();
   auto os = detector.outputs().stats();
-  spdlog::info("replayed {} events from {} files in {:.3f} s ({:.0f} events/s; {} malformed); "
-               "{} alerts",
-               detector.events(), o.files.size(), secs,
-               secs > 0 ? double(detector.events()) / secs : 0.0, malformed, os.enqueued);
+  spdlog::info(
+      "replayed {} events from {} files in {:.3f} s ({:.0f} events/s; {} malformed); "
+      "{} alerts",
+      detector.events(), o.files.size(), secs, secs > 0 ? double(detector.events()) / secs : 0.0,
+      malformed, os.enqueued);
   return 0;
 }
 
@@ -73,9 +75,12 @@ int replay(const ReplayOptions& o) {
 
 void add_replay_command(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<ReplayOptions>();
-  auto* cmd = app.add_subcommand("replay", "Evaluate rules against recordings made with run --record");
+  auto* cmd =
+      app.add_subcommand("replay", "Evaluate rules against recordings made with run --record");
   add_detector_options(cmd, o->detector);
-  cmd->add_option("files", o->files, "Recordings to replay, in order")->required()->check(CLI::ExistingFile);
+  cmd->add_option("files", o->files, "Recordings to replay, in order")
+      ->required()
+      ->check(CLI::ExistingFile);
   cmd->callback([o, &exit_code] { exit_code = replay(*o); });
 }
 

@@ -52,7 +52,7 @@ int run_daemon(const RunOptions& o) {
   }
   detector.start_outputs();
 
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_handler = on_sighup;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGHUP, &sa, nullptr);
@@ -78,9 +78,10 @@ int run_daemon(const RunOptions& o) {
   uint64_t lost = 0;
   for (auto d : st.kernel_drops) lost += d;
   auto os = detector.outputs().stats();
-  spdlog::info("stopped: {} records received, {} lost in the kernel, {} malformed; {} alerts "
-               "queued, {} lost in outputs",
-               st.records, lost, st.decode_errors, os.enqueued, os.total_lost());
+  spdlog::info(
+      "stopped: {} records received, {} lost in the kernel, {} malformed; {} alerts "
+      "queued, {} lost in outputs",
+      st.records, lost, st.decode_errors, os.enqueued, os.total_lost());
   if (recorder && recorder->write_errors())
     spdlog::warn("the recording {} is incomplete: {} writes failed", o.record,
                  recorder->write_errors());

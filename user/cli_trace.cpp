@@ -49,10 +49,11 @@ int run_trace(const TraceOptions& o) {
     return 1;
   }
   Pipeline& pipeline = **started;
-  spdlog::info("tracing: {} programs attached ({}), {} processes read from /proc; "
-               "ready",
-               pipeline.attached().size(), fmt::join(pipeline.attached(), ", "),
-               pipeline.seeded_processes());
+  spdlog::info(
+      "tracing: {} programs attached ({}), {} processes read from /proc; "
+      "ready",
+      pipeline.attached().size(), fmt::join(pipeline.attached(), ", "),
+      pipeline.seeded_processes());
 
   auto& stop = install_stop_signals();
   uint64_t num = 0;

@@ -65,8 +65,8 @@ void fill_sockaddr(const pg_sockaddr& s, SockAddr& out) {
   std::memcpy(out.addr.data(), s.addr, sizeof(s.addr));
 }
 
-#define PG_TRY(var, expr)                              \
-  auto var##_r = (expr);                               \
+#define PG_TRY(var, expr)                                \
+  auto var##_r = (expr);                                 \
   if (!var##_r) return std::unexpected(var##_r.error()); \
   auto var = *var##_r
 
@@ -166,12 +166,23 @@ std::expected<void, std::string> decode_record(std::span<const std::byte> rec, c
   out.boot_ns = h.ts_ns;
   out.time_ns = clock.to_realtime(h.ts_ns);
   switch (h.type) {
-    case PG_REC_EXEC: out.kind = EventKind::Exec; return decode_exec(rec, out);
-    case PG_REC_FORK: out.kind = EventKind::Fork; return decode_fork(rec, out);
-    case PG_REC_EXIT: out.kind = EventKind::Exit; return decode_exit(rec, out);
-    case PG_REC_OPEN: out.kind = EventKind::Open; return decode_open(rec, out);
-    case PG_REC_CONNECT: out.kind = EventKind::Connect; return decode_connect(rec, out);
-    default: return std::unexpected(fmt::format("unknown record type {}", h.type));
+    case PG_REC_EXEC:
+      out.kind = EventKind::Exec;
+      return decode_exec(rec, out);
+    case PG_REC_FORK:
+      out.kind = EventKind::Fork;
+      return decode_fork(rec, out);
+    case PG_REC_EXIT:
+      out.kind = EventKind::Exit;
+      return decode_exit(rec, out);
+    case PG_REC_OPEN:
+      out.kind = EventKind::Open;
+      return decode_open(rec, out);
+    case PG_REC_CONNECT:
+      out.kind = EventKind::Connect;
+      return decode_connect(rec, out);
+    default:
+      return std::unexpected(fmt::format("unknown record type {}", h.type));
   }
 }
 
@@ -184,18 +195,26 @@ std::string SockAddr::to_ip() const {
 
 std::string_view Event::type_name() const {
   switch (kind) {
-    case EventKind::Exec: return "execve";
+    case EventKind::Exec:
+      return "execve";
     // The fork tracepoint does not say which syscall created the process;
     // on x86_64 glibc's fork() is clone, so Falco's name for it is used.
-    case EventKind::Fork: return "clone";
-    case EventKind::Exit: return "procexit";
-    case EventKind::Connect: return "connect";
+    case EventKind::Fork:
+      return "clone";
+    case EventKind::Exit:
+      return "procexit";
+    case EventKind::Connect:
+      return "connect";
     case EventKind::Open:
       switch (open_kind) {
-        case PG_OPEN_OPEN: return "open";
-        case PG_OPEN_OPENAT2: return "openat2";
-        case PG_OPEN_CREAT: return "creat";
-        default: return "openat";
+        case PG_OPEN_OPEN:
+          return "open";
+        case PG_OPEN_OPENAT2:
+          return "openat2";
+        case PG_OPEN_CREAT:
+          return "creat";
+        default:
+          return "openat";
       }
   }
   return "unknown";

@@ -34,11 +34,13 @@ std::expected<std::unique_ptr<Detector>, std::string> Detector::create(const Det
   if (d->cfg_.metrics.enabled)
     spdlog::warn("metrics.enabled is set, but this build has no metrics endpoint yet; ignored");
   if (d->cfg_.k8s_audit.enabled)
-    spdlog::warn("k8s_audit.enabled is set, but this build has no Kubernetes audit source yet; "
-                 "ignored");
+    spdlog::warn(
+        "k8s_audit.enabled is set, but this build has no Kubernetes audit source yet; "
+        "ignored");
   if (!d->cfg_.kernel_filter)
-    spdlog::warn("kernel_filter is false; this build has no in-kernel rule filter yet, so "
-                 "every event of an attached syscall reaches userspace either way");
+    spdlog::warn(
+        "kernel_filter is false; this build has no in-kernel rule filter yet, so "
+        "every event of an attached syscall reaches userspace either way");
 
   auto files = config::expand_rules_paths(d->cfg_.rules_files);
   if (!files) return std::unexpected(files.error().to_string());

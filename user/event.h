@@ -51,9 +51,9 @@ struct PathValue {
 
 struct Event {
   EventKind kind = EventKind::Exec;
-  uint16_t flags = 0;      // pg_rec_flags
-  uint64_t boot_ns = 0;    // CLOCK_BOOTTIME
-  uint64_t time_ns = 0;    // CLOCK_REALTIME, nanoseconds since the epoch
+  uint16_t flags = 0;    // pg_rec_flags
+  uint64_t boot_ns = 0;  // CLOCK_BOOTTIME
+  uint64_t time_ns = 0;  // CLOCK_REALTIME, nanoseconds since the epoch
   TaskInfo task;
   int64_t ret = 0;
 

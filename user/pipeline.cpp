@@ -21,7 +21,7 @@ void on_stop_signal(int) { g_stop.store(true); }
 }  // namespace
 
 std::atomic<bool>& install_stop_signals() {
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_handler = on_stop_signal;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
@@ -41,8 +41,8 @@ std::expected<std::unique_ptr<Pipeline>, std::string> Pipeline::start(const Load
   p->bpf_ = std::move(*bpf);
   p->rb_ = ring_buffer__new(p->bpf_->events_fd(), &Pipeline::on_record, p.get(), nullptr);
   if (!p->rb_)
-    return std::unexpected(fmt::format("creating the ring buffer reader failed: {}",
-                                       std::strerror(errno)));
+    return std::unexpected(
+        fmt::format("creating the ring buffer reader failed: {}", std::strerror(errno)));
   // Attach before seeding: a process that starts in between is then seen
   // by both, and the event (newer) wins over the /proc snapshot.
   if (auto ok = p->bpf_->attach(); !ok) return std::unexpected(ok.error());

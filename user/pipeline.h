@@ -27,8 +27,8 @@ class Recorder;
 namespace pg::user {
 
 struct PipelineStats {
-  uint64_t records = 0;        // records read from the ring buffer
-  uint64_t decode_errors = 0;  // malformed records (counted, skipped)
+  uint64_t records = 0;                                 // records read from the ring buffer
+  uint64_t decode_errors = 0;                           // malformed records (counted, skipped)
   std::array<uint64_t, PG_DROP__COUNT> kernel_drops{};  // lost before the ring buffer
 };
 

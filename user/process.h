@@ -12,12 +12,12 @@
 namespace pg::user {
 
 struct Process {
-  uint32_t pid = 0;   // thread-group id
+  uint32_t pid = 0;  // thread-group id
   uint32_t ppid = 0;
-  std::string comm;   // proc.name (kernel comm, at most 15 characters)
+  std::string comm;     // proc.name (kernel comm, at most 15 characters)
   std::string exepath;  // full path of the executable; "" if unknown
   std::vector<std::string> argv;
-  std::string cwd;    // "" if unknown
+  std::string cwd;  // "" if unknown
   uint32_t uid = 0;
   uint32_t gid = 0;
   uint32_t loginuid = UINT32_MAX;

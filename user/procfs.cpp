@@ -80,7 +80,8 @@ std::optional<std::string> parse_cgroup_v2_path(std::string_view text) {
 }
 
 ProcFs::ProcFs(std::filesystem::path proc_root, std::filesystem::path cgroup_root)
-    : proc_(std::move(proc_root)), cgroup_(std::move(cgroup_root)),
+    : proc_(std::move(proc_root)),
+      cgroup_(std::move(cgroup_root)),
       ticks_per_sec_(sysconf(_SC_CLK_TCK)) {}
 
 std::expected<Process, std::string> ProcFs::read_process(uint32_t pid) const {
@@ -115,7 +116,7 @@ std::expected<Process, std::string> ProcFs::read_process(uint32_t pid) const {
     if (auto rel = parse_cgroup_v2_path(*cg)) {
       // A cgroup v2 id is the inode number of its directory, which is what
       // bpf_get_current_cgroup_id() reports for events.
-      struct stat sb{};
+      struct stat sb {};
       auto full = cgroup_ / std::filesystem::path(*rel).relative_path();
       if (::stat(full.c_str(), &sb) == 0) p.cgroup_id = sb.st_ino;
     }

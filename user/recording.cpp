@@ -18,10 +18,18 @@ constexpr uint32_t kCgroupFrame = 0xfffffffeu;
 constexpr uint32_t kMaxFrame = 1u << 20;
 
 nlohmann::json to_json(const Process& p) {
-  return {{"pid", p.pid},         {"ppid", p.ppid},       {"comm", p.comm},
-          {"exepath", p.exepath}, {"argv", p.argv},       {"cwd", p.cwd},
-          {"uid", p.uid},         {"gid", p.gid},         {"loginuid", p.loginuid},
-          {"tty", p.tty},         {"sid", p.sid},         {"start_ns", p.start_ns},
+  return {{"pid", p.pid},
+          {"ppid", p.ppid},
+          {"comm", p.comm},
+          {"exepath", p.exepath},
+          {"argv", p.argv},
+          {"cwd", p.cwd},
+          {"uid", p.uid},
+          {"gid", p.gid},
+          {"loginuid", p.loginuid},
+          {"tty", p.tty},
+          {"sid", p.sid},
+          {"start_ns", p.start_ns},
           {"cgroup_id", p.cgroup_id}};
 }
 
@@ -45,9 +53,10 @@ Process from_json(const nlohmann::json& j) {
 
 }  // namespace
 
-std::expected<std::unique_ptr<Recorder>, std::string> Recorder::create(
-    const std::string& path, const std::string& hostname, int64_t clock_offset_ns,
-    const ProcessTable& procs) {
+std::expected<std::unique_ptr<Recorder>, std::string> Recorder::create(const std::string& path,
+                                                                       const std::string& hostname,
+                                                                       int64_t clock_offset_ns,
+                                                                       const ProcessTable& procs) {
   std::unique_ptr<Recorder> r(new Recorder());
   r->f_ = std::fopen(path.c_str(), "wb");
   if (!r->f_)

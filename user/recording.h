@@ -31,9 +31,10 @@ namespace pg::user {
 
 class Recorder {
  public:
-  static std::expected<std::unique_ptr<Recorder>, std::string> create(
-      const std::string& path, const std::string& hostname, int64_t clock_offset_ns,
-      const ProcessTable& procs);
+  static std::expected<std::unique_ptr<Recorder>, std::string> create(const std::string& path,
+                                                                      const std::string& hostname,
+                                                                      int64_t clock_offset_ns,
+                                                                      const ProcessTable& procs);
   ~Recorder();
 
   void write_record(std::span<const std::byte> rec);

@@ -19,7 +19,7 @@ constexpr long kTracefsMagic = 0x74726163;
 constexpr long kBpffsMagic = 0xcafe4a11;
 
 bool is_fs(const char* path, long magic) {
-  struct statfs sb{};
+  struct statfs sb {};
   return statfs(path, &sb) == 0 && long(sb.f_type) == magic;
 }
 
@@ -29,10 +29,10 @@ std::expected<void, std::string> ensure_mounted(const char* path, const char* ty
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
   if (mount(type, path, type, 0, nullptr) != 0 && !is_fs(path, magic))
-    return std::unexpected(fmt::format(
-        "{} is not mounted at {} and mounting it failed: {}; {} — mount it with "
-        "'mount -t {} {} {}'",
-        type, path, std::strerror(errno), why, type, type, path));
+    return std::unexpected(
+        fmt::format("{} is not mounted at {} and mounting it failed: {}; {} — mount it with "
+                    "'mount -t {} {} {}'",
+                    type, path, std::strerror(errno), why, type, type, path));
   spdlog::info("mounted {} at {}", type, path);
   return {};
 }

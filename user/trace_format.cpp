@@ -2,8 +2,8 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/socket.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <cstring>
 #include <ctime>
@@ -16,7 +16,7 @@ using nlohmann::ordered_json;
 
 std::string format_rfc3339_ns(uint64_t time_ns) {
   time_t secs = time_t(time_ns / 1'000'000'000);
-  struct tm tm{};
+  struct tm tm {};
   gmtime_r(&secs, &tm);
   char buf[40];
   strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
@@ -26,16 +26,31 @@ std::string format_rfc3339_ns(uint64_t time_ns) {
 std::string format_open_flags(uint64_t flags) {
   std::string out;
   switch (flags & O_ACCMODE) {
-    case O_WRONLY: out = "O_WRONLY"; break;
-    case O_RDWR: out = "O_RDWR"; break;
-    default: out = "O_RDONLY"; break;
+    case O_WRONLY:
+      out = "O_WRONLY";
+      break;
+    case O_RDWR:
+      out = "O_RDWR";
+      break;
+    default:
+      out = "O_RDONLY";
+      break;
   }
   static constexpr std::pair<uint64_t, const char*> kBits[] = {
-      {O_CREAT, "O_CREAT"},         {O_EXCL, "O_EXCL"},       {O_NOCTTY, "O_NOCTTY"},
-      {O_TRUNC, "O_TRUNC"},         {O_APPEND, "O_APPEND"},   {O_NONBLOCK, "O_NONBLOCK"},
-      {O_DSYNC, "O_DSYNC"},         {O_DIRECT, "O_DIRECT"},   {O_LARGEFILE, "O_LARGEFILE"},
-      {O_NOFOLLOW, "O_NOFOLLOW"},   {O_NOATIME, "O_NOATIME"}, {O_CLOEXEC, "O_CLOEXEC"},
-      {04000000 /* __O_SYNC: O_SYNC without O_DSYNC */, "O_SYNC"},         {O_PATH, "O_PATH"},
+      {O_CREAT, "O_CREAT"},
+      {O_EXCL, "O_EXCL"},
+      {O_NOCTTY, "O_NOCTTY"},
+      {O_TRUNC, "O_TRUNC"},
+      {O_APPEND, "O_APPEND"},
+      {O_NONBLOCK, "O_NONBLOCK"},
+      {O_DSYNC, "O_DSYNC"},
+      {O_DIRECT, "O_DIRECT"},
+      {O_LARGEFILE, "O_LARGEFILE"},
+      {O_NOFOLLOW, "O_NOFOLLOW"},
+      {O_NOATIME, "O_NOATIME"},
+      {O_CLOEXEC, "O_CLOEXEC"},
+      {04000000 /* __O_SYNC: O_SYNC without O_DSYNC */, "O_SYNC"},
+      {O_PATH, "O_PATH"},
   };
   // O_TMPFILE contains O_DIRECTORY's bit; report whichever is set as a whole.
   if ((flags & O_TMPFILE) == O_TMPFILE) {
@@ -59,20 +74,20 @@ namespace {
 // What `trace` prints: Falco field names, extracted exactly as rules see
 // them, so the trace of an event shows what a rule about it would match.
 constexpr std::string_view kCommon[] = {
-    "evt.num",   "evt.type",      "evt.time",    "evt.time.iso8601", "evt.rawtime",
-    "evt.res",   "evt.rawres",    "evt.failed",  "proc.pid",         "thread.tid",
-    "proc.ppid", "proc.name",     "proc.exepath", "proc.exe",        "proc.args",
-    "proc.cmdline", "proc.cwd",   "proc.tty",    "proc.sid",         "proc.pname",
-    "user.uid",  "user.name",     "user.loginuid", "group.gid",        "container.id",
+    "evt.num",      "evt.type",   "evt.time",      "evt.time.iso8601", "evt.rawtime",
+    "evt.res",      "evt.rawres", "evt.failed",    "proc.pid",         "thread.tid",
+    "proc.ppid",    "proc.name",  "proc.exepath",  "proc.exe",         "proc.args",
+    "proc.cmdline", "proc.cwd",   "proc.tty",      "proc.sid",         "proc.pname",
+    "user.uid",     "user.name",  "user.loginuid", "group.gid",        "container.id",
 };
 constexpr std::string_view kOpen[] = {
-    "fd.name",       "fd.directory",  "fd.filename",      "fd.num",
-    "fd.type",       "fd.typechar",   "evt.arg.name",     "evt.arg.flags",
-    "evt.arg.mode",  "evt.arg.dirfd", "evt.is_open_read", "evt.is_open_write",
+    "fd.name",      "fd.directory",  "fd.filename",      "fd.num",
+    "fd.type",      "fd.typechar",   "evt.arg.name",     "evt.arg.flags",
+    "evt.arg.mode", "evt.arg.dirfd", "evt.is_open_read", "evt.is_open_write",
 };
 constexpr std::string_view kConnect[] = {
-    "fd.num", "fd.type", "fd.typechar", "fd.l4proto", "fd.sip",  "fd.sport", "fd.cip",
-    "fd.cport", "fd.rip", "fd.rport",   "fd.lip",     "fd.lport", "fd.name",
+    "fd.num",   "fd.type", "fd.typechar", "fd.l4proto", "fd.sip",   "fd.sport", "fd.cip",
+    "fd.cport", "fd.rip",  "fd.rport",    "fd.lip",     "fd.lport", "fd.name",
 };
 constexpr std::string_view kExec[] = {"evt.arg.filename"};
 constexpr std::string_view kFork[] = {"evt.arg.child_pid"};
@@ -81,11 +96,16 @@ constexpr std::string_view kExit[] = {"evt.arg.status"};
 ordered_json to_json(const engine::Value& v) {
   using K = engine::Value::Kind;
   switch (v.kind) {
-    case K::Str: return std::string(v.str);
-    case K::Int: return v.num;
-    case K::Bool: return bool(v.num);
-    case K::List: return *v.list;
-    default: return nullptr;
+    case K::Str:
+      return std::string(v.str);
+    case K::Int:
+      return v.num;
+    case K::Bool:
+      return bool(v.num);
+    case K::List:
+      return *v.list;
+    default:
+      return nullptr;
   }
 }
 
@@ -105,11 +125,21 @@ ordered_json event_to_json(const Event& e, const ProcessTable& procs, uint64_t n
                     exit = bind_all(kExit);
   const std::vector<engine::BoundField>* extra = nullptr;
   switch (e.kind) {
-    case EventKind::Open: extra = &open; break;
-    case EventKind::Connect: extra = &connect; break;
-    case EventKind::Exec: extra = &exec; break;
-    case EventKind::Fork: extra = &fork; break;
-    case EventKind::Exit: extra = &exit; break;
+    case EventKind::Open:
+      extra = &open;
+      break;
+    case EventKind::Connect:
+      extra = &connect;
+      break;
+    case EventKind::Exec:
+      extra = &exec;
+      break;
+    case EventKind::Fork:
+      extra = &fork;
+      break;
+    case EventKind::Exit:
+      extra = &exit;
+      break;
   }
   engine::EventView v{e, procs, procs.find(e.task.tgid), num, "", cgroups};
   ordered_json j;
@@ -125,8 +155,8 @@ std::string event_to_text(const ordered_json& f) {
     if (it == f.end() || it->is_null()) return "<NA>";
     return it->is_string() ? it->get<std::string>() : it->dump();
   };
-  std::string out = fmt::format("{} {} {}({}) uid={} res={}", str("evt.time"), str("evt.type"), str("proc.name"),
-                                str("proc.pid"), str("user.uid"), str("evt.res"));
+  std::string out = fmt::format("{} {} {}({}) uid={} res={}", str("evt.time"), str("evt.type"),
+                                str("proc.name"), str("proc.pid"), str("user.uid"), str("evt.res"));
   for (const char* key : {"fd.name", "evt.arg.flags", "proc.cmdline"}) {
     if (f.contains(key)) out += fmt::format(" {}={}", key, str(key));
   }

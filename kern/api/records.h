@@ -53,11 +53,11 @@ PG_ABI_ASSERT(sizeof(struct pg_hdr) == 16, "pg_hdr layout");
 
 /* Who did it: filled for every record from the current task. */
 struct pg_task {
-	__u32 tgid;     /* proc.pid */
-	__u32 tid;      /* thread.tid */
-	__u32 ppid;     /* real parent's tgid */
-	__u32 uid;      /* effective uid (user.uid) */
-	__u32 gid;      /* effective gid */
+	__u32 tgid;	/* proc.pid */
+	__u32 tid;	/* thread.tid */
+	__u32 ppid;	/* real parent's tgid */
+	__u32 uid;	/* effective uid (user.uid) */
+	__u32 gid;	/* effective gid */
 	__u32 loginuid; /* audit login uid, (u32)-1 when unset */
 	__u64 cgroup_id;
 	char comm[PG_COMM_LEN];
@@ -67,7 +67,7 @@ PG_ABI_ASSERT(sizeof(struct pg_task) == 48, "pg_task layout");
 /* pg_str.flags */
 enum pg_str_flags {
 	PG_SF_TRUNCATED = 1 << 0, /* the capture buffer or walk budget ran out */
-	PG_SF_FAILED = 1 << 1,    /* the memory could not be read */
+	PG_SF_FAILED = 1 << 1,	  /* the memory could not be read */
 	/* The string is a dentry walk: NUL-separated components from the leaf
 	 * up to the task's root ("c\0b\0a\0" for /a/b/c; empty for "/"). */
 	PG_SF_COMPONENTS = 1 << 2,
@@ -84,10 +84,10 @@ PG_ABI_ASSERT(sizeof(struct pg_str) == 8, "pg_str layout");
 struct pg_exec_rec {
 	struct pg_hdr hdr;
 	struct pg_task task;
-	__u64 start_ns;  /* task start time, CLOCK_BOOTTIME (proc start) */
-	__u32 tty;       /* controlling tty as a dev_t (major << 20 | minor), 0 if none */
-	__u32 old_tid;   /* tid before exec (differs when a thread exec'd) */
-	__u32 sid;       /* session id in the initial pid namespace */
+	__u64 start_ns; /* task start time, CLOCK_BOOTTIME (proc start) */
+	__u32 tty;	/* controlling tty as a dev_t (major << 20 | minor), 0 if none */
+	__u32 old_tid;	/* tid before exec (differs when a thread exec'd) */
+	__u32 sid;	/* session id in the initial pid namespace */
 	__u32 pad;
 	struct pg_str exe;  /* the executable file, as a dentry walk */
 	struct pg_str args; /* argv, NUL-separated, as in /proc/PID/cmdline */
@@ -127,11 +127,11 @@ enum pg_open_kind {
 struct pg_open_rec {
 	struct pg_hdr hdr;
 	struct pg_task task;
-	__s64 ret;       /* new fd, or -errno */
-	__u64 flags;     /* open flags (openat2: open_how.flags) */
-	__u32 mode;      /* creation mode */
-	__s32 dirfd;     /* PG_AT_FDCWD or the directory fd */
-	__u16 kind;      /* enum pg_open_kind */
+	__s64 ret;   /* new fd, or -errno */
+	__u64 flags; /* open flags (openat2: open_how.flags) */
+	__u32 mode;  /* creation mode */
+	__s32 dirfd; /* PG_AT_FDCWD or the directory fd */
+	__u16 kind;  /* enum pg_open_kind */
 	__u16 pad[3];
 	struct pg_str path; /* the path argument as the caller passed it */
 	/* For a relative path: the directory it is relative to (cwd or dirfd),
@@ -151,10 +151,10 @@ PG_ABI_ASSERT(sizeof(struct pg_sockaddr) == 24, "pg_sockaddr layout");
 struct pg_connect_rec {
 	struct pg_hdr hdr;
 	struct pg_task task;
-	__s64 ret;  /* 0, or -errno (-EINPROGRESS for non-blocking) */
+	__s64 ret; /* 0, or -errno (-EINPROGRESS for non-blocking) */
 	__s32 fd;
-	__u16 sock_type; /* SOCK_STREAM, SOCK_DGRAM, ... (0 if unknown) */
-	__u16 protocol;  /* IPPROTO_TCP, IPPROTO_UDP, ... (0 if unknown) */
+	__u16 sock_type;	   /* SOCK_STREAM, SOCK_DGRAM, ... (0 if unknown) */
+	__u16 protocol;		   /* IPPROTO_TCP, IPPROTO_UDP, ... (0 if unknown) */
 	struct pg_sockaddr remote; /* decoded from the connect() argument */
 	struct pg_sockaddr local;  /* read from the socket at return */
 	struct pg_str unix_path;   /* AF_UNIX: sun_path of the argument */
@@ -164,8 +164,8 @@ PG_ABI_ASSERT(sizeof(struct pg_connect_rec) == 136, "pg_connect_rec layout");
 /* Every place a record can be lost; indexes of the pg_drops counter map. */
 enum pg_drop_reason {
 	PG_DROP_RINGBUF_FULL = 0, /* bpf_ringbuf_output/reserve failed */
-	PG_DROP_SCRATCH = 1,      /* no per-CPU scratch buffer */
-	PG_DROP_READ = 2,         /* a kernel read the record depends on failed */
+	PG_DROP_SCRATCH = 1,	  /* no per-CPU scratch buffer */
+	PG_DROP_READ = 2,	  /* a kernel read the record depends on failed */
 	PG_DROP__COUNT,
 };
 

@@ -27,11 +27,11 @@ _Static_assert(PG_OFF_MASK + 1 + PG_STR_MAX <= PG_SCRATCH_SIZE, "scratch too sma
 /* Mask a value in a way the compiler cannot drop: clang removes a plain
  * `off & MASK` when an earlier branch already implies it, but the verifier
  * does not always track that branch, and then rejects the access. */
-#define PG_MASK(val, mask)                                   \
-	({                                                   \
-		__u64 __v = (val);                           \
-		asm volatile("%0 &= %1" : "+r"(__v) : "i"(mask)); \
-		__v;                                         \
+#define PG_MASK(val, mask)                                                                         \
+	({                                                                                         \
+		__u64 __v = (val);                                                                 \
+		asm volatile("%0 &= %1" : "+r"(__v) : "i"(mask));                                  \
+		__v;                                                                               \
 	})
 #define PG_OFF(off) PG_MASK(off, PG_OFF_MASK)
 

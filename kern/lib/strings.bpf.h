@@ -61,7 +61,6 @@ static __always_inline __u32 pg_put_user_bytes(__u8 *rec, __u32 off, struct pg_s
 	return off + n + 1;
 }
 
-
 /* The struct mount that embeds a vfsmount (the kernel's real_mount()), with
  * a CO-RE-relocated offset. */
 static __always_inline struct mount *pg_real_mount(struct vfsmount *vfsmnt)

@@ -9,9 +9,9 @@
 #include <condition_variable>
 #include <filesystem>
 #include <functional>
-#include <optional>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>

@@ -77,7 +77,8 @@ struct Receiver {
 
 }  // namespace
 
-TEST_CASE("reading /etc/shadow raises Falco's Read sensitive file untrusted; a benign read does not") {
+TEST_CASE(
+    "reading /etc/shadow raises Falco's Read sensitive file untrusted; a benign read does not") {
   Daemon d({"run", "-r", kFalcoRules, "--json", "-c", "/dev/null"});
   REQUIRE(d.ready());
   sh("cat /etc/hostname > /dev/null");
@@ -117,12 +118,29 @@ TEST_CASE("the same alert arrives through the file, program, syslog and HTTP out
   REQUIRE(bind(slog, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0);
   Receiver http;
 
-  Daemon d({"run", "-r", kFalcoRules, "-c", "/dev/null", "-o", "json_output=true",
-            "-o", "file_output.enabled=true", "-o", "file_output.filename=" + file_out,
-            "-o", "program_output.enabled=true", "-o", "program_output.program=cat >> " + prog_out,
-            "-o", "syslog_output.enabled=true", "-o", "syslog_output.socket=" + syslog_sock,
-            "-o", "http_output.enabled=true",
-            "-o", "http_output.url=http://127.0.0.1:" + std::to_string(http.port) + "/alerts"});
+  Daemon d({"run",
+            "-r",
+            kFalcoRules,
+            "-c",
+            "/dev/null",
+            "-o",
+            "json_output=true",
+            "-o",
+            "file_output.enabled=true",
+            "-o",
+            "file_output.filename=" + file_out,
+            "-o",
+            "program_output.enabled=true",
+            "-o",
+            "program_output.program=cat >> " + prog_out,
+            "-o",
+            "syslog_output.enabled=true",
+            "-o",
+            "syslog_output.socket=" + syslog_sock,
+            "-o",
+            "http_output.enabled=true",
+            "-o",
+            "http_output.url=http://127.0.0.1:" + std::to_string(http.port) + "/alerts"});
   REQUIRE(d.ready());
   sh("cat /etc/shadow > /dev/null");
   const std::string rule = "Read sensitive file untrusted";
@@ -140,8 +158,10 @@ TEST_CASE("the same alert arrives through the file, program, syslog and HTTP out
   fcntl(slog, F_SETFL, O_NONBLOCK);
   while (!got_syslog && std::chrono::steady_clock::now() < deadline) {
     ssize_t n = recv(slog, buf, sizeof(buf) - 1, 0);
-    if (n > 0) got_syslog = std::string(buf, size_t(n)).find(rule) != std::string::npos;
-    else std::this_thread::sleep_for(20ms);
+    if (n > 0)
+      got_syslog = std::string(buf, size_t(n)).find(rule) != std::string::npos;
+    else
+      std::this_thread::sleep_for(20ms);
   }
   CHECK(got_syslog);
   auto line = Json::parse(slurp(file_out).substr(0, slurp(file_out).find('\n')), nullptr, false);
@@ -166,10 +186,10 @@ TEST_CASE("a refusing or slow webhook does not delay stdout, and its failures ar
     CAPTURE(slow);
     Receiver receiver(3s);
     const int port = slow ? receiver.port : dead_port;
-    Daemon d({"run", "-r", kFalcoRules, "-c", "/dev/null", "--json",
-              "-o", "http_output.enabled=true", "-o", "http_output.max_retries=1",
-              "-o", "http_output.timeout_ms=500",
-              "-o", "http_output.url=http://127.0.0.1:" + std::to_string(port) + "/alerts"});
+    Daemon d({"run", "-r", kFalcoRules, "-c", "/dev/null", "--json", "-o",
+              "http_output.enabled=true", "-o", "http_output.max_retries=1", "-o",
+              "http_output.timeout_ms=500", "-o",
+              "http_output.url=http://127.0.0.1:" + std::to_string(port) + "/alerts"});
     REQUIRE(d.ready());
     auto t0 = std::chrono::steady_clock::now();
     sh("cat /etc/shadow > /dev/null");
@@ -181,7 +201,8 @@ TEST_CASE("a refusing or slow webhook does not delay stdout, and its failures ar
     CHECK(err.find("stopped:") != std::string::npos);
     // The failed delivery is reported: in the per-sink error log or the
     // final "lost in outputs" count.
-    CHECK((err.find("http") != std::string::npos || err.find("lost in outputs") != std::string::npos));
+    CHECK((err.find("http") != std::string::npos ||
+           err.find("lost in outputs") != std::string::npos));
   }
 }
 

@@ -29,9 +29,8 @@ TEST_CASE("a loopback TCP connect reports server and client addresses") {
   len = sizeof(local);
   getsockname(cli, reinterpret_cast<sockaddr*>(&local), &len);
 
-  auto e = d.wait_for([&](const Json& j) {
-    return j["evt.type"] == "connect" && j["fd.sport"] == port;
-  });
+  auto e = d.wait_for(
+      [&](const Json& j) { return j["evt.type"] == "connect" && j["fd.sport"] == port; });
   REQUIRE(e);
   CHECK((*e)["evt.res"] == "SUCCESS");
   CHECK((*e)["fd.num"] == cli);

@@ -24,9 +24,8 @@ TEST_CASE("fork, exec and exit of a child are reported with its command line") {
   waitpid(child, &status, 0);
   REQUIRE(WEXITSTATUS(status) == 3);
 
-  auto fork_ev = d.wait_for([&](const Json& j) {
-    return j["evt.type"] == "clone" && j["evt.arg.child_pid"] == child;
-  });
+  auto fork_ev = d.wait_for(
+      [&](const Json& j) { return j["evt.type"] == "clone" && j["evt.arg.child_pid"] == child; });
   REQUIRE(fork_ev);
   CHECK((*fork_ev)["proc.pid"] == getpid());
 
@@ -35,13 +34,15 @@ TEST_CASE("fork, exec and exit of a child are reported with its command line") {
   REQUIRE(exec_ev);
   CHECK((*exec_ev)["proc.name"] == "sh");
   CHECK((*exec_ev)["proc.ppid"] == getpid());
-  CHECK((*exec_ev)["proc.exepath"] ==
-        std::filesystem::canonical("/bin/sh").string());
+  CHECK((*exec_ev)["proc.exepath"] == std::filesystem::canonical("/bin/sh").string());
   CHECK((*exec_ev)["proc.cmdline"] == "sh -c exit 3 pg-marker-arg");
   CHECK((*exec_ev)["proc.args"] == "-c exit 3 pg-marker-arg");
   CHECK((*exec_ev)["proc.cwd"] == dir.path + "/");
   CHECK((*exec_ev)["proc.pname"] ==
-        std::filesystem::path(std::filesystem::canonical("/proc/self/exe")).filename().string().substr(0, 15));
+        std::filesystem::path(std::filesystem::canonical("/proc/self/exe"))
+            .filename()
+            .string()
+            .substr(0, 15));
 
   auto exit_ev = d.wait_for(
       [&](const Json& j) { return j["evt.type"] == "procexit" && j["proc.pid"] == child; });

@@ -17,10 +17,14 @@ output::Priority to_output_priority(policy::Priority p) {
 
 output::FieldValue to_output_value(const Value& v) {
   switch (v.kind) {
-    case Value::Kind::NA: return std::monostate{};
-    case Value::Kind::Int: return int64_t(v.num);
-    case Value::Kind::Bool: return bool(v.num);
-    default: return render_value(v);
+    case Value::Kind::NA:
+      return std::monostate{};
+    case Value::Kind::Int:
+      return int64_t(v.num);
+    case Value::Kind::Bool:
+      return bool(v.num);
+    default:
+      return render_value(v);
   }
 }
 

@@ -19,7 +19,7 @@ namespace pg::user::engine {
 
 struct EngineOptions {
   output::Priority min_priority = output::Priority::Debug;  // alerts below are not raised
-  bool all_matches = false;  // rule_matching: all (else first)
+  bool all_matches = false;                                 // rule_matching: all (else first)
 };
 
 struct CompiledRule {

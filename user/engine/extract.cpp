@@ -27,7 +27,8 @@ using K = EventKind;
 
 const Process* ancestor(const EventView& v, int n) {
   const Process* p = v.proc;
-  for (int i = 0; i < n && p; ++i) p = (p->ppid && p->ppid != p->pid) ? v.procs.find(p->ppid) : nullptr;
+  for (int i = 0; i < n && p; ++i)
+    p = (p->ppid && p->ppid != p->pid) ? v.procs.find(p->ppid) : nullptr;
   return p;
 }
 
@@ -51,7 +52,9 @@ V evt_type(const EventView& v, const FieldArg&, std::string&) { return V::of(v.e
 V evt_dir(const EventView&, const FieldArg&, std::string&) { return V::of("<"); }
 V evt_source(const EventView&, const FieldArg&, std::string&) { return V::of("syscall"); }
 V evt_hostname(const EventView& v, const FieldArg&, std::string&) { return V::of(v.hostname); }
-V evt_rawtime(const EventView& v, const FieldArg&, std::string&) { return V::of_int(int64_t(v.evt.time_ns)); }
+V evt_rawtime(const EventView& v, const FieldArg&, std::string&) {
+  return V::of_int(int64_t(v.evt.time_ns));
+}
 V evt_rawtime_s(const EventView& v, const FieldArg&, std::string&) {
   return V::of_int(int64_t(v.evt.time_ns / 1'000'000'000));
 }
@@ -60,7 +63,7 @@ V evt_rawtime_ns(const EventView& v, const FieldArg&, std::string&) {
 }
 V evt_time(const EventView& v, const FieldArg&, std::string& s) {
   time_t secs = time_t(v.evt.time_ns / 1'000'000'000);
-  struct tm tm{};
+  struct tm tm {};
   localtime_r(&secs, &tm);
   s = fmt::format("{:02}:{:02}:{:02}.{:09}", tm.tm_hour, tm.tm_min, tm.tm_sec,
                   v.evt.time_ns % 1'000'000'000);
@@ -75,7 +78,9 @@ V evt_res(const EventView& v, const FieldArg&, std::string& s) {
   return V::of(s);
 }
 V evt_rawres(const EventView& v, const FieldArg&, std::string&) { return V::of_int(v.evt.ret); }
-V evt_failed(const EventView& v, const FieldArg&, std::string&) { return V::of_bool(v.evt.ret < 0); }
+V evt_failed(const EventView& v, const FieldArg&, std::string&) {
+  return V::of_bool(v.evt.ret < 0);
+}
 V evt_is_open_read(const EventView& v, const FieldArg&, std::string&) {
   if (!is_open(v.evt)) return V::of_bool(false);
   return V::of_bool((v.evt.open_flags & O_ACCMODE) != O_WRONLY);
@@ -102,8 +107,14 @@ V evt_arg(const EventView& v, const FieldArg& a, std::string& s) {
   switch (e.kind) {
     case K::Open:
       if (k == "name" || k == "pathname" || k == "path") return V::of(e.path.raw);
-      if (k == "flags") { s = format_open_flags(e.open_flags); return V::of(s); }
-      if (k == "mode") { s = fmt::format("0{:o}", e.open_mode); return V::of(s); }
+      if (k == "flags") {
+        s = format_open_flags(e.open_flags);
+        return V::of(s);
+      }
+      if (k == "mode") {
+        s = fmt::format("0{:o}", e.open_mode);
+        return V::of(s);
+      }
       if (k == "dirfd") return V::of_int(e.dirfd);
       break;
     case K::Connect:
@@ -138,8 +149,12 @@ V evt_rawarg(const EventView& v, const FieldArg& a, std::string& s) {
 
 // ---- proc.*, thread.*, user.*, group.* -----------------------------------
 V proc_pid(const EventView& v, const FieldArg&, std::string&) { return V::of_int(v.evt.task.tgid); }
-V thread_tid(const EventView& v, const FieldArg&, std::string&) { return V::of_int(v.evt.task.tid); }
-V proc_ppid(const EventView& v, const FieldArg&, std::string&) { return V::of_int(v.evt.task.ppid); }
+V thread_tid(const EventView& v, const FieldArg&, std::string&) {
+  return V::of_int(v.evt.task.tid);
+}
+V proc_ppid(const EventView& v, const FieldArg&, std::string&) {
+  return V::of_int(v.evt.task.ppid);
+}
 V proc_name(const EventView& v, const FieldArg&, std::string&) { return V::of(v.evt.task.comm); }
 V proc_exe(const EventView& v, const FieldArg&, std::string&) {
   return v.proc && !v.proc->argv.empty() ? V::of(v.proc->argv[0]) : V::na();
@@ -191,10 +206,12 @@ V ancestor_field(const EventView& v, const FieldArg& a, std::string& s) {
   thread_local std::vector<std::string> all;
   all.clear();
   std::string tmp;
-  for (const Process* p = ancestor(v, 1); p && all.size() < 64; ) {
+  for (const Process* p = ancestor(v, 1); p && all.size() < 64;) {
     Value x = Of(*p, tmp);
-    if (x.kind == Value::Kind::Str) all.emplace_back(x.str);
-    else if (x.kind == Value::Kind::Int) all.push_back(std::to_string(x.num));
+    if (x.kind == Value::Kind::Str)
+      all.emplace_back(x.str);
+    else if (x.kind == Value::Kind::Int)
+      all.push_back(std::to_string(x.num));
     const Process* up = (p->ppid && p->ppid != p->pid) ? v.procs.find(p->ppid) : nullptr;
     p = up;
   }
@@ -204,7 +221,10 @@ V of_name(const Process& p, std::string&) { return V::of(p.comm); }
 V of_pid(const Process& p, std::string&) { return V::of_int(p.pid); }
 V of_exe(const Process& p, std::string&) { return p.argv.empty() ? V::na() : V::of(p.argv[0]); }
 V of_exepath(const Process& p, std::string&) { return str_or_na(p.exepath); }
-V of_cmdline(const Process& p, std::string& s) { s = render_cmdline(p); return V::of(s); }
+V of_cmdline(const Process& p, std::string& s) {
+  s = render_cmdline(p);
+  return V::of(s);
+}
 
 template <Value (*Of)(const Process&, std::string&)>
 V parent_field(const EventView& v, const FieldArg&, std::string& s) {
@@ -213,13 +233,17 @@ V parent_field(const EventView& v, const FieldArg&, std::string& s) {
 }
 
 V user_uid(const EventView& v, const FieldArg&, std::string&) { return V::of_int(v.evt.task.uid); }
-V user_name_f(const EventView& v, const FieldArg&, std::string&) { return str_or_na(user_name(v.evt.task.uid)); }
+V user_name_f(const EventView& v, const FieldArg&, std::string&) {
+  return str_or_na(user_name(v.evt.task.uid));
+}
 V user_loginname(const EventView& v, const FieldArg&, std::string&) {
   if (v.evt.task.loginuid == UINT32_MAX) return V::na();
   return str_or_na(user_name(v.evt.task.loginuid));
 }
 V group_gid(const EventView& v, const FieldArg&, std::string&) { return V::of_int(v.evt.task.gid); }
-V group_name_f(const EventView& v, const FieldArg&, std::string&) { return str_or_na(group_name(v.evt.task.gid)); }
+V group_name_f(const EventView& v, const FieldArg&, std::string&) {
+  return str_or_na(group_name(v.evt.task.gid));
+}
 
 // ---- fd.*, fs.path.* ------------------------------------------------------
 V fd_num(const EventView& v, const FieldArg&, std::string&) {
@@ -255,10 +279,14 @@ V fd_typechar(const EventView& v, const FieldArg&, std::string&) {
   if (is_open(e)) return V::of("f");
   if (!is_connect(e)) return V::na();
   switch (e.remote.family) {
-    case AF_INET: return V::of("4");
-    case AF_INET6: return V::of("6");
-    case AF_UNIX: return V::of("u");
-    default: return V::na();
+    case AF_INET:
+      return V::of("4");
+    case AF_INET6:
+      return V::of("6");
+    case AF_UNIX:
+      return V::of("u");
+    default:
+      return V::na();
   }
 }
 V fd_type(const EventView& v, const FieldArg&, std::string&) {
@@ -266,10 +294,14 @@ V fd_type(const EventView& v, const FieldArg&, std::string&) {
   if (is_open(e)) return V::of("file");
   if (!is_connect(e)) return V::na();
   switch (e.remote.family) {
-    case AF_INET: return V::of("ipv4");
-    case AF_INET6: return V::of("ipv6");
-    case AF_UNIX: return V::of("unix");
-    default: return V::na();
+    case AF_INET:
+      return V::of("ipv4");
+    case AF_INET6:
+      return V::of("ipv6");
+    case AF_UNIX:
+      return V::of("unix");
+    default:
+      return V::na();
   }
 }
 V fd_sockfamily(const EventView& v, const FieldArg&, std::string&) {
@@ -281,8 +313,10 @@ V fd_sockfamily(const EventView& v, const FieldArg&, std::string&) {
 V fd_l4proto(const EventView& v, const FieldArg&, std::string&) {
   const Event& e = v.evt;
   if (!is_inet(e)) return V::na();
-  if (e.protocol == IPPROTO_TCP || (e.protocol == 0 && e.sock_type == SOCK_STREAM)) return V::of("tcp");
-  if (e.protocol == IPPROTO_UDP || (e.protocol == 0 && e.sock_type == SOCK_DGRAM)) return V::of("udp");
+  if (e.protocol == IPPROTO_TCP || (e.protocol == 0 && e.sock_type == SOCK_STREAM))
+    return V::of("tcp");
+  if (e.protocol == IPPROTO_UDP || (e.protocol == 0 && e.sock_type == SOCK_DGRAM))
+    return V::of("udp");
   if (e.protocol == IPPROTO_ICMP || e.protocol == IPPROTO_ICMPV6) return V::of("icmp");
   return V::of("raw");
 }
@@ -453,8 +487,9 @@ BoundField bind_field(const policy::FieldRef& ref) {
   // dotted form for named arguments ("evt.arg.flags").
   b.name = ref.name;
   if (ref.arg) {
-    bool numeric = !ref.arg->empty() &&
-                   std::all_of(ref.arg->begin(), ref.arg->end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+    bool numeric = !ref.arg->empty() && std::all_of(ref.arg->begin(), ref.arg->end(), [](char c) {
+      return std::isdigit(static_cast<unsigned char>(c));
+    });
     bool dotted = ref.field_id >= 0 && policy::FieldRegistry::instance().at(ref.field_id).dotted;
     b.name += (dotted && !numeric) ? "." + *ref.arg : "[" + *ref.arg + "]";
   }
@@ -479,7 +514,10 @@ std::optional<BoundField> bind_field_name(std::string_view name) {
   policy::FieldRef ref;
   ref.name = std::string(policy::FieldRegistry::instance().at(*id).name);
   ref.field_id = *id;
-  if (bracket) ref.arg = arg; else ref.arg = dotted;
+  if (bracket)
+    ref.arg = arg;
+  else
+    ref.arg = dotted;
   return bind_field(ref);
 }
 
@@ -490,14 +528,22 @@ Value extract(const BoundField& f, const EventView& v, std::string& scratch) {
     if (val.is_na()) return val;
     std::string text = val.kind == Value::Kind::Str ? std::string(val.str) : render_value(val);
     switch (*it) {
-      case policy::Transformer::ToLower: scratch = lower(text); break;
+      case policy::Transformer::ToLower:
+        scratch = lower(text);
+        break;
       case policy::Transformer::ToUpper:
         scratch = text;
         for (auto& c : scratch) c = char(std::toupper(static_cast<unsigned char>(c)));
         break;
-      case policy::Transformer::B64: scratch = base64(text); break;
-      case policy::Transformer::Basename: scratch = std::string(path_basename(text)); break;
-      case policy::Transformer::Len: val = Value::of_int(int64_t(text.size())); continue;
+      case policy::Transformer::B64:
+        scratch = base64(text);
+        break;
+      case policy::Transformer::Basename:
+        scratch = std::string(path_basename(text));
+        break;
+      case policy::Transformer::Len:
+        val = Value::of_int(int64_t(text.size()));
+        continue;
     }
     val = Value::of(scratch);
   }
@@ -506,10 +552,14 @@ Value extract(const BoundField& f, const EventView& v, std::string& scratch) {
 
 std::string render_value(const Value& v) {
   switch (v.kind) {
-    case Value::Kind::NA: return "<NA>";
-    case Value::Kind::Str: return std::string(v.str);
-    case Value::Kind::Int: return std::to_string(v.num);
-    case Value::Kind::Bool: return v.num ? "true" : "false";
+    case Value::Kind::NA:
+      return "<NA>";
+    case Value::Kind::Str:
+      return std::string(v.str);
+    case Value::Kind::Int:
+      return std::to_string(v.num);
+    case Value::Kind::Bool:
+      return v.num ? "true" : "false";
     case Value::Kind::List: {
       std::string out = "(";
       for (size_t i = 0; i < v.list->size(); ++i) out += (i ? "," : "") + (*v.list)[i];
@@ -534,10 +584,11 @@ std::string_view user_name(uint32_t uid) {
   static std::unordered_map<uint32_t, std::string> cache;
   static std::mutex mu;
   return cached_name(cache, mu, uid, [](uint32_t id) {
-    struct passwd pw{}, *res = nullptr;
+    struct passwd pw {
+    }, *res = nullptr;
     char buf[4096];
     return getpwuid_r(id, &pw, buf, sizeof(buf), &res) == 0 && res ? std::string(pw.pw_name)
-                                                                  : std::string();
+                                                                   : std::string();
   });
 }
 
@@ -545,10 +596,11 @@ std::string_view group_name(uint32_t gid) {
   static std::unordered_map<uint32_t, std::string> cache;
   static std::mutex mu;
   return cached_name(cache, mu, gid, [](uint32_t id) {
-    struct group gr{}, *res = nullptr;
+    struct group gr {
+    }, *res = nullptr;
     char buf[4096];
     return getgrgid_r(id, &gr, buf, sizeof(buf), &res) == 0 && res ? std::string(gr.gr_name)
-                                                                  : std::string();
+                                                                   : std::string();
   });
 }
 

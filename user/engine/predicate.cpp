@@ -204,9 +204,12 @@ class Compare final : public Predicate {
     }
     switch (val.kind) {
       case Value::Kind::Int:
-      case Value::Kind::Bool: return match_int(val.num);
-      case Value::Kind::Str: return match_str(val.str);
-      default: return false;
+      case Value::Kind::Bool:
+        return match_int(val.num);
+      case Value::Kind::Str:
+        return match_str(val.str);
+      default:
+        return false;
     }
   }
 
@@ -214,38 +217,59 @@ class Compare final : public Predicate {
     if ((a.kind == Value::Kind::Int || a.kind == Value::Kind::Bool) &&
         (b.kind == Value::Kind::Int || b.kind == Value::Kind::Bool)) {
       switch (op_) {
-        case Op::Eq: return a.num == b.num;
-        case Op::Ne: return a.num != b.num;
-        case Op::Lt: return a.num < b.num;
-        case Op::Le: return a.num <= b.num;
-        case Op::Gt: return a.num > b.num;
-        case Op::Ge: return a.num >= b.num;
-        default: return false;
+        case Op::Eq:
+          return a.num == b.num;
+        case Op::Ne:
+          return a.num != b.num;
+        case Op::Lt:
+          return a.num < b.num;
+        case Op::Le:
+          return a.num <= b.num;
+        case Op::Gt:
+          return a.num > b.num;
+        case Op::Ge:
+          return a.num >= b.num;
+        default:
+          return false;
       }
     }
     std::string sa = render_value(a), sb = render_value(b);
     switch (op_) {
-      case Op::Eq: return sa == sb;
-      case Op::Ne: return sa != sb;
-      case Op::Contains: return sa.find(sb) != std::string::npos;
-      case Op::StartsWith: return sa.starts_with(sb);
-      case Op::EndsWith: return sa.ends_with(sb);
-      default: return false;
+      case Op::Eq:
+        return sa == sb;
+      case Op::Ne:
+        return sa != sb;
+      case Op::Contains:
+        return sa.find(sb) != std::string::npos;
+      case Op::StartsWith:
+        return sa.starts_with(sb);
+      case Op::EndsWith:
+        return sa.ends_with(sb);
+      default:
+        return false;
     }
   }
 
   bool match_int(int64_t n) const {
     if (nums_.empty()) return false;
     switch (op_) {
-      case Op::Eq: return n == nums_[0];
-      case Op::Ne: return n != nums_[0];
-      case Op::Lt: return n < nums_[0];
-      case Op::Le: return n <= nums_[0];
-      case Op::Gt: return n > nums_[0];
-      case Op::Ge: return n >= nums_[0];
+      case Op::Eq:
+        return n == nums_[0];
+      case Op::Ne:
+        return n != nums_[0];
+      case Op::Lt:
+        return n < nums_[0];
+      case Op::Le:
+        return n <= nums_[0];
+      case Op::Gt:
+        return n > nums_[0];
+      case Op::Ge:
+        return n >= nums_[0];
       case Op::In:
-      case Op::Intersects: return std::find(nums_.begin(), nums_.end(), n) != nums_.end();
-      default: return false;
+      case Op::Intersects:
+        return std::find(nums_.begin(), nums_.end(), n) != nums_.end();
+      default:
+        return false;
     }
   }
 
@@ -255,20 +279,32 @@ class Compare final : public Predicate {
       case Op::Eq:
         if (!nets_.empty()) return nets_[0].contains(s);
         return s == first;
-      case Op::Ne: return s != first;
-      case Op::Lt: return s < std::string_view(first);
-      case Op::Le: return s <= std::string_view(first);
-      case Op::Gt: return s > std::string_view(first);
-      case Op::Ge: return s >= std::string_view(first);
+      case Op::Ne:
+        return s != first;
+      case Op::Lt:
+        return s < std::string_view(first);
+      case Op::Le:
+        return s <= std::string_view(first);
+      case Op::Gt:
+        return s > std::string_view(first);
+      case Op::Ge:
+        return s >= std::string_view(first);
       case Op::Contains:
-      case Op::BContains: return s.find(first) != std::string_view::npos;
-      case Op::IContains: return to_lower(s).find(first) != std::string::npos;
+      case Op::BContains:
+        return s.find(first) != std::string_view::npos;
+      case Op::IContains:
+        return to_lower(s).find(first) != std::string::npos;
       case Op::StartsWith:
-      case Op::BStartsWith: return s.starts_with(first);
-      case Op::EndsWith: return s.ends_with(first);
-      case Op::Glob: return fnmatch(first.c_str(), std::string(s).c_str(), 0) == 0;
-      case Op::IGlob: return fnmatch(first.c_str(), std::string(s).c_str(), FNM_CASEFOLD) == 0;
-      case Op::Regex: return re2::RE2::PartialMatch(re2::StringPiece(s.data(), s.size()), *regexes_[0]);
+      case Op::BStartsWith:
+        return s.starts_with(first);
+      case Op::EndsWith:
+        return s.ends_with(first);
+      case Op::Glob:
+        return fnmatch(first.c_str(), std::string(s).c_str(), 0) == 0;
+      case Op::IGlob:
+        return fnmatch(first.c_str(), std::string(s).c_str(), FNM_CASEFOLD) == 0;
+      case Op::Regex:
+        return re2::RE2::PartialMatch(re2::StringPiece(s.data(), s.size()), *regexes_[0]);
       case Op::In:
       case Op::Intersects:
         if (set_.count(std::string(s))) return true;
@@ -281,7 +317,8 @@ class Compare final : public Predicate {
           if (s.starts_with(p) && (s.size() == p.size() || s[p.size()] == '/')) return true;
         }
         return false;
-      default: return false;
+      default:
+        return false;
     }
   }
 
@@ -322,9 +359,12 @@ Result compile_children(const Node& n, bool is_and) {
 
 Result compile_node(const Node& n) {
   switch (n.kind) {
-    case NodeKind::Bool: return std::make_unique<Const>(n.bool_value);
-    case NodeKind::And: return compile_children(n, true);
-    case NodeKind::Or: return compile_children(n, false);
+    case NodeKind::Bool:
+      return std::make_unique<Const>(n.bool_value);
+    case NodeKind::And:
+      return compile_children(n, true);
+    case NodeKind::Or:
+      return compile_children(n, false);
     case NodeKind::Not: {
       auto c = compile_node(n.children.at(0));
       if (!c) return c;
@@ -339,8 +379,7 @@ Result compile_node(const Node& n) {
       if (n.rhs == policy::RhsKind::Field) {
         cmp->set_rhs_field(bind_field(n.rhs_field));
       } else if (auto ok = cmp->set_values(n.values); !ok) {
-        return std::unexpected(
-            fmt::format("in '{}': {}", policy::to_string(n), ok.error()));
+        return std::unexpected(fmt::format("in '{}': {}", policy::to_string(n), ok.error()));
       }
       return cmp;
     }

@@ -321,8 +321,9 @@ TEST_CASE("a second YAML document is refused, a leading --- is fine") {
 
 TEST_CASE("errors in appended conditions point into the file that appended them") {
   auto r = load_yamls({{"base.yaml", rule_yaml("R", "evt.type = open")},
-                       {"local.yaml", "- rule: R\n  condition: and proc.nme = x\n  override:\n"
-                                      "    condition: append\n"}});
+                       {"local.yaml",
+                        "- rule: R\n  condition: and proc.nme = x\n  override:\n"
+                        "    condition: append\n"}});
   const Diagnostic* d = find_diag(r, Code::ErrCompileCondition);
   REQUIRE(d);
   CHECK(d->loc.file == "local.yaml");

@@ -1,10 +1,10 @@
+#include "user/decode.h"
+
 #include <doctest/doctest.h>
 
 #include <cstring>
 #include <string>
 #include <vector>
-
-#include "user/decode.h"
 
 using namespace pg::user;
 

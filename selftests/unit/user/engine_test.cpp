@@ -1,9 +1,9 @@
-#include <doctest/doctest.h>
+#include "user/engine/engine.h"
 
+#include <doctest/doctest.h>
 #include <fcntl.h>
 
 #include "policy/ruleset.h"
-#include "user/engine/engine.h"
 
 using namespace pg::user;
 using namespace pg::user::engine;
@@ -47,7 +47,8 @@ struct Fixture {
     procs.insert(p);
     EventView v{e, procs, procs.find(e.task.tgid), 1, "host"};
     std::vector<std::string> rules;
-    engine->process(v, [&](pg::user::output::Alert&& a) { rules.push_back(a.rule + ": " + a.output); });
+    engine->process(
+        v, [&](pg::user::output::Alert&& a) { rules.push_back(a.rule + ": " + a.output); });
     return rules;
   }
 };

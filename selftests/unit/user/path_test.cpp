@@ -1,6 +1,6 @@
-#include <doctest/doctest.h>
-
 #include "user/path.h"
+
+#include <doctest/doctest.h>
 
 using namespace pg::user;
 
@@ -10,13 +10,20 @@ TEST_CASE("normalize_path collapses duplicate slashes, dot and dot-dot") {
     const char* out;
   };
   const Case cases[] = {
-      {"/etc/passwd", "/etc/passwd"},   {"//etc///passwd", "/etc/passwd"},
-      {"/etc/./passwd", "/etc/passwd"}, {"/etc/ssh/../passwd", "/etc/passwd"},
-      {"/../etc/passwd", "/etc/passwd"}, {"/a/b/c/../../d", "/a/d"},
-      {"/", "/"},                       {"/..", "/"},
-      {"/etc/", "/etc"},                {"a/../b", "b"},
-      {"../x", "../x"},                 {".", "."},
-      {"a/./b//c/", "a/b/c"},           {"/tmp/..x/y", "/tmp/..x/y"},
+      {"/etc/passwd", "/etc/passwd"},
+      {"//etc///passwd", "/etc/passwd"},
+      {"/etc/./passwd", "/etc/passwd"},
+      {"/etc/ssh/../passwd", "/etc/passwd"},
+      {"/../etc/passwd", "/etc/passwd"},
+      {"/a/b/c/../../d", "/a/d"},
+      {"/", "/"},
+      {"/..", "/"},
+      {"/etc/", "/etc"},
+      {"a/../b", "b"},
+      {"../x", "../x"},
+      {".", "."},
+      {"a/./b//c/", "a/b/c"},
+      {"/tmp/..x/y", "/tmp/..x/y"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.in);

@@ -1,10 +1,11 @@
+#include "user/process.h"
+
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 
-#include "user/process.h"
 #include "user/cgroup.h"
 #include "user/procfs.h"
 
@@ -118,7 +119,10 @@ TEST_CASE("container ids are found in every runtime's cgroup layout") {
   CHECK(container_id_from_cgroup("/docker/" + id) == id);
   CHECK(container_id_from_cgroup("/machine.slice/libpod-" + id + ".scope/container") == id);
   CHECK(container_id_from_cgroup("/libpod_parent/libpod-" + id) == id);
-  CHECK(container_id_from_cgroup("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1.slice/cri-containerd-" + id + ".scope") == id);
+  CHECK(
+      container_id_from_cgroup(
+          "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1.slice/cri-containerd-" +
+          id + ".scope") == id);
   CHECK(container_id_from_cgroup("/kubepods/besteffort/pod1234/" + id) == id);
   CHECK(container_id_from_cgroup("/kubepods.slice/crio-" + id + ".scope") == id);
   CHECK(container_id_from_cgroup("/system.slice/ssh.service") == "");

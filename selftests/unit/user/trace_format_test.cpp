@@ -1,8 +1,7 @@
-#include <doctest/doctest.h>
-
-#include <fcntl.h>
-
 #include "user/trace_format.h"
+
+#include <doctest/doctest.h>
+#include <fcntl.h>
 
 using namespace pg::user;
 
