@@ -93,7 +93,7 @@ class Reader {
     return b;
   }
 
-  MappedText mapped(const YAML::Node& n, Location l, const char* what) {
+  MappedText mapped(const YAML::Node& n, const Location& l, const char* what) {
     auto s = scalar(n, l, what);
     return MappedText(std::move(s), file_, loc(n.Mark()));
   }
@@ -233,7 +233,7 @@ class Reader {
     }
   }
 
-  RawRule read_rule(const YAML::Node& item, Location item_loc) {
+  RawRule read_rule(const YAML::Node& item, const Location& item_loc) {
     static const std::set<std::string> kKnown{"desc",
                                               "condition",
                                               "output",
@@ -364,7 +364,7 @@ class Reader {
     return v;
   }
 
-  RawMacro read_macro(const YAML::Node& item, Location item_loc) {
+  RawMacro read_macro(const YAML::Node& item, const Location& item_loc) {
     static const std::set<std::string> kKnown{"condition", "override", "append", "source"};
     static const std::set<std::string> kOps{"condition"};
     RawMacro m;
@@ -374,7 +374,7 @@ class Reader {
     return m;
   }
 
-  RawList read_list(const YAML::Node& item, Location item_loc) {
+  RawList read_list(const YAML::Node& item, const Location& item_loc) {
     static const std::set<std::string> kKnown{"items", "override", "append"};
     static const std::set<std::string> kOps{"items"};
     RawList l;
@@ -392,7 +392,7 @@ class Reader {
     return l;
   }
 
-  void read_engine_version(const YAML::Node& item, Location item_loc) {
+  void read_engine_version(const YAML::Node& item, const Location& item_loc) {
     current_name_.clear();
     const YAML::Node v = item["required_engine_version"];
     auto s = scalar(v, loc(v.Mark()), "required_engine_version");
@@ -409,7 +409,7 @@ class Reader {
     }
   }
 
-  void read_plugin_versions(const YAML::Node& item, Location item_loc) {
+  void read_plugin_versions(const YAML::Node& item, const Location& item_loc) {
     current_name_.clear();
     const YAML::Node v = item["required_plugin_versions"];
     if (v.IsNull()) return;

@@ -13,7 +13,7 @@ inline LoadResult load_yaml(const std::string& yaml, const std::string& name = "
   return load_rules_from_memory({&f, 1});
 }
 
-inline LoadResult load_yamls(std::vector<InputFile> files) { return load_rules_from_memory(files); }
+inline LoadResult load_yamls(const std::vector<InputFile>& files) { return load_rules_from_memory(files); }
 
 inline const Diagnostic* find_diag(const LoadResult& r, Code c) {
   for (const auto& d : r.diagnostics.all())

@@ -15,9 +15,9 @@ struct Fixture {
   std::unique_ptr<Engine> engine;
   ProcessTable procs;
 
-  explicit Fixture(const std::string& yaml, EngineOptions opts = {}) {
-    std::vector<pg::policy::InputFile> files{{"test.yaml", yaml}};
-    loaded = pg::policy::load_rules_from_memory(files);
+  explicit Fixture(const std::string& yaml, EngineOptions opts = {})
+      : loaded(pg::policy::load_rules_from_memory(
+            std::vector<pg::policy::InputFile>{{"test.yaml", yaml}})) {
     for (const auto& d : loaded.diagnostics.all())
       if (d.is_error()) MESSAGE(pg::policy::render_text(d));
     REQUIRE(loaded.ok());
