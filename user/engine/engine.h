@@ -7,6 +7,7 @@
 #include <expected>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -58,13 +59,19 @@ class Engine {
   Engine() = default;
   EngineOptions opts_;
   std::vector<CompiledRule> rules_;
-  std::unordered_map<std::string, std::vector<uint32_t>> by_type_;
+  // Heterogeneous lookup: an event's type name (a string_view) finds its
+  // rules without building a std::string per event.
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::vector<uint32_t>, NameHash, std::equal_to<>> by_type_;
   std::vector<uint32_t> any_type_;
 };
 
 template <class Emit>
 void Engine::process(const EventView& v, Emit&& emit) {
-  auto it = by_type_.find(std::string(v.evt.type_name()));
+  auto it = by_type_.find(v.evt.type_name());
   const std::vector<uint32_t>* lists[2] = {it == by_type_.end() ? nullptr : &it->second,
                                            &any_type_};
   // Rules are considered in load order across both lists, as Falco does.
