@@ -57,15 +57,6 @@ class BlockingSink final : public Sink {
   bool interrupted_ = false;
 };
 
-struct Pipe {
-  Pipe() { REQUIRE(::pipe(fds) == 0); }
-  ~Pipe() {
-    ::close(fds[0]);
-    ::close(fds[1]);
-  }
-  int fds[2];
-};
-
 }  // namespace
 
 TEST_CASE("bounded queue refuses items when full and hands them out in order") {

@@ -53,23 +53,6 @@ int closed_port() {
   return ntohs(a.sin_port);
 }
 
-RenderedAlert rendered(Alert a = sample_alert()) {
-  RenderedAlert r;
-  r.json = to_json(a);
-  r.text = to_text(a);
-  r.alert = std::move(a);
-  return r;
-}
-
-struct Pipe {
-  Pipe() { REQUIRE(::pipe(fds) == 0); }
-  ~Pipe() {
-    ::close(fds[0]);
-    ::close(fds[1]);
-  }
-  int fds[2];
-};
-
 }  // namespace
 
 TEST_CASE("http sink POSTs the alert JSON with the configured headers") {

@@ -17,23 +17,6 @@ using namespace pg::user::output::testing;
 
 namespace {
 
-RenderedAlert rendered(Alert a = sample_alert()) {
-  RenderedAlert r;
-  r.json = to_json(a);
-  r.text = to_text(a);
-  r.alert = std::move(a);
-  return r;
-}
-
-struct Pipe {
-  Pipe() { REQUIRE(::pipe(fds) == 0); }
-  ~Pipe() {
-    ::close(fds[0]);
-    ::close(fds[1]);
-  }
-  int fds[2];
-};
-
 // A bound Unix datagram socket at a temp path: our stand-in for /dev/log.
 struct DgramReceiver {
   explicit DgramReceiver(const std::string& path) {

@@ -1,5 +1,5 @@
 // Helpers shared by the output tests: temp directories, reading a pipe with
-// a deadline, waiting for a condition, and a sample alert.
+// a deadline, waiting for a condition, a pipe, and a sample alert.
 #pragma once
 
 #include <poll.h>
@@ -13,7 +13,10 @@
 #include <string>
 #include <thread>
 
+#include <doctest/doctest.h>
+
 #include "user/output/alert.h"
+#include "user/output/sink.h"
 
 namespace pg::user::output::testing {
 
@@ -78,5 +81,23 @@ inline Alert sample_alert(std::string rule = "Write below etc",
   a.tags = {"filesystem", "mitre_persistence"};
   return a;
 }
+
+inline RenderedAlert rendered(Alert a = sample_alert()) {
+  RenderedAlert r;
+  r.json = to_json(a);
+  r.text = to_text(a);
+  r.alert = std::move(a);
+  return r;
+}
+
+// A pipe closed at scope exit: a sink writes to fds[1], the test reads fds[0].
+struct Pipe {
+  Pipe() { REQUIRE(::pipe(fds) == 0); }
+  ~Pipe() {
+    ::close(fds[0]);
+    ::close(fds[1]);
+  }
+  int fds[2];
+};
 
 }  // namespace pg::user::output::testing

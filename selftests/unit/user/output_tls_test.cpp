@@ -78,14 +78,6 @@ struct TlsServer {
   int port = 0;
 };
 
-RenderedAlert rendered() {
-  RenderedAlert r;
-  r.alert = sample_alert();
-  r.json = to_json(r.alert);
-  r.text = to_text(r.alert);
-  return r;
-}
-
 HttpSinkOptions https_to(int port) {
   HttpSinkOptions o;
   o.url = "https://127.0.0.1:" + std::to_string(port) + "/";
