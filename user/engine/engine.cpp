@@ -34,6 +34,7 @@ std::expected<std::unique_ptr<Engine>, std::string> Engine::build(const policy::
                                                                   EngineOptions opts) {
   std::unique_ptr<Engine> e(new Engine());
   e->opts_ = std::move(opts);
+  e->ruleset_ = &rules;
   for (const auto& rule : rules.rules) {
     if (!rule.enabled || rule.source != policy::EventSource::Syscall) continue;
     auto prio = to_output_priority(rule.priority);
@@ -58,6 +59,14 @@ std::expected<std::unique_ptr<Engine>, std::string> Engine::build(const policy::
     e->rules_.push_back(std::move(cr));
   }
   return e;
+}
+
+void Engine::set_kernel_filter(const policy::FilterTables& t, uint32_t gen) {
+  for (auto& r : rules_) {
+    auto idx = size_t(r.rule - ruleset_->rules.data());
+    r.slots = idx < t.rule_slots.size() ? t.rule_slots[idx] : pg_slots{};
+  }
+  filter_gen_ = gen;
 }
 
 std::vector<std::string> Engine::needed_types() const {
