@@ -19,9 +19,6 @@ static const pg_slots* pg_fl_enum(PG_FL_CTX ctx, __u32, __u32 field, __u32 value
 static const pg_slots* pg_fl_str(PG_FL_CTX ctx, const pg_fkey_str* k) { return ctx->str(*k); }
 static const pg_slots* pg_fl_num(PG_FL_CTX ctx, const pg_fkey_num* k) { return ctx->num(*k); }
 static const pg_slots* pg_fl_path(PG_FL_CTX ctx, const pg_fkey_path* k) { return ctx->path(*k); }
-static __u32 pg_fl_path_facts(PG_FL_CTX, const pg_fkey_path* fwd, __u32 len) {
-  return pg_path_facts(fwd->path, len);
-}
 static void pg_fl_reverse(PG_FL_CTX, const pg_fkey_path* fwd, pg_fkey_path* rev, __u32 len) {
   for (__u32 i = 0; i < len; i++) rev->path[i] = fwd->path[len - 1 - i];
 }
@@ -248,7 +245,7 @@ const pg_slots* NativeFilter::path(const pg_fkey_path& k) const {
 bool NativeFilter::eval(const pg_filter_event& e, const char* path, pg_slots& out) const {
   // As bpf_probe_read_user_str(fwd.path, PG_PATH_KEY_MAX, path) would.
   struct {
-    pg_fkey_path fwd, rev;
+    pg_fkey_path fwd, rev;  // the path scan may read a word past fwd, as in pg_fkeys
   } keys{};
   long len = -1;
   if (path) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <optional>
 #include <set>
 
@@ -210,7 +211,10 @@ std::optional<bool> family_may(const FieldRef& f, Op op, const std::vector<Value
 
 bool clean_abs_path(std::string_view p) {
   if (p.size() + 1 > PG_PATH_KEY_MAX) return false;
-  return pg_path_facts(p.data(), uint32_t(p.size())) & PG_PF_CLEAN;
+  // pg_path_facts reads whole words past the NUL.
+  char buf[PG_PATH_KEY_MAX + 16] = {};
+  std::memcpy(buf, p.data(), p.size());
+  return pg_path_facts(buf, uint32_t(p.size())) & PG_PF_CLEAN;
 }
 
 struct Lowering {

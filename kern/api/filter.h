@@ -236,62 +236,62 @@ enum pg_path_facts {
 	PG_PF_DOTDOT = 1 << 1, /* contains "../" */
 };
 
-/* Path facts are computed one byte at a time: each byte is judged by
- * looking ahead at most three bytes, never past the NUL at p[len], and the
- * only state carried between bytes is two flags. The eBPF programs drive
- * the steps with bpf_loop(); the native build with a for loop. */
-struct pg_path_scan {
-	__u32 bad;
-	__u32 dotdot;
-};
+/* Path facts are computed eight bytes at a time (SWAR): for every byte
+ * position, masks say whether it and the next three bytes are '/', '.' or
+ * NUL, and the bad sequences are ANDs of shifted masks. The only state
+ * carried between words is two accumulated masks, so the eBPF verifier
+ * walks the loop once per word, and the cost is a few instructions per
+ * eight bytes.
+ *
+ * p must have a NUL at p[len] (len < PG_PATH_KEY_MAX) and be readable up to
+ * 16 bytes past PG_PATH_KEY_MAX rounded down to a word (the key buffers are
+ * followed by more key, see pg_fkeys and NativeFilter). Bytes after the
+ * NUL are never decisive: every sequence tested needs its earlier bytes to
+ * be '/' or '.', and the NUL is neither. */
+#define PG_ONES 0x0101010101010101ULL
+#define PG_HIGHS 0x8080808080808080ULL
 
-PG_FILTER_INLINE void pg_path_scan_init(struct pg_path_scan *s, const char *p, __u32 len)
+/* 0x80 in each byte of w equal to c, 0 elsewhere (exact, no carries). */
+PG_FILTER_INLINE __u64 pg_bytes_eq(__u64 w, __u8 c)
 {
-	s->bad = len == 0 || p[0] != '/';
-	s->dotdot = 0;
+	__u64 x = w ^ (PG_ONES * c);
+	return ~(((x & ~PG_HIGHS) + ~PG_HIGHS) | x | ~PG_HIGHS);
 }
 
-/* i < len, and p has 3 readable bytes past index PG_PATH_KEY_MAX - 2. */
-PG_FILTER_INLINE void pg_path_scan_step(struct pg_path_scan *s, const char *p, __u32 i)
+PG_FILTER_INLINE __u64 pg_load64(const char *p)
 {
-	char c = p[i];
-	if (c == '/') {
-		char n1 = p[i + 1];
-		if (n1 == '/') {
-			s->bad = 1; /* "//" */
-		} else if (n1 == 0) {
-			if (i > 0)
-				s->bad = 1; /* a trailing "/" */
-		} else if (n1 == '.') {
-			char n2 = p[i + 2];
-			if (n2 == '/' || n2 == 0) {
-				s->bad = 1; /* "/./" or a trailing "/." */
-			} else if (n2 == '.') {
-				char n3 = p[i + 3];
-				if (n3 == '/' || n3 == 0)
-					s->bad = 1; /* "/../" or a trailing "/.." */
-			}
-		}
-	} else if (c == '.' && p[i + 1] == '.' && p[i + 2] == '/') {
-		s->dotdot = 1;
-	}
+	__u64 w;
+	__builtin_memcpy(&w, p, sizeof(w));
+	return w; /* little-endian: byte i of the string is bits 8i..8i+7 */
 }
 
-PG_FILTER_INLINE __u32 pg_path_scan_facts(const struct pg_path_scan *s)
-{
-	return (s->bad ? 0 : PG_PF_CLEAN) | (s->dotdot ? PG_PF_DOTDOT : 0);
-}
-
-#ifndef __BPF__
-/* The whole scan, natively. */
 PG_FILTER_INLINE __u32 pg_path_facts(const char *p, __u32 len)
 {
-	struct pg_path_scan s;
-	pg_path_scan_init(&s, p, len);
-	for (__u32 i = 0; i < len; i++)
-		pg_path_scan_step(&s, p, i);
-	return pg_path_scan_facts(&s);
+	__u64 bad = len == 0 || p[0] != '/';
+	__u64 dotdot = 0;
+	for (__u32 k = 0; k < (PG_PATH_KEY_MAX + 7) / 8; k++) {
+		if (8 * k >= len)
+			break;
+		__u64 w0 = pg_load64(p + 8 * k), w1 = pg_load64(p + 8 * k + 8);
+		/* nN: the string shifted N bytes, so byte i of nN is byte i+N */
+		__u64 n1 = w0 >> 8 | w1 << 56, n2 = w0 >> 16 | w1 << 48, n3 = w0 >> 24 | w1 << 40;
+		__u64 slash = pg_bytes_eq(w0, '/'), dot = pg_bytes_eq(w0, '.');
+		__u64 slash1 = pg_bytes_eq(n1, '/'), dot1 = pg_bytes_eq(n1, '.'),
+		      end1 = pg_bytes_eq(n1, 0);
+		__u64 slash2 = pg_bytes_eq(n2, '/'), dot2 = pg_bytes_eq(n2, '.'),
+		      end2 = pg_bytes_eq(n2, 0);
+		__u64 slash3 = pg_bytes_eq(n3, '/'), end3 = pg_bytes_eq(n3, 0);
+		__u32 rem = len - 8 * k;
+		__u64 valid = rem >= 8 ? ~0ULL : (1ULL << (8 * rem)) - 1;
+		/* A trailing "/" is bad except for "/" itself (position 0). */
+		__u64 trailing = slash & end1 & (k == 0 ? ~0x80ULL : ~0ULL);
+		__u64 doubled = slash & slash1;				/* "//" */
+		__u64 single_dot = slash & dot1 & (slash2 | end2);	/* "/./", "/." */
+		__u64 double_dot = slash & dot1 & dot2 & (slash3 | end3); /* "/../", "/.." */
+		bad |= valid & (doubled | trailing | single_dot | double_dot);
+		dotdot |= valid & dot & dot1 & slash2;			      /* "../" */
+	}
+	return (bad ? 0 : PG_PF_CLEAN) | (dotdot ? PG_PF_DOTDOT : 0);
 }
-#endif
 
 #endif

@@ -9,11 +9,9 @@
  *   const struct pg_slots *pg_fl_num(PG_FL_CTX ctx, const struct pg_fkey_num *key);
  *   const struct pg_slots *pg_fl_path(PG_FL_CTX ctx, const struct pg_fkey_path *key);
  *
- * and the two byte loops over a path (the eBPF side drives them with
+ * and the byte loop that reverses a path (the eBPF side drives it with
  * bpf_loop(), so the verifier sees one iteration rather than 253):
  *
- *   __u32 pg_fl_path_facts(PG_FL_CTX ctx, const struct pg_fkey_path *fwd, __u32 len);
- *       pg_path_facts() of fwd->path
  *   void pg_fl_reverse(PG_FL_CTX ctx, const struct pg_fkey_path *fwd,
  *                      struct pg_fkey_path *rev, __u32 len);
  *       rev->path[i] = fwd->path[len - 1 - i] for i < len
@@ -90,7 +88,7 @@ PG_FILTER_INLINE int pg_filter_eval(PG_FL_CTX ctx, __u32 gen, const struct pg_fi
 		return 1;
 	__u32 len = (__u32)path_len;
 	fwd->path[len] = 0;
-	__u32 facts = pg_fl_path_facts(ctx, fwd, len);
+	__u32 facts = pg_path_facts(fwd->path, len);
 	PG_FILTER_NARROW(PG_FF_RAW,
 			 pg_fl_enum(ctx, gen, PG_FF_RAW, (facts & PG_PF_DOTDOT) ? 1 : 0));
 	if (!(facts & PG_PF_CLEAN))

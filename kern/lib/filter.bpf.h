@@ -133,17 +133,7 @@ static __always_inline const struct pg_slots *pg_fl_path(void *ctx, const struct
 struct pg_path_loop {
 	struct pg_fkeys *keys;
 	__u32 len;
-	struct pg_path_scan scan;
 };
-
-static long pg_path_facts_step(__u64 i, void *ctx)
-{
-	struct pg_path_loop *l = ctx;
-	if (i >= PG_PATH_KEY_MAX - 1)
-		return 1;
-	pg_path_scan_step(&l->scan, l->keys->fwd.path, (__u32)i);
-	return 0;
-}
 
 static long pg_reverse_step(__u64 i, void *ctx)
 {
@@ -156,15 +146,6 @@ static long pg_reverse_step(__u64 i, void *ctx)
 }
 
 /* fwd and rev are the two halves of the per-CPU pg_fkeybuf entry. */
-static __always_inline __u32 pg_fl_path_facts(void *ctx, const struct pg_fkey_path *fwd,
-					      __u32 len)
-{
-	struct pg_path_loop l = {.keys = (struct pg_fkeys *)fwd, .len = len};
-	pg_path_scan_init(&l.scan, fwd->path, len);
-	bpf_loop(len, pg_path_facts_step, &l, 0);
-	return pg_path_scan_facts(&l.scan);
-}
-
 static __always_inline void pg_fl_reverse(void *ctx, const struct pg_fkey_path *fwd,
 					  struct pg_fkey_path *rev, __u32 len)
 {
@@ -201,7 +182,8 @@ static __always_inline void pg_filter_task(struct pg_filter_event *e, struct tas
 {
 	e->uid = task->cred->euid.val;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	bpf_probe_read_kernel(e->pcomm, sizeof(e->pcomm), task->real_parent->group_leader->comm);
+	const struct task_struct *leader = task->real_parent->group_leader;
+	__builtin_memcpy(e->pcomm, leader->comm, sizeof(e->pcomm));
 }
 
 /* Judge the current event. `upath`: an open's path argument (NULL for

@@ -14,21 +14,23 @@ static __always_inline struct pt_regs *pg_user_regs(void)
  * entry. For the syscalls we hook here the kernel leaves those registers
  * untouched, so one exit program sees both the arguments and the return
  * value, and no entry program or per-thread map is needed. */
+/* bpf_task_pt_regs() returns a BTF pointer, so these are direct loads, not
+ * probe-read helper calls: they run on every event of a hooked syscall. */
 static __always_inline unsigned long pg_syscall_arg(struct pt_regs *regs, int i)
 {
 	switch (i) {
 	case 0:
-		return BPF_CORE_READ(regs, di);
+		return regs->di;
 	case 1:
-		return BPF_CORE_READ(regs, si);
+		return regs->si;
 	case 2:
-		return BPF_CORE_READ(regs, dx);
+		return regs->dx;
 	case 3:
-		return BPF_CORE_READ(regs, r10);
+		return regs->r10;
 	case 4:
-		return BPF_CORE_READ(regs, r8);
+		return regs->r8;
 	default:
-		return BPF_CORE_READ(regs, r9);
+		return regs->r9;
 	}
 }
 
