@@ -33,10 +33,6 @@ std::expected<std::unique_ptr<Detector>, std::string> Detector::create(const Det
   // rather than silently ignore them.
   if (d->cfg_.metrics.enabled)
     spdlog::warn("metrics.enabled is set, but this build has no metrics endpoint yet; ignored");
-  if (d->cfg_.k8s_audit.enabled)
-    spdlog::warn(
-        "k8s_audit.enabled is set, but this build has no Kubernetes audit source yet; "
-        "ignored");
   if (!d->cfg_.kernel_filter)
     spdlog::warn(
         "kernel_filter is false; this build has no in-kernel rule filter yet, so "
