@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 
@@ -45,7 +46,7 @@ std::expected<Json, std::string> parse_json(std::string_view text) {
   if (doc.is_discarded()) {
     // Parse again with exceptions for the position; only on the error path.
     try {
-      (void)Json::parse(text);
+      [[maybe_unused]] Json again = Json::parse(text);
     } catch (const Json::parse_error& e) {
       std::string what = e.what();
       if (auto p = what.find("parse error"); p != std::string::npos) what = what.substr(p);

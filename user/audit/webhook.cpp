@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cctype>
 
 #include "user/output/httplib_config.h"
 
@@ -118,7 +119,8 @@ void Webhook::handle(const std::string& body, const std::string& auth,
     status = code;
     reply = error_body(why);
     // One warning per second at most: a misconfigured client retries fast.
-    const int64_t now = now_ns(), last = last_warn_ns_.load(std::memory_order_relaxed);
+    const int64_t now = now_ns();
+    int64_t last = last_warn_ns_.load(std::memory_order_relaxed);
     if (now - last > 1'000'000'000 && last_warn_ns_.compare_exchange_strong(last, now))
       spdlog::warn("k8s_audit: rejected a request ({}): {}", code, why);
     else

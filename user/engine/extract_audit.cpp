@@ -10,6 +10,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
+#include <ctime>
 #include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <string_view>
