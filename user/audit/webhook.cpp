@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <cctype>
@@ -67,10 +68,18 @@ std::expected<std::unique_ptr<Webhook>, std::string> Webhook::start(const Webhoo
   // every response, so the refusal is counted there.
   s.set_logger([self](const httplib::Request& req, const httplib::Response& res) {
     if (res.status == 413 && req.path == self->opts_.path) {
+      self->stats_.requests.fetch_add(1, std::memory_order_relaxed);
       self->stats_.too_large.fetch_add(1, std::memory_order_relaxed);
       spdlog::warn("k8s_audit: refused a request over the {} byte limit (413)",
                    self->opts_.max_request_bytes);
     }
+  });
+  // cpp-httplib's default also sets SO_REUSEPORT, which would let a second
+  // daemon bind the same port and silently take half the events. Keep only
+  // SO_REUSEADDR (restart without waiting for TIME_WAIT).
+  s.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
   });
   int port = opts.port;
   if (port == 0) {

@@ -39,7 +39,7 @@ struct WebhookOptions {
 };
 
 struct WebhookStats {
-  std::atomic<uint64_t> requests{0};          // POSTs to the path
+  std::atomic<uint64_t> requests{0};          // POSTs to the path, refused ones included
   std::atomic<uint64_t> events{0};            // events accepted and evaluated
   std::atomic<uint64_t> malformed{0};         // 400: bad JSON or not an audit document
   std::atomic<uint64_t> too_large{0};         // 413

@@ -200,6 +200,7 @@ TEST_CASE("audit webhook: oversized requests get 413, other content types 415") 
   REQUIRE(r);
   CHECK(r->status == 415);
   CHECK(s.hook->stats().too_large == 1);
+  CHECK(s.hook->stats().requests == 3);
   CHECK(s.hook->stats().bad_content_type == 2);
   CHECK(s.got.size() == 0);
 }
