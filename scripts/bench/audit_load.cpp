@@ -70,13 +70,14 @@ int main(int argc, char** argv) {
   const auto interval = std::chrono::duration<double>(double(batch) / rate);
 
   std::atomic<uint64_t> next_batch{0}, sent{0}, acked{0}, failed{0};
-  std::vector<std::vector<double>> latencies(size_t(threads));
+  std::vector<std::vector<double>> latencies(static_cast<size_t>(threads));
   const auto start = Clock::now();
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
       httplib::Client c("127.0.0.1", port);
       c.set_keep_alive(true);
+      c.set_tcp_nodelay(true);  // as Go's net/http (the API server) does
       c.set_read_timeout(std::chrono::seconds(30));
       while (true) {
         const uint64_t b = next_batch.fetch_add(1);
