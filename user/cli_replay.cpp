@@ -95,10 +95,12 @@ int replay(const ReplayOptions& o) {
 
 void add_replay_command(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<ReplayOptions>();
-  auto* cmd =
-      app.add_subcommand("replay", "Evaluate rules against recordings made with run --record, or Kubernetes audit files");
+  auto* cmd = app.add_subcommand(
+      "replay",
+      "Evaluate rules against recordings made with run --record, or Kubernetes audit files");
   add_detector_options(cmd, o->detector);
-  cmd->add_option("files", o->files, "Recordings or audit files (JSON lines, an EventList, or a directory), in order")
+  cmd->add_option("files", o->files,
+                  "Recordings or audit files (JSON lines, an EventList, or a directory), in order")
       ->required()
       ->check(CLI::ExistingPath);
   cmd->callback([o, &exit_code] { exit_code = replay(*o); });

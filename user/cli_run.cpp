@@ -77,8 +77,7 @@ int run_daemon(const RunOptions& o) {
     }
     audit_in = std::move(*in);
     spdlog::info("k8s_audit: {} rules, events from {}",
-                 detector.engine().rule_count(policy::EventSource::K8sAudit),
-                 audit_in->describe());
+                 detector.engine().rule_count(policy::EventSource::K8sAudit), audit_in->describe());
   }
 
   struct sigaction sa {};

@@ -3,9 +3,9 @@
 // recordings (`peregrine replay`), so both raise the same alerts.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <expected>
-#include <atomic>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>

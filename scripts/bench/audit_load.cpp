@@ -46,11 +46,12 @@ Json make_event(uint64_t n) {
       {"annotations", {{"authorization.k8s.io/decision", "allow"}}},
   };
   if (attack)
-    e["requestObject"] = {
-        {"kind", "Pod"},
-        {"spec",
-         {{"containers",
-           {{{"name", "c"}, {"image", "nginx:1.25"}, {"securityContext", {{"privileged", true}}}}}}}}};
+    e["requestObject"] = {{"kind", "Pod"},
+                          {"spec",
+                           {{"containers",
+                             {{{"name", "c"},
+                               {"image", "nginx:1.25"},
+                               {"securityContext", {{"privileged", true}}}}}}}}};
   return e;
 }
 
@@ -82,13 +83,17 @@ int main(int argc, char** argv) {
       while (true) {
         const uint64_t b = next_batch.fetch_add(1);
         if (b >= total_batches) break;
-        Json list = {{"kind", "EventList"}, {"apiVersion", "audit.k8s.io/v1"}, {"items", Json::array()}};
-        for (int i = 0; i < batch; ++i) list["items"].push_back(make_event(b * uint64_t(batch) + uint64_t(i)));
+        Json list = {
+            {"kind", "EventList"}, {"apiVersion", "audit.k8s.io/v1"}, {"items", Json::array()}};
+        for (int i = 0; i < batch; ++i)
+          list["items"].push_back(make_event(b * uint64_t(batch) + uint64_t(i)));
         const std::string body = list.dump();
-        std::this_thread::sleep_until(start + std::chrono::duration_cast<Clock::duration>(interval * double(b)));
+        std::this_thread::sleep_until(
+            start + std::chrono::duration_cast<Clock::duration>(interval * double(b)));
         const auto t0 = Clock::now();
         auto r = c.Post("/k8s-audit", body, "application/json");
-        latencies[size_t(t)].push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+        latencies[size_t(t)].push_back(
+            std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
         sent += uint64_t(batch);
         if (r && r->status == 200)
           acked += uint64_t(batch);
@@ -102,7 +107,9 @@ int main(int argc, char** argv) {
   std::vector<double> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   std::sort(all.begin(), all.end());
-  auto pct = [&](double p) { return all.empty() ? 0.0 : all[std::min(all.size() - 1, size_t(p * double(all.size())))]; };
+  auto pct = [&](double p) {
+    return all.empty() ? 0.0 : all[std::min(all.size() - 1, size_t(p * double(all.size())))];
+  };
   std::printf(
       "sent=%llu acked=%llu failed_requests=%llu seconds=%.2f rate=%.0f batch=%d "
       "p50_ms=%.2f p99_ms=%.2f max_ms=%.2f\n",

@@ -40,16 +40,11 @@ int free_port() {
 }
 
 std::vector<std::string> audit_args(std::vector<std::string> extra) {
-  std::vector<std::string> args = {"run",
-                                   "-r",
-                                   kAuditRules,
-                                   "--json",
-                                   "-o",
-                                   "rule_matching=all",
-                                   "-o",
-                                   "k8s_audit.enabled=true",
-                                   "-o",
-                                   "k8s_audit.address=127.0.0.1"};
+  std::vector<std::string> args = {"run",       "-r",
+                                   kAuditRules, "--json",
+                                   "-o",        "rule_matching=all",
+                                   "-o",        "k8s_audit.enabled=true",
+                                   "-o",        "k8s_audit.address=127.0.0.1"};
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
 }
@@ -65,7 +60,8 @@ std::map<std::string, int> expected_counts() {
 // A last event that fires a rule no case fires, so that once its alert is
 // out, every earlier alert is out too (alerts leave in order).
 cases::Json marker() {
-  cases::Json e = cases::base_event("create", "namespaces", "", "marker-ns", "kubernetes-admin", 201);
+  cases::Json e =
+      cases::base_event("create", "namespaces", "", "marker-ns", "kubernetes-admin", 201);
   e["auditID"] = "marker";
   return e;
 }
@@ -98,7 +94,9 @@ TEST_CASE("audit e2e: events posted to the webhook fire their rules; benign ones
   httplib::Client c("127.0.0.1", port);
   // Half the cases one Event per request, the rest in one v1beta1 EventList.
   auto all = cases::cases();
-  cases::Json list = {{"kind", "EventList"}, {"apiVersion", "audit.k8s.io/v1beta1"}, {"items", cases::Json::array()}};
+  cases::Json list = {{"kind", "EventList"},
+                      {"apiVersion", "audit.k8s.io/v1beta1"},
+                      {"items", cases::Json::array()}};
   for (size_t i = 0; i < all.size(); ++i) {
     if (i % 2 == 0) {
       auto r = c.Post("/k8s-audit", all[i].event.dump(), "application/json");
@@ -116,8 +114,8 @@ TEST_CASE("audit e2e: events posted to the webhook fire their rules; benign ones
   CHECK(alerts_before_marker(d) == expected_counts());
   CHECK(d.stop() == 0);
   CHECK(d.stderr_text().find(fmt::format("{} requests, {} events; rejected: 0 malformed",
-                                         all.size() / 2 + (all.size() % 2) + 2,
-                                         all.size() + 1)) != std::string::npos);
+                                         all.size() / 2 + (all.size() % 2) + 2, all.size() + 1)) !=
+        std::string::npos);
 }
 
 TEST_CASE("audit e2e: bad webhook requests are rejected, counted, and change nothing") {
@@ -185,7 +183,8 @@ TEST_CASE("audit e2e: a followed audit log fires the same rules, across rotation
 TEST_CASE("audit e2e: replay recognises an audit file and loads it with the syscall rules") {
   if (!have_rules()) return;
   TempDir dir;
-  cases::Json list = {{"kind", "EventList"}, {"apiVersion", "audit.k8s.io/v1"}, {"items", cases::Json::array()}};
+  cases::Json list = {
+      {"kind", "EventList"}, {"apiVersion", "audit.k8s.io/v1"}, {"items", cases::Json::array()}};
   for (const auto& c : cases::cases()) list["items"].push_back(c.event);
   list["items"].push_back(marker());
   const std::string file = dir.path + "/events.json";

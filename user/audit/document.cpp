@@ -59,13 +59,14 @@ std::expected<Json, std::string> parse_json(std::string_view text) {
 }
 
 std::expected<std::vector<const Json*>, std::string> events_of(const Json& doc) {
-  if (!doc.is_object()) return std::unexpected("not a JSON object (expected an audit Event or EventList)");
+  if (!doc.is_object())
+    return std::unexpected("not a JSON object (expected an audit Event or EventList)");
   auto api = doc.find("apiVersion");
   auto kind = doc.find("kind");
   if (api == doc.end() || !known_api_version(*api))
-    return std::unexpected(fmt::format(
-        "apiVersion {} is not audit.k8s.io/v1 or audit.k8s.io/v1beta1",
-        api == doc.end() ? "(missing)" : api->dump()));
+    return std::unexpected(
+        fmt::format("apiVersion {} is not audit.k8s.io/v1 or audit.k8s.io/v1beta1",
+                    api == doc.end() ? "(missing)" : api->dump()));
   if (kind != doc.end() && *kind == "Event") return std::vector<const Json*>{&doc};
   if (kind == doc.end() || *kind != "EventList")
     return std::unexpected(fmt::format("kind {} is not Event or EventList",
@@ -77,7 +78,8 @@ std::expected<std::vector<const Json*>, std::string> events_of(const Json& doc) 
   out.reserve(items->size());
   for (size_t i = 0; i < items->size(); ++i) {
     const Json& e = (*items)[i];
-    if (!e.is_object()) return std::unexpected(fmt::format("EventList.items[{}] is not an object", i));
+    if (!e.is_object())
+      return std::unexpected(fmt::format("EventList.items[{}] is not an object", i));
     out.push_back(&e);
   }
   return out;
@@ -98,7 +100,8 @@ int64_t parse_rfc3339_ns(std::string_view s) {
       s[13] != ':' || s[16] != ':')
     return -1;
   struct tm tm {};
-  int y = num(0, 4), mo = num(5, 2), d = num(8, 2), h = num(11, 2), mi = num(14, 2), se = num(17, 2);
+  int y = num(0, 4), mo = num(5, 2), d = num(8, 2), h = num(11, 2), mi = num(14, 2),
+      se = num(17, 2);
   if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
       se < 0 || se > 60)
     return -1;

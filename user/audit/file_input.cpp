@@ -178,7 +178,8 @@ void FileFollower::run() {
     }
     if (got) continue;
     // At the end: has the file been replaced or truncated?
-    struct stat now {}, by_name {};
+    struct stat now {
+    }, by_name{};
     fstat(fd, &now);
     bool replaced = stat(path_.c_str(), &by_name) == 0 &&
                     (by_name.st_ino != cur.st_ino || by_name.st_dev != cur.st_dev);

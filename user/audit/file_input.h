@@ -41,8 +41,9 @@ std::expected<void, std::string> read_audit_path(const std::string& path, const 
 // A missing file is waited for.
 class FileFollower {
  public:
-  static std::unique_ptr<FileFollower> start(std::string path, EventSink sink,
-                                             std::chrono::milliseconds poll = std::chrono::milliseconds(200));
+  static std::unique_ptr<FileFollower> start(
+      std::string path, EventSink sink,
+      std::chrono::milliseconds poll = std::chrono::milliseconds(200));
   ~FileFollower();  // stop()
   void stop();
   uint64_t events() const { return events_; }

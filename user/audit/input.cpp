@@ -7,7 +7,7 @@
 namespace pg::user::audit {
 
 std::expected<std::unique_ptr<Input>, std::string> Input::start(const config::K8sAudit& cfg,
-                                                               EventSink sink) {
+                                                                EventSink sink) {
   std::unique_ptr<Input> in(new Input());
   if (!cfg.file.empty()) {
     std::error_code ec;

@@ -4,8 +4,8 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
-#include <chrono>
 #include <cctype>
+#include <chrono>
 
 #include "user/output/httplib_config.h"
 

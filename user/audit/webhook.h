@@ -45,9 +45,7 @@ struct WebhookStats {
   std::atomic<uint64_t> too_large{0};         // 413
   std::atomic<uint64_t> unauthorized{0};      // 401
   std::atomic<uint64_t> bad_content_type{0};  // 415
-  uint64_t rejected() const {
-    return malformed + too_large + unauthorized + bad_content_type;
-  }
+  uint64_t rejected() const { return malformed + too_large + unauthorized + bad_content_type; }
 };
 
 class Webhook {

@@ -511,7 +511,7 @@ BoundField bind_field(const policy::FieldRef& ref, policy::EventSource source) {
     b.name += (dotted && !numeric) ? "." + *ref.arg : "[" + *ref.arg + "]";
   }
   ExtractFn fn = source == policy::EventSource::Syscall ? find_syscall_extractor(ref.name)
-                                                       : find_audit_extractor(ref.name);
+                                                        : find_audit_extractor(ref.name);
   b.fn = fn ? fn : not_available;
   parse_arg(ref.arg, b.arg);
   if (ref.field_id >= 0) b.type = policy::FieldRegistry::instance().at(ref.field_id).type;

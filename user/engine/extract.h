@@ -37,8 +37,8 @@ struct BoundField {
 BoundField bind_field(const policy::FieldRef& ref,
                       policy::EventSource source = policy::EventSource::Syscall);
 // The same for a name written in text ("fd.name", "proc.aname[2]").
-std::optional<BoundField> bind_field_name(std::string_view name,
-                                          policy::EventSource source = policy::EventSource::Syscall);
+std::optional<BoundField> bind_field_name(
+    std::string_view name, policy::EventSource source = policy::EventSource::Syscall);
 
 // Extract, then apply the transformers. `v` must be a view of the source
 // `f` was bound for.

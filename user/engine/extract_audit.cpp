@@ -282,7 +282,8 @@ V binding_subjects(const View& v, const FieldArg& a, std::string&) {
   const json* subs = at(doc(v), {"requestObject", "subjects"});
   if (subs && subs->is_array())
     for (const auto& sub : *subs)
-      if (const json* n = at(sub, {"name"}); n && n->is_string()) out.push_back(n->get<std::string>());
+      if (const json* n = at(sub, {"name"}); n && n->is_string())
+        out.push_back(n->get<std::string>());
   return list_value(out, a);
 }
 V binding_role(const View& v, const FieldArg&, std::string& s) {

@@ -20,9 +20,9 @@ struct Case {
   std::set<std::string> expected;  // rule names
 };
 
-inline Json base_event(const std::string& verb, const std::string& resource,
-                       const std::string& ns, const std::string& name,
-                       const std::string& user = "kubernetes-admin", int code = 200) {
+inline Json base_event(const std::string& verb, const std::string& resource, const std::string& ns,
+                       const std::string& name, const std::string& user = "kubernetes-admin",
+                       int code = 200) {
   Json e = {
       {"kind", "Event"},
       {"apiVersion", "audit.k8s.io/v1"},
@@ -94,14 +94,16 @@ inline std::vector<Case> cases() {
 
   // One trusted and one untrusted image: `in` needs every repository in the
   // list, so the trusted one does not excuse the other.
-  Json mixed = pod_create("mixed", pod_spec({container("docker.io/falcosecurity/falco:0.37.1", true),
-                                             container("docker.io/library/nginx:1.25")}));
+  Json mixed =
+      pod_create("mixed", pod_spec({container("docker.io/falcosecurity/falco:0.37.1", true),
+                                    container("docker.io/library/nginx:1.25")}));
   out.push_back({"privileged pod, one trusted image of two", mixed, {"Create Privileged Pod"}});
 
   out.push_back({"exec into a pod",
                  pod_subresource("exec", "command=sh&command=-c&container=web&stdin=true&tty=true"),
                  {"Attach/Exec Pod"}});
-  out.push_back({"attach to a pod", pod_subresource("attach", "container=web&stdin=true"),
+  out.push_back({"attach to a pod",
+                 pod_subresource("attach", "container=web&stdin=true"),
                  {"Attach/Exec Pod"}});
 
   Json role = base_event("create", "clusterroles", "", "everything", "kubernetes-admin", 201);
@@ -110,8 +112,9 @@ inline std::vector<Case> cases() {
       {"kind", "ClusterRole"},
       {"metadata", {{"name", "everything"}}},
       {"rules", {{{"apiGroups", {""}}, {"resources", {"pods", "secrets"}}, {"verbs", {"*"}}}}}};
-  out.push_back(
-      {"ClusterRole with wildcard verbs", role, {"ClusterRole With Wildcard Created", "K8s ClusterRole Created"}});
+  out.push_back({"ClusterRole with wildcard verbs",
+                 role,
+                 {"ClusterRole With Wildcard Created", "K8s ClusterRole Created"}});
 
   Json binding =
       base_event("create", "clusterrolebindings", "", "ops-admin", "kubernetes-admin", 201);
@@ -140,25 +143,29 @@ inline std::vector<Case> cases() {
   svc["requestObject"] = {
       {"kind", "Service"},
       {"spec",
-       {{"type", "NodePort"}, {"ports", {{{"port", 80}, {"nodePort", 30080}, {"protocol", "TCP"}}}}}}};
+       {{"type", "NodePort"},
+        {"ports", {{{"port", 80}, {"nodePort", 30080}, {"protocol", "TCP"}}}}}}};
   out.push_back({"NodePort service", svc, {"Create NodePort Service", "K8s Service Created"}});
 
   Json cm = base_event("create", "configmaps", "default", "app-config", "kubernetes-admin", 201);
-  cm["requestObject"] = {{"kind", "ConfigMap"}, {"data", {{"db.conf", "user=app\npassword=hunter2"}}}};
+  cm["requestObject"] = {{"kind", "ConfigMap"},
+                         {"data", {{"db.conf", "user=app\npassword=hunter2"}}}};
   out.push_back({"configmap with a password",
                  cm,
                  {"Create/Modify Configmap With Private Credentials", "K8s ConfigMap Created"}});
 
   // ---- benign: nothing may fire -------------------------------------------
-  out.push_back({"benign: admin lists pods", base_event("list", "pods", "default", "", "kubernetes-admin"), {}});
+  out.push_back({"benign: admin lists pods",
+                 base_event("list", "pods", "default", "", "kubernetes-admin"),
+                 {}});
   out.push_back({"benign: controller reads a configmap",
                  base_event("get", "configmaps", "kube-system", "kube-proxy",
                             "system:kube-controller-manager"),
                  {}});
-  out.push_back({"benign: ordinary pod",
-                 pod_create("plain", pod_spec({container("nginx:1.25")})),
-                 {}});
-  Json trusted = pod_create("falco", pod_spec({container("docker.io/falcosecurity/falco:0.37.1", true)}));
+  out.push_back(
+      {"benign: ordinary pod", pod_create("plain", pod_spec({container("nginx:1.25")})), {}});
+  Json trusted =
+      pod_create("falco", pod_spec({container("docker.io/falcosecurity/falco:0.37.1", true)}));
   out.push_back({"benign: privileged pod of a trusted image", trusted, {}});
   // The same privileged pod seen at an earlier stage: the rules only judge
   // completed requests, so RequestReceived must not fire.

@@ -41,9 +41,9 @@ struct Loaded {
   static Loaded yaml(const std::string& text) {
     EngineOptions o;
     o.all_matches = true;
-    return Loaded(pg::policy::load_rules_from_memory(
-                      std::vector<pg::policy::InputFile>{{"test.yaml", text}}),
-                  o);
+    return Loaded(
+        pg::policy::load_rules_from_memory(std::vector<pg::policy::InputFile>{{"test.yaml", text}}),
+        o);
   }
 
   std::vector<output::Alert> fire(const Json& event) {

@@ -17,6 +17,7 @@
 #include "user/audit/document.h"
 #include "user/audit/file_input.h"
 #include "user/audit/webhook.h"
+#include "user/config/config.h"
 #include "user/output/httplib_config.h"
 
 using namespace pg::user::audit;
@@ -105,7 +106,8 @@ TEST_CASE("audit document: Event and EventList, v1 and v1beta1, are accepted") {
   auto list = events_of(event_list({event("a"), event("b")}, "audit.k8s.io/v1beta1"));
   REQUIRE(list);
   CHECK(list->size() == 2);
-  auto empty = events_of(Json{{"kind", "EventList"}, {"apiVersion", "audit.k8s.io/v1"}, {"items", nullptr}});
+  auto empty =
+      events_of(Json{{"kind", "EventList"}, {"apiVersion", "audit.k8s.io/v1"}, {"items", nullptr}});
   REQUIRE(empty);
   CHECK(empty->empty());
 }
@@ -292,7 +294,8 @@ TEST_CASE("audit files: JSON lines (bad lines counted), an EventList, a director
                       event("l4").dump();  // last line without newline
   auto jl = dir.write("a.jsonl", lines);
   // A pretty-printed EventList spanning many lines is one document.
-  auto pretty = dir.write("b.json", event_list({event("p1"), event("p2")}, "audit.k8s.io/v1beta1").dump(2));
+  auto pretty =
+      dir.write("b.json", event_list({event("p1"), event("p2")}, "audit.k8s.io/v1beta1").dump(2));
   Collector got;
   FileStats st;
   REQUIRE(read_audit_path(jl, got.sink(), st));
@@ -343,4 +346,19 @@ TEST_CASE("audit files: a followed file is read through appends, rotation and tr
   CHECK(got.ids == std::vector<std::string>{"f1", "f2", "r1", "t1"});
   CHECK(f->reopened() >= 2);
   CHECK(f->malformed() == 0);
+}
+
+TEST_CASE("audit config: k8s_audit.max_request_mb is read and bounded") {
+  using pg::user::config::parse_config;
+  auto ok = parse_config("k8s_audit: {enabled: true, max_request_mb: 2}\n", "p.yaml");
+  REQUIRE(ok);
+  CHECK(ok->k8s_audit.max_request_mb == 2);
+  CHECK(parse_config("", "p.yaml")->k8s_audit.max_request_mb == 16);
+  auto bad = parse_config("k8s_audit:\n  max_request_mb: 0\n", "p.yaml");
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().key == "k8s_audit.max_request_mb");
+  CHECK(bad.error().line == 2);
+  auto over = parse_config("", "p.yaml", {"k8s_audit.max_request_mb=4096"});
+  REQUIRE_FALSE(over);
+  CHECK(over.error().key == "k8s_audit.max_request_mb");
 }
