@@ -130,7 +130,7 @@ int64_t parse_rfc3339_ns(std::string_view s) {
   } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
     int oh = num(pos + 1, 2), om = num(pos + 4, 2);
     if (oh < 0 || om < 0 || pos + 3 >= s.size() || s[pos + 3] != ':') return -1;
-    offset_s = (s[pos] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+    offset_s = int64_t(s[pos] == '+' ? 1 : -1) * (int64_t(oh) * 3600 + int64_t(om) * 60);
     pos += 6;
   } else {
     return -1;

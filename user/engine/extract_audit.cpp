@@ -421,7 +421,7 @@ V first_of(V list) {
 
 // ---- jevt.* / json.* / evt.* ----------------------------------------------
 V json_value(const View& v, const FieldArg& a, std::string& s) {
-  // A malformed pointer in a rule is reported at load; here it is <NA>.
+  // A pointer that is not RFC 6901 (no leading "/") reads as <NA>.
   if (a.key.empty() || a.key.front() != '/') return V::na();
   const json* j = &doc(v);
   // Walk the RFC 6901 pointer by hand: nlohmann's json_pointer throws on

@@ -19,7 +19,7 @@
 namespace pg::user::engine {
 
 struct View {
-  policy::EventSource source;
+  policy::EventSource source = policy::EventSource::Syscall;
   uint64_t num = 0;  // event number within its source
   std::string_view hostname;
   int64_t time_ns = 0;  // wall-clock time of the event, ns since the epoch
