@@ -167,7 +167,11 @@ TEST_CASE("audit e2e: a followed audit log fires the same rules, across rotation
   }
   Daemon d(audit_args({"-o", "k8s_audit.file=" + log}));
   REQUIRE_MESSAGE(d.ready(), d.stderr_text());
-  std::this_thread::sleep_for(300ms);
+  // Rotate only once the old file is being read (its first event, the
+  // privileged pod, has fired), so the test does not race the follower.
+  REQUIRE(all.front().expected.count("Create Privileged Pod"));
+  REQUIRE(d.wait_for([](const Json& j) { return j.value("rule", "") == "Create Privileged Pod"; },
+                     10s));
   // Rotate: the old file is renamed, the rest of the events go to a new one.
   std::filesystem::rename(log, log + ".1");
   {
