@@ -85,7 +85,8 @@ class Engine {
     std::vector<uint32_t> any_type;
     size_t typed = 0;  // rules reached through by_type
   };
-  static constexpr size_t kSources = 2;
+  static constexpr size_t kSources = 2;  // policy::EventSource's values are 0..kSources-1
+  static_assert(static_cast<size_t>(policy::EventSource::K8sAudit) + 1 == kSources);
   static size_t index(policy::EventSource s) { return static_cast<size_t>(s); }
   const SourceRules& syscall() const { return per_source_[index(policy::EventSource::Syscall)]; }
 
