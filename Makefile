@@ -68,7 +68,7 @@ test: deps ## install, build and run every test (unit always, e2e as root)
 unit: $(BUILD)/unit-policy $(BUILD)/unit-user ## build and run the unit tests only
 	@scripts/run-tests.sh --unit-only
 
-bench: deps all $(BUILD)/bench-loop ## overhead benchmarks (ratios against a baseline in the same run)
+bench: deps all $(BUILD)/bench-loop $(BUILD)/bench-audit-load ## overhead benchmarks (ratios against a baseline in the same run)
 	@scripts/bench.sh
 
 FUZZ_FILTER_CASES ?= 20000000
@@ -131,6 +131,9 @@ $(BUILD)/e2e-tests: $(call obj,$(UNIT_MAIN) $(E2E_SRCS)) $(LIBUSER) $(LIBPOLICY)
 
 $(BUILD)/bench-loop: scripts/bench/loop.cpp
 	$(CXX) -O2 -o $@ $<
+
+$(BUILD)/bench-audit-load: scripts/bench/audit_load.cpp user/output/httplib_config.h
+	$(CXX) $(CPPFLAGS) -std=c++23 -O2 -o $@ $< -lcpp-httplib -lssl -lcrypto -lpthread
 
 $(BUILD)/kern $(BUILD)/gen:
 	@mkdir -p $@

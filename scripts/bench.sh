@@ -211,6 +211,10 @@ if [ -r "$STABLE" ]; then
   results+=("$(printf '%-44s %s events/s (best of 3; %s events, stable rules)' "replay throughput, one thread" "$best" "$events")")
 fi
 
+# Kubernetes audit webhook under load (no BPF; see the script).
+audit_line=$(scripts/bench/audit-webhook.sh) || audit_line="$audit_line  FAILED: events lost or refused"
+results+=("$audit_line")
+
 echo
 echo "== make bench results (traced / baseline, lower is better)"
 printf '%s\n' "${results[@]}"

@@ -3,6 +3,7 @@
 
 #include <chrono>
 
+#include "user/audit/file_input.h"
 #include "user/cli_run.h"
 #include "user/decode.h"
 #include "user/detector.h"
@@ -27,7 +28,25 @@ int replay(const ReplayOptions& o) {
   detector.start_outputs();
   uint64_t malformed = 0;
   const auto t0 = std::chrono::steady_clock::now();
+  audit::FileStats audit_stats;
   for (const auto& file : o.files) {
+    // Audit files (JSON) and recordings (binary, "PGREC" magic) are told
+    // apart by their first byte, so both can be given in one command.
+    if (audit::looks_like_audit_file(file)) {
+      const std::string hostname = host_name();
+      auto ok = audit::read_audit_path(
+          file,
+          [&](const nlohmann::json& event, int64_t time_ns) {
+            detector.on_audit_event(event, time_ns, hostname);
+          },
+          audit_stats);
+      if (!ok) {
+        detector.stop_outputs();
+        spdlog::error("{}", ok.error());
+        return 1;
+      }
+      continue;
+    }
     RecordingHeader header;
     Clock clock(0);
     Event event;
@@ -63,11 +82,12 @@ int replay(const ReplayOptions& o) {
   detector.stop_outputs();
   detector.log_rule_matches();
   auto os = detector.outputs().stats();
+  const uint64_t events = detector.events() + detector.audit_events();
   spdlog::info(
       "replayed {} events from {} files in {:.3f} s ({:.0f} events/s; {} malformed); "
       "{} alerts",
-      detector.events(), o.files.size(), secs, secs > 0 ? double(detector.events()) / secs : 0.0,
-      malformed, os.enqueued);
+      events, o.files.size(), secs, secs > 0 ? double(events) / secs : 0.0,
+      malformed + audit_stats.malformed, os.enqueued);
   return 0;
 }
 
@@ -75,12 +95,14 @@ int replay(const ReplayOptions& o) {
 
 void add_replay_command(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<ReplayOptions>();
-  auto* cmd =
-      app.add_subcommand("replay", "Evaluate rules against recordings made with run --record");
+  auto* cmd = app.add_subcommand(
+      "replay",
+      "Evaluate rules against recordings made with run --record, or Kubernetes audit files");
   add_detector_options(cmd, o->detector);
-  cmd->add_option("files", o->files, "Recordings to replay, in order")
+  cmd->add_option("files", o->files,
+                  "Recordings or audit files (JSON lines, an EventList, or a directory), in order")
       ->required()
-      ->check(CLI::ExistingFile);
+      ->check(CLI::ExistingPath);
   cmd->callback([o, &exit_code] { exit_code = replay(*o); });
 }
 

@@ -4,8 +4,11 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
+#include <thread>
 
+#include "user/audit/input.h"
 #include "user/bpf_loader.h"
 #include "user/detector.h"
 #include "user/kernel_filter.h"
@@ -43,37 +46,62 @@ int run_daemon(const RunOptions& o) {
     return 1;
   }
   Detector& detector = **det;
-
-  LoadOptions load;
-  load.syscalls = detector.needed_hooks();
-  load.ringbuf_bytes = uint32_t(detector.config().ring_buffer_size_mb) << 20;
-  std::unique_ptr<KernelFilter> filter;
-  auto started = Pipeline::start(load, [&](BpfSession& bpf) -> std::expected<void, std::string> {
-    auto f = KernelFilter::create(bpf, kDefaultPinDir, detector.config().kernel_filter);
-    if (!f) return std::unexpected(f.error());
-    auto gen = (*f)->apply(detector.filter_tables());
-    if (!gen) return std::unexpected(gen.error());
-    if ((*f)->enabled()) detector.engine().set_kernel_filter(detector.filter_tables(), *gen);
-    filter = std::move(*f);
-    return {};
-  });
-  if (!started) {
-    spdlog::error("{}", started.error());
-    return 1;
-  }
-  Pipeline& pipeline = **started;
   const std::string hostname = host_name();
+
+  // With the audit source on and no syscall rules, nothing needs the
+  // kernel: run without loading any BPF program.
+  const bool audit_on = detector.config().k8s_audit.enabled;
+  const bool syscalls_on = !audit_on || !o.record.empty() ||
+                           detector.engine().rule_count(policy::EventSource::Syscall) > 0;
+  std::unique_ptr<Pipeline> pipeline;
   std::unique_ptr<Recorder> recorder;
-  if (!o.record.empty()) {
-    auto r = Recorder::create(o.record, hostname, pipeline.clock_offset(), pipeline.processes());
-    if (!r) {
-      spdlog::error("{}", r.error());
+  std::unique_ptr<KernelFilter> filter;
+  if (syscalls_on) {
+    LoadOptions load;
+    load.syscalls = detector.needed_hooks();
+    load.ringbuf_bytes = uint32_t(detector.config().ring_buffer_size_mb) << 20;
+    auto started = Pipeline::start(load, [&](BpfSession& bpf) -> std::expected<void, std::string> {
+      auto f = KernelFilter::create(bpf, kDefaultPinDir, detector.config().kernel_filter);
+      if (!f) return std::unexpected(f.error());
+      auto gen = (*f)->apply(detector.filter_tables());
+      if (!gen) return std::unexpected(gen.error());
+      if ((*f)->enabled()) detector.engine().set_kernel_filter(detector.filter_tables(), *gen);
+      filter = std::move(*f);
+      return {};
+    });
+    if (!started) {
+      spdlog::error("{}", started.error());
       return 1;
     }
-    recorder = std::move(*r);
-    pipeline.set_recorder(recorder.get());
+    pipeline = std::move(*started);
+    if (!o.record.empty()) {
+      auto r =
+          Recorder::create(o.record, hostname, pipeline->clock_offset(), pipeline->processes());
+      if (!r) {
+        spdlog::error("{}", r.error());
+        return 1;
+      }
+      recorder = std::move(*r);
+      pipeline->set_recorder(recorder.get());
+    }
   }
   detector.start_outputs();
+
+  std::unique_ptr<audit::Input> audit_in;
+  if (audit_on) {
+    auto in = audit::Input::start(detector.config().k8s_audit,
+                                  [&](const nlohmann::json& event, int64_t time_ns) {
+                                    detector.on_audit_event(event, time_ns, hostname);
+                                  });
+    if (!in) {
+      detector.stop_outputs();
+      spdlog::error("{}", in.error());
+      return 1;
+    }
+    audit_in = std::move(*in);
+    spdlog::info("k8s_audit: {} rules, events from {}",
+                 detector.engine().rule_count(policy::EventSource::K8sAudit), audit_in->describe());
+  }
 
   struct sigaction sa {};
   sa.sa_handler = on_sighup;
@@ -81,31 +109,51 @@ int run_daemon(const RunOptions& o) {
   sigaction(SIGHUP, &sa, nullptr);
   auto& stop = install_stop_signals();
 
-  spdlog::info("{} rules active; {} programs attached ({}); ready", detector.engine().rule_count(),
-               pipeline.attached().size(), fmt::join(pipeline.attached(), ", "));
-  pipeline.run(
-      stop,
-      [&](const Event& e, const ProcessTable& procs, CgroupMap& cgroups) {
-        detector.on_event(e, procs, cgroups, hostname);
-      },
-      [&] {
-        if (g_reopen.exchange(false)) {
-          spdlog::info("SIGHUP: reopening outputs");
-          detector.outputs().reopen();
-        }
-      });
+  auto on_batch = [&] {
+    if (g_reopen.exchange(false)) {
+      spdlog::info("SIGHUP: reopening outputs");
+      detector.outputs().reopen();
+    }
+  };
+  if (pipeline) {
+    spdlog::info("{} rules active; {} programs attached ({}); ready",
+                 detector.engine().rule_count(), pipeline->attached().size(),
+                 fmt::join(pipeline->attached(), ", "));
+    pipeline->run(
+        stop,
+        [&](const Event& e, const ProcessTable& procs, CgroupMap& cgroups) {
+          detector.on_event(e, procs, cgroups, hostname);
+        },
+        on_batch);
+  } else {
+    spdlog::info("{} rules active; no syscall rules, so no programs attached; ready",
+                 detector.engine().rule_count());
+    while (!stop.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      on_batch();
+    }
+  }
 
+  if (audit_in) {
+    audit_in->stop();
+    spdlog::info("k8s_audit: {}", audit_in->stats_text());
+  }
   detector.stop_outputs();
   detector.log_rule_matches();
-  log_filter_counters(*filter);
-  const auto& st = pipeline.stats();
-  uint64_t lost = 0;
-  for (auto d : st.kernel_drops) lost += d;
+  if (filter) log_filter_counters(*filter);
   auto os = detector.outputs().stats();
-  spdlog::info(
-      "stopped: {} records received, {} lost in the kernel, {} malformed; {} alerts "
-      "queued, {} lost in outputs",
-      st.records, lost, st.decode_errors, os.enqueued, os.total_lost());
+  if (pipeline) {
+    const auto& st = pipeline->stats();
+    uint64_t lost = 0;
+    for (auto d : st.kernel_drops) lost += d;
+    spdlog::info(
+        "stopped: {} records received, {} lost in the kernel, {} malformed; {} alerts "
+        "queued, {} lost in outputs",
+        st.records, lost, st.decode_errors, os.enqueued, os.total_lost());
+  } else {
+    spdlog::info("stopped: {} audit events; {} alerts queued, {} lost in outputs",
+                 detector.audit_events(), os.enqueued, os.total_lost());
+  }
   if (recorder && recorder->write_errors())
     spdlog::warn("the recording {} is incomplete: {} writes failed", o.record,
                  recorder->write_errors());

@@ -34,10 +34,6 @@ std::expected<std::unique_ptr<Detector>, std::string> Detector::create(const Det
   // rather than silently ignore them.
   if (d->cfg_.metrics.enabled)
     spdlog::warn("metrics.enabled is set, but this build has no metrics endpoint yet; ignored");
-  if (d->cfg_.k8s_audit.enabled)
-    spdlog::warn(
-        "k8s_audit.enabled is set, but this build has no Kubernetes audit source yet; "
-        "ignored");
 
   auto files = config::expand_rules_paths(d->cfg_.rules_files);
   if (!files) return std::unexpected(files.error().to_string());

@@ -3,9 +3,12 @@
 // recordings (`peregrine replay`), so both raise the same alerts.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <expected>
 #include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,6 +44,16 @@ class Detector {
     engine_->process(view, [&](output::Alert&& a) { out_->enqueue(std::move(a)); });
   }
 
+  // One Kubernetes audit event (an audit.k8s.io Event object). Safe to call
+  // from several threads (webhook requests) while on_event runs on another:
+  // audit events are evaluated one at a time, against the audit rules only.
+  void on_audit_event(const nlohmann::json& event, int64_t time_ns, std::string_view hostname) {
+    std::lock_guard lock(audit_mu_);
+    engine::AuditView view{event, time_ns, ++audit_events_, hostname};
+    engine_->process(view, [&](output::Alert&& a) { out_->enqueue(std::move(a)); });
+  }
+  uint64_t audit_events() const { return audit_events_; }
+
   const config::Config& config() const { return cfg_; }
   const engine::Engine& engine() const { return *engine_; }
   engine::Engine& engine() { return *engine_; }
@@ -62,6 +75,8 @@ class Detector {
   std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<output::Dispatcher> out_;
   uint64_t events_ = 0;
+  std::mutex audit_mu_;
+  std::atomic<uint64_t> audit_events_{0};
 };
 
 std::string host_name();

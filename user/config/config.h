@@ -74,8 +74,9 @@ struct K8sAudit {
   std::string path = "/k8s-audit";
   std::string tls_cert;
   std::string tls_key;
-  std::string token;  // bearer token the API server must send; empty: none
-  std::string file;   // read audit events from this JSON-lines file instead
+  std::string token;        // bearer token the API server must send; empty: none
+  std::string file;         // read audit events from this file or directory instead
+  int max_request_mb = 16;  // larger webhook requests are refused (413)
 };
 
 struct Container {

@@ -242,6 +242,7 @@ const std::vector<KeySpec>& schema() {
                   string("tls_key", FIELD(k8s_audit.tls_key)),
                   string("token", FIELD(k8s_audit.token)),
                   string("file", FIELD(k8s_audit.file)),
+                  integer("max_request_mb", FIELD(k8s_audit.max_request_mb), 1, 1024, "MiB"),
               }),
       section("container",
               {

@@ -36,25 +36,27 @@ std::expected<std::unique_ptr<Engine>, std::string> Engine::build(const policy::
   e->opts_ = std::move(opts);
   e->ruleset_ = &rules;
   for (const auto& rule : rules.rules) {
-    if (!rule.enabled || rule.source != policy::EventSource::Syscall) continue;
+    if (!rule.enabled) continue;
     auto prio = to_output_priority(rule.priority);
     // Lower numeric value is more severe; skip rules below the threshold.
     if (static_cast<int>(prio) > static_cast<int>(e->opts_.min_priority)) continue;
-    auto cond = compile_predicate(rule.condition);
+    auto cond = compile_predicate(rule.condition, rule.source);
     if (!cond) return std::unexpected(fmt::format("rule '{}': {}", rule.name, cond.error()));
     CompiledRule cr{&rule, std::move(*cond), {}, prio, 0};
     for (const auto& seg : rule.output.segments) {
       if (seg.is_field)
-        cr.output.push_back({"", bind_field(seg.field)});
+        cr.output.push_back({"", bind_field(seg.field, rule.source)});
       else
         cr.output.push_back({seg.text, std::nullopt});
     }
     if (auto c = cr.condition->constant(); c && !*c) continue;  // can never match
     const uint32_t idx = uint32_t(e->rules_.size());
-    if (rule.event_types.all) {
-      e->any_type_.push_back(idx);
+    SourceRules& rs = e->per_source_[index(rule.source)];
+    if (rule.event_types.all || rule.source != policy::EventSource::Syscall) {
+      rs.any_type.push_back(idx);
     } else {
-      for (const auto& t : rule.event_types.names) e->by_type_[t].push_back(idx);
+      for (const auto& t : rule.event_types.names) rs.by_type[t].push_back(idx);
+      ++rs.typed;
     }
     e->rules_.push_back(std::move(cr));
   }
@@ -71,16 +73,16 @@ void Engine::set_kernel_filter(const policy::FilterTables& t, uint32_t gen) {
 
 std::vector<std::string> Engine::needed_types() const {
   std::set<std::string> out;
-  for (const auto& [t, _] : by_type_) out.insert(t);
+  for (const auto& [t, _] : syscall().by_type) out.insert(t);
   return {out.begin(), out.end()};
 }
 
-output::Alert Engine::make_alert(const CompiledRule& r, const EventView& v) const {
+output::Alert Engine::make_alert(const CompiledRule& r, const View& v) const {
   output::Alert a;
-  a.time_ns = int64_t(v.evt.time_ns);
+  a.time_ns = v.time_ns;
   a.rule = r.rule->name;
   a.priority = r.priority;
-  a.source = "syscall";
+  a.source = std::string(policy::source_name(r.rule->source));
   a.hostname = std::string(v.hostname);
   a.tags = r.rule->tags;
   std::string scratch;

@@ -1,7 +1,8 @@
-// The rule engine for syscall events: compiled rules indexed by event type,
-// evaluated against each event, producing rendered alerts.
+// The rule engine: compiled rules, kept per event source and indexed by
+// event type, evaluated against each event, producing rendered alerts.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <expected>
@@ -40,23 +41,41 @@ struct CompiledRule {
 
 class Engine {
  public:
-  // Compile every enabled syscall rule of `rules` (which must outlive the
-  // engine). Fails on the first rule that cannot be compiled.
+  // Compile every enabled rule of `rules` (which must outlive the engine),
+  // each for its own event source. Fails on the first rule that cannot be
+  // compiled.
   static std::expected<std::unique_ptr<Engine>, std::string> build(const policy::Ruleset& rules,
                                                                    EngineOptions opts);
 
-  // Evaluate the candidate rules for this event; calls `emit` per alert.
+  // Evaluate the candidate rules of the view's source for this event; calls
+  // `emit` per alert. Events of different sources may be processed on
+  // different threads at once (each source's rules are touched by its
+  // events only); events of one source must not be.
   template <class Emit>
-  void process(const EventView& v, Emit&& emit);
+  void process(const EventView& v, Emit&& emit) {
+    // Under the kernel filter, only rules owning a surviving slot can match.
+    const bool gated = v.evt.filtered && v.evt.filter_gen == filter_gen_;
+    process_in(per_source_[index(v.source)], v, v.evt.type_name(), gated ? &v.evt.slots : nullptr,
+               emit);
+  }
+  template <class Emit>
+  void process(const AuditView& v, Emit&& emit) {
+    process_in(per_source_[index(v.source)], v, {}, nullptr, emit);
+  }
 
-  // The syscall event types some rule needs; `all` if a rule is not
+  // The syscall event types some rule needs; `all` if a syscall rule is not
   // restricted by event type.
-  bool needs_all_types() const { return !any_type_.empty(); }
+  bool needs_all_types() const { return !syscall().any_type.empty(); }
   std::vector<std::string> needed_types() const;
   size_t rule_count() const { return rules_.size(); }
+  // Rules of one source (syscall rules need hooks; audit rules a webhook).
+  size_t rule_count(policy::EventSource s) const {
+    const auto& rs = per_source_[index(s)];
+    return rs.any_type.size() + rs.typed;
+  }
   const std::vector<CompiledRule>& rules() const { return rules_; }
 
-  output::Alert make_alert(const CompiledRule& r, const EventView& v) const;
+  output::Alert make_alert(const CompiledRule& r, const View& v) const;
 
   // From now on, events the kernel filter judged under generation `gen`
   // (built from `t` for this engine's ruleset) are evaluated only against
@@ -65,41 +84,49 @@ class Engine {
 
  private:
   Engine() = default;
-  EngineOptions opts_;
-  const policy::Ruleset* ruleset_ = nullptr;
-  uint32_t filter_gen_ = UINT32_MAX;  // none
-  std::vector<CompiledRule> rules_;
   // Heterogeneous lookup: an event's type name (a string_view) finds its
   // rules without building a std::string per event.
   struct NameHash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
-  std::unordered_map<std::string, std::vector<uint32_t>, NameHash, std::equal_to<>> by_type_;
-  std::vector<uint32_t> any_type_;
+  // The rules of one event source, as indexes into rules_ in load order.
+  struct SourceRules {
+    std::unordered_map<std::string, std::vector<uint32_t>, NameHash, std::equal_to<>> by_type;
+    std::vector<uint32_t> any_type;
+    size_t typed = 0;  // rules reached through by_type
+  };
+  static constexpr size_t kSources = 2;  // policy::EventSource's values are 0..kSources-1
+  static_assert(static_cast<size_t>(policy::EventSource::K8sAudit) + 1 == kSources);
+  static size_t index(policy::EventSource s) { return static_cast<size_t>(s); }
+  const SourceRules& syscall() const { return per_source_[index(policy::EventSource::Syscall)]; }
+
+  template <class Emit>
+  void process_in(SourceRules& rs, const View& v, std::string_view type, const pg_slots* gate,
+                  Emit& emit);
+
+  EngineOptions opts_;
+  const policy::Ruleset* ruleset_ = nullptr;
+  uint32_t filter_gen_ = UINT32_MAX;  // none
+  std::vector<CompiledRule> rules_;
+  std::array<SourceRules, kSources> per_source_;
 };
 
 template <class Emit>
-void Engine::process(const EventView& v, Emit&& emit) {
-  auto it = by_type_.find(v.evt.type_name());
-  const std::vector<uint32_t>* lists[2] = {it == by_type_.end() ? nullptr : &it->second,
-                                           &any_type_};
+void Engine::process_in(SourceRules& rs, const View& v, std::string_view type, const pg_slots* gate,
+                        Emit& emit) {
+  const std::vector<uint32_t>* typed = nullptr;
+  if (!type.empty())
+    if (auto it = rs.by_type.find(type); it != rs.by_type.end()) typed = &it->second;
   // Rules are considered in load order across both lists, as Falco does.
+  static const std::vector<uint32_t> kNone;
+  const auto& a = typed ? *typed : kNone;
+  const auto& any = rs.any_type;
   size_t i = 0, j = 0;
-  const auto& a = lists[0] ? *lists[0] : any_type_;
-  const bool merge = lists[0] != nullptr;
-  const bool gated = v.evt.filtered && v.evt.filter_gen == filter_gen_;
-  while (true) {
-    uint32_t idx;
-    if (merge && i < a.size() && (j >= any_type_.size() || a[i] < any_type_[j])) {
-      idx = a[i++];
-    } else if (j < any_type_.size()) {
-      idx = any_type_[j++];
-    } else {
-      break;
-    }
+  while (i < a.size() || j < any.size()) {
+    uint32_t idx = (i < a.size() && (j >= any.size() || a[i] < any[j])) ? a[i++] : any[j++];
     CompiledRule& r = rules_[idx];
-    if (gated && !pg_slots_meet(&r.slots, &v.evt.slots)) continue;
+    if (gate && !pg_slots_meet(&r.slots, gate)) continue;
     if (!r.condition->eval(v)) continue;
     ++r.matches;
     emit(make_alert(r, v));

@@ -8,12 +8,14 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <cstring>
 #include <ctime>
 #include <mutex>
 #include <unordered_map>
+#include <utility>
 
 #include "user/path.h"
 #include "user/trace_format.h"
@@ -366,9 +368,12 @@ V thread_cgroup(const EventView& v, const FieldArg&, std::string&) {
 
 V fs_path_name(const EventView& v, const FieldArg& a, std::string& s) { return fd_name(v, a, s); }
 
+// The syscall extractors take the syscall view; SysEntry::fn is that typed
+// function, and as_generic() below gives every table row an ExtractFn.
+using SysFn = Value (*)(const EventView&, const FieldArg&, std::string&);
 struct Entry {
   std::string_view name;
-  ExtractFn fn;
+  SysFn fn;
 };
 
 constexpr Entry kExtractors[] = {
@@ -446,13 +451,19 @@ constexpr Entry kExtractors[] = {
     {"thread.cgroup", thread_cgroup},
 };
 
-V not_available(const EventView&, const FieldArg&, std::string&) { return V::na(); }
+V not_available(const View&, const FieldArg&, std::string&) { return V::na(); }
 
-ExtractFn find_fn(std::string_view name) {
-  for (const auto& e : kExtractors)
-    if (e.name == name) return e.fn;
-  return not_available;
+// Row I of kExtractors as an ExtractFn. Safe because syscall rules are only
+// ever evaluated against syscall views (the engine keeps rules per source).
+template <size_t I>
+V as_generic(const View& v, const FieldArg& a, std::string& s) {
+  return kExtractors[I].fn(static_cast<const EventView&>(v), a, s);
 }
+template <size_t... I>
+constexpr auto generic_table(std::index_sequence<I...>) {
+  return std::array<ExtractFn, sizeof...(I)>{as_generic<I>...};
+}
+constexpr auto kGeneric = generic_table(std::make_index_sequence<std::size(kExtractors)>{});
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -489,7 +500,13 @@ void parse_arg(const std::optional<std::string>& arg, FieldArg& out) {
 
 }  // namespace
 
-BoundField bind_field(const policy::FieldRef& ref) {
+ExtractFn find_syscall_extractor(std::string_view name) {
+  for (size_t i = 0; i < std::size(kExtractors); ++i)
+    if (kExtractors[i].name == name) return kGeneric[i];
+  return nullptr;
+}
+
+BoundField bind_field(const policy::FieldRef& ref, policy::EventSource source) {
   BoundField b;
   // The name as Falco prints it in output_fields: "proc.aname[2]", and the
   // dotted form for named arguments ("evt.arg.flags").
@@ -501,14 +518,16 @@ BoundField bind_field(const policy::FieldRef& ref) {
     bool dotted = ref.field_id >= 0 && policy::FieldRegistry::instance().at(ref.field_id).dotted;
     b.name += (dotted && !numeric) ? "." + *ref.arg : "[" + *ref.arg + "]";
   }
-  b.fn = find_fn(ref.name);
+  ExtractFn fn = source == policy::EventSource::Syscall ? find_syscall_extractor(ref.name)
+                                                        : find_audit_extractor(ref.name);
+  b.fn = fn ? fn : not_available;
   parse_arg(ref.arg, b.arg);
   if (ref.field_id >= 0) b.type = policy::FieldRegistry::instance().at(ref.field_id).type;
   b.transformers = ref.transformers;
   return b;
 }
 
-std::optional<BoundField> bind_field_name(std::string_view name) {
+std::optional<BoundField> bind_field_name(std::string_view name, policy::EventSource source) {
   std::optional<std::string> dotted;
   std::string base(name), arg;
   bool bracket = false;
@@ -526,10 +545,10 @@ std::optional<BoundField> bind_field_name(std::string_view name) {
     ref.arg = arg;
   else
     ref.arg = dotted;
-  return bind_field(ref);
+  return bind_field(ref, source);
 }
 
-Value extract(const BoundField& f, const EventView& v, std::string& scratch) {
+Value extract(const BoundField& f, const View& v, std::string& scratch) {
   Value val = f.fn(v, f.arg, scratch);
   // Transformers apply innermost first; the list is outermost first.
   for (auto it = f.transformers.rbegin(); it != f.transformers.rend(); ++it) {

@@ -1,6 +1,8 @@
-// Field extraction for syscall events: from a registry field (policy/) to a
-// function that reads its value from an EventView. Fields are bound once,
-// when rules are compiled; extraction itself does no lookups by name.
+// Field extraction: from a registry field (policy/) to a function that reads
+// its value from one event source's view. Fields are bound once, per source,
+// when rules are compiled; extraction itself does no lookups by name. The
+// same name may extract differently per source (evt.time of a syscall vs.
+// of an audit event), so binding always says which source it is for.
 #pragma once
 
 #include <optional>
@@ -18,7 +20,8 @@ struct FieldArg {
   int index = -1;   // 2 in proc.aname[2]
 };
 
-using ExtractFn = Value (*)(const EventView&, const FieldArg&, std::string& scratch);
+// Receives the view of the source the field was bound for (see view.h).
+using ExtractFn = Value (*)(const View&, const FieldArg&, std::string& scratch);
 
 struct BoundField {
   std::string name;  // as written, for output_fields: "proc.aname[2]"
@@ -28,14 +31,24 @@ struct BoundField {
   std::vector<policy::Transformer> transformers;  // outermost first
 };
 
-// Bind a checked field reference. Fields the registry knows but syscall
-// events here cannot supply yet extract as <NA> (never as a wrong value).
-BoundField bind_field(const policy::FieldRef& ref);
+// Bind a checked field reference for events of `source`. Fields the
+// registry knows but this build cannot supply yet extract as <NA> (never as
+// a wrong value).
+BoundField bind_field(const policy::FieldRef& ref,
+                      policy::EventSource source = policy::EventSource::Syscall);
 // The same for a name written in text ("fd.name", "proc.aname[2]").
-std::optional<BoundField> bind_field_name(std::string_view name);
+std::optional<BoundField> bind_field_name(
+    std::string_view name, policy::EventSource source = policy::EventSource::Syscall);
 
-// Extract, then apply the transformers.
-Value extract(const BoundField& f, const EventView& v, std::string& scratch);
+// Extract, then apply the transformers. `v` must be a view of the source
+// `f` was bound for.
+Value extract(const BoundField& f, const View& v, std::string& scratch);
+
+// Each source's extractor table: the function for a field name, or null if
+// the source has none. Syscall fields live in extract.cpp, Kubernetes audit
+// fields in extract_audit.cpp.
+ExtractFn find_syscall_extractor(std::string_view name);
+ExtractFn find_audit_extractor(std::string_view name);
 
 // The value as text (what %field renders as): "<NA>" for missing values.
 std::string render_value(const Value& v);

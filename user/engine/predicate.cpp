@@ -25,7 +25,7 @@ using policy::Op;
 class Const final : public Predicate {
  public:
   explicit Const(bool v) : v_(v) {}
-  bool eval(const EventView&) const override { return v_; }
+  bool eval(const View&) const override { return v_; }
   std::optional<bool> constant() const override { return v_; }
 
  private:
@@ -35,7 +35,7 @@ class Const final : public Predicate {
 class And final : public Predicate {
  public:
   explicit And(std::vector<std::unique_ptr<Predicate>> c) : c_(std::move(c)) {}
-  bool eval(const EventView& v) const override {
+  bool eval(const View& v) const override {
     for (const auto& p : c_)
       if (!p->eval(v)) return false;
     return true;
@@ -48,7 +48,7 @@ class And final : public Predicate {
 class Or final : public Predicate {
  public:
   explicit Or(std::vector<std::unique_ptr<Predicate>> c) : c_(std::move(c)) {}
-  bool eval(const EventView& v) const override {
+  bool eval(const View& v) const override {
     for (const auto& p : c_)
       if (p->eval(v)) return true;
     return false;
@@ -61,7 +61,7 @@ class Or final : public Predicate {
 class Not final : public Predicate {
  public:
   explicit Not(std::unique_ptr<Predicate> c) : c_(std::move(c)) {}
-  bool eval(const EventView& v) const override { return !c_->eval(v); }
+  bool eval(const View& v) const override { return !c_->eval(v); }
 
  private:
   std::unique_ptr<Predicate> c_;
@@ -178,12 +178,21 @@ class Compare final : public Predicate {
 
   void set_rhs_field(BoundField rhs) { rhs_ = std::move(rhs); }
 
-  bool eval(const EventView& v) const override {
+  bool eval(const View& v) const override {
     thread_local std::string scratch, rhs_scratch;
     Value val = extract(f_, v, scratch);
     if (op_ == Op::Exists) return !val.is_na();
     if (val.is_na()) return false;
     if (val.kind == Value::Kind::List) {
+      // Falco's list fields: `in` asks whether every element is in the set
+      // (the list is a subset), `intersects` whether any is; other operators
+      // hold if they hold for any element.
+      if (op_ == Op::In && f_.type == FieldType::StringList && !rhs_) {
+        if (val.list->empty()) return false;
+        for (const auto& s : *val.list)
+          if (!match(Value::of(s), v, rhs_scratch)) return false;
+        return true;
+      }
       for (const auto& s : *val.list)
         if (match(Value::of(s), v, rhs_scratch)) return true;
       return false;
@@ -196,7 +205,7 @@ class Compare final : public Predicate {
     return !f_.transformers.empty() && f_.transformers.front() == policy::Transformer::Len;
   }
 
-  bool match(const Value& val, const EventView& v, std::string& rhs_scratch) const {
+  bool match(const Value& val, const View& v, std::string& rhs_scratch) const {
     if (rhs_) {
       Value r = extract(*rhs_, v, rhs_scratch);
       if (r.is_na()) return false;
@@ -336,12 +345,12 @@ class Compare final : public Predicate {
 
 using Result = std::expected<std::unique_ptr<Predicate>, std::string>;
 
-Result compile_node(const Node& n);
+Result compile_node(const Node& n, policy::EventSource src);
 
-Result compile_children(const Node& n, bool is_and) {
+Result compile_children(const Node& n, bool is_and, policy::EventSource src) {
   std::vector<std::unique_ptr<Predicate>> kids;
   for (const auto& c : n.children) {
-    auto k = compile_node(c);
+    auto k = compile_node(c, src);
     if (!k) return k;
     if (auto cv = (*k)->constant()) {
       // Fold: a false child decides an `and`, a true one an `or`;
@@ -357,27 +366,27 @@ Result compile_children(const Node& n, bool is_and) {
   return std::make_unique<Or>(std::move(kids));
 }
 
-Result compile_node(const Node& n) {
+Result compile_node(const Node& n, policy::EventSource src) {
   switch (n.kind) {
     case NodeKind::Bool:
       return std::make_unique<Const>(n.bool_value);
     case NodeKind::And:
-      return compile_children(n, true);
+      return compile_children(n, true, src);
     case NodeKind::Or:
-      return compile_children(n, false);
+      return compile_children(n, false, src);
     case NodeKind::Not: {
-      auto c = compile_node(n.children.at(0));
+      auto c = compile_node(n.children.at(0), src);
       if (!c) return c;
       if (auto cv = (*c)->constant()) return std::make_unique<Const>(!*cv);
       return std::make_unique<Not>(std::move(*c));
     }
     case NodeKind::Exists: {
-      return std::make_unique<Compare>(bind_field(n.field), Op::Exists);
+      return std::make_unique<Compare>(bind_field(n.field, src), Op::Exists);
     }
     case NodeKind::Compare: {
-      auto cmp = std::make_unique<Compare>(bind_field(n.field), n.op);
+      auto cmp = std::make_unique<Compare>(bind_field(n.field, src), n.op);
       if (n.rhs == policy::RhsKind::Field) {
-        cmp->set_rhs_field(bind_field(n.rhs_field));
+        cmp->set_rhs_field(bind_field(n.rhs_field, src));
       } else if (auto ok = cmp->set_values(n.values); !ok) {
         return std::unexpected(fmt::format("in '{}': {}", policy::to_string(n), ok.error()));
       }
@@ -391,8 +400,9 @@ Result compile_node(const Node& n) {
 
 }  // namespace
 
-std::expected<std::unique_ptr<Predicate>, std::string> compile_predicate(const Node& node) {
-  return compile_node(node);
+std::expected<std::unique_ptr<Predicate>, std::string> compile_predicate(
+    const Node& node, policy::EventSource source) {
+  return compile_node(node, source);
 }
 
 }  // namespace pg::user::engine

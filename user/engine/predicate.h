@@ -19,11 +19,14 @@ namespace pg::user::engine {
 class Predicate {
  public:
   virtual ~Predicate() = default;
-  virtual bool eval(const EventView& v) const = 0;
+  virtual bool eval(const View& v) const = 0;
   // Constant-folded value, when the predicate does not depend on the event.
   virtual std::optional<bool> constant() const { return std::nullopt; }
 };
 
-std::expected<std::unique_ptr<Predicate>, std::string> compile_predicate(const policy::Node& node);
+// Fields are bound for `source`; the predicate may only be evaluated
+// against views of that source.
+std::expected<std::unique_ptr<Predicate>, std::string> compile_predicate(
+    const policy::Node& node, policy::EventSource source = policy::EventSource::Syscall);
 
 }  // namespace pg::user::engine
