@@ -50,6 +50,7 @@ int run_daemon(const RunOptions& o) {
     recorder = std::move(*r);
     pipeline.set_recorder(recorder.get());
   }
+  detector.enable_containers();
   detector.start_outputs();
 
   struct sigaction sa {};
@@ -66,14 +67,17 @@ int run_daemon(const RunOptions& o) {
         detector.on_event(e, procs, cgroups, hostname);
       },
       [&] {
+        detector.release_held(pipeline.cgroups(), hostname, false);
         if (g_reopen.exchange(false)) {
           spdlog::info("SIGHUP: reopening outputs");
           detector.outputs().reopen();
         }
       });
 
+  detector.release_held(pipeline.cgroups(), hostname, true);
   detector.stop_outputs();
   detector.log_rule_matches();
+  if (detector.containers()) detector.containers()->log_summary();
   const auto& st = pipeline.stats();
   uint64_t lost = 0;
   for (auto d : st.kernel_drops) lost += d;

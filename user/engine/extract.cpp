@@ -15,6 +15,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "user/engine/extract_container.h"
 #include "user/path.h"
 #include "user/trace_format.h"
 
@@ -336,20 +337,6 @@ V fd_cport(const EventView& v, const FieldArg&, std::string&) {
 V fd_connected(const EventView& v, const FieldArg&, std::string&) {
   return is_connect(v.evt) ? V::of_bool(v.evt.ret == 0) : V::na();
 }
-// ---- container.* -----------------------------------------------------------
-V container_id(const EventView& v, const FieldArg&, std::string&) {
-  if (!v.cgroups) return V::na();
-  const std::string* id = v.cgroups->container_id(v.evt.task.cgroup_id);
-  if (!id) return V::na();
-  // Falco's short form: "host" outside containers, else 12 hex digits.
-  return id->empty() ? V::of("host") : V::of(std::string_view(*id).substr(0, 12));
-}
-V container_full_id(const EventView& v, const FieldArg&, std::string&) {
-  if (!v.cgroups) return V::na();
-  const std::string* id = v.cgroups->container_id(v.evt.task.cgroup_id);
-  if (!id) return V::na();
-  return id->empty() ? V::of("host") : V::of(*id);
-}
 V thread_cgroup(const EventView& v, const FieldArg&, std::string&) {
   if (!v.cgroups) return V::na();
   const std::string* p = v.cgroups->path(v.evt.task.cgroup_id);
@@ -433,8 +420,6 @@ constexpr Entry kExtractors[] = {
     {"fd.lport", fd_cport},
     {"fd.connected", fd_connected},
     {"fs.path.name", fs_path_name},
-    {"container.id", container_id},
-    {"container.full_id", container_full_id},
     {"thread.cgroup", thread_cgroup},
 };
 
@@ -443,6 +428,7 @@ V not_available(const EventView&, const FieldArg&, std::string&) { return V::na(
 ExtractFn find_fn(std::string_view name) {
   for (const auto& e : kExtractors)
     if (e.name == name) return e.fn;
+  if (ExtractFn f = find_container_extractor(name)) return f;
   return not_available;
 }
 

@@ -12,6 +12,10 @@
 #include "user/event.h"
 #include "user/process.h"
 
+namespace pg::user::container {
+class Metadata;
+}
+
 namespace pg::user::engine {
 
 struct EventView {
@@ -21,6 +25,8 @@ struct EventView {
   uint64_t num = 0;     // evt.num
   std::string_view hostname;
   CgroupMap* cgroups = nullptr;  // cgroup id → path; null: container.* unknown
+  // Runtime metadata (names, images, pods); null: only id and type known.
+  const container::Metadata* containers = nullptr;
 };
 
 // A field value during evaluation. Strings point into the event, the
