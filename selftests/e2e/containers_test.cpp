@@ -90,7 +90,8 @@ struct PodmanApi {
   std::string start(const std::string& name) {
     names.push_back(name);
     std::string id = trim(run_capture(kRun + "--name " + name + " " + kImage + " sleep 600"));
-    REQUIRE_MESSAGE(id.size() == 64, "podman run failed for " + name);
+    std::string why = "podman run failed for " + name;
+    REQUIRE_MESSAGE(id.size() == 64, why);
     return id;
   }
   TempDir dir;
@@ -162,13 +163,13 @@ TEST_CASE("container: started after the daemon, its first event already has name
   // Every exec in a container, so the container's very first event (its
   // entrypoint) raises an alert of its own.
   std::string rules = dir.path + "/first.yaml";
-  std::ofstream(rules) << R"(
+  std::ofstream(rules) << R"yaml(
 - rule: Exec in container (e2e)
   desc: any program started in a container
   condition: evt.type = execve and container.id != host
   output: "exec %proc.name in %container.name (%container.image)"
   priority: INFO
-)";
+)yaml";
   Daemon d(daemon_args(api, rules));
   REQUIRE(d.ready());
   std::string name = unique("after");
