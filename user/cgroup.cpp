@@ -3,8 +3,8 @@
 #include <sys/stat.h>
 
 #include <cctype>
-#include <optional>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "user/text.h"
@@ -50,7 +50,7 @@ std::optional<ContainerRef> from_component(std::string_view c, std::string_view 
   if (auto colon = c.rfind(':'); colon != std::string_view::npos) {
     std::string_view id = c.substr(colon + 1);
     if (is_hex64(id))
-      return ContainerRef{std::string(id), c.starts_with("crio") ? Runtime::CriO
+      return ContainerRef{std::string(id), c.starts_with("crio")     ? Runtime::CriO
                                            : c.starts_with("docker") ? Runtime::Docker
                                                                      : Runtime::Containerd};
   }

@@ -92,11 +92,9 @@ void Detector::enable_containers() {
 
 void Detector::release_held(CgroupMap& cgroups, std::string_view hostname, bool all) {
   if (!containers_) return;
-  containers_->release(
-      [&](const Event& e, const ProcessTable& procs, uint64_t num) {
-        evaluate(e, procs, cgroups, hostname, num);
-      },
-      all);
+  containers_->release([&](const Event& e, const ProcessTable& procs,
+                           uint64_t num) { evaluate(e, procs, cgroups, hostname, num); },
+                       all);
 }
 
 void Detector::log_rule_matches() const {

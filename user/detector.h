@@ -66,8 +66,12 @@ class Detector {
   Detector() = default;
   void evaluate(const Event& e, const ProcessTable& procs, CgroupMap& cgroups,
                 std::string_view hostname, uint64_t num) {
-    engine::EventView view{e,        procs,    procs.find(e.task.tgid),
-                           num,      hostname, &cgroups,
+    engine::EventView view{e,
+                           procs,
+                           procs.find(e.task.tgid),
+                           num,
+                           hostname,
+                           &cgroups,
                            containers_ ? &containers_->metadata() : nullptr};
     engine_->process(view, [&](output::Alert&& a) { out_->enqueue(std::move(a)); });
   }

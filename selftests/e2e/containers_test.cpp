@@ -4,11 +4,14 @@
 // names and images. Falco's own rules decide what an interactive shell in a
 // container is.
 #include <doctest/doctest.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
+#include <memory>
 
 #include "harness.h"
 
@@ -53,7 +56,8 @@ void ensure_image() {
 // the destructor, with every container this test started.
 struct PodmanApi {
   PodmanApi() {
-    REQUIRE_MESSAGE(have("podman"), "podman is missing: run make deps (podman runc busybox-static)");
+    REQUIRE_MESSAGE(have("podman"),
+                    "podman is missing: run make deps (podman runc busybox-static)");
     REQUIRE_MESSAGE(have("runc"), "runc is missing: run make deps");
     REQUIRE_MESSAGE(access("/bin/busybox", X_OK) == 0, "busybox-static is missing: run make deps");
     ensure_image();
@@ -106,15 +110,18 @@ std::string unique(const std::string& what) {
 
 // An interactive shell in a container: `podman exec -it` under a pty.
 void exec_shell(const std::string& name) {
-  sh("script -qec \"" + kPodman + " exec -it " + name + " sh -c 'exit 0'\" /dev/null </dev/null >/dev/null 2>&1");
+  sh("script -qec \"" + kPodman + " exec -it " + name +
+     " sh -c 'exit 0'\" /dev/null </dev/null >/dev/null 2>&1");
 }
 
 const char* kTerminalShell = "Terminal shell in container";
 
 std::vector<std::string> daemon_args(const PodmanApi& api, const std::string& rules_extra = "") {
-  std::vector<std::string> a = {"run",      "-r", kFalcoRules, "--json", "-c", "/dev/null", "-o",
-                                "container.docker_socket=", "-o",
-                                "container.podman_socket=" + api.socket};
+  std::vector<std::string> a = {"run",       "-r",
+                                kFalcoRules, "--json",
+                                "-c",        "/dev/null",
+                                "-o",        "container.docker_socket=",
+                                "-o",        "container.podman_socket=" + api.socket};
   if (!rules_extra.empty()) {
     a.push_back("-r");
     a.push_back(rules_extra);
@@ -140,7 +147,8 @@ void check_identity(const Json& f, const std::string& id, const std::string& nam
 
 }  // namespace
 
-TEST_CASE("container: a terminal shell in a container started before the daemon raises Falco's rule") {
+TEST_CASE(
+    "container: a terminal shell in a container started before the daemon raises Falco's rule") {
   PodmanApi api;
   std::string name = unique("before");
   std::string id = api.start(name);
@@ -213,13 +221,62 @@ TEST_CASE("container: a host shell with a terminal does not match container rule
     CHECK(j["output_fields"].value("container.id", "") == id.substr(0, 12));
 }
 
-TEST_CASE("container: an absent runtime socket degrades to id-only with a warning; detection goes on") {
+// A runtime socket that is there but useless: it answers garbage, or
+// accepts and never answers.
+struct BadRuntime {
+  BadRuntime(std::string path, bool answer) : path(std::move(path)) {
+    fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::snprintf(a.sun_path, sizeof(a.sun_path), "%s", this->path.c_str());
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+    REQUIRE(::listen(fd, 16) == 0);
+    thread = std::thread([this, answer] {
+      std::vector<int> open;
+      while (true) {
+        int c = ::accept(fd, nullptr, nullptr);
+        if (c < 0) break;
+        if (answer) {
+          const char junk[] = "HTTP/1.0 200 OK\r\n\r\n\x7f\x45LF{{{ not json";
+          (void)!::send(c, junk, sizeof(junk) - 1, MSG_NOSIGNAL);
+          ::close(c);
+        } else {
+          open.push_back(c);  // hold it open, say nothing
+        }
+      }
+      for (int c : open) ::close(c);
+    });
+  }
+  ~BadRuntime() {
+    ::shutdown(fd, SHUT_RDWR);
+    ::close(fd);
+    thread.join();
+  }
+  std::string path;
+  int fd = -1;
+  std::thread thread;
+};
+
+TEST_CASE(
+    "container: an absent, garbage or silent runtime socket degrades to id-only; detection goes "
+    "on") {
   PodmanApi api;
-  std::string name = unique("absent");
+  std::string name = unique("degraded");
   std::string id = api.start(name);
+  std::string sock = api.dir.path + "/runtime.sock", counter;
+  std::unique_ptr<BadRuntime> bad;
+  SUBCASE("absent") { counter = "absent="; }
+  SUBCASE("garbage") {
+    bad = std::make_unique<BadRuntime>(sock, true);
+    counter = "bad-response=";
+  }
+  SUBCASE("silent") {
+    bad = std::make_unique<BadRuntime>(sock, false);
+    counter = "timeout=";
+  }
   Daemon d({"run", "-r", kFalcoRules, "--json", "-c", "/dev/null", "-o",
-            "container.docker_socket=", "-o", "container.podman_socket=" + api.dir.path + "/none.sock",
-            "-o", "container.hold_ms=300"});
+            "container.docker_socket=", "-o", "container.podman_socket=" + sock, "-o",
+            "container.hold_ms=300", "-o", "container.request_timeout_ms=500"});
   REQUIRE(d.ready());
   exec_shell(name);
   auto a = d.wait_for(shell_alert_in(id), 10s);
@@ -227,8 +284,12 @@ TEST_CASE("container: an absent runtime socket degrades to id-only with a warnin
   const Json& f = (*a)["output_fields"];
   CHECK(f["container.id"] == id.substr(0, 12));
   CHECK(f["container.name"].is_null());
+  CHECK(f["container.image.repository"].is_null());
   d.stop();
   std::string err = d.stderr_text();
-  CHECK(err.find("none.sock") != std::string::npos);  // the warning names the socket
-  CHECK(err.find("absent=0") == std::string::npos);   // and the failure was counted
+  CHECK(err.find("warning container runtime socket " + sock) != std::string::npos);
+  // The failure was counted under its reason.
+  auto at = err.find(counter);
+  REQUIRE(at != std::string::npos);
+  CHECK(err[at + counter.size()] != '0');
 }

@@ -89,10 +89,9 @@ struct Container {
   int cache_ttl_s = 300;          // refresh cached metadata this old
   // Added to the output_fields of alerts for events in containers, as Falco
   // does, when the rule's output does not name them already.
-  std::vector<std::string> alert_fields = {"container.id",       "container.name",
-                                           "container.image.repository",
-                                           "container.image.tag", "k8s.pod.name",
-                                           "k8s.ns.name"};
+  std::vector<std::string> alert_fields = {
+      "container.id",        "container.name", "container.image.repository",
+      "container.image.tag", "k8s.pod.name",   "k8s.ns.name"};
 };
 
 struct Config {

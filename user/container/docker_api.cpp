@@ -73,8 +73,7 @@ std::expected<void, ApiError> send_all(int fd, std::string_view data, Clock::tim
     if (n < 0 && errno != EAGAIN && errno != EINTR)
       return fail(Failure::Absent, fmt::format("send: {}", std::strerror(errno)));
     pollfd p{fd, POLLOUT, 0};
-    if (::poll(&p, 1, remaining_ms(deadline)) <= 0)
-      return fail(Failure::Timeout, "send timed out");
+    if (::poll(&p, 1, remaining_ms(deadline)) <= 0) return fail(Failure::Timeout, "send timed out");
   }
   return {};
 }
@@ -234,8 +233,8 @@ std::expected<HttpResponse, ApiError> http_get(const std::string& socket_path,
     pollfd p{s.fd, POLLIN, 0};
     int r = ::poll(&p, 1, remaining_ms(deadline));
     if (r == 0)
-      return fail(Failure::Timeout, fmt::format("{}: no complete answer within {} ms", socket_path,
-                                                timeout.count()));
+      return fail(Failure::Timeout,
+                  fmt::format("{}: no complete answer within {} ms", socket_path, timeout.count()));
     if (r < 0 && errno == EINTR) continue;
     ssize_t n = ::recv(s.fd, chunk, sizeof(chunk), 0);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
@@ -329,7 +328,8 @@ std::expected<Info, ApiError> parse_container_json(std::string_view body) {
     info.image = str_at(*c, "Image");
     if (auto l = c->find("Labels"); l != c->end() && l->is_object())
       for (auto it = l->begin(); it != l->end(); ++it)
-        if (it.value().is_string()) info.labels.emplace_back(it.key(), it.value().get<std::string>());
+        if (it.value().is_string())
+          info.labels.emplace_back(it.key(), it.value().get<std::string>());
   }
   if (auto h = j.find("HostConfig"); h != j.end() && h->is_object()) {
     if (auto p = h->find("Privileged"); p != h->end() && p->is_boolean()) info.privileged = *p;

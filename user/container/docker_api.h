@@ -41,12 +41,10 @@ std::expected<HttpResponse, ApiError> http_get(const std::string& socket_path,
 // GET a streaming `target` and call `on_line` for each newline-terminated
 // line of the body until the peer closes, `stop()` turns true (checked at
 // least every `poll`), or an error. Returns why it ended.
-std::expected<void, ApiError> http_stream_lines(const std::string& socket_path,
-                                                std::string_view target,
-                                                std::chrono::milliseconds connect_timeout,
-                                                std::chrono::milliseconds poll,
-                                                const std::function<bool()>& stop,
-                                                const std::function<void(std::string_view)>& on_line);
+std::expected<void, ApiError> http_stream_lines(
+    const std::string& socket_path, std::string_view target,
+    std::chrono::milliseconds connect_timeout, std::chrono::milliseconds poll,
+    const std::function<bool()>& stop, const std::function<void(std::string_view)>& on_line);
 
 // GET /containers/<id>/json → Info (without the image digest).
 std::expected<Info, ApiError> parse_container_json(std::string_view body);

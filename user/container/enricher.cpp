@@ -19,9 +19,10 @@ bool Enricher::hold(const Event& e, const ProcessTable& procs, CgroupMap& cgroup
   if (st != Metadata::State::Pending && waiting == held_per_container_.end()) return false;
   if (held_.size() >= max_held_) {
     if (stats_.overflow++ == 0)
-      spdlog::warn("more than {} events are waiting for container metadata; evaluating the "
-                   "rest at once with what is known",
-                   max_held_);
+      spdlog::warn(
+          "more than {} events are waiting for container metadata; evaluating the "
+          "rest at once with what is known",
+          max_held_);
     return false;
   }
   // The rules may read the process, its parent and its ancestors; copy
@@ -52,7 +53,8 @@ void Enricher::release(const Evaluate& f, bool all) {
       ++stats_.complete;
     else
       ++stats_.incomplete;
-    if (auto it = held_per_container_.find(h.id); it != held_per_container_.end() && --it->second == 0)
+    if (auto it = held_per_container_.find(h.id);
+        it != held_per_container_.end() && --it->second == 0)
       held_per_container_.erase(it);
     f(h.event, h.procs, h.num);
   }

@@ -12,7 +12,7 @@ namespace pg::user::container {
 struct Mount {
   std::string source;
   std::string dest;
-  std::string mode;         // "z", "ro", ... as the runtime reports it
+  std::string mode;  // "z", "ro", ... as the runtime reports it
   bool rw = true;
   std::string propagation;  // "rprivate", ...
 };

@@ -137,8 +137,8 @@ void Metadata::sync() {
           auto us = std::chrono::duration_cast<std::chrono::microseconds>(now - e.seen).count();
           stats_.last_latency_us.store(us);
           if (us > stats_.max_latency_us.load()) stats_.max_latency_us.store(us);
-          spdlog::debug("container {} ({}): metadata after {} µs", r.id.substr(0, 12),
-                        e.info->name, us);
+          spdlog::debug("container {} ({}): metadata after {} µs", r.id.substr(0, 12), e.info->name,
+                        us);
         }
       } else if (e.state != State::Ready) {
         e.state = State::Failed;  // keep older metadata if a refresh failed
@@ -207,8 +207,8 @@ std::shared_ptr<const Info> Metadata::fetch(const Request& r) {
       continue;
     }
     if (resp->status != 200) {
-      warn(sock, {Failure::BadResponse, fmt::format("container inspect answered HTTP {}",
-                                                    resp->status)});
+      warn(sock,
+           {Failure::BadResponse, fmt::format("container inspect answered HTTP {}", resp->status)});
       continue;
     }
     auto info = parse_container_json(resp->body);
@@ -222,8 +222,8 @@ std::shared_ptr<const Info> Metadata::fetch(const Request& r) {
     }
     // The digest lives with the image; a failure here only leaves it empty.
     if (info->image_digest.empty() && !info->image_id.empty()) {
-      auto img = http_get(sock, "/v1.41/images/sha256:" + info->image_id + "/json",
-                          opts_.request_timeout);
+      auto img =
+          http_get(sock, "/v1.41/images/sha256:" + info->image_id + "/json", opts_.request_timeout);
       if (img && img->status == 200)
         if (auto d = parse_image_digest(img->body, info->image_repository)) info->image_digest = *d;
     }

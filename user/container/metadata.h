@@ -45,12 +45,12 @@ struct Options {
 };
 
 struct Stats {
-  std::atomic<uint64_t> requests{0};      // inspect requests sent
-  std::atomic<uint64_t> answered{0};      // containers whose metadata arrived
+  std::atomic<uint64_t> requests{0};                // inspect requests sent
+  std::atomic<uint64_t> answered{0};                // containers whose metadata arrived
   std::array<std::atomic<uint64_t>, 4> failures{};  // by Failure
-  std::atomic<uint64_t> unsupported{0};   // CRI-only containers (no gRPC here)
+  std::atomic<uint64_t> unsupported{0};             // CRI-only containers (no gRPC here)
   std::atomic<uint64_t> stream_events{0};
-  std::atomic<uint64_t> expired{0};       // entries dropped or refreshed for age/removal
+  std::atomic<uint64_t> expired{0};        // entries dropped or refreshed for age/removal
   std::atomic<int64_t> max_latency_us{0};  // first sight → metadata in the cache
   std::atomic<int64_t> last_latency_us{0};
 };

@@ -1,7 +1,7 @@
 #include "user/engine/extract_container.h"
 
-#include <fnmatch.h>
 #include <fmt/format.h>
+#include <fnmatch.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -74,8 +74,7 @@ V container_start_ts(const EventView& v, const FieldArg&, std::string&) {
 }
 V container_duration(const EventView& v, const FieldArg&, std::string&) {
   Ctx c = ctx(v);
-  if (!c.info || !c.info->created_ns || int64_t(v.evt.time_ns) < c.info->created_ns)
-    return V::na();
+  if (!c.info || !c.info->created_ns || int64_t(v.evt.time_ns) < c.info->created_ns) return V::na();
   return V::of_int(int64_t(v.evt.time_ns) - c.info->created_ns);
 }
 

@@ -97,10 +97,11 @@ std::string http(int status, const std::string& body) {
 }
 
 std::string inspect_json(const std::string& id, const std::string& name, bool k8s = false) {
-  std::string labels = k8s ? R"({"io.kubernetes.pod.name":"web-7d4b9","io.kubernetes.pod.namespace":"shop",
+  std::string labels =
+      k8s ? R"({"io.kubernetes.pod.name":"web-7d4b9","io.kubernetes.pod.namespace":"shop",
        "io.kubernetes.pod.uid":"5f0c-11","io.kubernetes.sandbox.id":")" +
-                                 kId2 + R"(","app":"web","tier":"front"})"
-                           : R"({"maintainer":"me"})";
+                kId2 + R"(","app":"web","tier":"front"})"
+          : R"({"maintainer":"me"})";
   return R"({"Id":")" + id + R"(","Created":"2026-11-28T12:02:25.5Z","Name":"/)" + name +
          R"(","Image":"sha256:8040aa","State":{"Status":"created"},
      "HostConfig":{"Privileged":true,"PidMode":"host","NetworkMode":"none","IpcMode":"shareable"},
@@ -253,8 +254,8 @@ TEST_CASE("container inspect answers parse into names, image, mounts and labels"
   CHECK(parse_container_json("{\"Name\":\"x\"}").error().kind == Failure::BadResponse);
   CHECK(parse_container_json("[1,2]").error().kind == Failure::BadResponse);
 
-  auto ev = parse_event_line(R"({"Type":"container","Action":"start","Actor":{"ID":")" + kId +
-                             R"("}})");
+  auto ev =
+      parse_event_line(R"({"Type":"container","Action":"start","Actor":{"ID":")" + kId + R"("}})");
   REQUIRE(ev);
   CHECK(ev->id == kId);
   CHECK(ev->action == "start");
@@ -289,7 +290,8 @@ TEST_CASE("container API client: a good, an absent, a slow and a garbage socket"
   // Chunked answers (some servers chunk even HTTP/1.0 replies) decode.
   FakeRuntime chunked([](const std::string&) {
     return std::string(
-        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n "
+        "world\r\n0\r\n\r\n");
   });
   auto c = http_get(chunked.path(), "/x", 1s);
   REQUIRE(c);
@@ -394,8 +396,8 @@ TEST_CASE("container events wait for new container metadata, bounded, in order")
   sh.tty = 34816;
   procs.insert(sh);
 
-  CHECK(!en.hold(exec_in(1), procs, cg, 1));  // host events never wait
-  CHECK(en.hold(exec_in(82), procs, cg, 2));  // first sight of the container
+  CHECK(!en.hold(exec_in(1), procs, cg, 1));        // host events never wait
+  CHECK(en.hold(exec_in(82), procs, cg, 2));        // first sight of the container
   CHECK(en.hold(exec_in(82, "ls"), procs, cg, 3));  // queued behind it
   // The live table moves on; the held copy keeps what the rule reads.
   Process gone = runc;
@@ -497,10 +499,10 @@ TEST_CASE("container and k8s fields extract from the cache; alerts in containers
   Event host = exec_in(1);
   engine::EventView hv{host, procs, nullptr, 2, "h", &cg, &md};
   std::string scratch;
-  CHECK(engine::render_value(engine::extract(*engine::bind_field_name("container.id"), hv,
-                                             scratch)) == "host");
-  CHECK(engine::render_value(engine::extract(*engine::bind_field_name("container.name"), hv,
-                                             scratch)) == "host");
+  CHECK(engine::render_value(
+            engine::extract(*engine::bind_field_name("container.id"), hv, scratch)) == "host");
+  CHECK(engine::render_value(
+            engine::extract(*engine::bind_field_name("container.name"), hv, scratch)) == "host");
   CHECK(engine::extract(*engine::bind_field_name("container.image"), hv, scratch).is_na());
 
   // Falco's default: alerts for container events name the container and
@@ -530,8 +532,9 @@ TEST_CASE("container and k8s fields extract from the cache; alerts in containers
   engine::EngineOptions bad;
   bad.container_fields = {"container.nope"};
   auto loaded = pg::policy::load_rules_from_memory(
-      std::vector<pg::policy::InputFile>{{"t.yaml", "- rule: r\n  desc: d\n  condition: "
-                                                    "evt.type = execve\n  output: x\n  "
-                                                    "priority: INFO\n"}});
+      std::vector<pg::policy::InputFile>{{"t.yaml",
+                                          "- rule: r\n  desc: d\n  condition: "
+                                          "evt.type = execve\n  output: x\n  "
+                                          "priority: INFO\n"}});
   CHECK(!engine::Engine::build(loaded.ruleset, bad));
 }
