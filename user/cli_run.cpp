@@ -77,7 +77,10 @@ int run_daemon(const RunOptions& o) {
   detector.release_held(pipeline.cgroups(), hostname, true);
   detector.stop_outputs();
   detector.log_rule_matches();
-  if (detector.containers()) detector.containers()->log_summary();
+  if (auto* c = detector.containers()) {
+    c->stop();  // requests still in flight end (and are counted) first
+    c->log_summary();
+  }
   const auto& st = pipeline.stats();
   uint64_t lost = 0;
   for (auto d : st.kernel_drops) lost += d;

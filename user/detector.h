@@ -51,7 +51,7 @@ class Detector {
   // Evaluate the events that waited for container metadata and may go now
   // (all of them when `all`, before stopping). Call it regularly.
   void release_held(CgroupMap& cgroups, std::string_view hostname, bool all);
-  const container::Enricher* containers() const { return containers_.get(); }
+  container::Enricher* containers() { return containers_.get(); }
 
   const config::Config& config() const { return cfg_; }
   const engine::Engine& engine() const { return *engine_; }

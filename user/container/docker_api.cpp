@@ -70,8 +70,9 @@ std::expected<void, ApiError> send_all(int fd, std::string_view data, Clock::tim
       data.remove_prefix(size_t(n));
       continue;
     }
+    // Connected, so the runtime is there; it hung up on the request.
     if (n < 0 && errno != EAGAIN && errno != EINTR)
-      return fail(Failure::Absent, fmt::format("send: {}", std::strerror(errno)));
+      return fail(Failure::BadResponse, fmt::format("send: {}", std::strerror(errno)));
     pollfd p{fd, POLLOUT, 0};
     if (::poll(&p, 1, remaining_ms(deadline)) <= 0) return fail(Failure::Timeout, "send timed out");
   }
