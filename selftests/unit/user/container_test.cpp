@@ -4,13 +4,16 @@
 // extractors.
 #include <doctest/doctest.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <sstream>
 #include <thread>
 
 #include "policy/ruleset.h"
@@ -19,6 +22,7 @@
 #include "user/container/docker_api.h"
 #include "user/container/enricher.h"
 #include "user/engine/engine.h"
+#include "user/text.h"
 
 using namespace pg::user;
 using namespace pg::user::container;
@@ -537,4 +541,44 @@ TEST_CASE("container and k8s fields extract from the cache; alerts in containers
                                           "evt.type = execve\n  output: x\n  "
                                           "priority: INFO\n"}});
   CHECK(!engine::Engine::build(loaded.ruleset, bad));
+}
+
+TEST_CASE("container configuration keys take effect and are range-checked") {
+  auto c = pg::user::config::parse_config(
+      "container:\n  hold_ms: 250\n  request_timeout_ms: 700\n  cache_ttl_s: 60\n"
+      "  podman_socket: /tmp/p.sock\n  alert_fields: [container.id]\n",
+      "t.yaml");
+  REQUIRE(c);
+  CHECK(c->container.hold_ms == 250);
+  CHECK(c->container.request_timeout_ms == 700);
+  CHECK(c->container.cache_ttl_s == 60);
+  CHECK(c->container.podman_socket == "/tmp/p.sock");
+  CHECK(c->container.alert_fields == std::vector<std::string>{"container.id"});
+  auto bad = pg::user::config::parse_config("container:\n  hold_ms: 90000\n", "t.yaml");
+  REQUIRE(!bad);
+  CHECK(bad.error().key == "container.hold_ms");
+  auto off = pg::user::config::parse_config("container:\n  alert_fields: []\n", "t.yaml");
+  REQUIRE(off);
+  CHECK(off->container.alert_fields.empty());
+}
+
+TEST_CASE("container cgroups not yet scanned are learnt from the event's process") {
+  const std::string& root = cgroup2_mount();
+  REQUIRE_MESSAGE(!root.empty(), "this host has no cgroup v2 tree");
+  std::ifstream in("/proc/self/cgroup");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string rel;
+  for (std::string_view line : split(ss.str(), '\n'))
+    if (line.starts_with("0::")) rel = std::string(line.substr(3));
+  REQUIRE(!rel.empty());
+  struct stat sb {};
+  REQUIRE(::stat((std::filesystem::path(root) / std::filesystem::path(rel).relative_path()).c_str(),
+                 &sb) == 0);
+  CgroupMap m(root);
+  CHECK(!m.learn_from_process(sb.st_ino + 1'000'000'007ULL, uint32_t(getpid())));  // not its id
+  CHECK(m.learn_from_process(sb.st_ino, uint32_t(getpid())));
+  const std::string* p = m.path(sb.st_ino);
+  REQUIRE(p);
+  CHECK(*p == rel);
 }
