@@ -55,14 +55,14 @@ std::optional<ContainerRef> from_component(std::string_view c, std::string_view 
                                                                      : Runtime::Containerd};
   }
   if (!is_hex64(c)) return std::nullopt;
-  // A bare id: cgroupfs layouts name the runtime in the parent.
-  Runtime r = Runtime::Cri;
-  if (parent == "docker")
-    r = Runtime::Docker;
-  else if (parent == "libpod_parent" || parent.starts_with("libpod"))
+  // A bare id: cgroupfs layouts name the runtime in the parent. Under
+  // kubepods any CRI runtime may have made it; elsewhere (/docker/<id>,
+  // /actions_job/<id>, /ecs/...) it is docker-managed.
+  Runtime r = Runtime::Docker;
+  if (parent.starts_with("libpod"))
     r = Runtime::Podman;
-  else if (!in_kubepods)
-    r = Runtime::Docker;  // /actions_job/<id>, /ecs/...: docker-managed
+  else if (in_kubepods)
+    r = Runtime::Cri;
   return ContainerRef{std::string(c), r};
 }
 

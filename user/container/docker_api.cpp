@@ -177,7 +177,7 @@ int64_t parse_rfc3339_ns(std::string_view s) {
   for (; frac_digits < 9; ++frac_digits) frac *= 10;
   int64_t offset = 0;
   if (i < s.size() && (s[i] == '+' || s[i] == '-') && s.size() >= i + 6)
-    offset = (s[i] == '-' ? -1 : 1) * (num(i + 1, 2) * 3600 + num(i + 4, 2) * 60);
+    offset = (s[i] == '-' ? -1 : 1) * (int64_t(num(i + 1, 2)) * 3600 + int64_t(num(i + 4, 2)) * 60);
   if (tm.tm_year + 1900 <= 1) return 0;  // Go's zero time: not set
   time_t secs = timegm(&tm) - offset;
   return int64_t(secs) * 1'000'000'000 + frac;
