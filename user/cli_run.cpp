@@ -6,7 +6,9 @@
 #include <atomic>
 #include <csignal>
 
+#include "user/bpf_loader.h"
 #include "user/detector.h"
+#include "user/kernel_filter.h"
 #include "user/pipeline.h"
 #include "user/recording.h"
 
@@ -22,6 +24,18 @@ struct RunOptions {
 std::atomic<bool> g_reopen{false};
 void on_sighup(int) { g_reopen.store(true); }
 
+void log_filter_counters(const KernelFilter& f) {
+  auto c = f.counters();
+  uint64_t seen = 0, passed = 0;
+  for (const auto& k : c.kinds) {
+    seen += k.seen;
+    passed += k.passed;
+  }
+  spdlog::info("kernel filter ({}): {} events judged, {} passed to userspace, {} stopped in the "
+               "kernel",
+               f.enabled() ? "on" : "off", seen, passed, seen - passed);
+}
+
 int run_daemon(const RunOptions& o) {
   auto det = Detector::create(o.detector);
   if (!det) {
@@ -33,7 +47,16 @@ int run_daemon(const RunOptions& o) {
   LoadOptions load;
   load.syscalls = detector.needed_hooks();
   load.ringbuf_bytes = uint32_t(detector.config().ring_buffer_size_mb) << 20;
-  auto started = Pipeline::start(load);
+  std::unique_ptr<KernelFilter> filter;
+  auto started = Pipeline::start(load, [&](BpfSession& bpf) -> std::expected<void, std::string> {
+    auto f = KernelFilter::create(bpf, kDefaultPinDir, detector.config().kernel_filter);
+    if (!f) return std::unexpected(f.error());
+    auto gen = (*f)->apply(detector.filter_tables());
+    if (!gen) return std::unexpected(gen.error());
+    if ((*f)->enabled()) detector.engine().set_kernel_filter(detector.filter_tables(), *gen);
+    filter = std::move(*f);
+    return {};
+  });
   if (!started) {
     spdlog::error("{}", started.error());
     return 1;
@@ -81,6 +104,7 @@ int run_daemon(const RunOptions& o) {
     c->stop();  // requests still in flight end (and are counted) first
     c->log_summary();
   }
+  log_filter_counters(*filter);
   const auto& st = pipeline.stats();
   uint64_t lost = 0;
   for (auto d : st.kernel_drops) lost += d;
@@ -104,6 +128,9 @@ void add_detector_options(CLI::App* cmd, DetectorOptions& o) {
   cmd->add_option("-r,--rules", o.rules, "Rules file or directory (repeatable)");
   cmd->add_option("-o,--option", o.overrides, "Override a configuration key: key.path=value");
   cmd->add_flag("--json", o.json, "Alerts on stdout as Falco JSON");
+  cmd->add_flag("--no-kernel-filter", o.no_kernel_filter,
+                "Send every event of an attached syscall to userspace (same as -o "
+                "kernel_filter=false; for comparisons)");
 }
 
 void add_run_command(CLI::App& app, int& exit_code) {

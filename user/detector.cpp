@@ -28,6 +28,7 @@ std::expected<std::unique_ptr<Detector>, std::string> Detector::create(const Det
   if (!cfg) return std::unexpected(cfg.error().to_string());
   d->cfg_ = std::move(*cfg);
   if (o.json) d->cfg_.json_output = true;
+  if (o.no_kernel_filter) d->cfg_.kernel_filter = false;
 
   // Validated keys whose features this build does not have yet: say so
   // rather than silently ignore them.
@@ -37,10 +38,6 @@ std::expected<std::unique_ptr<Detector>, std::string> Detector::create(const Det
     spdlog::warn(
         "k8s_audit.enabled is set, but this build has no Kubernetes audit source yet; "
         "ignored");
-  if (!d->cfg_.kernel_filter)
-    spdlog::warn(
-        "kernel_filter is false; this build has no in-kernel rule filter yet, so "
-        "every event of an attached syscall reaches userspace either way");
 
   auto files = config::expand_rules_paths(d->cfg_.rules_files);
   if (!files) return std::unexpected(files.error().to_string());
@@ -70,6 +67,16 @@ std::expected<std::unique_ptr<Detector>, std::string> Detector::create(const Det
   auto eng = engine::Engine::build(d->rules_.ruleset, eo);
   if (!eng) return std::unexpected(eng.error());
   d->engine_ = std::move(*eng);
+  d->filter_ = policy::build_filter_tables(d->rules_.ruleset);
+  size_t sharp = 0, syscall_rules = 0;
+  for (size_t i = 0; i < d->rules_.ruleset.rules.size(); ++i) {
+    if (d->rules_.ruleset.rules[i].source != policy::EventSource::Syscall) continue;
+    ++syscall_rules;
+    if (d->filter_.halves[i].sharper_than_type()) ++sharp;
+  }
+  spdlog::info("kernel filter: {} slots for {} syscall rules, {} of them sharper than their "
+               "event types",
+               d->filter_.slots_used(), syscall_rules, sharp);
 
   auto out = output::make_dispatcher(d->cfg_, STDOUT_FILENO);
   if (!out) return std::unexpected(out.error());

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "policy/filter_tables.h"
 #include "policy/ruleset.h"
 #include "user/config/config.h"
 #include "user/container/enricher.h"
@@ -24,6 +25,7 @@ struct DetectorOptions {
   std::vector<std::string> rules;          // -r
   std::vector<std::string> overrides;      // -o
   bool json = false;                       // --json
+  bool no_kernel_filter = false;           // --no-kernel-filter
 };
 
 class Detector {
@@ -55,6 +57,10 @@ class Detector {
 
   const config::Config& config() const { return cfg_; }
   const engine::Engine& engine() const { return *engine_; }
+  engine::Engine& engine() { return *engine_; }
+  // The loaded rules lowered into kernel filter tables.
+  const policy::FilterTables& filter_tables() const { return filter_; }
+  const policy::Ruleset& ruleset() const { return rules_.ruleset; }
   output::Dispatcher& outputs() { return *out_; }
   uint64_t events() const { return events_; }
   // Log how often each rule matched (the per-rule counters), busiest first.
@@ -77,6 +83,7 @@ class Detector {
   }
   config::Config cfg_;
   policy::LoadResult rules_;
+  policy::FilterTables filter_;
   std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<output::Dispatcher> out_;
   uint64_t events_ = 0;

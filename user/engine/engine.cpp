@@ -40,6 +40,7 @@ std::expected<std::unique_ptr<Engine>, std::string> Engine::build(const policy::
     e->container_fields_.push_back(std::move(*f));
   }
   if (!e->container_fields_.empty()) e->container_id_ = bind_field_name("container.id");
+  e->ruleset_ = &rules;
   for (const auto& rule : rules.rules) {
     if (!rule.enabled || rule.source != policy::EventSource::Syscall) continue;
     auto prio = to_output_priority(rule.priority);
@@ -64,6 +65,14 @@ std::expected<std::unique_ptr<Engine>, std::string> Engine::build(const policy::
     e->rules_.push_back(std::move(cr));
   }
   return e;
+}
+
+void Engine::set_kernel_filter(const policy::FilterTables& t, uint32_t gen) {
+  for (auto& r : rules_) {
+    auto idx = size_t(r.rule - ruleset_->rules.data());
+    r.slots = idx < t.rule_slots.size() ? t.rule_slots[idx] : pg_slots{};
+  }
+  filter_gen_ = gen;
 }
 
 std::vector<std::string> Engine::needed_types() const {

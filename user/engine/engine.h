@@ -11,6 +11,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "kern/api/filter.h"
+#include "policy/filter_tables.h"
 #include "policy/ruleset.h"
 #include "user/engine/extract.h"
 #include "user/engine/predicate.h"
@@ -37,6 +39,7 @@ struct CompiledRule {
   std::vector<Segment> output;
   output::Priority priority;
   uint64_t matches = 0;
+  pg_slots slots{};  // the rule's kernel filter slots (see set_kernel_filter)
 };
 
 class Engine {
@@ -59,9 +62,16 @@ class Engine {
 
   output::Alert make_alert(const CompiledRule& r, const EventView& v) const;
 
+  // From now on, events the kernel filter judged under generation `gen`
+  // (built from `t` for this engine's ruleset) are evaluated only against
+  // the rules owning a surviving slot. Other events see every rule.
+  void set_kernel_filter(const policy::FilterTables& t, uint32_t gen);
+
  private:
   Engine() = default;
   EngineOptions opts_;
+  const policy::Ruleset* ruleset_ = nullptr;
+  uint32_t filter_gen_ = UINT32_MAX;  // none
   std::vector<CompiledRule> rules_;
   // Heterogeneous lookup: an event's type name (a string_view) finds its
   // rules without building a std::string per event.
@@ -84,6 +94,7 @@ void Engine::process(const EventView& v, Emit&& emit) {
   size_t i = 0, j = 0;
   const auto& a = lists[0] ? *lists[0] : any_type_;
   const bool merge = lists[0] != nullptr;
+  const bool gated = v.evt.filtered && v.evt.filter_gen == filter_gen_;
   while (true) {
     uint32_t idx;
     if (merge && i < a.size() && (j >= any_type_.size() || a[i] < any_type_[j])) {
@@ -94,6 +105,7 @@ void Engine::process(const EventView& v, Emit&& emit) {
       break;
     }
     CompiledRule& r = rules_[idx];
+    if (gated && !pg_slots_meet(&r.slots, &v.evt.slots)) continue;
     if (!r.condition->eval(v)) continue;
     ++r.matches;
     emit(make_alert(r, v));
