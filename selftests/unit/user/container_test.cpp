@@ -154,6 +154,7 @@ Event exec_in(uint64_t cgroup, const char* comm = "sh") {
   e.task.tgid = e.task.tid = 300;
   e.task.ppid = 200;
   e.task.comm = comm;
+  e.task.pcomm = "runc";
   e.task.cgroup_id = cgroup;
   e.tty = 34816;
   return e;
@@ -403,10 +404,11 @@ TEST_CASE("container events wait for new container metadata, bounded, in order")
   CHECK(!en.hold(exec_in(1), procs, cg, 1));        // host events never wait
   CHECK(en.hold(exec_in(82), procs, cg, 2));        // first sight of the container
   CHECK(en.hold(exec_in(82, "ls"), procs, cg, 3));  // queued behind it
-  // The live table moves on; the held copy keeps what the rule reads.
-  Process gone = runc;
-  gone.comm = "other";
-  procs.insert(gone);
+  // The live table moves on (the shell exits, its pid is reused without a
+  // terminal); the held copy keeps what the rule reads.
+  Process reused = sh;
+  reused.tty = 0;
+  procs.insert(reused);
 
   EngineFixture f(kShellRule);
   std::vector<std::string> out;
