@@ -3,6 +3,9 @@
 #include <sys/stat.h>
 
 #include <cctype>
+#include <fstream>
+#include <optional>
+#include <sstream>
 
 #include "user/text.h"
 
@@ -19,22 +22,130 @@ bool is_hex64(std::string_view s) {
   return true;
 }
 
+// Runtime prefixes of a cgroup name ("docker-<id>.scope"), longest first so
+// "cri-containerd-" is not read as something shorter.
+struct Prefix {
+  std::string_view text;
+  Runtime runtime;
+};
+constexpr Prefix kPrefixes[] = {
+    {"cri-containerd-", Runtime::Containerd},
+    {"containerd-", Runtime::Containerd},
+    {"libpod-", Runtime::Podman},
+    {"docker-", Runtime::Docker},
+    {"crio-", Runtime::CriO},
+};
+
+// One path component: the container it names, if any. `parent` is the
+// component above it, which names the runtime in the cgroupfs layouts.
+std::optional<ContainerRef> from_component(std::string_view c, std::string_view parent,
+                                           bool in_kubepods) {
+  if (c.ends_with(".scope")) c.remove_suffix(6);
+  // The runtimes' monitors sit next to their containers but on the host.
+  if (c.find("conmon") != std::string_view::npos) return std::nullopt;
+  for (const auto& p : kPrefixes)
+    if (c.starts_with(p.text) && is_hex64(c.substr(p.text.size())))
+      return ContainerRef{std::string(c.substr(p.text.size())), p.runtime};
+  // containerd's systemd form "cri-containerd:<id>" or "<runtime>:<prefix>:<id>".
+  if (auto colon = c.rfind(':'); colon != std::string_view::npos) {
+    std::string_view id = c.substr(colon + 1);
+    if (is_hex64(id))
+      return ContainerRef{std::string(id), c.starts_with("crio")     ? Runtime::CriO
+                                           : c.starts_with("docker") ? Runtime::Docker
+                                                                     : Runtime::Containerd};
+  }
+  if (!is_hex64(c)) return std::nullopt;
+  // A bare id: cgroupfs layouts name the runtime in the parent. Under
+  // kubepods any CRI runtime may have made it; elsewhere (/docker/<id>,
+  // /actions_job/<id>, /ecs/...) it is docker-managed.
+  Runtime r = Runtime::Docker;
+  if (parent.starts_with("libpod"))
+    r = Runtime::Podman;
+  else if (in_kubepods)
+    r = Runtime::Cri;
+  return ContainerRef{std::string(c), r};
+}
+
 }  // namespace
 
-std::string container_id_from_cgroup(std::string_view path) {
-  // Look at each component, innermost last wins: strip a runtime prefix
-  // ("docker-", "libpod-", "crio-", "cri-containerd-", ...) and a ".scope"
-  // suffix, and accept what remains if it is a 64-digit hex id.
-  std::string found;
+std::string_view runtime_name(Runtime r) {
+  switch (r) {
+    case Runtime::Docker:
+      return "docker";
+    case Runtime::Podman:
+      return "podman";
+    case Runtime::CriO:
+      return "cri-o";
+    case Runtime::Containerd:
+      return "containerd";
+    case Runtime::Cri:
+      return "cri";
+    case Runtime::None:
+      break;
+  }
+  return "";
+}
+
+ContainerRef container_from_cgroup(std::string_view path) {
+  // Innermost wins: "libpod-<id>/container" (the payload cgroup podman
+  // makes under its scope) is the same container as the scope itself.
+  ContainerRef found;
+  std::string_view parent;
+  bool kube = false;
   for (std::string_view c : split(path, '/')) {
-    if (c.ends_with(".scope")) c.remove_suffix(6);
-    if (auto dash = c.rfind('-'); dash != std::string_view::npos && c.size() - dash - 1 == 64)
-      c = c.substr(dash + 1);
-    if (auto colon = c.rfind(':'); colon != std::string_view::npos) c = c.substr(colon + 1);
-    // "libpod-<id>/container" is the same container as its parent scope.
-    if (is_hex64(c)) found = std::string(c);
+    if (c.empty()) continue;
+    if (c.starts_with("kubepods")) kube = true;
+    if (auto ref = from_component(c, parent, kube)) found = std::move(*ref);
+    parent = c;
   }
   return found;
+}
+
+std::string container_id_from_cgroup(std::string_view path) {
+  return container_from_cgroup(path).id;
+}
+
+ContainerRef container_from_proc_cgroup(std::string_view text) {
+  for (std::string_view line : split(text, '\n')) {
+    // "hierarchy-id:controllers:path"; the path may itself hold ':'.
+    auto a = line.find(':');
+    if (a == std::string_view::npos) continue;
+    auto b = line.find(':', a + 1);
+    if (b == std::string_view::npos) continue;
+    auto ref = container_from_cgroup(line.substr(b + 1));
+    if (!ref.host()) return ref;
+  }
+  return {};
+}
+
+std::string cgroup2_mount_from_mountinfo(std::string_view mountinfo) {
+  // "36 25 0:31 / /sys/fs/cgroup rw,... shared:9 - cgroup2 cgroup2 rw": the
+  // filesystem type follows the " - " separator; the mount point is field 5.
+  std::string best;
+  for (std::string_view line : split(mountinfo, '\n')) {
+    auto sep = line.find(" - ");
+    if (sep == std::string_view::npos) continue;
+    std::string_view rest = line.substr(sep + 3);
+    if (!rest.starts_with("cgroup2 ")) continue;
+    auto fields = split(line.substr(0, sep), ' ');
+    if (fields.size() < 5 || fields[3] != "/") continue;  // a bind of a subtree
+    std::string point(fields[4]);
+    // Prefer the conventional places over a stray extra mount.
+    if (best.empty() || point == "/sys/fs/cgroup" ||
+        (point == "/sys/fs/cgroup/unified" && best != "/sys/fs/cgroup"))
+      best = point;
+  }
+  return best;
+}
+
+const std::string& cgroup2_mount() {
+  static const std::string mount = [] {
+    std::ifstream in("/proc/self/mountinfo");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return cgroup2_mount_from_mountinfo(ss.str());
+  }();
+  return mount;
 }
 
 const std::string* CgroupMap::path(uint64_t id) {
@@ -51,15 +162,39 @@ const std::string* CgroupMap::path(uint64_t id) {
 }
 
 const std::string* CgroupMap::container_id(uint64_t id) {
+  const ContainerRef* c = container(id);
+  return c ? &c->id : nullptr;
+}
+
+const ContainerRef* CgroupMap::container(uint64_t id) {
   if (!path(id)) return nullptr;
   return &entries_.at(id).container;
 }
 
 void CgroupMap::add(uint64_t id, std::string p) {
   Entry e{std::move(p), {}};
-  e.container = container_id_from_cgroup(e.path);
+  e.container = container_from_cgroup(e.path);
   auto [it, fresh] = entries_.insert_or_assign(id, std::move(e));
   if (fresh && on_resolved_) on_resolved_(id, it->second.path);
+}
+
+bool CgroupMap::learn_from_process(uint64_t id, uint32_t pid) {
+  if (root_.empty()) return false;
+  if (entries_.count(id)) return true;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  for (std::string_view line : split(ss.str(), '\n')) {
+    if (!line.starts_with("0::")) continue;
+    std::string rel(line.substr(3));
+    struct stat sb {};
+    auto full = root_ / std::filesystem::path(rel).relative_path();
+    // The process may have moved on since the event; only a match counts.
+    if (::stat(full.c_str(), &sb) != 0 || sb.st_ino != id) return false;
+    add(id, rel);
+    return true;
+  }
+  return false;
 }
 
 void CgroupMap::scan() {

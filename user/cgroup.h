@@ -1,8 +1,19 @@
-// Cgroup ids (which every record carries) to cgroup paths, and container
-// ids from those paths. A container's processes live in a cgroup named
-// after the container by its runtime (docker-<id>.scope, libpod-<id>,
-// crio-<id>, cri-containerd-<id>, /docker/<id>, /kubepods/.../<id>), so the
-// path alone identifies the container from its first event.
+// Cgroup ids (which every record carries) to cgroup paths, and containers
+// from those paths. A container's processes live in a cgroup named after
+// the container by its runtime, so the path alone identifies the container
+// and its runtime from the container's first event:
+//
+//   docker      /docker/<id>                  (cgroupfs driver)
+//               /system.slice/docker-<id>.scope        (systemd driver)
+//   podman      /libpod_parent/libpod-<id>    (cgroupfs manager)
+//               /machine.slice/libpod-<id>.scope       (systemd manager)
+//   cri-o       /kubepods/.../crio-<id>       /kubepods-....slice/crio-<id>.scope
+//   containerd  /kubepods/.../cri-containerd-<id>.scope
+//               /kubepods/<qos>/pod<uid>/<id> (cgroupfs, runtime not named: "cri")
+//
+// The runtime's monitor processes (libpod-conmon-<id>, crio-conmon-<id>)
+// run on the host, not in the container. The same layouts appear in cgroup
+// v1 hierarchies and in the v2 tree.
 #pragma once
 
 #include <chrono>
@@ -15,8 +26,34 @@
 
 namespace pg::user {
 
+enum class Runtime : uint8_t { None, Docker, Podman, CriO, Containerd, Cri };
+
+// Falco's container.type for a runtime: "docker", "podman", "cri-o",
+// "containerd", "cri"; "" for None.
+std::string_view runtime_name(Runtime r);
+
+struct ContainerRef {
+  std::string id;  // 64 lowercase hex digits; "" for the host
+  Runtime runtime = Runtime::None;
+  bool host() const { return id.empty(); }
+};
+
+// The container a cgroup path belongs to (innermost wins), or a host ref.
+ContainerRef container_from_cgroup(std::string_view path);
 // "" for a host cgroup, else the 64-hex-digit container id in the path.
 std::string container_id_from_cgroup(std::string_view path);
+
+// The container named by a /proc/PID/cgroup text, v1 ("4:memory:/docker/ID")
+// or v2 ("0::/..."); the first line that names a container wins. For hosts
+// whose cgroup ids cannot say (cgroup v1 only, no v2 tree).
+ContainerRef container_from_proc_cgroup(std::string_view text);
+
+// Where the cgroup v2 tree is mounted, from a /proc/self/mountinfo text:
+// "/sys/fs/cgroup" on a unified host, "/sys/fs/cgroup/unified" on a hybrid
+// one; "" when there is none (cgroup v1 only).
+std::string cgroup2_mount_from_mountinfo(std::string_view mountinfo);
+// The same for this host (reads /proc/self/mountinfo once).
+const std::string& cgroup2_mount();
 
 class CgroupMap {
  public:
@@ -24,22 +61,28 @@ class CgroupMap {
 
   // `root` is the cgroup2 mount to search; empty means "never search" (a
   // replay, where every path comes from the recording through add()).
-  explicit CgroupMap(std::filesystem::path root = "/sys/fs/cgroup") : root_(std::move(root)) {}
+  explicit CgroupMap(std::filesystem::path root = cgroup2_mount()) : root_(std::move(root)) {}
 
   // The cgroup's path relative to the root ("/system.slice/x.service"), or
   // nullptr if unknown. A miss rescans the hierarchy, at most once a second.
   const std::string* path(uint64_t id);
   // The container id for a cgroup: "" for the host, nullptr if unknown.
   const std::string* container_id(uint64_t id);
+  // The container (id and runtime) for a cgroup; nullptr if unknown.
+  const ContainerRef* container(uint64_t id);
 
   void add(uint64_t id, std::string path);
+  // Learn an unknown cgroup from a process in it (/proc/PID/cgroup, checked
+  // against the id): a container's first event comes right after its cgroup
+  // was made, often within the rescan interval. False if it did not resolve.
+  bool learn_from_process(uint64_t id, uint32_t pid);
   void on_resolved(OnResolved f) { on_resolved_ = std::move(f); }
 
  private:
   void scan();
   struct Entry {
     std::string path;
-    std::string container;
+    ContainerRef container;
   };
   std::filesystem::path root_;
   std::unordered_map<uint64_t, Entry> entries_;

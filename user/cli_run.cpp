@@ -85,6 +85,7 @@ int run_daemon(const RunOptions& o) {
       pipeline->set_recorder(recorder.get());
     }
   }
+  detector.enable_containers();
   detector.start_outputs();
 
   std::unique_ptr<audit::Input> audit_in;
@@ -110,6 +111,7 @@ int run_daemon(const RunOptions& o) {
   auto& stop = install_stop_signals();
 
   auto on_batch = [&] {
+    if (pipeline) detector.release_held(pipeline->cgroups(), hostname, false);
     if (g_reopen.exchange(false)) {
       spdlog::info("SIGHUP: reopening outputs");
       detector.outputs().reopen();
@@ -134,12 +136,17 @@ int run_daemon(const RunOptions& o) {
     }
   }
 
+  if (pipeline) detector.release_held(pipeline->cgroups(), hostname, true);
   if (audit_in) {
     audit_in->stop();
     spdlog::info("k8s_audit: {}", audit_in->stats_text());
   }
   detector.stop_outputs();
   detector.log_rule_matches();
+  if (auto* c = detector.containers()) {
+    c->stop();  // requests still in flight end (and are counted) first
+    c->log_summary();
+  }
   if (filter) log_filter_counters(*filter);
   auto os = detector.outputs().stats();
   if (pipeline) {

@@ -59,6 +59,7 @@ std::expected<std::unique_ptr<Detector>, std::string> Detector::create(const Det
   engine::EngineOptions eo;
   eo.min_priority = d->cfg_.priority;
   eo.all_matches = d->cfg_.rule_matching == config::RuleMatching::All;
+  eo.container_fields = d->cfg_.container.alert_fields;
   auto eng = engine::Engine::build(d->rules_.ruleset, eo);
   if (!eng) return std::unexpected(eng.error());
   d->engine_ = std::move(*eng);
@@ -77,6 +78,26 @@ std::expected<std::unique_ptr<Detector>, std::string> Detector::create(const Det
   if (!out) return std::unexpected(out.error());
   d->out_ = std::move(*out);
   return d;
+}
+
+void Detector::enable_containers() {
+  const auto& c = cfg_.container;
+  if (!c.enabled) return;
+  container::Options o;
+  o.docker_socket = c.docker_socket;
+  o.podman_socket = c.podman_socket;
+  o.hold = std::chrono::milliseconds(c.hold_ms);
+  o.request_timeout = std::chrono::milliseconds(c.request_timeout_ms);
+  o.ttl = std::chrono::seconds(c.cache_ttl_s);
+  containers_ = std::make_unique<container::Enricher>(std::move(o));
+  containers_->start();
+}
+
+void Detector::release_held(CgroupMap& cgroups, std::string_view hostname, bool all) {
+  if (!containers_) return;
+  containers_->release([&](const Event& e, const ProcessTable& procs,
+                           uint64_t num) { evaluate(e, procs, cgroups, hostname, num); },
+                       all);
 }
 
 void Detector::log_rule_matches() const {

@@ -17,6 +17,7 @@
 #include "policy/filter_tables.h"
 #include "policy/ruleset.h"
 #include "user/config/config.h"
+#include "user/container/enricher.h"
 #include "user/engine/engine.h"
 #include "user/output/dispatcher.h"
 
@@ -40,9 +41,22 @@ class Detector {
   void stop_outputs() { out_->stop(); }
   void on_event(const Event& e, const ProcessTable& procs, CgroupMap& cgroups,
                 std::string_view hostname) {
-    engine::EventView view{e, procs, procs.find(e.task.tgid), ++events_, hostname, &cgroups};
-    engine_->process(view, [&](output::Alert&& a) { out_->enqueue(std::move(a)); });
+    if (containers_) {
+      release_held(cgroups, hostname, false);
+      if (containers_->hold(e, procs, cgroups, events_ + 1)) {
+        ++events_;
+        return;
+      }
+    }
+    evaluate(e, procs, cgroups, hostname, ++events_);
   }
+  // Look containers up in their runtimes (container.* config); without
+  // this only id and type are known. A live run calls it; a replay not.
+  void enable_containers();
+  // Evaluate the events that waited for container metadata and may go now
+  // (all of them when `all`, before stopping). Call it regularly.
+  void release_held(CgroupMap& cgroups, std::string_view hostname, bool all);
+  container::Enricher* containers() { return containers_.get(); }
 
   // One Kubernetes audit event (an audit.k8s.io Event object). Safe to call
   // from several threads (webhook requests) while on_event runs on another:
@@ -69,6 +83,17 @@ class Detector {
 
  private:
   Detector() = default;
+  void evaluate(const Event& e, const ProcessTable& procs, CgroupMap& cgroups,
+                std::string_view hostname, uint64_t num) {
+    engine::EventView view{e,
+                           procs,
+                           procs.find(e.task.tgid),
+                           num,
+                           hostname,
+                           &cgroups,
+                           containers_ ? &containers_->metadata() : nullptr};
+    engine_->process(view, [&](output::Alert&& a) { out_->enqueue(std::move(a)); });
+  }
   config::Config cfg_;
   policy::LoadResult rules_;
   policy::FilterTables filter_;
@@ -77,6 +102,7 @@ class Detector {
   uint64_t events_ = 0;
   std::mutex audit_mu_;
   std::atomic<uint64_t> audit_events_{0};
+  std::unique_ptr<container::Enricher> containers_;
 };
 
 std::string host_name();

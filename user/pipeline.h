@@ -56,6 +56,7 @@ class Pipeline {
   void set_recorder(Recorder* r);
   const std::vector<std::string>& attached() const { return bpf_->attached(); }
   size_t seeded_processes() const { return seeded_; }
+  CgroupMap& cgroups() { return cgroups_; }
 
  private:
   Pipeline() = default;

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "user/cgroup.h"
 #include "user/process.h"
 
 namespace pg::user {
@@ -35,7 +36,7 @@ std::optional<std::string> parse_cgroup_v2_path(std::string_view text);
 class ProcFs {
  public:
   explicit ProcFs(std::filesystem::path proc_root = "/proc",
-                  std::filesystem::path cgroup_root = "/sys/fs/cgroup");
+                  std::filesystem::path cgroup_root = cgroup2_mount());
   std::expected<Process, std::string> read_process(uint32_t pid) const;
   // Every process in proc_root; unreadable ones (raced exits) are skipped.
   size_t seed(ProcessTable& table) const;

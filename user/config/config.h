@@ -85,6 +85,14 @@ struct Container {
   std::string containerd_socket = "/run/containerd/containerd.sock";
   std::string crio_socket = "/run/crio/crio.sock";
   std::string podman_socket = "/run/podman/podman.sock";
+  int hold_ms = 1000;             // longest an event waits for a new container's metadata
+  int request_timeout_ms = 2000;  // one request to a runtime socket
+  int cache_ttl_s = 300;          // refresh cached metadata this old
+  // Added to the output_fields of alerts for events in containers, as Falco
+  // does, when the rule's output does not name them already.
+  std::vector<std::string> alert_fields = {
+      "container.id",        "container.name", "container.image.repository",
+      "container.image.tag", "k8s.pod.name",   "k8s.ns.name"};
 };
 
 struct Config {

@@ -251,6 +251,14 @@ const std::vector<KeySpec>& schema() {
                   string("containerd_socket", FIELD(container.containerd_socket)),
                   string("crio_socket", FIELD(container.crio_socket)),
                   string("podman_socket", FIELD(container.podman_socket)),
+                  integer("hold_ms", FIELD(container.hold_ms), 0, 60'000, "milliseconds"),
+                  integer("request_timeout_ms", FIELD(container.request_timeout_ms), 1, 600'000,
+                          "milliseconds"),
+                  integer("cache_ttl_s", FIELD(container.cache_ttl_s), 1, 86'400, "seconds"),
+                  {"alert_fields",
+                   [](const YAML::Node& n, const std::string& k, const Origins& o, Config& c) {
+                     return string_list(n, k, o, c.container.alert_fields);
+                   }},
               }),
       string("control_socket", FIELD(control_socket)),
   };

@@ -34,6 +34,12 @@ std::expected<std::unique_ptr<Engine>, std::string> Engine::build(const policy::
                                                                   EngineOptions opts) {
   std::unique_ptr<Engine> e(new Engine());
   e->opts_ = std::move(opts);
+  for (const auto& name : e->opts_.container_fields) {
+    auto f = bind_field_name(name);
+    if (!f) return std::unexpected(fmt::format("container.alert_fields: unknown field '{}'", name));
+    e->container_fields_.push_back(std::move(*f));
+  }
+  if (!e->container_fields_.empty()) e->container_id_ = bind_field_name("container.id");
   e->ruleset_ = &rules;
   for (const auto& rule : rules.rules) {
     if (!rule.enabled) continue;
@@ -96,6 +102,16 @@ output::Alert Engine::make_alert(const CompiledRule& r, const View& v) const {
     auto same = [&](const output::OutputField& f) { return f.name == seg.field->name; };
     if (std::none_of(a.output_fields.begin(), a.output_fields.end(), same))
       a.output_fields.push_back({seg.field->name, to_output_value(val)});
+  }
+  if (container_id_ && v.source == policy::EventSource::Syscall) {
+    Value id = extract(*container_id_, v, scratch);
+    if (id.kind == Value::Kind::Str && id.str != "host") {
+      for (const auto& f : container_fields_) {
+        auto same = [&](const output::OutputField& o) { return o.name == f.name; };
+        if (std::none_of(a.output_fields.begin(), a.output_fields.end(), same))
+          a.output_fields.push_back({f.name, to_output_value(extract(f, v, scratch))});
+      }
+    }
   }
   // Folded YAML (`output: >`) leaves a trailing newline; Falco trims it.
   while (!a.output.empty() && std::isspace(static_cast<unsigned char>(a.output.back())))

@@ -24,6 +24,10 @@ namespace pg::user::engine {
 struct EngineOptions {
   output::Priority min_priority = output::Priority::Debug;  // alerts below are not raised
   bool all_matches = false;                                 // rule_matching: all (else first)
+  // Fields every alert for an event in a container carries in output_fields
+  // (Falco adds container and pod identity even when the rule's output does
+  // not name them). Unknown names fail the build.
+  std::vector<std::string> container_fields;
 };
 
 struct CompiledRule {
@@ -110,6 +114,8 @@ class Engine {
   uint32_t filter_gen_ = UINT32_MAX;  // none
   std::vector<CompiledRule> rules_;
   std::array<SourceRules, kSources> per_source_;
+  std::vector<BoundField> container_fields_;
+  std::optional<BoundField> container_id_;
 };
 
 template <class Emit>

@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "user/engine/extract_container.h"
 #include "user/path.h"
 #include "user/trace_format.h"
 
@@ -346,20 +347,6 @@ V fd_cport(const EventView& v, const FieldArg&, std::string&) {
 V fd_connected(const EventView& v, const FieldArg&, std::string&) {
   return is_connect(v.evt) ? V::of_bool(v.evt.ret == 0) : V::na();
 }
-// ---- container.* -----------------------------------------------------------
-V container_id(const EventView& v, const FieldArg&, std::string&) {
-  if (!v.cgroups) return V::na();
-  const std::string* id = v.cgroups->container_id(v.evt.task.cgroup_id);
-  if (!id) return V::na();
-  // Falco's short form: "host" outside containers, else 12 hex digits.
-  return id->empty() ? V::of("host") : V::of(std::string_view(*id).substr(0, 12));
-}
-V container_full_id(const EventView& v, const FieldArg&, std::string&) {
-  if (!v.cgroups) return V::na();
-  const std::string* id = v.cgroups->container_id(v.evt.task.cgroup_id);
-  if (!id) return V::na();
-  return id->empty() ? V::of("host") : V::of(*id);
-}
 V thread_cgroup(const EventView& v, const FieldArg&, std::string&) {
   if (!v.cgroups) return V::na();
   const std::string* p = v.cgroups->path(v.evt.task.cgroup_id);
@@ -446,8 +433,6 @@ constexpr Entry kExtractors[] = {
     {"fd.lport", fd_cport},
     {"fd.connected", fd_connected},
     {"fs.path.name", fs_path_name},
-    {"container.id", container_id},
-    {"container.full_id", container_full_id},
     {"thread.cgroup", thread_cgroup},
 };
 
@@ -503,7 +488,7 @@ void parse_arg(const std::optional<std::string>& arg, FieldArg& out) {
 ExtractFn find_syscall_extractor(std::string_view name) {
   for (size_t i = 0; i < std::size(kExtractors); ++i)
     if (kExtractors[i].name == name) return kGeneric[i];
-  return nullptr;
+  return find_container_extractor(name);
 }
 
 BoundField bind_field(const policy::FieldRef& ref, policy::EventSource source) {

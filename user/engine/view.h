@@ -16,6 +16,10 @@
 #include "user/event.h"
 #include "user/process.h"
 
+namespace pg::user::container {
+class Metadata;
+}
+
 namespace pg::user::engine {
 
 struct View {
@@ -29,16 +33,20 @@ struct View {
 // process table for ancestry.
 struct EventView : View {
   EventView(const Event& e, const ProcessTable& table, const Process* p, uint64_t n = 0,
-            std::string_view host = {}, CgroupMap* cg = nullptr)
+            std::string_view host = {}, CgroupMap* cg = nullptr,
+            const container::Metadata* md = nullptr)
       : View{policy::EventSource::Syscall, n, host, int64_t(e.time_ns)},
         evt(e),
         procs(table),
         proc(p),
-        cgroups(cg) {}
+        cgroups(cg),
+        containers(md) {}
   const Event& evt;
   const ProcessTable& procs;
   const Process* proc;           // null if the table does not know the process
   CgroupMap* cgroups = nullptr;  // cgroup id → path; null: container.* unknown
+  // Runtime metadata (names, images, pods); null: only id and type known.
+  const container::Metadata* containers = nullptr;
 };
 
 // A Kubernetes audit event (one audit.k8s.io Event object, already parsed).

@@ -1,0 +1,297 @@
+// Containers, for real: Debian's podman + runc (cgroupfs manager, no
+// network, ulimits) running an image imported from busybox-static, with
+// `podman system service` as the Docker-API endpoint Peregrine asks for
+// names and images. Falco's own rules decide what an interactive shell in a
+// container is.
+#include <doctest/doctest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <memory>
+
+#include "harness.h"
+
+using namespace pg::e2e;
+
+namespace {
+
+const std::string kFalcoRules = "../shared/falco-rules/falco_rules.yaml";
+const std::string kImage = "localhost/pg-e2e-busybox";
+const std::string kPodman = "podman --runtime runc --cgroup-manager=cgroupfs";
+const std::string kRun = kPodman +
+                         " run -d --network none --ulimit nofile=1024:1024 "
+                         "--ulimit nproc=1024:1024 ";
+
+int sh(const std::string& cmd) {
+  int rc = std::system(cmd.c_str());
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  return s;
+}
+
+bool have(const char* tool) { return sh(std::string("command -v ") + tool + " >/dev/null") == 0; }
+
+// The test image: busybox-static and its applet links, imported as a
+// single-layer image. Built once per machine.
+void ensure_image() {
+  if (sh(kPodman + " image exists " + kImage + ":latest") == 0) return;
+  TempDir dir;
+  std::string root = dir.path + "/root";
+  REQUIRE(sh("mkdir -p " + root + "/bin && cd " + root +
+             "/bin && for a in $(/bin/busybox --list); do ln -sf busybox $a; done && "
+             "cp --remove-destination /bin/busybox busybox && tar -C " +
+             root + " -cf " + dir.path + "/image.tar .") == 0);
+  REQUIRE(sh(kPodman + " import --change 'ENV PATH=/bin' " + dir.path + "/image.tar " + kImage +
+             ":latest >/dev/null") == 0);
+}
+
+// `podman system service` on a socket of our own; stopped and removed by
+// the destructor, with every container this test started.
+struct PodmanApi {
+  PodmanApi() {
+    REQUIRE_MESSAGE(have("podman"),
+                    "podman is missing: run make deps (podman runc busybox-static)");
+    REQUIRE_MESSAGE(have("runc"), "runc is missing: run make deps");
+    REQUIRE_MESSAGE(access("/bin/busybox", X_OK) == 0, "busybox-static is missing: run make deps");
+    ensure_image();
+    socket = dir.path + "/podman.sock";
+    pid = fork();
+    if (pid == 0) {
+      setpgid(0, 0);
+      std::string arg = "unix://" + socket;
+      execlp("podman", "podman", "--runtime", "runc", "--cgroup-manager=cgroupfs", "system",
+             "service", "--time=0", arg.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    for (int i = 0; i < 200; ++i) {
+      struct stat sb {};
+      if (::stat(socket.c_str(), &sb) == 0) break;
+      std::this_thread::sleep_for(50ms);
+    }
+    REQUIRE_MESSAGE(access(socket.c_str(), F_OK) == 0, "podman system service did not start");
+  }
+  ~PodmanApi() {
+    for (const auto& n : names) sh(kPodman + " rm -f -t 0 " + n + " >/dev/null 2>&1");
+    if (pid > 0) {
+      kill(pid, SIGTERM);
+      int st = 0;
+      for (int i = 0; i < 100 && waitpid(pid, &st, WNOHANG) == 0; ++i)
+        std::this_thread::sleep_for(50ms);
+      if (waitpid(pid, &st, WNOHANG) == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &st, 0);
+      }
+    }
+  }
+  // Start a container that sleeps; its full id.
+  std::string start(const std::string& name) {
+    names.push_back(name);
+    std::string id = trim(run_capture(kRun + "--name " + name + " " + kImage + " sleep 600"));
+    std::string why = "podman run failed for " + name;
+    REQUIRE_MESSAGE(id.size() == 64, why);
+    return id;
+  }
+  TempDir dir;
+  std::string socket;
+  pid_t pid = -1;
+  std::vector<std::string> names;
+};
+
+std::string unique(const std::string& what) {
+  return "pg-e2e-" + what + "-" + std::to_string(getpid());
+}
+
+// An interactive shell in a container: `podman exec -it` under a pty.
+void exec_shell(const std::string& name) {
+  sh("script -qec \"" + kPodman + " exec -it " + name +
+     " sh -c 'exit 0'\" /dev/null </dev/null >/dev/null 2>&1");
+}
+
+const char* kTerminalShell = "Terminal shell in container";
+
+std::vector<std::string> daemon_args(const PodmanApi& api, const std::string& rules_extra = "") {
+  std::vector<std::string> a = {"run",       "-r",
+                                kFalcoRules, "--json",
+                                "-c",        "/dev/null",
+                                "-o",        "container.docker_socket=",
+                                "-o",        "container.podman_socket=" + api.socket};
+  if (!rules_extra.empty()) {
+    a.push_back("-r");
+    a.push_back(rules_extra);
+    a.push_back("-o");
+    a.push_back("rule_matching=all");
+  }
+  return a;
+}
+
+auto shell_alert_in(const std::string& id) {
+  return [id](const Json& j) {
+    return j.value("rule", "") == kTerminalShell &&
+           j["output_fields"].value("container.id", "") == id.substr(0, 12);
+  };
+}
+
+void check_identity(const Json& f, const std::string& id, const std::string& name) {
+  CHECK(f["container.id"] == id.substr(0, 12));
+  CHECK(f["container.name"] == name);
+  CHECK(f["container.image.repository"] == kImage);
+  CHECK(f["container.image.tag"] == "latest");
+}
+
+}  // namespace
+
+TEST_CASE(
+    "container: a terminal shell in a container started before the daemon raises Falco's rule") {
+  PodmanApi api;
+  std::string name = unique("before");
+  std::string id = api.start(name);
+  Daemon d(daemon_args(api));
+  REQUIRE(d.ready());
+  exec_shell(name);
+  auto a = d.wait_for(shell_alert_in(id), 10s);
+  REQUIRE_MESSAGE(a, d.stderr_text());
+  const Json& f = (*a)["output_fields"];
+  check_identity(f, id, name);
+  CHECK(f["proc.name"] == "sh");
+  CHECK(f["proc.tty"] != 0);
+  CHECK((*a)["priority"] == "Notice");
+  d.stop();
+}
+
+TEST_CASE("container: started after the daemon, its first event already has name and image") {
+  PodmanApi api;
+  TempDir dir;
+  // Every exec in a container, so the container's very first event (its
+  // entrypoint) raises an alert of its own.
+  std::string rules = dir.path + "/first.yaml";
+  std::ofstream(rules) << R"yaml(
+- rule: Exec in container (e2e)
+  desc: any program started in a container
+  condition: evt.type = execve and container.id != host
+  output: "exec %proc.name in %container.name (%container.image)"
+  priority: INFO
+)yaml";
+  Daemon d(daemon_args(api, rules));
+  REQUIRE(d.ready());
+  std::string name = unique("after");
+  std::string id = api.start(name);
+  auto first = d.wait_for(
+      [&](const Json& j) {
+        return j.value("rule", "") == "Exec in container (e2e)" &&
+               j["output_fields"].value("container.id", "") == id.substr(0, 12);
+      },
+      10s);
+  REQUIRE_MESSAGE(first, d.stderr_text());
+  const Json& ff = (*first)["output_fields"];
+  check_identity(ff, id, name);
+  CHECK(ff["container.image"] == kImage + ":latest");
+  CHECK((*first)["output"].get<std::string>().find("<NA>") == std::string::npos);
+
+  exec_shell(name);
+  auto a = d.wait_for(shell_alert_in(id), 10s);
+  REQUIRE_MESSAGE(a, d.stderr_text());
+  check_identity((*a)["output_fields"], id, name);
+  d.stop();
+  // The daemon reports how long the runtime took and what waited.
+  std::string err = d.stderr_text();
+  auto at = err.find("containers: ");
+  REQUIRE(at != std::string::npos);
+  MESSAGE("container metadata: " << err.substr(at, err.find('\n', at) - at));
+  CHECK(err.find("0 sent without it") != std::string::npos);
+}
+
+TEST_CASE("container: a host shell with a terminal does not match container rules") {
+  PodmanApi api;
+  Daemon d(daemon_args(api));
+  REQUIRE(d.ready());
+  sh("script -qec \"sh -c 'exit 0'\" /dev/null </dev/null >/dev/null 2>&1");
+  std::string name = unique("marker");
+  std::string id = api.start(name);
+  exec_shell(name);  // a container shell afterwards proves the daemon was looking
+  REQUIRE(d.wait_for(shell_alert_in(id), 10s));
+  d.stop();
+  for (const auto& j : d.all([](const Json& j) { return j.value("rule", "") == kTerminalShell; }))
+    CHECK(j["output_fields"].value("container.id", "") == id.substr(0, 12));
+}
+
+// A runtime socket that is there but useless: it answers garbage, or
+// accepts and never answers.
+struct BadRuntime {
+  BadRuntime(std::string path, bool answer) : path(std::move(path)) {
+    fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::snprintf(a.sun_path, sizeof(a.sun_path), "%s", this->path.c_str());
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+    REQUIRE(::listen(fd, 16) == 0);
+    thread = std::thread([this, answer] {
+      std::vector<int> open;
+      while (true) {
+        int c = ::accept(fd, nullptr, nullptr);
+        if (c < 0) break;
+        if (answer) {
+          char req[4096];  // read the request, as a real (if broken) server would
+          (void)!::recv(c, req, sizeof(req), 0);
+          const char junk[] = "HTTP/1.0 200 OK\r\n\r\n\x7f\x45LF{{{ not json";
+          (void)!::send(c, junk, sizeof(junk) - 1, MSG_NOSIGNAL);
+          ::close(c);
+        } else {
+          open.push_back(c);  // hold it open, say nothing
+        }
+      }
+      for (int c : open) ::close(c);
+    });
+  }
+  ~BadRuntime() {
+    ::shutdown(fd, SHUT_RDWR);
+    ::close(fd);
+    thread.join();
+  }
+  std::string path;
+  int fd = -1;
+  std::thread thread;
+};
+
+TEST_CASE(
+    "container: an absent, garbage or silent runtime socket degrades to id-only; detection goes "
+    "on") {
+  PodmanApi api;
+  std::string name = unique("degraded");
+  std::string id = api.start(name);
+  std::string sock = api.dir.path + "/runtime.sock", counter;
+  std::unique_ptr<BadRuntime> bad;
+  SUBCASE("absent") { counter = "absent="; }
+  SUBCASE("garbage") {
+    bad = std::make_unique<BadRuntime>(sock, true);
+    counter = "bad-response=";
+  }
+  SUBCASE("silent") {
+    bad = std::make_unique<BadRuntime>(sock, false);
+    counter = "timeout=";
+  }
+  Daemon d({"run", "-r", kFalcoRules, "--json", "-c", "/dev/null", "-o",
+            "container.docker_socket=", "-o", "container.podman_socket=" + sock, "-o",
+            "container.hold_ms=300", "-o", "container.request_timeout_ms=500"});
+  REQUIRE(d.ready());
+  exec_shell(name);
+  auto a = d.wait_for(shell_alert_in(id), 10s);
+  REQUIRE_MESSAGE(a, d.stderr_text());
+  const Json& f = (*a)["output_fields"];
+  CHECK(f["container.id"] == id.substr(0, 12));
+  CHECK(f["container.name"].is_null());
+  CHECK(f["container.image.repository"].is_null());
+  d.stop();
+  std::string err = d.stderr_text();
+  CHECK(err.find("warning container runtime socket " + sock) != std::string::npos);
+  // The failure was counted under its reason.
+  auto at = err.find(counter);
+  REQUIRE(at != std::string::npos);
+  CHECK_MESSAGE(err[at + counter.size()] != '0', err);
+}
