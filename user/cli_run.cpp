@@ -6,7 +6,9 @@
 #include <atomic>
 #include <csignal>
 
+#include "user/control/service.h"
 #include "user/detector.h"
+#include "user/drop_alerts.h"
 #include "user/pipeline.h"
 #include "user/recording.h"
 
@@ -21,6 +23,38 @@ struct RunOptions {
 
 std::atomic<bool> g_reopen{false};
 void on_sighup(int) { g_reopen.store(true); }
+
+// Event thread, after each batch: copy the pipeline's counters where other
+// threads read them; once a second, rates and the drop alert.
+void publish_stats(const Pipeline& pipeline, Detector& detector, control::RuntimeStats& rt,
+                   DropAlerter& drops) {
+  const auto& st = pipeline.stats();
+  rt.records.store(st.records, std::memory_order_relaxed);
+  rt.decode_errors.store(st.decode_errors, std::memory_order_relaxed);
+  rt.touch();
+  static thread_local auto last = std::chrono::steady_clock::now();
+  static thread_local uint64_t last_records = 0, last_alerts = 0;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last < std::chrono::seconds(1)) return;
+  const double dt = std::chrono::duration<double>(now - last).count();
+  const uint64_t alerts = detector.outputs().stats().enqueued;
+  rt.records_per_s.store(double(st.records - last_records) / dt, std::memory_order_relaxed);
+  rt.alerts_per_s.store(double(alerts - last_alerts) / dt, std::memory_order_relaxed);
+  last = now;
+  last_records = st.records;
+  last_alerts = alerts;
+  DropAlerter::Counters c;
+  for (uint32_t r = 0; r < PG_DROP__COUNT; ++r) {
+    rt.kernel_drops[r].store(st.kernel_drops[r], std::memory_order_relaxed);
+    c.emplace_back("kernel." + std::string(drop_reason_name(r)), st.kernel_drops[r]);
+  }
+  c.emplace_back("userspace.malformed", st.decode_errors);
+  if (auto a = drops.check(c, now)) {
+    spdlog::warn("{}", a->output);
+    detector.outputs().enqueue(std::move(*a));
+    rt.drop_alerts.fetch_add(1, std::memory_order_relaxed);
+  }
+}
 
 int run_daemon(const RunOptions& o) {
   auto det = Detector::create(o.detector);
@@ -50,6 +84,24 @@ int run_daemon(const RunOptions& o) {
     recorder = std::move(*r);
     pipeline.set_recorder(recorder.get());
   }
+  // The control socket, metrics and reloads run on their own threads and
+  // reach the event thread only through the PolicyManager and RuntimeStats.
+  control::RuntimeStats runtime;
+  control::ServiceOptions so;
+  so.socket_path = detector.config().control_socket;
+  so.metrics = detector.config().metrics.enabled;
+  so.metrics_address = detector.config().metrics.address;
+  so.metrics_port = detector.config().metrics.port;
+  so.watch_rules_files = detector.config().watch_rules_files;
+  so.attached = pipeline.attached();
+  so.maps = pipeline.maps();
+  auto service = control::ControlService::start(detector, runtime, so);
+  if (!service) {
+    spdlog::error("{}", service.error());
+    return 1;
+  }
+  DropAlerter drop_alerter(
+      std::chrono::milliseconds(detector.config().outputs_queue.lost_alert_interval_ms), hostname);
   detector.start_outputs();
 
   struct sigaction sa {};
@@ -67,10 +119,14 @@ int run_daemon(const RunOptions& o) {
       },
       [&] {
         if (g_reopen.exchange(false)) {
-          spdlog::info("SIGHUP: reopening outputs");
+          spdlog::info("SIGHUP: reopening outputs and reloading the rules files");
           detector.outputs().reopen();
+          (*service)->request_reload();
         }
+        detector.adopt_policy();
+        publish_stats(pipeline, detector, runtime, drop_alerter);
       });
+  service->reset();  // no control command may touch the detector from here on
 
   detector.stop_outputs();
   detector.log_rule_matches();

@@ -3,6 +3,7 @@
 // recordings (`peregrine replay`), so both raise the same alerts.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <expected>
 #include <memory>
@@ -13,6 +14,7 @@
 
 #include "policy/ruleset.h"
 #include "user/config/config.h"
+#include "user/control/policy_manager.h"
 #include "user/engine/engine.h"
 #include "user/output/dispatcher.h"
 
@@ -33,28 +35,51 @@ class Detector {
 
   void start_outputs() { out_->start(); }
   void stop_outputs() { out_->stop(); }
+  // Event thread. A policy change published since the last event takes
+  // effect here, between two events.
   void on_event(const Event& e, const ProcessTable& procs, CgroupMap& cgroups,
                 std::string_view hostname) {
-    engine::EventView view{e, procs, procs.find(e.task.tgid), ++events_, hostname, &cgroups};
-    engine_->process(view, [&](output::Alert&& a) { out_->enqueue(std::move(a)); });
+    auto& active = policies_.adopt_pending();
+    const uint64_t num = bump(events_);
+    engine::EventView view{e, procs, procs.find(e.task.tgid), num, hostname, &cgroups};
+    bool matched = false;
+    active.engine->process(view, [&](output::Alert&& a) {
+      matched = true;
+      out_->enqueue(std::move(a));
+    });
+    if (matched) bump(matched_);
   }
+  // Event thread, when idle: adopt a pending policy change without waiting
+  // for the next event.
+  void adopt_policy() { policies_.adopt_pending(); }
 
   const config::Config& config() const { return cfg_; }
-  const engine::Engine& engine() const { return *engine_; }
+  // The engine of the event thread (call only from it).
+  const engine::Engine& engine() { return *policies_.adopt_pending().engine; }
+  control::PolicyManager& policies() { return policies_; }
   output::Dispatcher& outputs() { return *out_; }
-  uint64_t events() const { return events_; }
+  // Counters any thread may read.
+  uint64_t events() const { return events_.load(std::memory_order_relaxed); }
+  uint64_t matched_events() const { return matched_.load(std::memory_order_relaxed); }
   // Log how often each rule matched (the per-rule counters), busiest first.
-  void log_rule_matches() const;
+  void log_rule_matches();
   // The syscall hooks the loaded rules need, among those this build has.
-  std::vector<std::string> needed_hooks() const;
+  std::vector<std::string> needed_hooks();
 
  private:
-  Detector() = default;
+  explicit Detector(engine::EngineOptions eo) : policies_(std::move(eo)) {}
+  // Single writer: a relaxed load+store is a plain increment, yet readers
+  // on other threads see a whole value.
+  static uint64_t bump(std::atomic<uint64_t>& c) {
+    const uint64_t v = c.load(std::memory_order_relaxed) + 1;
+    c.store(v, std::memory_order_relaxed);
+    return v;
+  }
   config::Config cfg_;
-  policy::LoadResult rules_;
-  std::unique_ptr<engine::Engine> engine_;
+  control::PolicyManager policies_;
   std::unique_ptr<output::Dispatcher> out_;
-  uint64_t events_ = 0;
+  std::atomic<uint64_t> events_{0};
+  std::atomic<uint64_t> matched_{0};
 };
 
 std::string host_name();

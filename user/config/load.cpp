@@ -252,6 +252,7 @@ const std::vector<KeySpec>& schema() {
                   string("podman_socket", FIELD(container.podman_socket)),
               }),
       string("control_socket", FIELD(control_socket)),
+      boolean("watch_rules_files", FIELD(watch_rules_files)),
   };
   return s;
 }

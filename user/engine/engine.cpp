@@ -32,30 +32,40 @@ output::FieldValue to_output_value(const Value& v) {
 
 std::expected<std::unique_ptr<Engine>, std::string> Engine::build(const policy::Ruleset& rules,
                                                                   EngineOptions opts) {
+  const RulesetRef one{&rules, {}};
+  return build(std::span<const RulesetRef>(&one, 1), std::move(opts));
+}
+
+std::expected<std::unique_ptr<Engine>, std::string> Engine::build(std::span<const RulesetRef> sets,
+                                                                  EngineOptions opts) {
   std::unique_ptr<Engine> e(new Engine());
   e->opts_ = std::move(opts);
-  for (const auto& rule : rules.rules) {
-    if (!rule.enabled || rule.source != policy::EventSource::Syscall) continue;
-    auto prio = to_output_priority(rule.priority);
-    // Lower numeric value is more severe; skip rules below the threshold.
-    if (static_cast<int>(prio) > static_cast<int>(e->opts_.min_priority)) continue;
-    auto cond = compile_predicate(rule.condition);
-    if (!cond) return std::unexpected(fmt::format("rule '{}': {}", rule.name, cond.error()));
-    CompiledRule cr{&rule, std::move(*cond), {}, prio, 0};
-    for (const auto& seg : rule.output.segments) {
-      if (seg.is_field)
-        cr.output.push_back({"", bind_field(seg.field)});
-      else
-        cr.output.push_back({seg.text, std::nullopt});
+  for (uint32_t origin = 0; origin < sets.size(); ++origin) {
+    const RulesetRef& set = sets[origin];
+    for (const auto& rule : set.rules->rules) {
+      const bool enabled = set.enabled ? set.enabled(rule) : rule.enabled;
+      if (!enabled || rule.source != policy::EventSource::Syscall) continue;
+      auto prio = to_output_priority(rule.priority);
+      // Lower numeric value is more severe; skip rules below the threshold.
+      if (static_cast<int>(prio) > static_cast<int>(e->opts_.min_priority)) continue;
+      auto cond = compile_predicate(rule.condition);
+      if (!cond) return std::unexpected(fmt::format("rule '{}': {}", rule.name, cond.error()));
+      CompiledRule cr{&rule, std::move(*cond), {}, prio, 0, origin};
+      for (const auto& seg : rule.output.segments) {
+        if (seg.is_field)
+          cr.output.push_back({"", bind_field(seg.field)});
+        else
+          cr.output.push_back({seg.text, std::nullopt});
+      }
+      if (auto c = cr.condition->constant(); c && !*c) continue;  // can never match
+      const uint32_t idx = uint32_t(e->rules_.size());
+      if (rule.event_types.all) {
+        e->any_type_.push_back(idx);
+      } else {
+        for (const auto& t : rule.event_types.names) e->by_type_[t].push_back(idx);
+      }
+      e->rules_.push_back(std::move(cr));
     }
-    if (auto c = cr.condition->constant(); c && !*c) continue;  // can never match
-    const uint32_t idx = uint32_t(e->rules_.size());
-    if (rule.event_types.all) {
-      e->any_type_.push_back(idx);
-    } else {
-      for (const auto& t : rule.event_types.names) e->by_type_[t].push_back(idx);
-    }
-    e->rules_.push_back(std::move(cr));
   }
   return e;
 }

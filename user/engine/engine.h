@@ -5,7 +5,9 @@
 #include <atomic>
 #include <cstdint>
 #include <expected>
+#include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -32,7 +34,20 @@ struct CompiledRule {
   };
   std::vector<Segment> output;
   output::Priority priority;
+  // Written only by the event thread; other threads (metrics, control)
+  // read it through match_count().
   uint64_t matches = 0;
+  uint32_t origin = 0;  // index of the ruleset it came from (see RulesetRef)
+  uint64_t match_count() const {
+    return std::atomic_ref<const uint64_t>(matches).load(std::memory_order_relaxed);
+  }
+};
+
+// One of several rulesets compiled into one engine (the live policies).
+struct RulesetRef {
+  const policy::Ruleset* rules;
+  // Overrides `Rule::enabled` when set (runtime `rules enable|disable`).
+  std::function<bool(const policy::Rule&)> enabled;
 };
 
 class Engine {
@@ -40,6 +55,10 @@ class Engine {
   // Compile every enabled syscall rule of `rules` (which must outlive the
   // engine). Fails on the first rule that cannot be compiled.
   static std::expected<std::unique_ptr<Engine>, std::string> build(const policy::Ruleset& rules,
+                                                                   EngineOptions opts);
+  // The same over several rulesets, in order, as if their rules were one
+  // list; CompiledRule::origin says which ruleset a rule came from.
+  static std::expected<std::unique_ptr<Engine>, std::string> build(std::span<const RulesetRef> sets,
                                                                    EngineOptions opts);
 
   // Evaluate the candidate rules for this event; calls `emit` per alert.
@@ -89,7 +108,9 @@ void Engine::process(const EventView& v, Emit&& emit) {
     }
     CompiledRule& r = rules_[idx];
     if (!r.condition->eval(v)) continue;
-    ++r.matches;
+    // One writer: a relaxed store keeps the increment a plain add while
+    // match_count() may read it from another thread.
+    std::atomic_ref<uint64_t>(r.matches).store(r.matches + 1, std::memory_order_relaxed);
     emit(make_alert(r, v));
     if (!opts_.all_matches) return;
   }
