@@ -84,6 +84,9 @@ int run_daemon(const RunOptions& o) {
     recorder = std::move(*r);
     pipeline.set_recorder(recorder.get());
   }
+  // The kernel filter tables join policy switches through
+  // detector.policies().set_kernel_hook() here, once the programs are loaded
+  // (see control::KernelPolicyHook).
   // The control socket, metrics and reloads run on their own threads and
   // reach the event thread only through the PolicyManager and RuntimeStats.
   control::RuntimeStats runtime;

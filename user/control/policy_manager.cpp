@@ -114,12 +114,23 @@ bool PolicyManager::wait_adopted(uint64_t gen, std::chrono::milliseconds timeout
   return adopted_cv_.wait_for(lock, timeout, [&] { return adopted_gen_.load() >= gen; });
 }
 
+std::expected<void, std::string> PolicyManager::set_kernel_hook(KernelPolicyHook* hook) {
+  std::lock_guard change(change_mu_);
+  adopt_pending();
+  if (hook && active_->engine) {
+    if (auto ok = hook->prepare(*active_); !ok) return ok;
+    hook->activate(*active_);
+  }
+  hook_ = hook;
+  return {};
+}
+
 std::expected<uint64_t, Error> PolicyManager::load(const std::string& name,
                                                    const std::vector<std::string>& paths) {
   std::lock_guard change(change_mu_);
   auto p = load_policy(name, paths);
   if (!p) {
-    load_errors_.fetch_add(1, std::memory_order_relaxed);
+    count_load_error(p.error());
     return std::unexpected(std::move(p.error()));
   }
   auto base = latest();
@@ -162,7 +173,7 @@ std::expected<uint64_t, Error> PolicyManager::reload(const std::string& name) {
     found = true;
     auto p = load_policy(old.name, old.paths);
     if (!p) {
-      load_errors_.fetch_add(1, std::memory_order_relaxed);
+      count_load_error(p.error());
       return std::unexpected(std::move(p.error()));
     }
     policies.push_back(std::move(*p));
@@ -248,18 +259,20 @@ void PolicyManager::adopt_slow() {
     next = std::move(pending_);
   }
   if (!next) return;
-  // Carry each surviving rule's match counter over, so per-rule counters
-  // (and the metrics built on them) never go backwards across a switch.
-  if (active_->engine) {
-    std::unordered_map<std::string, uint64_t> old;
-    for (const auto& r : active_->engine->rules())
-      old[active_->policies[r.origin].name + '\0' + r.rule->name] = r.matches;
-    for (const auto& r : next->engine->rules()) {
-      auto it = old.find(next->policies[r.origin].name + '\0' + r.rule->name);
-      if (it != old.end())
-        std::atomic_ref<uint64_t>(const_cast<uint64_t&>(r.matches))
-            .store(it->second, std::memory_order_relaxed);
-    }
+  // Carry each rule's match counter over, so per-rule counters (and the
+  // metrics built on them) never go backwards: rules that leave the engine
+  // (disabled, policy unloaded) keep theirs in retired_ until they return.
+  auto key = [](const ActivePolicy& a, const engine::CompiledRule& r) {
+    return a.policies[r.origin].name + '\0' + r.rule->name;
+  };
+  if (active_->engine)
+    for (const auto& r : active_->engine->rules()) retired_[key(*active_, r)] = r.matches;
+  for (const auto& r : next->engine->rules()) {
+    auto it = retired_.find(key(*next, r));
+    if (it == retired_.end()) continue;
+    std::atomic_ref<uint64_t>(const_cast<uint64_t&>(r.matches))
+        .store(it->second, std::memory_order_relaxed);
+    retired_.erase(it);
   }
   if (hook_) hook_->activate(*next);
   active_ = next;

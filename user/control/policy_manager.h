@@ -24,6 +24,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "policy/ruleset.h"
@@ -108,8 +109,11 @@ class PolicyManager {
  public:
   explicit PolicyManager(engine::EngineOptions opts) : opts_(std::move(opts)) {}
 
-  // Set once, before the first load.
-  void set_kernel_hook(KernelPolicyHook* hook) { hook_ = hook; }
+  // Set once, at start, on the event thread before it runs (the kernel
+  // side exists only after the startup policy chose the programs to load).
+  // The running generation is prepared and activated at once; an error
+  // leaves no hook set.
+  std::expected<void, std::string> set_kernel_hook(KernelPolicyHook* hook);
   const KernelPolicyHook* kernel_hook() const { return hook_; }
 
   // Each change validates first and either switches completely or changes
@@ -142,6 +146,10 @@ class PolicyManager {
   std::expected<uint64_t, Error> commit(std::vector<Policy> policies,
                                         std::vector<RuleToggle> toggles);
   void adopt_slow();
+  // Rules files that could not be read or had errors (not bad names).
+  void count_load_error(const Error& e) {
+    if (e.code != ErrorCode::InvalidArgument) load_errors_.fetch_add(1, std::memory_order_relaxed);
+  }
   std::shared_ptr<const ActivePolicy> latest() const;  // pending, else active
 
   engine::EngineOptions opts_;
@@ -156,6 +164,7 @@ class PolicyManager {
   std::atomic<uint64_t> adopted_gen_{0};
   uint64_t next_gen_ = 1;
   std::shared_ptr<ActivePolicy> active_ = std::make_shared<ActivePolicy>();  // event thread
+  std::unordered_map<std::string, uint64_t> retired_;  // event thread: policy\0rule → matches
   std::atomic<uint64_t> load_errors_{0};
 };
 

@@ -91,7 +91,6 @@ Parsed parse(const std::string& text) {
     std::string key = name;
     if (i < line.size() && line[i] == '{') {
       ++i;
-      key += '{';
       while (i < line.size() && line[i] != '}') {
         size_t eq = line.find('=', i);
         if (eq == std::string::npos) {
@@ -130,11 +129,13 @@ Parsed parse(const std::string& text) {
         }
         if (!closed_quote) err(n, "unterminated label value");
         lab[ln] = v;
-        key += ln + "=" + v + ",";
         if (i < line.size() && line[i] == ',') ++i;
       }
       if (i >= line.size() || line[i] != '}') err(n, "unterminated label set");
       ++i;
+      // The series key lists labels sorted by name, whatever their order.
+      key += '{';
+      for (const auto& [k, v] : lab) key += k + "=" + v + ",";
       key += '}';
     }
     if (i >= line.size() || line[i] != ' ') {

@@ -223,19 +223,25 @@ TEST_CASE("the kernel hook prepares before publishing, activates on adoption, ca
   Dir d;
   FakeKernel k;
   PolicyManager pm({});
-  pm.set_kernel_hook(&k);
   REQUIRE(pm.load("p", {d.write("p.yaml", rule_file("A", "/a"))}));
+  // Set at start, after the startup policy: it is prepared and activated.
+  REQUIRE(pm.set_kernel_hook(&k));
   CHECK(k.prepared == std::vector<uint64_t>{1});
-  CHECK(k.activated.empty());  // not before the event thread takes it
-  fire(pm, open_event("/a"));
   CHECK(k.activated == std::vector<uint64_t>{1});
+  REQUIRE(pm.unload("p"));
+  REQUIRE(pm.load("p", {d.path + "/p.yaml"}));
+  CHECK(k.prepared == std::vector<uint64_t>{1, 2, 3});
+  CHECK(k.activated == std::vector<uint64_t>{1});  // not before the event thread takes it
+  fire(pm, open_event("/a"));
+  CHECK(k.activated == std::vector<uint64_t>{1, 3});
+  CHECK(k.discarded == std::vector<uint64_t>{2});
 
   // Two changes before the event thread looks: the first is discarded.
   REQUIRE(pm.load("q", {d.write("q.yaml", rule_file("Q", "/q"))}));
   REQUIRE(pm.unload("q"));
   fire(pm, open_event("/a"));
-  CHECK(k.discarded == std::vector<uint64_t>{2});
-  CHECK(k.activated == std::vector<uint64_t>{1, 3});
+  CHECK(k.discarded == std::vector<uint64_t>{2, 4});
+  CHECK(k.activated == std::vector<uint64_t>{1, 3, 5});
 
   k.fail = "slot table full";
   auto r = pm.load("q", {d.path + "/q.yaml"});
@@ -243,7 +249,8 @@ TEST_CASE("the kernel hook prepares before publishing, activates on adoption, ca
   CHECK(r.error().code == ErrorCode::SwitchFailed);
   CHECK(r.error().message.find("slot table full") != std::string::npos);
   CHECK(fire(pm, open_event("/q")).empty());
-  CHECK(pm.current()->generation == 3);
+  CHECK(pm.current()->generation == 5);
+  CHECK(k.activated == std::vector<uint64_t>{1, 3, 5});
 }
 
 TEST_CASE("a change waits for the event thread; every event sees exactly one generation") {
