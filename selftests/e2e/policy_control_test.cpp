@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <set>
 
@@ -91,15 +92,31 @@ struct Setup {
   }
 };
 
-// Programs the daemon `pid` owns, as bpftool reports them.
-size_t programs_of(pid_t pid) {
+// The BPF programs and maps the daemon `pid` holds (ids from its fdinfo),
+// each confirmed by bpftool, as "prog:ID:TAG" / "map:ID:NAME".
+std::set<std::string> bpf_objects_of(pid_t pid) {
+  std::set<std::string> prog_ids, map_ids;
+  const std::string dir = "/proc/" + std::to_string(pid) + "/fdinfo";
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    std::ifstream in(e.path());
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.starts_with("prog_id:"))
+        prog_ids.insert(line.substr(line.find_first_not_of(" \t", 8)));
+      if (line.starts_with("map_id:"))
+        map_ids.insert(line.substr(line.find_first_not_of(" \t", 7)));
+    }
+  }
+  std::set<std::string> out;
   Json progs = Json::parse(run_capture("bpftool prog show --json 2>/dev/null"), nullptr, false);
-  size_t n = 0;
-  if (!progs.is_array()) return 0;
-  for (const auto& p : progs)
-    for (const auto& owner : p.value("pids", Json::array()))
-      if (owner.value("pid", 0) == pid) ++n;
-  return n;
+  for (const auto& p : progs.is_array() ? progs : Json::array())
+    if (prog_ids.count(std::to_string(p.value("id", 0))))
+      out.insert("prog:" + std::to_string(p.value("id", 0)) + ":" + p.value("tag", ""));
+  Json maps = Json::parse(run_capture("bpftool map show --json 2>/dev/null"), nullptr, false);
+  for (const auto& m : maps.is_array() ? maps : Json::array())
+    if (map_ids.count(std::to_string(m.value("id", 0))))
+      out.insert("map:" + std::to_string(m.value("id", 0)) + ":" + m.value("name", ""));
+  return out;
 }
 
 int free_port() {
@@ -213,8 +230,11 @@ TEST_CASE(
   REQUIRE(cli("policy load p " + good + s.S()).rc == 0);
   auto before = Json::parse(cli("status --json" + s.S()).out);
   auto list_before = Json::parse(cli("policy list --json" + s.S()).out);
-  const size_t progs_before = programs_of(d.pid());
-  CHECK(progs_before > 0);
+  const auto bpf_before = bpf_objects_of(d.pid());
+  CHECK(std::count_if(bpf_before.begin(), bpf_before.end(),
+                      [](const std::string& o) { return o.starts_with("prog:"); }) > 0);
+  CHECK(std::any_of(bpf_before.begin(), bpf_before.end(),
+                    [](const std::string& o) { return o.ends_with(":pg_events"); }));
 
   auto r = cli("policy load p " + good + " " + bad + s.S());
   CHECK(r.rc == 1);
@@ -239,7 +259,7 @@ TEST_CASE(
   // Two broken files and one missing file; a bad name is not a load error.
   CHECK(after["rule_load_errors"].get<int>() == before["rule_load_errors"].get<int>() + 3);
   CHECK(Json::parse(cli("policy list --json" + s.S()).out) == list_before);
-  CHECK(programs_of(d.pid()) == progs_before);
+  CHECK(bpf_objects_of(d.pid()) == bpf_before);  // same programs and maps
   open_read(s.dir.path + "/good-1");
   CHECK(d.wait_for(alert_for("Good")));
   d.stop();
@@ -272,7 +292,8 @@ TEST_CASE("a non-root peer is refused: by the socket's mode, and by its credenti
       } else {
         std::string req = R"({"version":1,"command":"policy.unload","args":{"name":"default"}})"
                           "\n";
-        ssize_t w = write(fd, req.data(), req.size());
+        // The daemon may answer and close before reading: no SIGPIPE.
+        ssize_t w = send(fd, req.data(), req.size(), MSG_NOSIGNAL);
         (void)w;
         char buf[4096];
         ssize_t n;
