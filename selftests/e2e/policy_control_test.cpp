@@ -429,3 +429,55 @@ TEST_CASE("with watch_rules_files, an edited rules file is reloaded by itself") 
       8s));
   d.stop();
 }
+
+TEST_CASE("events lost in the kernel raise a rate-limited drop alert saying how many and where") {
+  Setup s;
+  const std::string f = s.dir.path + "/storm";
+  touch(f);
+  // A small ring buffer, four busy openers and a daemon that stalls (stopped
+  // for a second, as a starved consumer would be): the buffer overflows.
+  Daemon d(
+      s.args({"-o", "ring_buffer_size_mb=1", "-o", "outputs_queue.lost_alert_interval_ms=1000"}));
+  REQUIRE(d.ready());
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> workers;
+  for (int i = 0; i < 4; ++i)
+    workers.emplace_back([&] {
+      while (!stop.load()) open_read(f);
+    });
+  std::this_thread::sleep_for(500ms);
+  kill(d.pid(), SIGSTOP);
+  std::this_thread::sleep_for(1s);
+  kill(d.pid(), SIGCONT);
+  std::this_thread::sleep_for(1s);
+  stop = true;
+  for (auto& w : workers) w.join();
+  const std::string rule_name = "Peregrine internal: events lost";
+  auto a = d.wait_for(alert_for(rule_name), 5s);
+  REQUIRE(a);
+  CHECK((*a)["priority"] == "Critical");
+  CHECK((*a)["source"] == "internal");
+  const Json& fields = (*a)["output_fields"];
+  CHECK(fields["pg.events_lost"].get<int64_t>() > 0);
+  CHECK(fields["pg.lost.kernel.ring_buffer_full"].get<int64_t>() > 0);
+  CHECK((*a)["output"].get<std::string>().find("kernel.ring_buffer_full=") != std::string::npos);
+  // Together the alerts account for every loss status reports (once the
+  // last of them, at most an interval later, is out).
+  std::vector<Json> drop_alerts;
+  Json st;
+  CHECK(eventually(
+      [&] {
+        drop_alerts = d.all(alert_for(rule_name));
+        int64_t alerted = 0;
+        for (const auto& x : drop_alerts)
+          alerted += x["output_fields"]["pg.events_lost"].get<int64_t>();
+        st = Json::parse(cli("status --json" + s.S()).out);
+        return alerted ==
+               st["kernel_drops_total"].get<int64_t>() + st["events"]["malformed"].get<int64_t>();
+      },
+      6s));
+  // Rate limited: at most one a second (the storm lasted about 2.5 s).
+  CHECK(drop_alerts.size() <= 5);
+  CHECK(st["drop_alerts"].get<size_t>() == drop_alerts.size());
+  d.stop();
+}
