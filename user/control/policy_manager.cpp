@@ -90,7 +90,7 @@ std::expected<Policy, Error> load_policy(const std::string& name,
       if (d.is_error()) e.diagnostics.push_back(d);
     // The first error, located, in the message itself.
     std::string first = policy::render_text(e.diagnostics.front());
-    first = first.substr(0, first.find('\n'));
+    first.resize(std::min(first.size(), first.find('\n')));
     e.message += ": " + first;
     return std::unexpected(std::move(e));
   }
