@@ -1,7 +1,8 @@
 /* File opens: open, openat, openat2, creat.
  *
  *   sys_exit_<open family>: args from the saved user registers, ret from ctx
- *     record task + path argument + flags/mode + ret
+ *     kernel filter (lib/filter.bpf.h): no slot left? stop here
+ *     record task + path argument + flags/mode + ret + the surviving slots
  *     relative path? also walk the base directory (cwd, or dirfd's file)
  *
  * Per-syscall tracepoints, not raw sys_enter/sys_exit: a program here costs
@@ -12,6 +13,7 @@
  */
 #include "lib/common.bpf.h"
 #include "lib/fd.bpf.h"
+#include "lib/filter.bpf.h"
 #include "lib/strings.bpf.h"
 #include "lib/syscall.bpf.h"
 
@@ -33,8 +35,18 @@ static __always_inline int pg_emit_open(long ret, __u16 kind, long dirfd, const 
 		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pg_open_rec *r = (struct pg_open_rec *)buf;
-	pg_fill_hdr(&r->hdr, PG_REC_OPEN);
 	pg_fill_task(&r->task, task);
+	struct pg_filter_event fe = {
+		.kind = kind - PG_OPEN_OPEN + PG_FK_OPEN,
+		.uid = r->task.uid,
+		.open_flags = flags,
+		.ret = ret,
+	};
+	__builtin_memcpy(fe.comm, r->task.comm, PG_COMM_LEN);
+	__builtin_memcpy(fe.pcomm, r->task.pcomm, PG_COMM_LEN);
+	if (!pg_filter(&fe, upath, &r->verdict))
+		return 0;
+	pg_fill_hdr(&r->hdr, PG_REC_OPEN);
 	r->ret = ret;
 	r->flags = flags;
 	r->mode = mode;

@@ -1,6 +1,7 @@
 /* Network: connect.
  *
  *   sys_exit_connect: args from the saved user registers, ret from ctx
+ *     kernel filter on family and remote port: no slot left? stop here
  *     record task + fd + remote (decoded sockaddr argument)
  *     succeeded or in progress? also the local address from the socket
  *
@@ -9,6 +10,7 @@
  */
 #include "lib/common.bpf.h"
 #include "lib/fd.bpf.h"
+#include "lib/filter.bpf.h"
 #include "lib/strings.bpf.h"
 #include "lib/syscall.bpf.h"
 #include <bpf/bpf_endian.h>
@@ -55,14 +57,28 @@ int pg_exit_connect(struct trace_event_raw_sys_exit *ctx)
 
 	struct pg_connect_rec *r = (struct pg_connect_rec *)buf;
 	__builtin_memset(r, 0, sizeof(*r));
-	pg_fill_hdr(&r->hdr, PG_REC_CONNECT);
 	pg_fill_task(&r->task, task);
+	__u16 family = 0;
+	__u16 nport = 0;
+	bpf_probe_read_user(&family, sizeof(family), uaddr);
+	/* sin_port and sin6_port both follow the family */
+	if (family == PG_AF_INET || family == PG_AF_INET6)
+		bpf_probe_read_user(&nport, sizeof(nport), (const char *)uaddr + 2);
+	struct pg_filter_event fe = {
+		.kind = PG_FK_CONNECT,
+		.uid = r->task.uid,
+		.family = family,
+		.port = bpf_ntohs(nport),
+	};
+	__builtin_memcpy(fe.comm, r->task.comm, PG_COMM_LEN);
+	__builtin_memcpy(fe.pcomm, r->task.pcomm, PG_COMM_LEN);
+	if (!pg_filter(&fe, NULL, &r->verdict))
+		return 0;
+	pg_fill_hdr(&r->hdr, PG_REC_CONNECT);
 	r->ret = ctx->ret;
 	r->fd = fd;
 
 	__u32 off = sizeof(*r);
-	__u16 family = 0;
-	bpf_probe_read_user(&family, sizeof(family), uaddr);
 	r->remote.family = family;
 	if (family == PG_AF_INET && addrlen >= 8) {
 		struct sockaddr_in sin = {};

@@ -6,9 +6,12 @@
 #include <atomic>
 #include <csignal>
 
+#include "user/bpf_loader.h"
+#include "user/control/kernel_hook.h"
 #include "user/control/service.h"
 #include "user/detector.h"
 #include "user/drop_alerts.h"
+#include "user/kernel_filter.h"
 #include "user/pipeline.h"
 #include "user/recording.h"
 
@@ -56,6 +59,19 @@ void publish_stats(const Pipeline& pipeline, Detector& detector, control::Runtim
   }
 }
 
+void log_filter_counters(const KernelFilter& f) {
+  auto c = f.counters();
+  uint64_t seen = 0, passed = 0;
+  for (const auto& k : c.kinds) {
+    seen += k.seen;
+    passed += k.passed;
+  }
+  spdlog::info(
+      "kernel filter ({}): {} events judged, {} passed to userspace, {} stopped in the "
+      "kernel",
+      f.enabled() ? "on" : "off", seen, passed, seen - passed);
+}
+
 int run_daemon(const RunOptions& o) {
   auto det = Detector::create(o.detector);
   if (!det) {
@@ -67,7 +83,19 @@ int run_daemon(const RunOptions& o) {
   LoadOptions load;
   load.syscalls = detector.needed_hooks();
   load.ringbuf_bytes = uint32_t(detector.config().ring_buffer_size_mb) << 20;
-  auto started = Pipeline::start(load);
+  std::unique_ptr<KernelFilter> filter;
+  std::unique_ptr<control::KernelTablesHook> tables;
+  auto started = Pipeline::start(load, [&](BpfSession& bpf) -> std::expected<void, std::string> {
+    auto f = KernelFilter::create(bpf, kDefaultPinDir, detector.config().kernel_filter);
+    if (!f) return std::unexpected(f.error());
+    filter = std::move(*f);
+    // From here on every policy switch also rebuilds and flips the kernel
+    // tables; this first call lowers the startup policy.
+    tables = std::make_unique<control::KernelTablesHook>(*filter);
+    if (auto ok = detector.policies().set_kernel_hook(tables.get()); !ok)
+      return std::unexpected("building the kernel filter tables failed: " + ok.error());
+    return {};
+  });
   if (!started) {
     spdlog::error("{}", started.error());
     return 1;
@@ -84,9 +112,6 @@ int run_daemon(const RunOptions& o) {
     recorder = std::move(*r);
     pipeline.set_recorder(recorder.get());
   }
-  // The kernel filter tables join policy switches through
-  // detector.policies().set_kernel_hook() here, once the programs are loaded
-  // (see control::KernelPolicyHook).
   // The control socket, metrics and reloads run on their own threads and
   // reach the event thread only through the PolicyManager and RuntimeStats.
   control::RuntimeStats runtime;
@@ -133,6 +158,8 @@ int run_daemon(const RunOptions& o) {
 
   detector.stop_outputs();
   detector.log_rule_matches();
+  (void)detector.policies().set_kernel_hook(nullptr);
+  log_filter_counters(*filter);
   const auto& st = pipeline.stats();
   uint64_t lost = 0;
   for (auto d : st.kernel_drops) lost += d;
@@ -156,6 +183,9 @@ void add_detector_options(CLI::App* cmd, DetectorOptions& o) {
   cmd->add_option("-r,--rules", o.rules, "Rules file or directory (repeatable)");
   cmd->add_option("-o,--option", o.overrides, "Override a configuration key: key.path=value");
   cmd->add_flag("--json", o.json, "Alerts on stdout as Falco JSON");
+  cmd->add_flag("--no-kernel-filter", o.no_kernel_filter,
+                "Send every event of an attached syscall to userspace (same as -o "
+                "kernel_filter=false; for comparisons)");
 }
 
 void add_run_command(CLI::App& app, int& exit_code) {

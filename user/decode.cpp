@@ -51,6 +51,13 @@ void fill_task(const pg_task& t, TaskInfo& out) {
   out.loginuid = t.loginuid;
   out.cgroup_id = t.cgroup_id;
   out.comm.assign(t.comm, strnlen(t.comm, sizeof(t.comm)));
+  out.pcomm.assign(t.pcomm, strnlen(t.pcomm, sizeof(t.pcomm)));
+}
+
+void fill_verdict(const pg_verdict& v, Event& e) {
+  e.filtered = v.flags & PG_VF_FILTERED;
+  e.filter_gen = v.gen;
+  e.slots = v.slots;
 }
 
 void fill_walk(std::string_view components, const pg_str& s, PathValue& out) {
@@ -106,6 +113,7 @@ std::expected<void, std::string> decode_exit(std::span<const std::byte> rec, Eve
 std::expected<void, std::string> decode_open(std::span<const std::byte> rec, Event& e) {
   PG_TRY(r, read_fixed<pg_open_rec>(rec, "open"));
   fill_task(r.task, e.task);
+  fill_verdict(r.verdict, e);
   e.ret = r.ret;
   e.open_kind = r.kind;
   e.open_flags = r.flags;
@@ -133,6 +141,7 @@ std::expected<void, std::string> decode_open(std::span<const std::byte> rec, Eve
 std::expected<void, std::string> decode_connect(std::span<const std::byte> rec, Event& e) {
   PG_TRY(r, read_fixed<pg_connect_rec>(rec, "connect"));
   fill_task(r.task, e.task);
+  fill_verdict(r.verdict, e);
   e.ret = r.ret;
   e.fd = r.fd;
   e.sock_type = r.sock_type;
@@ -163,6 +172,7 @@ std::expected<void, std::string> decode_record(std::span<const std::byte> rec, c
         fmt::format("record header claims {} bytes but {} arrived", h.size, rec.size()));
   rec = rec.first(h.size);
   out.flags = h.flags;
+  out.filtered = false;
   out.boot_ns = h.ts_ns;
   out.time_ns = clock.to_realtime(h.ts_ns);
   switch (h.type) {

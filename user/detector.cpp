@@ -31,6 +31,7 @@ std::expected<std::unique_ptr<Detector>, std::string> Detector::create(const Det
   std::unique_ptr<Detector> d(new Detector(eo));
   d->cfg_ = std::move(*cfg);
   if (o.json) d->cfg_.json_output = true;
+  if (o.no_kernel_filter) d->cfg_.kernel_filter = false;
 
   // Validated keys whose features this build does not have yet: say so
   // rather than silently ignore them.
@@ -38,10 +39,6 @@ std::expected<std::unique_ptr<Detector>, std::string> Detector::create(const Det
     spdlog::warn(
         "k8s_audit.enabled is set, but this build has no Kubernetes audit source yet; "
         "ignored");
-  if (!d->cfg_.kernel_filter)
-    spdlog::warn(
-        "kernel_filter is false; this build has no in-kernel rule filter yet, so "
-        "every event of an attached syscall reaches userspace either way");
 
   auto files = config::expand_rules_paths(d->cfg_.rules_files);
   if (!files) return std::unexpected(files.error().to_string());

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "policy/filter_tables.h"
 #include "policy/ruleset.h"
 #include "user/config/config.h"
 #include "user/control/policy_manager.h"
@@ -25,6 +26,7 @@ struct DetectorOptions {
   std::vector<std::string> rules;          // -r
   std::vector<std::string> overrides;      // -o
   bool json = false;                       // --json
+  bool no_kernel_filter = false;           // --no-kernel-filter
 };
 
 class Detector {

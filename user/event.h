@@ -32,6 +32,7 @@ struct TaskInfo {
   uint32_t loginuid = UINT32_MAX;
   uint64_t cgroup_id = 0;
   std::string comm;
+  std::string pcomm;  // the parent process's comm, read with comm
 };
 
 struct SockAddr {
@@ -81,6 +82,12 @@ struct Event {
   uint16_t protocol = 0;
   SockAddr remote;
   SockAddr local;
+
+  // The kernel filter's verdict (open and connect): when `filtered`, only
+  // rules owning a slot in `slots` (under generation `filter_gen`) can match.
+  bool filtered = false;
+  uint32_t filter_gen = 0;
+  pg_slots slots{};
 
   // Falco's evt.type for this event ("openat", "connect", "execve", ...).
   std::string_view type_name() const;

@@ -29,7 +29,8 @@ std::atomic<bool>& install_stop_signals() {
   return g_stop;
 }
 
-std::expected<std::unique_ptr<Pipeline>, std::string> Pipeline::start(const LoadOptions& opts) {
+std::expected<std::unique_ptr<Pipeline>, std::string> Pipeline::start(const LoadOptions& opts,
+                                                                     const Prepare& prepare) {
   if (auto ok = prepare_system(); !ok) return std::unexpected(ok.error());
   route_libbpf_log();
   LoadOptions o = opts;
@@ -43,6 +44,8 @@ std::expected<std::unique_ptr<Pipeline>, std::string> Pipeline::start(const Load
   if (!p->rb_)
     return std::unexpected(
         fmt::format("creating the ring buffer reader failed: {}", std::strerror(errno)));
+  if (prepare)
+    if (auto ok = prepare(*p->bpf_); !ok) return std::unexpected(ok.error());
   // Attach before seeding: a process that starts in between is then seen
   // by both, and the event (newer) wins over the /proc snapshot.
   if (auto ok = p->bpf_->attach(); !ok) return std::unexpected(ok.error());

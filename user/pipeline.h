@@ -36,7 +36,11 @@ class Pipeline {
  public:
   using Consumer = std::function<void(const Event&, const ProcessTable&, CgroupMap&)>;
 
-  static std::expected<std::unique_ptr<Pipeline>, std::string> start(const LoadOptions& opts);
+  // `prepare` runs after the programs are loaded and before they are
+  // attached (fill the kernel filter's tables there).
+  using Prepare = std::function<std::expected<void, std::string>(BpfSession&)>;
+  static std::expected<std::unique_ptr<Pipeline>, std::string> start(const LoadOptions& opts,
+                                                                     const Prepare& prepare = {});
   ~Pipeline();
 
   // Consume until `stop` becomes true. `consumer` runs for every decoded

@@ -12,7 +12,8 @@ namespace pg::user {
 
 namespace {
 
-constexpr char kMagic[8] = {'P', 'G', 'R', 'E', 'C', 0, 0, 1};
+// The last byte is the record ABI version (kern/api/records.h layouts).
+constexpr char kMagic[8] = {'P', 'G', 'R', 'E', 'C', 0, 0, 2};
 constexpr uint32_t kClockFrame = 0xffffffffu;
 constexpr uint32_t kCgroupFrame = 0xfffffffeu;
 constexpr uint32_t kMaxFrame = 1u << 20;
@@ -109,7 +110,12 @@ std::expected<void, std::string> read_recording(
   std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), std::fclose);
   if (!f) return std::unexpected(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
   char magic[8];
-  if (std::fread(magic, 1, 8, f.get()) != 8 || std::memcmp(magic, kMagic, 8) != 0)
+  if (std::fread(magic, 1, 8, f.get()) != 8) magic[0] = 0;
+  if (std::memcmp(magic, kMagic, 7) == 0 && magic[7] != kMagic[7])
+    return std::unexpected(fmt::format("{} was recorded by another Peregrine version (record "
+                                       "format {}, this build reads {}); record it again",
+                                       path, int(magic[7]), int(kMagic[7])));
+  if (std::memcmp(magic, kMagic, 8) != 0)
     return std::unexpected(fmt::format(
         "{} is not a Peregrine recording (made with 'peregrine run --record FILE')", path));
   uint32_t n = 0;

@@ -61,8 +61,9 @@ struct pg_task {
 	__u32 loginuid; /* audit login uid, (u32)-1 when unset */
 	__u64 cgroup_id;
 	char comm[PG_COMM_LEN];
+	char pcomm[PG_COMM_LEN]; /* the parent process's comm (proc.pname) */
 };
-PG_ABI_ASSERT(sizeof(struct pg_task) == 48, "pg_task layout");
+PG_ABI_ASSERT(sizeof(struct pg_task) == 64, "pg_task layout");
 
 /* pg_str.flags */
 enum pg_str_flags {
@@ -81,6 +82,26 @@ struct pg_str {
 };
 PG_ABI_ASSERT(sizeof(struct pg_str) == 8, "pg_str layout");
 
+/* The kernel filter's slot set (kern/api/filter.h describes the filter). */
+#define PG_SLOTS 256
+#define PG_SLOT_WORDS (PG_SLOTS / 64)
+
+struct pg_slots {
+	__u64 w[PG_SLOT_WORDS];
+};
+PG_ABI_ASSERT(sizeof(struct pg_slots) == PG_SLOTS / 8, "pg_slots layout");
+
+/* The verdict a filtered record carries. */
+enum pg_verdict_flags {
+	PG_VF_FILTERED = 1 << 0, /* slots is the filter's result; else: all rules */
+};
+struct pg_verdict {
+	__u32 gen;
+	__u32 flags;
+	struct pg_slots slots;
+};
+PG_ABI_ASSERT(sizeof(struct pg_verdict) == 8 + PG_SLOTS / 8, "pg_verdict layout");
+
 struct pg_exec_rec {
 	struct pg_hdr hdr;
 	struct pg_task task;
@@ -93,7 +114,7 @@ struct pg_exec_rec {
 	struct pg_str args; /* argv, NUL-separated, as in /proc/PID/cmdline */
 	struct pg_str cwd;  /* working directory, as a dentry walk */
 };
-PG_ABI_ASSERT(sizeof(struct pg_exec_rec) == 112, "pg_exec_rec layout");
+PG_ABI_ASSERT(sizeof(struct pg_exec_rec) == 128, "pg_exec_rec layout");
 
 struct pg_fork_rec {
 	struct pg_hdr hdr;
@@ -102,7 +123,7 @@ struct pg_fork_rec {
 	__u32 child_tid;
 	__u64 child_start_ns;
 };
-PG_ABI_ASSERT(sizeof(struct pg_fork_rec) == 80, "pg_fork_rec layout");
+PG_ABI_ASSERT(sizeof(struct pg_fork_rec) == 96, "pg_fork_rec layout");
 
 struct pg_exit_rec {
 	struct pg_hdr hdr;
@@ -110,7 +131,7 @@ struct pg_exit_rec {
 	__s32 exit_code; /* as wait(2) reports it */
 	__u32 pad;
 };
-PG_ABI_ASSERT(sizeof(struct pg_exit_rec) == 72, "pg_exit_rec layout");
+PG_ABI_ASSERT(sizeof(struct pg_exit_rec) == 88, "pg_exit_rec layout");
 
 /* Which syscall produced a PG_REC_OPEN. */
 enum pg_open_kind {
@@ -137,8 +158,9 @@ struct pg_open_rec {
 	/* For a relative path: the directory it is relative to (cwd or dirfd),
 	 * as a dentry walk. Absent for absolute paths. */
 	struct pg_str base;
+	struct pg_verdict verdict; /* the kernel filter's judgement */
 };
-PG_ABI_ASSERT(sizeof(struct pg_open_rec) == 112, "pg_open_rec layout");
+PG_ABI_ASSERT(sizeof(struct pg_open_rec) == 168, "pg_open_rec layout");
 
 struct pg_sockaddr {
 	__u16 family; /* AF_INET, AF_INET6, AF_UNIX, ... */
@@ -158,8 +180,9 @@ struct pg_connect_rec {
 	struct pg_sockaddr remote; /* decoded from the connect() argument */
 	struct pg_sockaddr local;  /* read from the socket at return */
 	struct pg_str unix_path;   /* AF_UNIX: sun_path of the argument */
+	struct pg_verdict verdict; /* the kernel filter's judgement */
 };
-PG_ABI_ASSERT(sizeof(struct pg_connect_rec) == 136, "pg_connect_rec layout");
+PG_ABI_ASSERT(sizeof(struct pg_connect_rec) == 192, "pg_connect_rec layout");
 
 /* Every place a record can be lost; indexes of the pg_drops counter map. */
 enum pg_drop_reason {

@@ -107,6 +107,9 @@ static __always_inline void pg_fill_task(struct pg_task *t, struct task_struct *
 		t->loginuid = BPF_CORE_READ(task, loginuid.val);
 	t->cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(t->comm, sizeof(t->comm));
+	/* Zero-padded: the kernel filter uses it as a hash key. */
+	__builtin_memset(t->pcomm, 0, sizeof(t->pcomm));
+	BPF_CORE_READ_STR_INTO(&t->pcomm, task, real_parent, group_leader, comm);
 }
 
 /* Copy an assembled record of `size` bytes from scratch to the ring buffer. */

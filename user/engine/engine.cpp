@@ -40,8 +40,11 @@ std::expected<std::unique_ptr<Engine>, std::string> Engine::build(std::span<cons
                                                                   EngineOptions opts) {
   std::unique_ptr<Engine> e(new Engine());
   e->opts_ = std::move(opts);
+  size_t offset = 0;
   for (uint32_t origin = 0; origin < sets.size(); ++origin) {
     const RulesetRef& set = sets[origin];
+    e->origins_.emplace_back(set.rules->rules.data(), offset);
+    offset += set.rules->rules.size();
     for (const auto& rule : set.rules->rules) {
       const bool enabled = set.enabled ? set.enabled(rule) : rule.enabled;
       if (!enabled || rule.source != policy::EventSource::Syscall) continue;
@@ -68,6 +71,15 @@ std::expected<std::unique_ptr<Engine>, std::string> Engine::build(std::span<cons
     }
   }
   return e;
+}
+
+void Engine::set_kernel_filter(const policy::FilterTables& t, uint32_t gen) {
+  for (auto& r : rules_) {
+    const auto& [first, offset] = origins_[r.origin];
+    auto idx = offset + size_t(r.rule - first);
+    r.slots = idx < t.rule_slots.size() ? t.rule_slots[idx] : pg_slots{};
+  }
+  filter_gen_ = gen;
 }
 
 std::vector<std::string> Engine::needed_types() const {

@@ -13,6 +13,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "kern/api/filter.h"
+#include "policy/filter_tables.h"
 #include "policy/ruleset.h"
 #include "user/engine/extract.h"
 #include "user/engine/predicate.h"
@@ -38,6 +40,7 @@ struct CompiledRule {
   // read it through match_count().
   uint64_t matches = 0;
   uint32_t origin = 0;  // index of the ruleset it came from (see RulesetRef)
+  pg_slots slots{};     // the rule's kernel filter slots (see set_kernel_filter)
   uint64_t match_count() const {
     return std::atomic_ref<const uint64_t>(matches).load(std::memory_order_relaxed);
   }
@@ -74,9 +77,18 @@ class Engine {
 
   output::Alert make_alert(const CompiledRule& r, const EventView& v) const;
 
+  // From now on, events the kernel filter judged under generation `gen`
+  // (built from `t` for this engine's ruleset) are evaluated only against
+  // the rules owning a surviving slot. Other events see every rule.
+  void set_kernel_filter(const policy::FilterTables& t, uint32_t gen);
+
  private:
   Engine() = default;
   EngineOptions opts_;
+  // Per ruleset given to build(): its first rule and that rule's index in
+  // the rulesets' concatenation (what set_kernel_filter's tables index).
+  std::vector<std::pair<const policy::Rule*, size_t>> origins_;
+  uint32_t filter_gen_ = UINT32_MAX;  // none
   std::vector<CompiledRule> rules_;
   // Heterogeneous lookup: an event's type name (a string_view) finds its
   // rules without building a std::string per event.
@@ -97,6 +109,7 @@ void Engine::process(const EventView& v, Emit&& emit) {
   size_t i = 0, j = 0;
   const auto& a = lists[0] ? *lists[0] : any_type_;
   const bool merge = lists[0] != nullptr;
+  const bool gated = v.evt.filtered && v.evt.filter_gen == filter_gen_;
   while (true) {
     uint32_t idx;
     if (merge && i < a.size() && (j >= any_type_.size() || a[i] < any_type_[j])) {
@@ -107,6 +120,7 @@ void Engine::process(const EventView& v, Emit&& emit) {
       break;
     }
     CompiledRule& r = rules_[idx];
+    if (gated && !pg_slots_meet(&r.slots, &v.evt.slots)) continue;
     if (!r.condition->eval(v)) continue;
     // One writer: a relaxed store keeps the increment a plain add while
     // match_count() may read it from another thread.

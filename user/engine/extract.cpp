@@ -232,6 +232,12 @@ V parent_field(const EventView& v, const FieldArg&, std::string& s) {
   return p ? Of(*p, s) : V::na();
 }
 
+// Read by the kernel with the event (as the kernel filter judges it), so a
+// parent renamed with prctl is seen as it is named now.
+V proc_pname(const EventView& v, const FieldArg&, std::string&) {
+  return v.evt.task.pcomm.empty() ? V::na() : V::of(v.evt.task.pcomm);
+}
+
 V user_uid(const EventView& v, const FieldArg&, std::string&) { return V::of_int(v.evt.task.uid); }
 V user_name_f(const EventView& v, const FieldArg&, std::string&) {
   return str_or_na(user_name(v.evt.task.uid));
@@ -274,9 +280,11 @@ V fd_filename(const EventView& v, const FieldArg&, std::string&) {
   if (!is_open(v.evt) || v.evt.path.incomplete || v.evt.path.abs.empty()) return V::na();
   return V::of(path_basename(v.evt.path.abs));
 }
+// As in Falco, an open's fd is a directory when O_DIRECTORY was asked for.
+bool opened_dir(const Event& e) { return e.open_flags & O_DIRECTORY; }
 V fd_typechar(const EventView& v, const FieldArg&, std::string&) {
   const Event& e = v.evt;
-  if (is_open(e)) return V::of("f");
+  if (is_open(e)) return V::of(opened_dir(e) ? "d" : "f");
   if (!is_connect(e)) return V::na();
   switch (e.remote.family) {
     case AF_INET:
@@ -291,7 +299,7 @@ V fd_typechar(const EventView& v, const FieldArg&, std::string&) {
 }
 V fd_type(const EventView& v, const FieldArg&, std::string&) {
   const Event& e = v.evt;
-  if (is_open(e)) return V::of("file");
+  if (is_open(e)) return V::of(opened_dir(e) ? "directory" : "file");
   if (!is_connect(e)) return V::na();
   switch (e.remote.family) {
     case AF_INET:
@@ -400,7 +408,7 @@ constexpr Entry kExtractors[] = {
     {"proc.sid", proc_sid},
     {"proc.loginuid", proc_loginuid},
     {"proc.duration", proc_duration},
-    {"proc.pname", parent_field<of_name>},
+    {"proc.pname", proc_pname},
     {"proc.pexe", parent_field<of_exe>},
     {"proc.pexepath", parent_field<of_exepath>},
     {"proc.pcmdline", parent_field<of_cmdline>},

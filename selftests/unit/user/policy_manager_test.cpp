@@ -6,9 +6,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
+
+#include "policy/filter_tables.h"
+#include "user/control/kernel_hook.h"
 
 using namespace pg::user;
 using namespace pg::user::control;
@@ -276,4 +280,33 @@ TEST_CASE("a change waits for the event thread; every event sees exactly one gen
   stop = true;
   event_thread.join();
   CHECK(fired.load() == events.load());  // rule A never missed an event
+}
+
+TEST_CASE("the kernel tables of a generation cover every policy, and each rule finds its slots") {
+  Dir d;
+  PolicyManager pm({});
+  REQUIRE(pm.load("a", {d.write("a.yaml", rule_file("A1", "/a1") + rule_file("A2", "/a2"))}));
+  REQUIRE(pm.load("b", {d.write("b.yaml", rule_file("B1", "/b1", "[off]"))}));
+  REQUIRE(pm.load("c", {d.write("c.yaml", rule_file("C1", "/c1"))}));
+  REQUIRE(pm.set_enabled({true, "off", false}));
+  fire(pm, open_event("/x"));
+  auto cur = pm.current();
+  const pg::policy::Ruleset combined = combined_ruleset(*cur);
+  REQUIRE(combined.rules.size() == 4);
+  CHECK(combined.rules[2].name == "B1");
+  CHECK_FALSE(combined.rules[2].enabled);  // the toggle reaches the tables
+  const auto tables = pg::policy::build_filter_tables(combined);
+  REQUIRE(tables.rule_slots.size() == 4);
+  CHECK_FALSE(pg_slots_any(&tables.rule_slots[2]));  // a disabled rule owns no slot
+  cur->engine->set_kernel_filter(tables, 7);
+  size_t checked = 0;
+  for (const auto& r : cur->engine->rules()) {
+    size_t i = 0;
+    while (combined.rules[i].name != r.rule->name) ++i;
+    CHECK_MESSAGE(std::memcmp(&r.slots, &tables.rule_slots[i], sizeof(pg_slots)) == 0,
+                  r.rule->name);
+    CHECK(pg_slots_any(&r.slots));
+    ++checked;
+  }
+  CHECK(checked == 3);  // A1, A2, C1
 }

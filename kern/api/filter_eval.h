@@ -1,0 +1,108 @@
+/* The kernel filter's evaluation (see filter.h for the model).
+ *
+ * The includer defines, before including this file, the table lookups:
+ *
+ *   const struct pg_field_mask *pg_fl_mask(PG_FL_CTX ctx, __u32 gen, __u32 field);
+ *   const struct pg_slots *pg_fl_kind(PG_FL_CTX ctx, __u32 gen, __u32 kind);
+ *   const struct pg_slots *pg_fl_enum(PG_FL_CTX ctx, __u32 gen, __u32 field, __u32 value);
+ *   const struct pg_slots *pg_fl_str(PG_FL_CTX ctx, const struct pg_fkey_str *key);
+ *   const struct pg_slots *pg_fl_num(PG_FL_CTX ctx, const struct pg_fkey_num *key);
+ *   const struct pg_slots *pg_fl_path(PG_FL_CTX ctx, const struct pg_fkey_path *key);
+ *
+ * and the two byte loops over a path (the eBPF side drives them with
+ * bpf_loop(), so the verifier sees one iteration rather than 253):
+ *
+ *   __u32 pg_fl_path_facts(PG_FL_CTX ctx, const struct pg_fkey_path *fwd, __u32 len);
+ *       pg_path_facts() of fwd->path
+ *   void pg_fl_reverse(PG_FL_CTX ctx, const struct pg_fkey_path *fwd,
+ *                      struct pg_fkey_path *rev, __u32 len);
+ *       rev->path[i] = fwd->path[len - 1 - i] for i < len
+ *
+ * each returning NULL when there is no entry. The eBPF programs look into
+ * maps; the native build looks into the tables the daemon is about to load.
+ */
+#ifndef PG_KERN_API_FILTER_EVAL_H
+#define PG_KERN_API_FILTER_EVAL_H
+
+#include "filter.h"
+
+/* The slots of `field` that the event's value accepts are looked up only
+ * when some surviving slot constrains the field. Returns 0 when the event
+ * is settled (no slot left). */
+#define PG_FILTER_NARROW(field, lookup)                                                            \
+	do {                                                                                       \
+		const struct pg_field_mask *m_ = pg_fl_mask(ctx, gen, (field));                     \
+		if (m_ && pg_slots_meet(s, &m_->uses)) {                                           \
+			pg_slots_narrow(s, m_, (lookup));                                          \
+			if (!pg_slots_any(s))                                                      \
+				return 0;                                                          \
+		}                                                                                  \
+	} while (0)
+
+/* Judge one event under generation `gen`. `fwd` holds the path argument of
+ * an open in fwd->path[0..path_len) when path_len >= 0 (path_len < 0: no
+ * usable path: absent, failed to read, or longer than a key); `rev` is a
+ * second key buffer. Leaves the surviving slots in `s`; returns whether any
+ * survived. */
+PG_FILTER_INLINE int pg_filter_eval(PG_FL_CTX ctx, __u32 gen, const struct pg_filter_event *e,
+				    struct pg_fkey_path *fwd, struct pg_fkey_path *rev,
+				    long path_len, struct pg_slots *s)
+{
+	const struct pg_slots *k = pg_fl_kind(ctx, gen, e->kind);
+	if (!k)
+		return 0;
+	*s = *k;
+	if (!pg_slots_any(s))
+		return 0;
+
+	int is_open = e->kind != PG_FK_CONNECT;
+	if (is_open) {
+		PG_FILTER_NARROW(PG_FF_CLASS, pg_fl_enum(ctx, gen, PG_FF_CLASS,
+							 pg_open_class(e->open_flags, e->ret)));
+	} else {
+		PG_FILTER_NARROW(PG_FF_FAMILY,
+				 pg_fl_enum(ctx, gen, PG_FF_FAMILY, pg_family_class(e->family)));
+		__u32 fam = pg_family_class(e->family);
+		if (fam == PG_FAM_INET || fam == PG_FAM_INET6) {
+			struct pg_fkey_num pk = {.gen = gen, .field = PG_FF_PORT, .value = e->port};
+			PG_FILTER_NARROW(PG_FF_PORT, pg_fl_num(ctx, &pk));
+		}
+	}
+
+	struct pg_fkey_str sk = {.gen = gen, .field = PG_FF_COMM};
+	__builtin_memcpy(sk.value, e->comm, PG_COMM_LEN);
+	PG_FILTER_NARROW(PG_FF_COMM, pg_fl_str(ctx, &sk));
+	sk.field = PG_FF_PCOMM;
+	__builtin_memcpy(sk.value, e->pcomm, PG_COMM_LEN);
+	PG_FILTER_NARROW(PG_FF_PCOMM, pg_fl_str(ctx, &sk));
+
+	struct pg_fkey_num uk = {.gen = gen, .field = PG_FF_UID, .value = e->uid};
+	PG_FILTER_NARROW(PG_FF_UID, pg_fl_num(ctx, &uk));
+
+	if (!is_open || path_len < 0 || path_len >= PG_PATH_KEY_MAX)
+		return 1;
+	__u32 len = (__u32)path_len;
+	fwd->path[len] = 0;
+	__u32 facts = pg_fl_path_facts(ctx, fwd, len);
+	PG_FILTER_NARROW(PG_FF_RAW,
+			 pg_fl_enum(ctx, gen, PG_FF_RAW, (facts & PG_PF_DOTDOT) ? 1 : 0));
+	if (!(facts & PG_PF_CLEAN))
+		return 1;
+
+	fwd->gen = (__u8)gen;
+	fwd->field = PG_FF_PATH;
+	fwd->prefixlen = 8 * (PG_PATH_KEY_HDR + len + 1);
+	PG_FILTER_NARROW(PG_FF_PATH, pg_fl_path(ctx, fwd));
+
+	const struct pg_field_mask *sm = pg_fl_mask(ctx, gen, PG_FF_SUFFIX);
+	if (sm && pg_slots_meet(s, &sm->uses)) {
+		pg_fl_reverse(ctx, fwd, rev, len);
+		rev->gen = (__u8)gen;
+		rev->field = PG_FF_SUFFIX;
+		rev->prefixlen = 8 * (PG_PATH_KEY_HDR + len);
+		pg_slots_narrow(s, sm, pg_fl_path(ctx, rev));
+	}
+	return pg_slots_any(s);
+}
+
+#endif

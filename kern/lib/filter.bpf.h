@@ -1,0 +1,240 @@
+/* The kernel filter's maps and its entry point for the syscall programs.
+ *
+ * Userspace pins every map here under /sys/fs/bpf/peregrine/ (docs/filters.md
+ * describes each one). The evaluation itself is kern/api/filter_eval.h,
+ * shared with the native build that the differential fuzzer runs.
+ */
+#ifndef PG_KERN_LIB_FILTER_BPF_H
+#define PG_KERN_LIB_FILTER_BPF_H
+
+#include "lib/common.bpf.h"
+#include "api/filter.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pg_filter_ctl);
+} pg_fctl SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PG_GENERATIONS * PG_FK__COUNT);
+	__type(key, __u32);
+	__type(value, struct pg_kind_slots);
+} pg_fkind SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PG_GENERATIONS * PG_FF__COUNT);
+	__type(key, __u32);
+	__type(value, struct pg_field_mask);
+} pg_fmask SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PG_GENERATIONS * PG_FF__COUNT * PG_ENUM_VALUES);
+	__type(key, __u32);
+	__type(value, struct pg_accept);
+} pg_fenum SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct pg_fkey_str);
+	__type(value, struct pg_accept);
+} pg_fstr SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct pg_fkey_num);
+	__type(value, struct pg_accept);
+} pg_fnum SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct pg_fkey_path);
+	__type(value, struct pg_accept);
+} pg_fpath SEC(".maps") __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PG_FK__COUNT);
+	__type(key, __u32);
+	__type(value, struct pg_filter_stats);
+} pg_fstats SEC(".maps") __weak;
+
+/* Events let through, per slot (the "passed" column of policy explain). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PG_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} pg_fslot SEC(".maps") __weak;
+
+struct pg_fkeys {
+	struct pg_fkey_path fwd;
+	struct pg_fkey_path rev;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pg_fkeys);
+} pg_fkeybuf SEC(".maps") __weak;
+
+/* ---- lookups for filter_eval.h ------------------------------------------ */
+
+#define PG_FL_CTX void *
+
+static __always_inline const struct pg_field_mask *pg_fl_mask(void *ctx, __u32 gen, __u32 field)
+{
+	__u32 i = gen * PG_FF__COUNT + field;
+	return bpf_map_lookup_elem(&pg_fmask, &i);
+}
+
+static __always_inline const struct pg_slots *pg_fl_kind(void *ctx, __u32 gen, __u32 kind)
+{
+	__u32 i = gen * PG_FK__COUNT + kind;
+	struct pg_kind_slots *v = bpf_map_lookup_elem(&pg_fkind, &i);
+	return v ? &v->slots : NULL;
+}
+
+static __always_inline const struct pg_slots *pg_fl_enum(void *ctx, __u32 gen, __u32 field,
+							 __u32 value)
+{
+	__u32 i = (gen * PG_FF__COUNT + field) * PG_ENUM_VALUES + (value & (PG_ENUM_VALUES - 1));
+	struct pg_accept *v = bpf_map_lookup_elem(&pg_fenum, &i);
+	return v ? &v->slots : NULL;
+}
+
+static __always_inline const struct pg_slots *pg_fl_str(void *ctx, const struct pg_fkey_str *k)
+{
+	struct pg_accept *v = bpf_map_lookup_elem(&pg_fstr, k);
+	return v ? &v->slots : NULL;
+}
+
+static __always_inline const struct pg_slots *pg_fl_num(void *ctx, const struct pg_fkey_num *k)
+{
+	struct pg_accept *v = bpf_map_lookup_elem(&pg_fnum, k);
+	return v ? &v->slots : NULL;
+}
+
+static __always_inline const struct pg_slots *pg_fl_path(void *ctx, const struct pg_fkey_path *k)
+{
+	struct pg_accept *v = bpf_map_lookup_elem(&pg_fpath, k);
+	return v ? &v->slots : NULL;
+}
+
+struct pg_path_loop {
+	struct pg_fkeys *keys;
+	__u32 len;
+	struct pg_path_scan scan;
+};
+
+static long pg_path_facts_step(__u64 i, void *ctx)
+{
+	struct pg_path_loop *l = ctx;
+	if (i >= PG_PATH_KEY_MAX - 1)
+		return 1;
+	pg_path_scan_step(&l->scan, l->keys->fwd.path, (__u32)i);
+	return 0;
+}
+
+static long pg_reverse_step(__u64 i, void *ctx)
+{
+	struct pg_path_loop *l = ctx;
+	__u64 j = (__u64)l->len - 1 - i;
+	if (i >= PG_PATH_KEY_MAX || j >= PG_PATH_KEY_MAX)
+		return 1;
+	l->keys->rev.path[i] = l->keys->fwd.path[j];
+	return 0;
+}
+
+/* fwd and rev are the two halves of the per-CPU pg_fkeybuf entry. */
+static __always_inline __u32 pg_fl_path_facts(void *ctx, const struct pg_fkey_path *fwd,
+					      __u32 len)
+{
+	struct pg_path_loop l = {.keys = (struct pg_fkeys *)fwd, .len = len};
+	pg_path_scan_init(&l.scan, fwd->path, len);
+	bpf_loop(len, pg_path_facts_step, &l, 0);
+	return pg_path_scan_facts(&l.scan);
+}
+
+static __always_inline void pg_fl_reverse(void *ctx, const struct pg_fkey_path *fwd,
+					  struct pg_fkey_path *rev, __u32 len)
+{
+	struct pg_path_loop l = {.keys = (struct pg_fkeys *)fwd, .len = len};
+	bpf_loop(len, pg_reverse_step, &l, 0);
+}
+
+#include "api/filter_eval.h"
+
+/* ---- entry point -------------------------------------------------------- */
+
+static __always_inline void pg_count_slots(const struct pg_slots *s)
+{
+	for (__u32 w = 0; w < PG_SLOT_WORDS; w++) {
+		__u64 bits = s->w[w];
+		if (!bits)
+			continue;
+		for (__u32 b = 0; b < 64; b++) {
+			if (!(bits >> b & 1))
+				continue;
+			__u32 slot = w * 64 + b;
+			__u64 *n = bpf_map_lookup_elem(&pg_fslot, &slot);
+			if (n)
+				*n += 1;
+		}
+	}
+}
+
+/* Judge the current event. `upath`: an open's path argument (NULL for
+ * other syscalls). Fills `v` and returns whether the event goes on to
+ * userspace. */
+static __always_inline bool pg_filter(struct pg_filter_event *e, const char *upath,
+				      struct pg_verdict *v)
+{
+	__u32 zero = 0;
+	__u32 kind = e->kind;
+	struct pg_filter_stats *st = bpf_map_lookup_elem(&pg_fstats, &kind);
+	if (st)
+		st->seen++;
+	struct pg_filter_ctl *ctl = bpf_map_lookup_elem(&pg_fctl, &zero);
+	v->flags = 0;
+	v->gen = 0;
+	if (!ctl || !ctl->enabled) {
+		__builtin_memset(&v->slots, 0xff, sizeof(v->slots));
+		if (st)
+			st->passed++;
+		return true;
+	}
+	__u32 gen = ctl->gen & 1;
+	v->gen = gen;
+	v->flags = PG_VF_FILTERED;
+
+	struct pg_fkeys *keys = bpf_map_lookup_elem(&pg_fkeybuf, &zero);
+	if (!keys) {
+		/* cannot judge: pass with every slot */
+		__builtin_memset(&v->slots, 0xff, sizeof(v->slots));
+		return true;
+	}
+	long len = -1;
+	if (upath) {
+		long n = bpf_probe_read_user_str(keys->fwd.path, PG_PATH_KEY_MAX, upath);
+		if (n > 0 && n < PG_PATH_KEY_MAX)
+			len = n - 1;
+	}
+	if (!pg_filter_eval(NULL, gen, e, &keys->fwd, &keys->rev, len, &v->slots))
+		return false;
+	if (st)
+		st->passed++;
+	pg_count_slots(&v->slots);
+	return true;
+}
+
+#endif

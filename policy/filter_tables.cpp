@@ -1,0 +1,259 @@
+#include "policy/filter_tables.h"
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+namespace pg::policy {
+
+// ---- the evaluation code, compiled natively --------------------------------
+
+#define PG_FL_CTX const NativeFilter*
+static const pg_field_mask* pg_fl_mask(PG_FL_CTX ctx, __u32, __u32 field) {
+  return ctx->mask(field);
+}
+static const pg_slots* pg_fl_kind(PG_FL_CTX ctx, __u32, __u32 kind) { return ctx->kind(kind); }
+static const pg_slots* pg_fl_enum(PG_FL_CTX ctx, __u32, __u32 field, __u32 value) {
+  return ctx->enum_value(field, value);
+}
+static const pg_slots* pg_fl_str(PG_FL_CTX ctx, const pg_fkey_str* k) { return ctx->str(*k); }
+static const pg_slots* pg_fl_num(PG_FL_CTX ctx, const pg_fkey_num* k) { return ctx->num(*k); }
+static const pg_slots* pg_fl_path(PG_FL_CTX ctx, const pg_fkey_path* k) { return ctx->path(*k); }
+static __u32 pg_fl_path_facts(PG_FL_CTX, const pg_fkey_path* fwd, __u32 len) {
+  return pg_path_facts(fwd->path, len);
+}
+static void pg_fl_reverse(PG_FL_CTX, const pg_fkey_path* fwd, pg_fkey_path* rev, __u32 len) {
+  for (__u32 i = 0; i < len; i++) rev->path[i] = fwd->path[len - 1 - i];
+}
+#include "kern/api/filter_eval.h"
+
+namespace {
+
+constexpr std::string_view kKindNames[PG_FK__COUNT] = {"open", "openat", "openat2", "creat",
+                                                        "connect"};
+
+bool clause_equal(const KClause& a, const KClause& b) { return to_string(a) == to_string(b); }
+
+// Does literal `l` hold for a value-set key (nullptr: a value in no set)?
+bool holds_value(const KLiteral& l, const std::string* key) {
+  bool in = key && std::binary_search(l.values.begin(), l.values.end(), *key);
+  return in != l.negated;
+}
+
+// Does path literal `l` hold when the trie's longest match is `entry`
+// (nullptr: no entry matched)? See filter.h: an exact entry is the whole
+// path; a prefix entry is the longest stored prefix of it.
+bool holds_path(const KLiteral& l, const std::string* entry) {
+  bool r = false;
+  if (entry) {
+    bool exact = !entry->empty() && entry->back() == '\0';
+    std::string s = exact ? entry->substr(0, entry->size() - 1) : *entry;
+    if (l.field == PG_FF_SUFFIX) std::reverse(s.begin(), s.end());
+    if (exact && std::binary_search(l.values.begin(), l.values.end(), s)) r = true;
+    for (const auto& p : l.prefixes) {
+      if (l.field == PG_FF_SUFFIX ? s.ends_with(p) : s.starts_with(p)) r = true;
+    }
+  }
+  return r != l.negated;
+}
+
+template <class Holds>
+bool clause_holds_on(const KClause& c, int field, Holds holds) {
+  for (const auto& l : c.literals)
+    if (l.field == field && !holds(l)) return false;
+  return true;
+}
+
+bool uses_field(const KClause& c, int field) {
+  return std::any_of(c.literals.begin(), c.literals.end(),
+                     [&](const KLiteral& l) { return l.field == field; });
+}
+
+}  // namespace
+
+std::string_view filter_kind_name(uint32_t kind) {
+  return kind < PG_FK__COUNT ? kKindNames[kind] : std::string_view{};
+}
+
+int filter_kind_of(std::string_view evt_type) {
+  for (uint32_t k = 0; k < PG_FK__COUNT; ++k)
+    if (kKindNames[k] == evt_type) return int(k);
+  return -1;
+}
+
+FilterTables build_filter_tables(const Ruleset& rs, std::size_t max_clauses) {
+  FilterTables t;
+  const auto& rules = rs.rules;
+  t.halves.reserve(rules.size());
+  for (const auto& r : rules) t.halves.push_back(lower_rule(r, max_clauses));
+
+  // The filtered syscalls each rule can match.
+  std::vector<std::vector<uint32_t>> kinds(rules.size());
+  for (std::size_t i = 0; i < rules.size(); ++i) {
+    if (!rules[i].enabled || rules[i].source != EventSource::Syscall) continue;
+    for (uint32_t k = 0; k < PG_FK__COUNT; ++k) {
+      const auto& et = rules[i].event_types;
+      if (et.all || std::binary_search(et.names.begin(), et.names.end(),
+                                       std::string(kKindNames[k])))
+        kinds[i].push_back(k);
+    }
+  }
+
+  // Distinct clauses get slots; over PG_SLOTS, the rules with the most
+  // clauses fall back to their event types alone (one shared "true" clause).
+  std::vector<std::vector<KClause>> clauses(rules.size());
+  for (std::size_t i = 0; i < rules.size(); ++i)
+    if (!kinds[i].empty()) clauses[i] = t.halves[i].clauses;
+  auto distinct = [&] {
+    std::set<std::string> seen;
+    for (const auto& cs : clauses)
+      for (const auto& c : cs) seen.insert(to_string(c));
+    return seen.size();
+  };
+  auto collapsed = [&](std::size_t i) {
+    return clauses[i].size() == 1 && clauses[i][0].literals.empty();
+  };
+  while (distinct() > PG_SLOTS) {
+    std::size_t widest = rules.size();
+    for (std::size_t i = 0; i < rules.size(); ++i)
+      if (!clauses[i].empty() && !collapsed(i) &&
+          (widest == rules.size() || clauses[i].size() > clauses[widest].size()))
+        widest = i;
+    clauses[widest] = {KClause{}};
+    t.collapsed.push_back(widest);
+  }
+
+  t.rule_slots.assign(rules.size(), pg_slots{});
+  for (std::size_t i = 0; i < rules.size(); ++i) {
+    for (const auto& c : clauses[i]) {
+      auto it = std::find_if(t.slots.begin(), t.slots.end(),
+                             [&](const Slot& s) { return clause_equal(s.clause, c); });
+      if (it == t.slots.end()) {
+        t.slots.push_back(Slot{c, {}});
+        it = t.slots.end() - 1;
+      }
+      std::size_t slot = std::size_t(it - t.slots.begin());
+      it->rules.push_back(i);
+      slot_set(t.rule_slots[i], slot);
+      for (uint32_t k : kinds[i]) slot_set(t.kind[k], slot);
+    }
+  }
+
+  // Per field: which slots use it, and the entries.
+  for (std::size_t s = 0; s < t.slots.size(); ++s) {
+    const KClause& c = t.slots[s].clause;
+    for (int f = 0; f < PG_FF__COUNT; ++f) {
+      if (!uses_field(c, f)) continue;
+      slot_set(t.mask[f].uses, s);
+      KLiteral probe;
+      probe.field = f;
+      bool absent = false;
+      if (probe.enumerated()) {
+        auto& arr = t.enums[f];
+        for (uint32_t v = 0; v < PG_ENUM_VALUES; ++v)
+          if (clause_holds_on(c, f, [&](const KLiteral& l) { return l.accepts[v]; }))
+            slot_set(arr[v], s);
+        continue;  // every value has an entry
+      }
+      if (f == PG_FF_PATH || f == PG_FF_SUFFIX)
+        absent = clause_holds_on(c, f, [](const KLiteral& l) { return holds_path(l, nullptr); });
+      else
+        absent = clause_holds_on(c, f, [](const KLiteral& l) { return holds_value(l, nullptr); });
+      if (absent) slot_set(t.mask[f].absent_pass, s);
+    }
+  }
+  // Keys of the keyed fields: every value any literal names.
+  std::set<std::pair<int, std::string>> value_keys, path_keys;
+  for (const auto& slot : t.slots)
+    for (const auto& l : slot.clause.literals) {
+      if (l.enumerated()) continue;
+      if (l.field == PG_FF_PATH || l.field == PG_FF_SUFFIX) {
+        for (const auto& v : l.values) path_keys.insert({l.field, v + '\0'});
+        for (const auto& p : l.prefixes)
+          path_keys.insert({l.field, l.field == PG_FF_SUFFIX ? std::string(p.rbegin(), p.rend())
+                                                             : p});
+      } else {
+        for (const auto& v : l.values) value_keys.insert({l.field, v});
+      }
+    }
+  for (const auto& [f, key] : value_keys) {
+    pg_slots acc{};
+    for (std::size_t s = 0; s < t.slots.size(); ++s)
+      if (slot_test(t.mask[f].uses, s) &&
+          clause_holds_on(t.slots[s].clause, f,
+                          [&](const KLiteral& l) { return holds_value(l, &key); }))
+        slot_set(acc, s);
+    if (f == PG_FF_UID || f == PG_FF_PORT)
+      t.nums[{f, std::stoull(key)}] = acc;
+    else
+      t.strs[{f, key}] = acc;
+  }
+  for (const auto& [f, key] : path_keys) {
+    pg_slots acc{};
+    for (std::size_t s = 0; s < t.slots.size(); ++s)
+      if (slot_test(t.mask[f].uses, s) &&
+          clause_holds_on(t.slots[s].clause, f,
+                          [&](const KLiteral& l) { return holds_path(l, &key); }))
+        slot_set(acc, s);
+    t.paths[{f, key}] = acc;
+  }
+  return t;
+}
+
+// ---- NativeFilter ----------------------------------------------------------
+
+NativeFilter::NativeFilter(const FilterTables& t, uint32_t gen) : t_(t), gen_(gen) {
+  for (const auto& [k, v] : t.paths) {
+    std::string key(1, char(k.first));
+    key += k.second;
+    longest_ = std::max(longest_, key.size());
+    trie_[key] = v;
+  }
+}
+
+const pg_field_mask* NativeFilter::mask(uint32_t field) const {
+  return field < PG_FF__COUNT ? &t_.mask[field] : nullptr;
+}
+const pg_slots* NativeFilter::kind(uint32_t kind) const {
+  return kind < PG_FK__COUNT ? &t_.kind[kind] : nullptr;
+}
+const pg_slots* NativeFilter::enum_value(uint32_t field, uint32_t value) const {
+  auto it = t_.enums.find(int(field));
+  if (it == t_.enums.end() || value >= PG_ENUM_VALUES) return nullptr;
+  return &it->second[value];
+}
+const pg_slots* NativeFilter::str(const pg_fkey_str& k) const {
+  if (k.gen != gen_) return nullptr;
+  auto it = t_.strs.find({int(k.field), std::string(k.value, strnlen(k.value, PG_COMM_LEN))});
+  return it == t_.strs.end() ? nullptr : &it->second;
+}
+const pg_slots* NativeFilter::num(const pg_fkey_num& k) const {
+  if (k.gen != gen_) return nullptr;
+  auto it = t_.nums.find({int(k.field), k.value});
+  return it == t_.nums.end() ? nullptr : &it->second;
+}
+const pg_slots* NativeFilter::path(const pg_fkey_path& k) const {
+  // Longest stored prefix of {field, bytes}, as the LPM trie answers.
+  if (k.gen != gen_ || k.prefixlen < 8 * PG_PATH_KEY_HDR) return nullptr;
+  std::size_t n = k.prefixlen / 8 - PG_PATH_KEY_HDR;
+  std::string key(1, char(k.field));
+  key.append(reinterpret_cast<const char*>(k.path), n);
+  for (std::size_t len = std::min(key.size(), longest_); len >= 1; --len) {
+    auto it = trie_.find(key.substr(0, len));
+    if (it != trie_.end()) return &it->second;
+  }
+  return nullptr;
+}
+
+bool NativeFilter::eval(const pg_filter_event& e, std::string_view path, bool path_ok,
+                        pg_slots& out) const {
+  pg_fkey_path fwd{}, rev{};
+  long len = -1;
+  if (path_ok && path.size() < PG_PATH_KEY_MAX) {
+    std::memcpy(fwd.path, path.data(), path.size());
+    len = long(path.size());
+  }
+  return pg_filter_eval(this, gen_, &e, &fwd, &rev, len, &out) != 0;
+}
+
+}  // namespace pg::policy

@@ -1,0 +1,59 @@
+// The kernel half of a rule: a sound over-approximation of its condition,
+// made only of facts the eBPF programs can judge (kern/api/filter.h), as a
+// bounded disjunction of clauses. Everything else is the userspace residue.
+//
+// Soundness: for every event e, condition(e) implies kernel_half(e). The
+// condition is put in negation normal form; each literal is replaced by a
+// kernel literal it implies, or by "true" when the kernel cannot judge it;
+// and/or are monotone, so the result is implied by the condition. Over the
+// clause budget, a conjunction drops its widest operand (replacing it by
+// "true") and a disjunction becomes "true": coarser, still sound.
+#pragma once
+
+#include <bitset>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kern/api/filter.h"
+#include "policy/ruleset.h"
+
+namespace pg::policy {
+
+// One kernel-judgeable constraint on one field (enum pg_ffield). The event
+// type is not a literal: it is the rule's event-type set (pg_fkind).
+struct KLiteral {
+  int field = PG_FF_CLASS;
+  bool negated = false;                  // value sets: "not in"
+  std::bitset<PG_ENUM_VALUES> accepts;   // enumerated fields: the values that pass
+  std::vector<std::string> values;       // comm, uid, port, exact paths (sorted)
+  std::vector<std::string> prefixes;     // PG_FF_PATH prefixes, PG_FF_SUFFIX suffixes (sorted)
+  std::vector<std::string> text;         // the condition pieces it stands for
+
+  bool enumerated() const;
+};
+
+struct KClause {
+  std::vector<KLiteral> literals;  // conjunction; empty: true
+};
+
+struct KernelHalf {
+  std::vector<KClause> clauses;  // disjunction; empty: false (the rule can never match)
+  bool coarsened = false;        // the clause budget forced a coarser half
+  // Condition pieces the kernel cannot judge, in first-seen order.
+  std::vector<std::string> residue;
+  // True when some clause constrains more than the event type.
+  bool sharper_than_type() const;
+};
+
+inline constexpr std::size_t kMaxClausesPerRule = 16;
+
+KernelHalf lower_rule(const Rule& rule, std::size_t max_clauses = kMaxClausesPerRule);
+
+// Human-readable forms, for `policy explain`.
+std::string to_string(const KLiteral& lit);
+std::string to_string(const KClause& clause);
+std::string_view kernel_field_name(int field);
+
+}  // namespace pg::policy

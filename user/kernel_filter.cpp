@@ -1,0 +1,218 @@
+#include "user/kernel_filter.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "user/bpf_loader.h"
+
+namespace pg::user {
+namespace {
+
+std::string errno_text(int err) { return std::strerror(err < 0 ? -err : err); }
+
+uint32_t map_id(int fd) {
+  bpf_map_info info{};
+  uint32_t len = sizeof(info);
+  return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
+}
+
+std::expected<void, std::string> update(int fd, const void* key, const void* value,
+                                        std::string_view map) {
+  if (bpf_map_update_elem(fd, key, value, BPF_ANY) != 0)
+    return std::unexpected(fmt::format("writing {} failed: {}", map, errno_text(errno)));
+  return {};
+}
+
+// Sum a per-CPU value of `n` u64 words over CPUs.
+template <size_t N>
+bool percpu_sum(int fd, uint32_t key, std::array<uint64_t, N>& out) {
+  const int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) return false;
+  std::vector<uint64_t> buf(size_t(ncpu) * N);
+  if (bpf_map_lookup_elem(fd, &key, buf.data()) != 0) return false;
+  out.fill(0);
+  for (int c = 0; c < ncpu; ++c)
+    for (size_t i = 0; i < N; ++i) out[i] += buf[size_t(c) * N + i];
+  return true;
+}
+
+FilterCounters read_counters(int stats_fd, int slot_fd) {
+  FilterCounters c;
+  for (uint32_t k = 0; k < PG_FK__COUNT; ++k) {
+    std::array<uint64_t, 2> v{};
+    if (percpu_sum(stats_fd, k, v)) c.kinds[k] = {v[0], v[1]};
+  }
+  for (uint32_t s = 0; s < PG_SLOTS; ++s) {
+    std::array<uint64_t, 1> v{};
+    if (percpu_sum(slot_fd, s, v)) c.slot_passed[s] = v[0];
+  }
+  return c;
+}
+
+}  // namespace
+
+const std::vector<std::string>& KernelFilter::map_names() {
+  static const std::vector<std::string> names{"pg_fctl",  "pg_fkind",  "pg_fmask",
+                                              "pg_fenum", "pg_fstr",   "pg_fnum",
+                                              "pg_fpath", "pg_fstats", "pg_fslot"};
+  return names;
+}
+
+std::expected<std::unique_ptr<KernelFilter>, std::string> KernelFilter::create(BpfSession& bpf,
+                                                                              std::string pin_dir,
+                                                                              bool enabled) {
+  std::unique_ptr<KernelFilter> f(new KernelFilter());
+  f->pin_dir_ = std::move(pin_dir);
+  f->enabled_ = enabled;
+  std::error_code ec;
+  std::filesystem::create_directories(f->pin_dir_, ec);
+  if (ec)
+    return std::unexpected(fmt::format("cannot create the pin directory {}: {} (is bpffs mounted "
+                                       "at /sys/fs/bpf?)",
+                                       f->pin_dir_, ec.message()));
+  for (const auto& name : map_names()) {
+    int fd = bpf.map_fd(name);
+    if (fd < 0) return std::unexpected("the BPF object has no map " + name);
+    std::string path = f->pin_dir_ + "/" + name;
+    if (::unlink(path.c_str()) == 0)
+      spdlog::warn("replaced {} (left pinned by an earlier or concurrent run)", path);
+    if (bpf_obj_pin(fd, path.c_str()) != 0)
+      return std::unexpected(
+          fmt::format("pinning {} at {} failed: {}", name, path, errno_text(errno)));
+    f->maps_.push_back({name, fd, map_id(fd)});
+  }
+  return f;
+}
+
+KernelFilter::~KernelFilter() {
+  // Remove a pin only if it is still ours: a later run may have replaced it.
+  for (const auto& m : maps_) {
+    std::string path = pin_dir_ + "/" + m.name;
+    int fd = bpf_obj_get(path.c_str());
+    if (fd < 0) continue;
+    bool ours = map_id(fd) == m.id;
+    ::close(fd);
+    if (ours) ::unlink(path.c_str());
+  }
+  ::rmdir(pin_dir_.c_str());  // only if empty
+}
+
+int KernelFilter::fd(std::string_view name) const {
+  for (const auto& m : maps_)
+    if (m.name == name) return m.fd;
+  return -1;
+}
+
+// Delete every keyed entry (strings, numbers, paths) of generation `gen`.
+std::expected<void, std::string> KernelFilter::clear_generation(uint32_t gen) {
+  auto sweep = [&](const char* name, size_t key_size, auto gen_of) -> std::expected<void, std::string> {
+    int mfd = fd(name);
+    std::vector<uint8_t> key(key_size), next(key_size);
+    std::vector<std::vector<uint8_t>> doomed;
+    const void* prev = nullptr;
+    while (bpf_map_get_next_key(mfd, prev, next.data()) == 0) {
+      if (gen_of(next.data()) == gen) doomed.push_back(next);
+      key = next;
+      prev = key.data();
+    }
+    for (const auto& k : doomed)
+      if (bpf_map_delete_elem(mfd, k.data()) != 0 && errno != ENOENT)
+        return std::unexpected(fmt::format("clearing {} failed: {}", name, errno_text(errno)));
+    return {};
+  };
+  auto g32 = [](const uint8_t* k) {
+    uint32_t g;
+    std::memcpy(&g, k, 4);
+    return g;
+  };
+  if (auto r = sweep("pg_fstr", sizeof(pg_fkey_str), g32); !r) return r;
+  if (auto r = sweep("pg_fnum", sizeof(pg_fkey_num), g32); !r) return r;
+  return sweep("pg_fpath", sizeof(pg_fkey_path), [](const uint8_t* k) {
+    return uint32_t(k[offsetof(pg_fkey_path, gen)]);
+  });
+}
+
+std::expected<uint32_t, std::string> KernelFilter::apply(const policy::FilterTables& t) {
+  // The first generation written is 0; after that, always the one not live.
+  const uint32_t g = applied_ ? 1 - gen_ : 0;
+  if (auto r = clear_generation(g); !r) return std::unexpected(r.error());
+
+  for (uint32_t k = 0; k < PG_FK__COUNT; ++k) {
+    uint32_t i = g * PG_FK__COUNT + k;
+    pg_kind_slots v{t.kind[k]};
+    if (auto r = update(fd("pg_fkind"), &i, &v, "pg_fkind"); !r) return std::unexpected(r.error());
+  }
+  for (uint32_t f = 0; f < PG_FF__COUNT; ++f) {
+    uint32_t i = g * PG_FF__COUNT + f;
+    if (auto r = update(fd("pg_fmask"), &i, &t.mask[f], "pg_fmask"); !r)
+      return std::unexpected(r.error());
+    auto it = t.enums.find(int(f));
+    for (uint32_t v = 0; v < PG_ENUM_VALUES; ++v) {
+      uint32_t idx = (g * PG_FF__COUNT + f) * PG_ENUM_VALUES + v;
+      pg_accept a{it == t.enums.end() ? pg_slots{} : it->second[v]};
+      if (auto r = update(fd("pg_fenum"), &idx, &a, "pg_fenum"); !r)
+        return std::unexpected(r.error());
+    }
+  }
+  for (const auto& [k, slots] : t.strs) {
+    pg_fkey_str key{};
+    key.gen = g;
+    key.field = pg_ffield(k.first);
+    std::memcpy(key.value, k.second.data(), std::min<size_t>(k.second.size(), PG_COMM_LEN - 1));
+    pg_accept a{slots};
+    if (auto r = update(fd("pg_fstr"), &key, &a, "pg_fstr"); !r) return std::unexpected(r.error());
+  }
+  for (const auto& [k, slots] : t.nums) {
+    pg_fkey_num key{g, pg_ffield(k.first), k.second};
+    pg_accept a{slots};
+    if (auto r = update(fd("pg_fnum"), &key, &a, "pg_fnum"); !r) return std::unexpected(r.error());
+  }
+  for (const auto& [k, slots] : t.paths) {
+    pg_fkey_path key{};
+    key.gen = uint8_t(g);
+    key.field = uint8_t(k.first);
+    std::memcpy(key.path, k.second.data(), std::min<size_t>(k.second.size(), PG_PATH_KEY_MAX));
+    key.prefixlen = uint32_t(8 * (PG_PATH_KEY_HDR + k.second.size()));
+    pg_accept a{slots};
+    if (auto r = update(fd("pg_fpath"), &key, &a, "pg_fpath"); !r)
+      return std::unexpected(r.error());
+  }
+
+  // The flip: one update makes the new generation live.
+  uint32_t zero = 0;
+  pg_filter_ctl ctl{g, enabled_ ? 1u : 0u};
+  if (auto r = update(fd("pg_fctl"), &zero, &ctl, "pg_fctl"); !r) return std::unexpected(r.error());
+  gen_ = g;
+  applied_ = true;
+  return g;
+}
+
+FilterCounters KernelFilter::counters() const {
+  return read_counters(fd("pg_fstats"), fd("pg_fslot"));
+}
+
+std::expected<FilterCounters, std::string> read_pinned_counters(const std::string& pin_dir) {
+  int stats = bpf_obj_get((pin_dir + "/pg_fstats").c_str());
+  if (stats < 0)
+    return std::unexpected(fmt::format("no running daemon's filter is pinned at {}: {}", pin_dir,
+                                       errno_text(errno)));
+  int slots = bpf_obj_get((pin_dir + "/pg_fslot").c_str());
+  if (slots < 0) {
+    ::close(stats);
+    return std::unexpected(fmt::format("{}/pg_fslot: {}", pin_dir, errno_text(errno)));
+  }
+  FilterCounters c = read_counters(stats, slots);
+  ::close(stats);
+  ::close(slots);
+  return c;
+}
+
+}  // namespace pg::user

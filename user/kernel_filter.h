@@ -1,0 +1,69 @@
+// The kernel filter's tables in the live eBPF maps: pin them where an
+// operator can read them with bpftool, write a complete new generation and
+// flip to it with one update, and read the counters back.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <expected>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kern/api/filter.h"
+#include "policy/filter_tables.h"
+
+namespace pg::user {
+
+class BpfSession;
+
+inline constexpr const char* kDefaultPinDir = "/sys/fs/bpf/peregrine";
+
+struct FilterCounters {
+  std::array<pg_filter_stats, PG_FK__COUNT> kinds{};  // per filtered syscall
+  std::array<uint64_t, PG_SLOTS> slot_passed{};
+};
+
+class KernelFilter {
+ public:
+  // Pins the filter maps of `bpf` under `pin_dir` (created if needed;
+  // stale pins of an earlier run are replaced).
+  static std::expected<std::unique_ptr<KernelFilter>, std::string> create(BpfSession& bpf,
+                                                                          std::string pin_dir,
+                                                                          bool enabled);
+  ~KernelFilter();  // removes our pins
+  KernelFilter(const KernelFilter&) = delete;
+  KernelFilter& operator=(const KernelFilter&) = delete;
+
+  // Writes `t` as the next generation, then makes it live. On error the
+  // live generation is untouched.
+  std::expected<uint32_t, std::string> apply(const policy::FilterTables& t);
+  uint32_t generation() const { return gen_; }
+  bool enabled() const { return enabled_; }
+  const std::string& pin_dir() const { return pin_dir_; }
+
+  FilterCounters counters() const;
+  // The names of the pinned maps.
+  static const std::vector<std::string>& map_names();
+
+ private:
+  KernelFilter() = default;
+  struct Map {
+    std::string name;
+    int fd = -1;
+    uint32_t id = 0;
+  };
+  int fd(std::string_view name) const;
+  std::expected<void, std::string> clear_generation(uint32_t gen);
+
+  std::vector<Map> maps_;
+  std::string pin_dir_;
+  bool enabled_ = true;
+  bool applied_ = false;
+  uint32_t gen_ = 0;
+};
+
+// Counters of a running daemon, from its pinned maps (for `policy explain`).
+std::expected<FilterCounters, std::string> read_pinned_counters(const std::string& pin_dir);
+
+}  // namespace pg::user
