@@ -71,7 +71,10 @@ unit: $(BUILD)/unit-policy $(BUILD)/unit-user ## build and run the unit tests on
 bench: deps all $(BUILD)/bench-loop ## overhead benchmarks (ratios against a baseline in the same run)
 	@scripts/bench.sh
 
-fuzz: ## build the libFuzzer targets and run each (FUZZ_SECONDS, default 300)
+FUZZ_FILTER_CASES ?= 20000000
+
+fuzz: $(BUILD)/unit-user ## kernel filter differential (FUZZ_FILTER_CASES) + libFuzzer targets (FUZZ_SECONDS each)
+	PG_FUZZ_CASES=$(FUZZ_FILTER_CASES) $(BUILD)/unit-user -tc='kernel filter differential*'
 	@$(MAKE) --no-print-directory -f scripts/fuzz.mk
 
 vmlinux: ## regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel's BTF

@@ -245,15 +245,19 @@ const pg_slots* NativeFilter::path(const pg_fkey_path& k) const {
   return nullptr;
 }
 
-bool NativeFilter::eval(const pg_filter_event& e, std::string_view path, bool path_ok,
-                        pg_slots& out) const {
-  pg_fkey_path fwd{}, rev{};
+bool NativeFilter::eval(const pg_filter_event& e, const char* path, pg_slots& out) const {
+  // As bpf_probe_read_user_str(fwd.path, PG_PATH_KEY_MAX, path) would.
+  struct {
+    pg_fkey_path fwd, rev;
+  } keys{};
   long len = -1;
-  if (path_ok && path.size() < PG_PATH_KEY_MAX) {
-    std::memcpy(fwd.path, path.data(), path.size());
-    len = long(path.size());
+  if (path) {
+    std::size_t n = std::min<std::size_t>(std::strlen(path), PG_PATH_KEY_MAX - 1);
+    std::memcpy(keys.fwd.path, path, n);
+    keys.fwd.path[n] = 0;
+    len = pg_path_len_from_read(long(n + 1));
   }
-  return pg_filter_eval(this, gen_, &e, &fwd, &rev, len, &out) != 0;
+  return pg_filter_eval(this, gen_, &e, &keys.fwd, &keys.rev, len, &out) != 0;
 }
 
 }  // namespace pg::policy

@@ -57,10 +57,9 @@ FilterTables build_filter_tables(const Ruleset& rs, std::size_t max_clauses = kM
 class NativeFilter {
  public:
   explicit NativeFilter(const FilterTables& t, uint32_t gen = 0);
-  // `path`: the raw path argument of an open as the kernel would read it;
-  // `path_ok`: false when the kernel could not use it (failed read, or
-  // longer than a key).
-  bool eval(const pg_filter_event& e, std::string_view path, bool path_ok, pg_slots& out) const;
+  // `path`: an open's path argument (nullptr: none, or unreadable), read
+  // the way the eBPF program reads it.
+  bool eval(const pg_filter_event& e, const char* path, pg_slots& out) const;
 
   const pg_field_mask* mask(uint32_t field) const;
   const pg_slots* kind(uint32_t kind) const;

@@ -158,9 +158,14 @@ void print_status(const json& s, std::ostream& out) {
 }
 
 void add_control_commands(CLI::App& app, CLI::App* rules) {
-  auto* policy = app.add_subcommand(
-      "policy", "Load, list, show, reload and unload the running daemon's policies");
-  policy->require_subcommand(1);
+  // `policy explain` (cli_policy) shares the group, whichever registers first.
+  CLI::App* policy = nullptr;
+  for (auto* sub : app.get_subcommands({}))
+    if (sub->get_name() == "policy") policy = sub;
+  if (!policy) {
+    policy = app.add_subcommand("policy", "Manage the running daemon's policies; explain rules");
+    policy->require_subcommand(1);
+  }
 
   {
     struct Opts : Common {

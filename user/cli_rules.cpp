@@ -55,22 +55,6 @@ json rule_json(const pp::Rule& r) {
               {"tags", r.tags}};
 }
 
-// Loads for list/describe; on errors prints them and returns nullopt.
-std::optional<pp::LoadResult> load_or_report(std::vector<std::string> files, std::ostream& err) {
-  if (files.empty()) files = default_rules_files();
-  if (files.empty()) {
-    err << "no rules files given (use -r FILE) and none found in rules/\n";
-    return std::nullopt;
-  }
-  auto r = pp::load_rules(files);
-  if (!r.ok()) {
-    print_diagnostics(r, err);
-    err << "rules did not load: " << r.diagnostics.error_count() << " error(s)\n";
-    return std::nullopt;
-  }
-  return r;
-}
-
 std::string arg_form(const pp::FieldInfo& f) {
   switch (f.arg) {
     case pp::ArgKind::None:
@@ -128,6 +112,22 @@ void throw_if_failed(int code) {
 
 }  // namespace
 
+std::optional<pp::LoadResult> load_rules_or_report(std::vector<std::string> files, std::ostream& err) {
+  if (files.empty()) files = default_rules_files();
+  if (files.empty()) {
+    err << "no rules files given (use -r FILE) and none found in rules/\n";
+    return std::nullopt;
+  }
+  auto r = pp::load_rules(files);
+  if (!r.ok()) {
+    print_diagnostics(r, err);
+    err << "rules did not load: " << r.diagnostics.error_count() << " error(s)\n";
+    return std::nullopt;
+  }
+  return r;
+}
+
+
 int run_rules_validate(const ValidateOptions& o, std::ostream& out, std::ostream& err) {
   auto r = pp::load_rules(o.files);
   bool failed = !r.ok() || (o.strict && r.diagnostics.warning_count() > 0);
@@ -157,7 +157,7 @@ int run_rules_validate(const ValidateOptions& o, std::ostream& out, std::ostream
 }
 
 int run_rules_list(const ListOptions& o, std::ostream& out, std::ostream& err) {
-  auto r = load_or_report(o.files, err);
+  auto r = load_rules_or_report(o.files, err);
   if (!r) return 1;
   if (o.json) {
     json rules = json::array();
@@ -181,7 +181,7 @@ int run_rules_list(const ListOptions& o, std::ostream& out, std::ostream& err) {
 }
 
 int run_rules_describe(const DescribeOptions& o, std::ostream& out, std::ostream& err) {
-  auto r = load_or_report(o.files, err);
+  auto r = load_rules_or_report(o.files, err);
   if (!r) return 1;
   const pp::Rule* x = r->ruleset.find(o.name);
   if (!x) {

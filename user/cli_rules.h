@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "policy/ruleset.h"
+
 namespace pg::user {
 
 // Registers `rules` (with validate, list, describe) and `fields` on `app`
@@ -16,6 +18,11 @@ namespace pg::user {
 // A command that fails throws CLI::RuntimeError(exit code) from its
 // callback; CLI::App::exit() turns that into the process exit code.
 CLI::App* add_rules_commands(CLI::App& app);
+
+// Loads rules files for a command (default: rules/*.yaml); on errors
+// prints them to `err` and returns nullopt.
+std::optional<policy::LoadResult> load_rules_or_report(std::vector<std::string> files,
+                                                       std::ostream& err);
 
 struct ValidateOptions {
   std::vector<std::string> files;

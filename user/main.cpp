@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "user/cli_control.h"
+#include "user/cli_policy.h"
 #include "user/cli_rules.h"
 #include "user/cli_run.h"
 #include "user/cli_trace.h"
@@ -32,6 +33,7 @@ int main(int argc, char** argv) {
   pg::user::add_trace_command(app, exit_code);
   auto* rules = pg::user::add_rules_commands(app);
   pg::user::add_control_commands(app, rules);
+  pg::user::add_policy_explain_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -175,6 +175,14 @@ struct pg_fkey_path {
 	char path[PG_PATH_KEY_MAX];
 };
 
+/* The usable length of a path read into a key with
+ * bpf_probe_read_user_str(key->path, PG_PATH_KEY_MAX, ...) returning `n`,
+ * or -1: a failed read, or a path that may have been cut. */
+PG_FILTER_INLINE long pg_path_len_from_read(long n)
+{
+	return n > 0 && n < PG_PATH_KEY_MAX ? n - 1 : -1;
+}
+
 /* pg_fstats[kind] (per CPU): events the filter saw and let through. */
 struct pg_filter_stats {
 	__u64 seen;

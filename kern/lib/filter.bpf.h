@@ -224,11 +224,9 @@ static __always_inline bool pg_filter(struct pg_filter_event *e, const char *upa
 		return true;
 	}
 	long len = -1;
-	if (upath) {
-		long n = bpf_probe_read_user_str(keys->fwd.path, PG_PATH_KEY_MAX, upath);
-		if (n > 0 && n < PG_PATH_KEY_MAX)
-			len = n - 1;
-	}
+	if (upath)
+		len = pg_path_len_from_read(
+			bpf_probe_read_user_str(keys->fwd.path, PG_PATH_KEY_MAX, upath));
 	if (!pg_filter_eval(NULL, gen, e, &keys->fwd, &keys->rev, len, &v->slots))
 		return false;
 	if (st)

@@ -1,5 +1,7 @@
 #include "user/decode.h"
 
+#include "selftests/unit/user/record_builder.h"
+
 #include <doctest/doctest.h>
 
 #include <cstring>
@@ -7,32 +9,9 @@
 #include <vector>
 
 using namespace pg::user;
+using pg::user::test::RecordBuilder;
 
 namespace {
-
-// Builds a record the way the kernel side lays it out: fixed part, then
-// strings addressed by pg_str.
-template <class Rec>
-struct RecordBuilder {
-  std::vector<std::byte> bytes = std::vector<std::byte>(sizeof(Rec));
-  Rec& rec() { return *reinterpret_cast<Rec*>(bytes.data()); }
-
-  pg_str add(std::string_view s, uint16_t flags = 0) {
-    pg_str d{};
-    d.off = uint16_t(bytes.size());
-    d.len = uint16_t(s.size());
-    d.flags = flags;
-    for (char c : s) bytes.push_back(std::byte(c));
-    bytes.push_back(std::byte{0});
-    return d;
-  }
-  std::span<const std::byte> finish(uint16_t type) {
-    rec().hdr.type = type;
-    rec().hdr.size = uint32_t(bytes.size());
-    rec().hdr.ts_ns = 1000;
-    return bytes;
-  }
-};
 
 void set_task(pg_task& t, uint32_t pid, const char* comm) {
   t.tgid = t.tid = pid;

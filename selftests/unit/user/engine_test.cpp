@@ -60,6 +60,7 @@ Event open_event(const char* comm, const char* path, uint64_t flags = O_RDONLY, 
   e.task.tgid = e.task.tid = 200;
   e.task.ppid = 100;
   e.task.comm = comm;
+  e.task.pcomm = "bash";  // the fixture's process 100, as the kernel reads it
   e.open_flags = flags;
   e.ret = ret;
   e.path.raw = path;
