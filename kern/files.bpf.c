@@ -35,17 +35,15 @@ static __always_inline int pg_emit_open(long ret, __u16 kind, long dirfd, const 
 		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pg_open_rec *r = (struct pg_open_rec *)buf;
-	pg_fill_task(&r->task, task);
 	struct pg_filter_event fe = {
 		.kind = kind - PG_OPEN_OPEN + PG_FK_OPEN,
-		.uid = r->task.uid,
 		.open_flags = flags,
 		.ret = ret,
 	};
-	__builtin_memcpy(fe.comm, r->task.comm, PG_COMM_LEN);
-	__builtin_memcpy(fe.pcomm, r->task.pcomm, PG_COMM_LEN);
+	pg_filter_task(&fe, task);
 	if (!pg_filter(&fe, upath, &r->verdict))
 		return 0;
+	pg_fill_task(&r->task, task);
 	pg_fill_hdr(&r->hdr, PG_REC_OPEN);
 	r->ret = ret;
 	r->flags = flags;

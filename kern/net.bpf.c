@@ -57,7 +57,6 @@ int pg_exit_connect(struct trace_event_raw_sys_exit *ctx)
 
 	struct pg_connect_rec *r = (struct pg_connect_rec *)buf;
 	__builtin_memset(r, 0, sizeof(*r));
-	pg_fill_task(&r->task, task);
 	__u16 family = 0;
 	__u16 nport = 0;
 	bpf_probe_read_user(&family, sizeof(family), uaddr);
@@ -66,14 +65,13 @@ int pg_exit_connect(struct trace_event_raw_sys_exit *ctx)
 		bpf_probe_read_user(&nport, sizeof(nport), (const char *)uaddr + 2);
 	struct pg_filter_event fe = {
 		.kind = PG_FK_CONNECT,
-		.uid = r->task.uid,
 		.family = family,
 		.port = bpf_ntohs(nport),
 	};
-	__builtin_memcpy(fe.comm, r->task.comm, PG_COMM_LEN);
-	__builtin_memcpy(fe.pcomm, r->task.pcomm, PG_COMM_LEN);
+	pg_filter_task(&fe, task);
 	if (!pg_filter(&fe, NULL, &r->verdict))
 		return 0;
+	pg_fill_task(&r->task, task);
 	pg_fill_hdr(&r->hdr, PG_REC_CONNECT);
 	r->ret = ctx->ret;
 	r->fd = fd;

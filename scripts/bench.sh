@@ -4,9 +4,13 @@
 # machines are shared and noisy).
 #
 # For each workload, PAIRS interleaved pairs are run: baseline (nothing
-# attached) and with `peregrine trace` attached (output discarded), the
-# order alternating between pairs. The ratio with/baseline of each pair is
-# computed and the median reported.
+# attached) and with Peregrine attached, the order alternating between
+# pairs. The ratio with/baseline of each pair is computed and the median
+# reported. Peregrine is either `peregrine trace` (every event of the open
+# family to userspace, no filter) or `peregrine run` with Falco's stable
+# rules and the kernel filter. The mixed workload also reports how many
+# events the attached programs saw, how many crossed to userspace, and the
+# alerts with the filter on and off (--no-kernel-filter).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -65,14 +69,131 @@ bench() {
 
 results=()
 open_family=open,openat,openat2,creat
-bench "getppid, open family attached" "$open_family" getppid "$GETPPID_N"
-bench "open+close, open family attached" "$open_family" openclose "$OPEN_N" "$tmp/target"
+bench "getppid, open family traced (no filter)" "$open_family" getppid "$GETPPID_N"
+bench "open+close, open family traced (no filter)" "$open_family" openclose "$OPEN_N" "$tmp/target"
 
-# Engine throughput: record a busy run with Falco's stable rules loaded,
-# then replay it (one thread: decode, process table, rule evaluation).
+# ---- the kernel filter: `peregrine run` with Falco's stable rules ----------
 STABLE=../shared/falco-rules/falco_rules.yaml
+
+start_daemon() {  # start_daemon LOGNAME ARGS...
+  local log=$1
+  shift
+  "$PEREGRINE" run -r "$STABLE" -c /dev/null --json "$@" >"$tmp/$log.out" 2>"$tmp/$log.err" &
+  tracer=$!
+  for _ in $(seq 400); do
+    grep -q ready "$tmp/$log.err" && return 0
+    kill -0 "$tracer" 2>/dev/null || { cat "$tmp/$log.err" >&2; exit 1; }
+    sleep 0.05
+  done
+  echo "bench: peregrine run did not become ready" >&2
+  exit 1
+}
+
+# What the daemon counted, from its exit log: judged (filtered syscalls at
+# their programs), passed (of those, sent to userspace), records (all
+# records received, lifecycle events included).
+counts() {
+  local err=$1
+  judged=$(sed -nE 's/.*: ([0-9]+) events judged, ([0-9]+) passed.*/\1/p' "$err")
+  passed=$(sed -nE 's/.*: ([0-9]+) events judged, ([0-9]+) passed.*/\2/p' "$err")
+  records=$(sed -nE 's/.*stopped: ([0-9]+) records received.*/\1/p' "$err")
+  alerts=$(grep -c '"rule"' "${err%.err}.out" || true)
+}
+
+# filter_bench NAME LOWER_IS_BETTER(1|0) COMMAND...: pairs of baseline and
+# `peregrine run` (kernel filter on); COMMAND prints one number.
+filter_bench() {
+  local name=$1 lower=$2
+  shift 2
+  local ratios=() base with
+  for i in $(seq "$PAIRS"); do
+    if [ $((i % 2)) -eq 1 ]; then
+      base=$("$@")
+      start_daemon filter; with=$("$@"); stop_tracer
+    else
+      start_daemon filter; with=$("$@"); stop_tracer
+      base=$("$@")
+    fi
+    ratios+=("$(awk -v a="$with" -v b="$base" 'BEGIN {printf "%.4f", a / b}')")
+    counts "$tmp/filter.err"
+    printf '  %-34s pair %d: baseline %10s, with peregrine %10s, ratio %s (judged %s, passed %s, records %s)\n' \
+      "$name" "$i" "$base" "$with" "${ratios[-1]}" "$judged" "$passed" "$records"
+  done
+  local m
+  m=$(printf '%s\n' "${ratios[@]}" | median)
+  results+=("$(printf '%-44s median ratio %s (%d pairs; %s)' "$name" "$m" "$PAIRS" \
+    "$([ "$lower" = 1 ] && echo "time, lower is better" || echo "throughput, higher is better")")")
+}
+
+# The redis workload: a private redis-server on loopback.
+REDIS_PORT=${REDIS_PORT:-6390}
+REDIS_N=${REDIS_N:-200000}
+redis_rps() {
+  redis-benchmark -p "$REDIS_PORT" -q -n "$REDIS_N" -t set,get -P 1 --csv 2>/dev/null |
+    awk -F'"' '/^"(SET|GET)"/ {s += $4; n++} END {printf "%.0f", s / n}'
+}
+
+# The mixed workload: compile a generated C project with make -j2 while
+# find walks /usr; prints wall seconds.
+mixed_project() {
+  local d=$tmp/proj
+  rm -rf "$d"
+  mkdir -p "$d"
+  for i in $(seq 120); do
+    printf '#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\nint f%d(int x) { char b[64]; snprintf(b, sizeof b, "%%d", x); return (int)strlen(b) + x; }\n' "$i" "$i" >"$d/f$i.c"
+  done
+  printf 'int main(void) { return 0; }\n' >"$d/main.c"
+  printf 'SRCS := $(wildcard *.c)\nprog: $(SRCS:.c=.o)\n\t$(CC) -o $@ $^\n%%.o: %%.c\n\t$(CC) -O1 -c $< -o $@\n' >"$d/Makefile"
+}
+mixed_run() {
+  make -s -C "$tmp/proj" clean >/dev/null 2>&1 || rm -f "$tmp/proj"/*.o "$tmp/proj/prog"
+  local t0 t1
+  t0=$(date +%s.%N)
+  find /usr -xdev >/dev/null 2>&1 &
+  local fp=$!
+  make -s -j2 -C "$tmp/proj" prog >/dev/null 2>&1
+  wait "$fp" || true
+  t1=$(date +%s.%N)
+  awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}'
+}
+
+filter_bench "getppid, stable rules (kernel filter)" 1 "$LOOP" getppid "$GETPPID_N"
+filter_bench "open+close non-matching, stable rules" 1 "$LOOP" openclose "$OPEN_N" "$tmp/target"
+
+if command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null; then
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
+    --daemonize no >/dev/null 2>&1 &
+  redis_pid=$!
+  sleep 0.5
+  filter_bench "redis-benchmark set/get, stable rules" 0 redis_rps
+  kill "$redis_pid"; wait "$redis_pid" 2>/dev/null || true
+else
+  results+=("redis-benchmark: skipped (apt-get install redis-server redis-tools)")
+fi
+
+mixed_project
+filter_bench "make -j2 + find /usr, stable rules" 1 mixed_run
+# The same mixed workload once more with the filter on and once with it off:
+# the share of events stopped in the kernel, and the alerts of both.
+for mode in filter nofilter; do
+  if [ "$mode" = filter ]; then start_daemon "$mode"; else start_daemon "$mode" --no-kernel-filter; fi
+  mixed_run >/dev/null
+  stop_tracer
+  counts "$tmp/$mode.err"
+  lifecycle=$((records - passed))
+  at_programs=$((judged + lifecycle))
+  stopped=$((judged - passed))
+  eval "${mode}_alerts=\$alerts"
+  results+=("$(printf '%-44s %s events at attached programs, %s crossed, %s stopped in the kernel (%s%%), %s alerts' \
+    "mixed workload, $mode" "$at_programs" "$records" "$stopped" \
+    "$(awk -v s="$stopped" -v t="$at_programs" 'BEGIN {printf "%.2f", t ? 100 * s / t : 0}')" "$alerts")")
+done
+results+=("$(printf '%-44s filter on %s, filter off %s' "mixed workload alerts" "$filter_alerts" "$nofilter_alerts")")
+
+# Engine throughput: record a busy run with Falco's stable rules loaded
+# (kernel filter off, so every event is recorded), then replay it (one thread: decode, process table, rule evaluation).
 if [ -r "$STABLE" ]; then
-  "$PEREGRINE" run -r "$STABLE" -c /dev/null --json --record "$tmp/bench.pgrec" \
+  "$PEREGRINE" run -r "$STABLE" -c /dev/null --json --no-kernel-filter --record "$tmp/bench.pgrec" \
     >/dev/null 2>"$tmp/record.err" &
   tracer=$!
   for _ in $(seq 200); do grep -q ready "$tmp/record.err" && break; sleep 0.05; done

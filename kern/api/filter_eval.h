@@ -81,6 +81,13 @@ PG_FILTER_INLINE int pg_filter_eval(PG_FL_CTX ctx, __u32 gen, const struct pg_fi
 
 	if (!is_open || path_len < 0 || path_len >= PG_PATH_KEY_MAX)
 		return 1;
+	/* The path fields cost a scan: skip it when no slot left looks at them. */
+	const struct pg_field_mask *pm[3] = {pg_fl_mask(ctx, gen, PG_FF_RAW),
+					     pg_fl_mask(ctx, gen, PG_FF_PATH),
+					     pg_fl_mask(ctx, gen, PG_FF_SUFFIX)};
+	if (!(pm[0] && pg_slots_meet(s, &pm[0]->uses)) && !(pm[1] && pg_slots_meet(s, &pm[1]->uses)) &&
+	    !(pm[2] && pg_slots_meet(s, &pm[2]->uses)))
+		return 1;
 	__u32 len = (__u32)path_len;
 	fwd->path[len] = 0;
 	__u32 facts = pg_fl_path_facts(ctx, fwd, len);

@@ -193,6 +193,17 @@ static __always_inline void pg_count_slots(const struct pg_slots *s)
 	}
 }
 
+/* The task facts the filter judges, read the cheap way: direct loads
+ * through the task's BTF pointer rather than probe reads, since most
+ * events stop here and the full pg_task is read only for those that pass.
+ * They are the same values pg_fill_task() puts in the record. */
+static __always_inline void pg_filter_task(struct pg_filter_event *e, struct task_struct *task)
+{
+	e->uid = task->cred->euid.val;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_probe_read_kernel(e->pcomm, sizeof(e->pcomm), task->real_parent->group_leader->comm);
+}
+
 /* Judge the current event. `upath`: an open's path argument (NULL for
  * other syscalls). Fills `v` and returns whether the event goes on to
  * userspace. */
