@@ -147,4 +147,15 @@ std::array<uint64_t, PG_DROP__COUNT> BpfSession::drops() const {
   return out;
 }
 
+std::vector<BpfSession::MapInfo> BpfSession::maps() const {
+  std::vector<MapInfo> out;
+  const bpf_map* m = nullptr;
+  bpf_object__for_each_map(m, skel_->obj) {
+    if (bpf_map__fd(m) < 0) continue;
+    const char* type = libbpf_bpf_map_type_str(bpf_map__type(m));
+    out.push_back({bpf_map__name(m), type ? type : "unknown", bpf_map__max_entries(m)});
+  }
+  return out;
+}
+
 }  // namespace pg::user

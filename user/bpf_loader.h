@@ -53,6 +53,12 @@ class BpfSession {
   // Lost-record counters summed over CPUs, indexed by pg_drop_reason.
   std::array<uint64_t, PG_DROP__COUNT> drops() const;
   const std::vector<std::string>& attached() const { return attached_names_; }
+  // The loaded maps, for `peregrine status`.
+  struct MapInfo {
+    std::string name, type;
+    uint32_t max_entries = 0;
+  };
+  std::vector<MapInfo> maps() const;
 
  private:
   BpfSession() = default;

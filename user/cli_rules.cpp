@@ -269,7 +269,9 @@ int run_fields(const FieldsOptions& o, std::ostream& out, std::ostream& err) {
 }
 
 CLI::App* add_rules_commands(CLI::App& app) {
-  auto* rules = app.add_subcommand("rules", "Check, list and describe rules files");
+  auto* rules = app.add_subcommand(
+      "rules",
+      "Check, list and describe rules files; enable or disable rules in the running daemon");
   rules->require_subcommand(1);
 
   auto v = std::make_shared<ValidateOptions>();

@@ -10,7 +10,10 @@
 
 #include "user/audit/input.h"
 #include "user/bpf_loader.h"
+#include "user/control/kernel_hook.h"
+#include "user/control/service.h"
 #include "user/detector.h"
+#include "user/drop_alerts.h"
 #include "user/kernel_filter.h"
 #include "user/pipeline.h"
 #include "user/recording.h"
@@ -27,6 +30,38 @@ struct RunOptions {
 std::atomic<bool> g_reopen{false};
 void on_sighup(int) { g_reopen.store(true); }
 
+// Event thread, after each batch: copy the pipeline's counters where other
+// threads read them; once a second, rates and the drop alert.
+void publish_stats(const Pipeline& pipeline, Detector& detector, control::RuntimeStats& rt,
+                   DropAlerter& drops) {
+  const auto& st = pipeline.stats();
+  rt.records.store(st.records, std::memory_order_relaxed);
+  rt.decode_errors.store(st.decode_errors, std::memory_order_relaxed);
+  rt.touch();
+  static thread_local auto last = std::chrono::steady_clock::now();
+  static thread_local uint64_t last_records = 0, last_alerts = 0;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last < std::chrono::seconds(1)) return;
+  const double dt = std::chrono::duration<double>(now - last).count();
+  const uint64_t alerts = detector.outputs().stats().enqueued;
+  rt.records_per_s.store(double(st.records - last_records) / dt, std::memory_order_relaxed);
+  rt.alerts_per_s.store(double(alerts - last_alerts) / dt, std::memory_order_relaxed);
+  last = now;
+  last_records = st.records;
+  last_alerts = alerts;
+  DropAlerter::Counters c;
+  for (uint32_t r = 0; r < PG_DROP__COUNT; ++r) {
+    rt.kernel_drops[r].store(st.kernel_drops[r], std::memory_order_relaxed);
+    c.emplace_back("kernel." + std::string(drop_reason_name(r)), st.kernel_drops[r]);
+  }
+  c.emplace_back("userspace.malformed", st.decode_errors);
+  if (auto a = drops.check(c, now)) {
+    spdlog::warn("{}", a->output);
+    detector.outputs().enqueue(std::move(*a));
+    rt.drop_alerts.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
 void log_filter_counters(const KernelFilter& f) {
   auto c = f.counters();
   uint64_t seen = 0, passed = 0;
@@ -34,9 +69,10 @@ void log_filter_counters(const KernelFilter& f) {
     seen += k.seen;
     passed += k.passed;
   }
-  spdlog::info("kernel filter ({}): {} events judged, {} passed to userspace, {} stopped in the "
-               "kernel",
-               f.enabled() ? "on" : "off", seen, passed, seen - passed);
+  spdlog::info(
+      "kernel filter ({}): {} events judged, {} passed to userspace, {} stopped in the "
+      "kernel",
+      f.enabled() ? "on" : "off", seen, passed, seen - passed);
 }
 
 int run_daemon(const RunOptions& o) {
@@ -56,6 +92,7 @@ int run_daemon(const RunOptions& o) {
   std::unique_ptr<Pipeline> pipeline;
   std::unique_ptr<Recorder> recorder;
   std::unique_ptr<KernelFilter> filter;
+  std::unique_ptr<control::KernelTablesHook> tables;
   if (syscalls_on) {
     LoadOptions load;
     load.syscalls = detector.needed_hooks();
@@ -63,10 +100,12 @@ int run_daemon(const RunOptions& o) {
     auto started = Pipeline::start(load, [&](BpfSession& bpf) -> std::expected<void, std::string> {
       auto f = KernelFilter::create(bpf, kDefaultPinDir, detector.config().kernel_filter);
       if (!f) return std::unexpected(f.error());
-      auto gen = (*f)->apply(detector.filter_tables());
-      if (!gen) return std::unexpected(gen.error());
-      if ((*f)->enabled()) detector.engine().set_kernel_filter(detector.filter_tables(), *gen);
       filter = std::move(*f);
+      // From here on every policy switch also rebuilds and flips the kernel
+      // tables; this first call lowers the startup policy.
+      tables = std::make_unique<control::KernelTablesHook>(*filter);
+      if (auto ok = detector.policies().set_kernel_hook(tables.get()); !ok)
+        return std::unexpected("building the kernel filter tables failed: " + ok.error());
       return {};
     });
     if (!started) {
@@ -84,8 +123,33 @@ int run_daemon(const RunOptions& o) {
       recorder = std::move(*r);
       pipeline->set_recorder(recorder.get());
     }
+  } else {
+    spdlog::info(
+        "no syscall rules at start, so no programs attached; syscall rules loaded later "
+        "take effect after a restart");
   }
   detector.enable_containers();
+
+  // The control socket, metrics and reloads run on their own threads and
+  // reach the event thread only through the PolicyManager and RuntimeStats.
+  control::RuntimeStats runtime;
+  control::ServiceOptions so;
+  so.socket_path = detector.config().control_socket;
+  so.metrics = detector.config().metrics.enabled;
+  so.metrics_address = detector.config().metrics.address;
+  so.metrics_port = detector.config().metrics.port;
+  so.watch_rules_files = detector.config().watch_rules_files;
+  if (pipeline) {
+    so.attached = pipeline->attached();
+    so.maps = pipeline->maps();
+  }
+  auto service = control::ControlService::start(detector, runtime, so);
+  if (!service) {
+    spdlog::error("{}", service.error());
+    return 1;
+  }
+  DropAlerter drop_alerter(
+      std::chrono::milliseconds(detector.config().outputs_queue.lost_alert_interval_ms), hostname);
   detector.start_outputs();
 
   std::unique_ptr<audit::Input> audit_in;
@@ -95,6 +159,7 @@ int run_daemon(const RunOptions& o) {
                                     detector.on_audit_event(event, time_ns, hostname);
                                   });
     if (!in) {
+      service->reset();
       detector.stop_outputs();
       spdlog::error("{}", in.error());
       return 1;
@@ -110,12 +175,16 @@ int run_daemon(const RunOptions& o) {
   sigaction(SIGHUP, &sa, nullptr);
   auto& stop = install_stop_signals();
 
+  // Event thread, after each batch (or every 100 ms without syscalls).
   auto on_batch = [&] {
     if (pipeline) detector.release_held(pipeline->cgroups(), hostname, false);
     if (g_reopen.exchange(false)) {
-      spdlog::info("SIGHUP: reopening outputs");
+      spdlog::info("SIGHUP: reopening outputs and reloading the rules files");
       detector.outputs().reopen();
+      (*service)->request_reload();
     }
+    detector.adopt_policy();
+    if (pipeline) publish_stats(*pipeline, detector, runtime, drop_alerter);
   };
   if (pipeline) {
     spdlog::info("{} rules active; {} programs attached ({}); ready",
@@ -128,25 +197,26 @@ int run_daemon(const RunOptions& o) {
         },
         on_batch);
   } else {
-    spdlog::info("{} rules active; no syscall rules, so no programs attached; ready",
-                 detector.engine().rule_count());
+    spdlog::info("{} rules active; ready", detector.engine().rule_count());
     while (!stop.load()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       on_batch();
     }
   }
-
-  if (pipeline) detector.release_held(pipeline->cgroups(), hostname, true);
   if (audit_in) {
     audit_in->stop();
     spdlog::info("k8s_audit: {}", audit_in->stats_text());
   }
+  service->reset();  // no control command may touch the detector from here on
+
+  if (pipeline) detector.release_held(pipeline->cgroups(), hostname, true);
   detector.stop_outputs();
   detector.log_rule_matches();
   if (auto* c = detector.containers()) {
     c->stop();  // requests still in flight end (and are counted) first
     c->log_summary();
   }
+  (void)detector.policies().set_kernel_hook(nullptr);
   if (filter) log_filter_counters(*filter);
   auto os = detector.outputs().stats();
   if (pipeline) {

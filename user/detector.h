@@ -18,6 +18,7 @@
 #include "policy/ruleset.h"
 #include "user/config/config.h"
 #include "user/container/enricher.h"
+#include "user/control/policy_manager.h"
 #include "user/engine/engine.h"
 #include "user/output/dispatcher.h"
 
@@ -39,52 +40,71 @@ class Detector {
 
   void start_outputs() { out_->start(); }
   void stop_outputs() { out_->stop(); }
+  // Event thread. A policy change published since the last event takes
+  // effect here, between two events.
   void on_event(const Event& e, const ProcessTable& procs, CgroupMap& cgroups,
                 std::string_view hostname) {
+    const uint64_t num = bump(events_);
     if (containers_) {
       release_held(cgroups, hostname, false);
-      if (containers_->hold(e, procs, cgroups, events_ + 1)) {
-        ++events_;
-        return;
-      }
+      if (containers_->hold(e, procs, cgroups, num)) return;
     }
-    evaluate(e, procs, cgroups, hostname, ++events_);
+    evaluate(e, procs, cgroups, hostname, num);
   }
+  // Event thread, when idle: adopt a pending policy change without waiting
+  // for the next event.
+  void adopt_policy() { policies_.adopt_pending(); }
   // Look containers up in their runtimes (container.* config); without
   // this only id and type are known. A live run calls it; a replay not.
   void enable_containers();
   // Evaluate the events that waited for container metadata and may go now
-  // (all of them when `all`, before stopping). Call it regularly.
+  // (all of them when `all`, before stopping). Event thread; call it
+  // regularly.
   void release_held(CgroupMap& cgroups, std::string_view hostname, bool all);
   container::Enricher* containers() { return containers_.get(); }
 
   // One Kubernetes audit event (an audit.k8s.io Event object). Safe to call
   // from several threads (webhook requests) while on_event runs on another:
-  // audit events are evaluated one at a time, against the audit rules only.
+  // audit events are evaluated one at a time, against the audit rules of
+  // the generation the event thread last adopted.
   void on_audit_event(const nlohmann::json& event, int64_t time_ns, std::string_view hostname) {
     std::lock_guard lock(audit_mu_);
-    engine::AuditView view{event, time_ns, ++audit_events_, hostname};
-    engine_->process(view, [&](output::Alert&& a) { out_->enqueue(std::move(a)); });
+    auto active = policies_.current();  // keeps that engine alive meanwhile
+    engine::AuditView view{event, time_ns, bump(audit_events_), hostname};
+    bool matched = false;
+    active->engine->process(view, [&](output::Alert&& a) {
+      matched = true;
+      out_->enqueue(std::move(a));
+    });
+    if (matched) matched_.fetch_add(1, std::memory_order_relaxed);
   }
-  uint64_t audit_events() const { return audit_events_; }
+  uint64_t audit_events() const { return audit_events_.load(std::memory_order_relaxed); }
 
   const config::Config& config() const { return cfg_; }
-  const engine::Engine& engine() const { return *engine_; }
-  engine::Engine& engine() { return *engine_; }
-  // The loaded rules lowered into kernel filter tables.
-  const policy::FilterTables& filter_tables() const { return filter_; }
-  const policy::Ruleset& ruleset() const { return rules_.ruleset; }
+  // The engine of the event thread (call only from it).
+  const engine::Engine& engine() { return *policies_.adopt_pending().engine; }
+  control::PolicyManager& policies() { return policies_; }
   output::Dispatcher& outputs() { return *out_; }
-  uint64_t events() const { return events_; }
+  // Counters any thread may read.
+  uint64_t events() const { return events_.load(std::memory_order_relaxed); }
+  uint64_t matched_events() const { return matched_.load(std::memory_order_relaxed); }
   // Log how often each rule matched (the per-rule counters), busiest first.
-  void log_rule_matches() const;
+  void log_rule_matches();
   // The syscall hooks the loaded rules need, among those this build has.
-  std::vector<std::string> needed_hooks() const;
+  std::vector<std::string> needed_hooks();
 
  private:
-  Detector() = default;
+  explicit Detector(engine::EngineOptions eo) : policies_(std::move(eo)) {}
+  // Single writer: a relaxed load+store is a plain increment, yet readers
+  // on other threads see a whole value.
+  static uint64_t bump(std::atomic<uint64_t>& c) {
+    const uint64_t v = c.load(std::memory_order_relaxed) + 1;
+    c.store(v, std::memory_order_relaxed);
+    return v;
+  }
   void evaluate(const Event& e, const ProcessTable& procs, CgroupMap& cgroups,
                 std::string_view hostname, uint64_t num) {
+    auto& active = policies_.adopt_pending();
     engine::EventView view{e,
                            procs,
                            procs.find(e.task.tgid),
@@ -92,16 +112,20 @@ class Detector {
                            hostname,
                            &cgroups,
                            containers_ ? &containers_->metadata() : nullptr};
-    engine_->process(view, [&](output::Alert&& a) { out_->enqueue(std::move(a)); });
+    bool matched = false;
+    active.engine->process(view, [&](output::Alert&& a) {
+      matched = true;
+      out_->enqueue(std::move(a));
+    });
+    if (matched) matched_.fetch_add(1, std::memory_order_relaxed);
   }
   config::Config cfg_;
-  policy::LoadResult rules_;
-  policy::FilterTables filter_;
-  std::unique_ptr<engine::Engine> engine_;
+  control::PolicyManager policies_;
   std::unique_ptr<output::Dispatcher> out_;
-  uint64_t events_ = 0;
+  std::atomic<uint64_t> events_{0};
+  std::atomic<uint64_t> matched_{0};  // events of either source that raised an alert
   std::mutex audit_mu_;
-  std::atomic<uint64_t> audit_events_{0};
+  std::atomic<uint64_t> audit_events_{0};  // written under audit_mu_
   std::unique_ptr<container::Enricher> containers_;
 };
 

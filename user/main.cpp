@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "user/cli_control.h"
 #include "user/cli_policy.h"
 #include "user/cli_rules.h"
 #include "user/cli_run.h"
@@ -30,7 +31,8 @@ int main(int argc, char** argv) {
   pg::user::add_run_command(app, exit_code);
   pg::user::add_replay_command(app, exit_code);
   pg::user::add_trace_command(app, exit_code);
-  pg::user::add_rules_commands(app);
+  auto* rules = pg::user::add_rules_commands(app);
+  pg::user::add_control_commands(app, rules);
   pg::user::add_policy_explain_command(app);
   try {
     app.parse(argc, argv);

@@ -55,6 +55,7 @@ class Pipeline {
   // Also write every raw record (and clock change) to `r` from now on.
   void set_recorder(Recorder* r);
   const std::vector<std::string>& attached() const { return bpf_->attached(); }
+  std::vector<BpfSession::MapInfo> maps() const { return bpf_->maps(); }
   size_t seeded_processes() const { return seeded_; }
   CgroupMap& cgroups() { return cgroups_; }
 

@@ -116,7 +116,8 @@ struct Config {
   Metrics metrics;
   K8sAudit k8s_audit;
   Container container;
-  std::string control_socket = "/run/peregrine/peregrine.sock";
+  std::string control_socket = "/run/peregrine/peregrine.sock";  // "": no control socket
+  bool watch_rules_files = false;  // reload a policy when one of its files changes
 };
 
 enum class ConfigErrorCode {

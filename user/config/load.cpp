@@ -261,6 +261,7 @@ const std::vector<KeySpec>& schema() {
                    }},
               }),
       string("control_socket", FIELD(control_socket)),
+      boolean("watch_rules_files", FIELD(watch_rules_files)),
   };
   return s;
 }

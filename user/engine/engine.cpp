@@ -32,6 +32,12 @@ output::FieldValue to_output_value(const Value& v) {
 
 std::expected<std::unique_ptr<Engine>, std::string> Engine::build(const policy::Ruleset& rules,
                                                                   EngineOptions opts) {
+  const RulesetRef one{&rules, {}};
+  return build(std::span<const RulesetRef>(&one, 1), std::move(opts));
+}
+
+std::expected<std::unique_ptr<Engine>, std::string> Engine::build(std::span<const RulesetRef> sets,
+                                                                  EngineOptions opts) {
   std::unique_ptr<Engine> e(new Engine());
   e->opts_ = std::move(opts);
   for (const auto& name : e->opts_.container_fields) {
@@ -40,38 +46,45 @@ std::expected<std::unique_ptr<Engine>, std::string> Engine::build(const policy::
     e->container_fields_.push_back(std::move(*f));
   }
   if (!e->container_fields_.empty()) e->container_id_ = bind_field_name("container.id");
-  e->ruleset_ = &rules;
-  for (const auto& rule : rules.rules) {
-    if (!rule.enabled) continue;
-    auto prio = to_output_priority(rule.priority);
-    // Lower numeric value is more severe; skip rules below the threshold.
-    if (static_cast<int>(prio) > static_cast<int>(e->opts_.min_priority)) continue;
-    auto cond = compile_predicate(rule.condition, rule.source);
-    if (!cond) return std::unexpected(fmt::format("rule '{}': {}", rule.name, cond.error()));
-    CompiledRule cr{&rule, std::move(*cond), {}, prio, 0};
-    for (const auto& seg : rule.output.segments) {
-      if (seg.is_field)
-        cr.output.push_back({"", bind_field(seg.field, rule.source)});
-      else
-        cr.output.push_back({seg.text, std::nullopt});
+  size_t offset = 0;
+  for (uint32_t origin = 0; origin < sets.size(); ++origin) {
+    const RulesetRef& set = sets[origin];
+    e->origins_.emplace_back(set.rules->rules.data(), offset);
+    offset += set.rules->rules.size();
+    for (const auto& rule : set.rules->rules) {
+      const bool enabled = set.enabled ? set.enabled(rule) : rule.enabled;
+      if (!enabled) continue;
+      auto prio = to_output_priority(rule.priority);
+      // Lower numeric value is more severe; skip rules below the threshold.
+      if (static_cast<int>(prio) > static_cast<int>(e->opts_.min_priority)) continue;
+      auto cond = compile_predicate(rule.condition, rule.source);
+      if (!cond) return std::unexpected(fmt::format("rule '{}': {}", rule.name, cond.error()));
+      CompiledRule cr{&rule, std::move(*cond), {}, prio, 0, origin};
+      for (const auto& seg : rule.output.segments) {
+        if (seg.is_field)
+          cr.output.push_back({"", bind_field(seg.field, rule.source)});
+        else
+          cr.output.push_back({seg.text, std::nullopt});
+      }
+      if (auto c = cr.condition->constant(); c && !*c) continue;  // can never match
+      const uint32_t idx = uint32_t(e->rules_.size());
+      SourceRules& rs = e->per_source_[index(rule.source)];
+      if (rule.event_types.all || rule.source != policy::EventSource::Syscall) {
+        rs.any_type.push_back(idx);
+      } else {
+        for (const auto& t : rule.event_types.names) rs.by_type[t].push_back(idx);
+        ++rs.typed;
+      }
+      e->rules_.push_back(std::move(cr));
     }
-    if (auto c = cr.condition->constant(); c && !*c) continue;  // can never match
-    const uint32_t idx = uint32_t(e->rules_.size());
-    SourceRules& rs = e->per_source_[index(rule.source)];
-    if (rule.event_types.all || rule.source != policy::EventSource::Syscall) {
-      rs.any_type.push_back(idx);
-    } else {
-      for (const auto& t : rule.event_types.names) rs.by_type[t].push_back(idx);
-      ++rs.typed;
-    }
-    e->rules_.push_back(std::move(cr));
   }
   return e;
 }
 
 void Engine::set_kernel_filter(const policy::FilterTables& t, uint32_t gen) {
   for (auto& r : rules_) {
-    auto idx = size_t(r.rule - ruleset_->rules.data());
+    const auto& [first, offset] = origins_[r.origin];
+    auto idx = offset + size_t(r.rule - first);
     r.slots = idx < t.rule_slots.size() ? t.rule_slots[idx] : pg_slots{};
   }
   filter_gen_ = gen;

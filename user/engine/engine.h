@@ -6,7 +6,9 @@
 #include <atomic>
 #include <cstdint>
 #include <expected>
+#include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -39,8 +41,21 @@ struct CompiledRule {
   };
   std::vector<Segment> output;
   output::Priority priority;
+  // Written only by the event thread; other threads (metrics, control)
+  // read it through match_count().
   uint64_t matches = 0;
-  pg_slots slots{};  // the rule's kernel filter slots (see set_kernel_filter)
+  uint32_t origin = 0;  // index of the ruleset it came from (see RulesetRef)
+  pg_slots slots{};     // the rule's kernel filter slots (see set_kernel_filter)
+  uint64_t match_count() const {
+    return std::atomic_ref<const uint64_t>(matches).load(std::memory_order_relaxed);
+  }
+};
+
+// One of several rulesets compiled into one engine (the live policies).
+struct RulesetRef {
+  const policy::Ruleset* rules;
+  // Overrides `Rule::enabled` when set (runtime `rules enable|disable`).
+  std::function<bool(const policy::Rule&)> enabled;
 };
 
 class Engine {
@@ -49,6 +64,10 @@ class Engine {
   // each for its own event source. Fails on the first rule that cannot be
   // compiled.
   static std::expected<std::unique_ptr<Engine>, std::string> build(const policy::Ruleset& rules,
+                                                                   EngineOptions opts);
+  // The same over several rulesets, in order, as if their rules were one
+  // list; CompiledRule::origin says which ruleset a rule came from.
+  static std::expected<std::unique_ptr<Engine>, std::string> build(std::span<const RulesetRef> sets,
                                                                    EngineOptions opts);
 
   // Evaluate the candidate rules of the view's source for this event; calls
@@ -110,7 +129,9 @@ class Engine {
                   Emit& emit);
 
   EngineOptions opts_;
-  const policy::Ruleset* ruleset_ = nullptr;
+  // Per ruleset given to build(): its first rule and that rule's index in
+  // the rulesets' concatenation (what set_kernel_filter's tables index).
+  std::vector<std::pair<const policy::Rule*, size_t>> origins_;
   uint32_t filter_gen_ = UINT32_MAX;  // none
   std::vector<CompiledRule> rules_;
   std::array<SourceRules, kSources> per_source_;
@@ -134,7 +155,9 @@ void Engine::process_in(SourceRules& rs, const View& v, std::string_view type, c
     CompiledRule& r = rules_[idx];
     if (gate && !pg_slots_meet(&r.slots, gate)) continue;
     if (!r.condition->eval(v)) continue;
-    ++r.matches;
+    // One writer: a relaxed store keeps the increment a plain add while
+    // match_count() may read it from another thread.
+    std::atomic_ref<uint64_t>(r.matches).store(r.matches + 1, std::memory_order_relaxed);
     emit(make_alert(r, v));
     if (!opts_.all_matches) return;
   }

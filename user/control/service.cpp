@@ -1,0 +1,405 @@
+#include "user/control/service.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+
+#include "user/detector.h"
+#include "user/version.h"
+
+namespace pg::user::control {
+
+namespace {
+
+constexpr auto kAdoptTimeout = std::chrono::seconds(5);
+
+int64_t to_unix_s(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+// Rules of policy `origin` in `a`'s engine, and their alerts.
+std::pair<uint64_t, uint64_t> policy_rules_and_alerts(const ActivePolicy& a, uint32_t origin) {
+  uint64_t rules = 0, alerts = 0;
+  for (const auto& r : a.engine->rules()) {
+    if (r.origin != origin) continue;
+    ++rules;
+    alerts += r.match_count();
+  }
+  return {rules, alerts};
+}
+
+Json optional_json(const std::optional<uint64_t>& v) { return v ? Json(*v) : Json(nullptr); }
+
+// Files and their modification times and sizes: what a watch compares.
+std::string files_signature(const Policy& p) {
+  std::string sig;
+  std::error_code ec;
+  auto add = [&](const std::filesystem::path& f) {
+    auto t = std::filesystem::last_write_time(f, ec);
+    auto size = ec ? 0 : std::filesystem::file_size(f, ec);
+    sig += fmt::format("{}|{}|{}\n", f.string(), ec ? 0 : t.time_since_epoch().count(), size);
+  };
+  for (const auto& path : p.paths) {
+    if (std::filesystem::is_directory(path, ec)) {
+      std::set<std::string> names;
+      for (const auto& e : std::filesystem::directory_iterator(path, ec)) {
+        auto ext = e.path().extension();
+        if (ext == ".yaml" || ext == ".yml") names.insert(e.path().string());
+      }
+      for (const auto& n : names) add(n);
+    } else {
+      add(path);
+    }
+  }
+  return sig;
+}
+
+void log_error(const std::string& what, const Error& e) {
+  for (const auto& d : e.diagnostics) {
+    std::string text = policy::render_text(d);
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    spdlog::error("{}", text);
+  }
+  spdlog::error("{}: {}; the running policy stays", what, e.message);
+}
+
+}  // namespace
+
+std::expected<std::unique_ptr<ControlService>, std::string> ControlService::start(
+    Detector& detector, const RuntimeStats& stats, ServiceOptions opts) {
+  std::unique_ptr<ControlService> s(new ControlService(detector, stats, std::move(opts)));
+  auto* self = s.get();
+  if (s->opts_.metrics) {
+    auto m = metrics::MetricsServer::start(
+        s->opts_.metrics_address, s->opts_.metrics_port,
+        [self] { return metrics::render(self->metrics_snapshot()); },
+        [self]() -> std::expected<void, std::string> {
+          if (self->stats_.loop_alive()) return {};
+          return std::unexpected("the event loop has not turned for 5 seconds");
+        });
+    if (!m) return std::unexpected(m.error());
+    s->metrics_ = std::move(*m);
+    spdlog::info("metrics on http://{}:{}/metrics", s->opts_.metrics_address,
+                 s->opts_.metrics_port);
+  }
+  auto handler = [self](const Request& r) { return self->handle(r); };
+  auto tick = [self](bool woken) { self->tick(woken); };
+  auto server = ControlServer::start(s->opts_.socket_path, handler, tick);
+  if (!server) {
+    spdlog::warn("control socket: {}; the daemon runs without it (SIGHUP still reloads)",
+                 server.error());
+    server = ControlServer::start("", handler, tick);
+    if (!server) return std::unexpected(server.error());
+  } else if (!s->opts_.socket_path.empty()) {
+    spdlog::info("control socket {}", s->opts_.socket_path);
+  }
+  s->server_ = std::move(*server);
+  return s;
+}
+
+ControlService::~ControlService() {
+  server_.reset();  // joins the control thread before anything it uses goes
+  metrics_.reset();
+}
+
+void ControlService::request_reload() noexcept {
+  reload_requested_.store(true);
+  server_->wake();
+}
+
+void ControlService::tick(bool) {
+  if (reload_requested_.exchange(false)) {
+    auto r = detector_.policies().reload();
+    if (r)
+      spdlog::info("reloaded every policy from its files (generation {})", *r);
+    else
+      log_error("reload failed", r.error());
+  }
+  if (opts_.watch_rules_files) watch_files();
+}
+
+void ControlService::watch_files() {
+  auto cur = detector_.policies().current();
+  if (!cur) return;
+  std::map<std::string, std::pair<int64_t, std::string>> next;
+  for (const auto& p : cur->policies) {
+    const int64_t loaded = p.loaded_at.time_since_epoch().count();
+    std::string sig = files_signature(p);
+    auto it = watched_.find(p.name);
+    if (it != watched_.end() && it->second.first == loaded && it->second.second != sig) {
+      spdlog::info("rules files of policy '{}' changed; reloading", p.name);
+      auto r = detector_.policies().reload(p.name);
+      if (r)
+        spdlog::info("policy '{}' reloaded (generation {})", p.name, *r);
+      else
+        log_error(fmt::format("reloading policy '{}' failed", p.name), r.error());
+    }
+    // A failed reload keeps loaded_at: the same broken files are not retried
+    // until they change again.
+    next[p.name] = {loaded, sig};
+  }
+  // Pick up the loaded_at of policies reloaded just now on the next tick.
+  for (auto& [name, v] : next) {
+    auto now = detector_.policies().current();
+    if (const Policy* p = now ? now->find(name) : nullptr)
+      v.first = p->loaded_at.time_since_epoch().count();
+  }
+  watched_ = std::move(next);
+}
+
+Json ControlService::changed(uint64_t generation, Json result) {
+  result["generation"] = generation;
+  result["active"] = detector_.policies().wait_adopted(generation, kAdoptTimeout);
+  if (!result["active"].get<bool>())
+    result["note"] =
+        "the event loop has not picked the change up yet; it will before its next event";
+  // Syscalls the new rules want that have no program attached (programs
+  // are attached at start; a restart attaches them).
+  if (auto cur = detector_.policies().current(); cur && cur->generation == generation) {
+    std::set<std::string> attached(opts_.attached.begin(), opts_.attached.end());
+    std::vector<std::string> missing;
+    for (const auto& h : all_hooks()) {
+      if (attached.count(std::string(h.name))) continue;
+      auto types = cur->engine->needed_types();
+      if (cur->engine->needs_all_types() ||
+          std::find(types.begin(), types.end(), h.name) != types.end())
+        missing.emplace_back(h.name);
+    }
+    if (!missing.empty()) {
+      result["syscalls_not_attached"] = missing;
+      spdlog::warn(
+          "the loaded rules also watch {}, which have no program attached since start; rules "
+          "on them fire after a restart",
+          fmt::join(missing, ", "));
+    }
+  }
+  return ok_response(std::move(result));
+}
+
+Json ControlService::handle(const Request& r) {
+  auto& pm = detector_.policies();
+  auto fail = [](const Error& e) { return error_response(e); };
+  const std::string name = r.args.value("name", "");
+  if (r.command == "status") return ok_response(status());
+  if (r.command == "policy.list") return ok_response(policy_list());
+  if (r.command == "policy.show") return policy_show(name);
+  if (r.command == "policy.load") {
+    std::vector<std::string> files = r.args["files"].get<std::vector<std::string>>();
+    for (const auto& f : files)
+      if (!f.starts_with('/'))
+        return fail(Error{ErrorCode::InvalidArgument,
+                          fmt::format("'{}' is not an absolute path; the daemon does not share "
+                                      "the client's working directory",
+                                      f),
+                          {}});
+    auto before = pm.current();
+    const bool replaced = before && before->find(name);
+    auto gen = pm.load(name, files);
+    if (!gen) {
+      spdlog::warn("control: policy.load '{}' refused: {}", name, gen.error().message);
+      return fail(gen.error());
+    }
+    spdlog::info("control: policy '{}' {} from {} (generation {})", name,
+                 replaced ? "replaced" : "loaded", fmt::join(files, ", "), *gen);
+    return changed(*gen, Json{{"policy", name}, {"replaced", replaced}});
+  }
+  if (r.command == "policy.unload") {
+    auto gen = pm.unload(name);
+    if (!gen) return fail(gen.error());
+    spdlog::info("control: policy '{}' unloaded (generation {})", name, *gen);
+    return changed(*gen, Json{{"policy", name}});
+  }
+  if (r.command == "policy.reload") {
+    auto gen = pm.reload(name);
+    if (!gen) {
+      spdlog::warn("control: policy.reload refused: {}", gen.error().message);
+      return fail(gen.error());
+    }
+    spdlog::info("control: {} reloaded (generation {})",
+                 name.empty() ? "every policy" : "policy '" + name + "'", *gen);
+    return changed(*gen, Json{{"policy", name.empty() ? Json(nullptr) : Json(name)}});
+  }
+  if (r.command == "rules.enable" || r.command == "rules.disable") {
+    RuleToggle t;
+    t.by_tag = r.args.contains("tag");
+    t.target = r.args.value(t.by_tag ? "tag" : "rule", "");
+    t.enabled = r.command == "rules.enable";
+    auto gen = pm.set_enabled(t);
+    if (!gen) return fail(gen.error());
+    spdlog::info("control: {} {} '{}' (generation {})", t.enabled ? "enabled" : "disabled",
+                 t.by_tag ? "rules tagged" : "rule", t.target, *gen);
+    auto res = changed(*gen, Json{{t.by_tag ? "tag" : "rule", t.target}, {"enabled", t.enabled}});
+    if (auto cur = pm.current()) res["result"]["rules_active"] = cur->engine->rule_count();
+    return res;
+  }
+  return fail(Error{ErrorCode::UnknownCommand, "unknown command '" + r.command + "'", {}});
+}
+
+Json ControlService::status() const {
+  auto cur = detector_.policies().current();
+  Json maps = Json::array();
+  for (const auto& m : opts_.maps)
+    maps.push_back({{"name", m.name}, {"type", m.type}, {"max_entries", m.max_entries}});
+  Json drops = Json::object();
+  uint64_t kernel_lost = 0;
+  for (uint32_t i = 0; i < PG_DROP__COUNT; ++i) {
+    const uint64_t n = stats_.kernel_drops[i].load(std::memory_order_relaxed);
+    drops[std::string(drop_reason_name(i))] = n;
+    kernel_lost += n;
+  }
+  auto os = detector_.outputs().stats();
+  Json sinks = Json::array();
+  for (const auto& k : os.sinks)
+    sinks.push_back({{"name", k.name},
+                     {"delivered", k.delivered},
+                     {"failed", k.failed},
+                     {"dropped", k.dropped},
+                     {"queue_depth", k.queue_depth},
+                     {"queue_capacity", k.queue_capacity}});
+  const uint64_t records = stats_.records.load(std::memory_order_relaxed);
+  const uint64_t malformed = stats_.decode_errors.load(std::memory_order_relaxed);
+  return Json{
+      {"version", kVersion},
+      {"pid", int(getpid())},
+      {"uptime_s", stats_.uptime_s()},
+      {"programs_attached", opts_.attached},
+      {"maps", maps},
+      {"events",
+       {{"received", records},
+        {"decoded", detector_.events()},
+        {"malformed", malformed},
+        {"matched", detector_.matched_events()},
+        {"per_s", stats_.records_per_s.load(std::memory_order_relaxed)}}},
+      {"kernel_drops", drops},
+      {"kernel_drops_total", kernel_lost},
+      {"alerts_per_s", stats_.alerts_per_s.load(std::memory_order_relaxed)},
+      {"drop_alerts", stats_.drop_alerts.load(std::memory_order_relaxed)},
+      {"outputs",
+       {{"enqueued", os.enqueued},
+        {"queue_drops", os.queue_drops},
+        {"queue_depth", os.queue_depth},
+        {"queue_capacity", os.queue_capacity},
+        {"lost", os.total_lost()},
+        {"sinks", sinks}}},
+      {"policies", cur ? cur->policies.size() : 0},
+      {"rules_active", cur ? cur->engine->rule_count() : 0},
+      {"generation", cur ? cur->generation : 0},
+      {"rule_load_errors", detector_.policies().load_errors()},
+      {"control_socket", opts_.socket_path},
+      {"control_refused", server_ ? server_->refused_peers() : 0},
+      {"metrics", opts_.metrics ? fmt::format("http://{}:{}/metrics", opts_.metrics_address,
+                                              opts_.metrics_port)
+                                : ""},
+  };
+}
+
+Json ControlService::policy_list() const {
+  Json out = Json::array();
+  auto cur = detector_.policies().current();
+  if (!cur) return out;
+  const auto* hook = detector_.policies().kernel_hook();
+  for (uint32_t i = 0; i < cur->policies.size(); ++i) {
+    const Policy& p = cur->policies[i];
+    auto [rules, alerts] = policy_rules_and_alerts(*cur, i);
+    std::optional<uint64_t> slots, seen, passed;
+    if (hook)
+      if (auto c = hook->counters(*cur, p.name)) {
+        slots = c->slots_used;
+        seen = c->seen;
+        passed = c->passed;
+      }
+    out.push_back({{"name", p.name},
+                   {"paths", p.paths},
+                   {"files", p.files},
+                   {"rules_enabled", rules},
+                   {"rules_total", p.rules->ruleset.rules.size()},
+                   {"kernel_slots", optional_json(slots)},
+                   {"kernel_seen", optional_json(seen)},
+                   {"kernel_passed", optional_json(passed)},
+                   {"alerts", alerts},
+                   {"loaded_at", to_unix_s(p.loaded_at)}});
+  }
+  return out;
+}
+
+Json ControlService::policy_show(const std::string& name) const {
+  auto cur = detector_.policies().current();
+  const Policy* p = cur ? cur->find(name) : nullptr;
+  if (!p) return error_response(Error{ErrorCode::NotFound, "no policy named '" + name + "'", {}});
+  const uint32_t origin = uint32_t(p - cur->policies.data());
+  Json rules = Json::array();
+  for (const auto& rule : p->rules->ruleset.rules) {
+    const engine::CompiledRule* compiled = nullptr;
+    for (const auto& c : cur->engine->rules())
+      if (c.origin == origin && c.rule == &rule) compiled = &c;
+    rules.push_back({{"name", rule.name},
+                     {"priority", policy::priority_name(rule.priority)},
+                     {"source", policy::source_name(rule.source)},
+                     {"tags", rule.tags},
+                     {"enabled", cur->rule_enabled(rule)},
+                     {"active", compiled != nullptr},
+                     {"matches", compiled ? compiled->match_count() : 0}});
+  }
+  Json warnings = Json::array();
+  for (const auto& d : p->rules->diagnostics.all())
+    if (!d.is_error()) warnings.push_back(diagnostic_json(d));
+  auto list = policy_list();
+  Json row = list[origin];
+  row["rules"] = std::move(rules);
+  row["warnings"] = std::move(warnings);
+  return ok_response(std::move(row));
+}
+
+metrics::Snapshot ControlService::metrics_snapshot() const {
+  metrics::Snapshot s;
+  s.version = kVersion;
+  s.uptime_s = stats_.uptime_s();
+  s.records = stats_.records.load(std::memory_order_relaxed);
+  s.decode_errors = stats_.decode_errors.load(std::memory_order_relaxed);
+  s.decoded = detector_.events();
+  s.matched = detector_.matched_events();
+  for (uint32_t i = 0; i < PG_DROP__COUNT; ++i)
+    s.kernel_drops.emplace_back(std::string(drop_reason_name(i)),
+                                stats_.kernel_drops[i].load(std::memory_order_relaxed));
+  s.programs_attached = opts_.attached.size();
+  s.drop_alerts = stats_.drop_alerts.load(std::memory_order_relaxed);
+  auto cur = detector_.policies().current();
+  if (cur) {
+    s.policy_generation = cur->generation;
+    for (const auto& r : cur->engine->rules())
+      s.rules.push_back({cur->policies[r.origin].name, r.rule->name,
+                         std::string(output::priority_name(r.priority)), r.match_count()});
+    for (const auto& row : policy_list()) {
+      metrics::PolicySample p;
+      p.name = row["name"];
+      p.files = row["files"].size();
+      p.rules_enabled = row["rules_enabled"];
+      p.alerts = row["alerts"];
+      if (!row["kernel_slots"].is_null()) p.kernel_slots = row["kernel_slots"].get<uint64_t>();
+      if (!row["kernel_seen"].is_null()) {
+        p.kernel_seen = row["kernel_seen"].get<uint64_t>();
+        s.kernel_seen = s.kernel_seen.value_or(0) + *p.kernel_seen;
+      }
+      if (!row["kernel_passed"].is_null()) {
+        p.kernel_passed = row["kernel_passed"].get<uint64_t>();
+        s.kernel_passed = s.kernel_passed.value_or(0) + *p.kernel_passed;
+      }
+      s.policies.push_back(std::move(p));
+    }
+  }
+  s.rule_load_errors = detector_.policies().load_errors();
+  auto os = detector_.outputs().stats();
+  s.alerts_enqueued = os.enqueued;
+  s.queue_drops = os.queue_drops;
+  s.queue_depth = os.queue_depth;
+  s.queue_capacity = os.queue_capacity;
+  for (const auto& k : os.sinks)
+    s.sinks.push_back({k.name, k.delivered, k.failed, k.dropped, k.queue_depth, k.queue_capacity});
+  s.control_refused = server_ ? server_->refused_peers() : 0;
+  return s;
+}
+
+}  // namespace pg::user::control

@@ -1,0 +1,74 @@
+// The daemon's control plane for `peregrine run`: answers the control
+// socket's commands, serves /metrics and /healthz, reloads policies on
+// SIGHUP and when watched rules files change, all off the event thread.
+// Policy changes go through the Detector's PolicyManager, so the event
+// thread picks them up between two events.
+#pragma once
+
+#include <atomic>
+#include <expected>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "user/bpf_loader.h"
+#include "user/control/protocol.h"
+#include "user/control/runtime_stats.h"
+#include "user/control/socket.h"
+#include "user/metrics/exposition.h"
+#include "user/metrics/server.h"
+
+namespace pg::user {
+class Detector;
+}
+
+namespace pg::user::control {
+
+struct ServiceOptions {
+  std::string socket_path;  // "" : no control socket
+  bool metrics = false;
+  std::string metrics_address;
+  int metrics_port = 0;
+  bool watch_rules_files = false;
+  std::vector<std::string> attached;      // programs attached
+  std::vector<BpfSession::MapInfo> maps;  // maps loaded
+};
+
+class ControlService {
+ public:
+  // Starts the socket (a failure there is a warning: the daemon runs on
+  // without it) and the metrics endpoint (a failure there is an error).
+  static std::expected<std::unique_ptr<ControlService>, std::string> start(
+      Detector& detector, const RuntimeStats& stats, ServiceOptions opts);
+  ~ControlService();
+
+  // Reload every policy from its files soon, on the control thread (SIGHUP).
+  void request_reload() noexcept;
+
+  Json handle(const Request& r);
+  metrics::Snapshot metrics_snapshot() const;
+  bool socket_active() const { return !server_->path().empty(); }
+
+ private:
+  ControlService(Detector& d, const RuntimeStats& s, ServiceOptions o)
+      : detector_(d), stats_(s), opts_(std::move(o)) {}
+  void tick(bool woken);
+  void watch_files();
+  Json status() const;
+  Json policy_list() const;
+  Json policy_show(const std::string& name) const;
+  // Finish a successful change: wait until the event thread uses it.
+  Json changed(uint64_t generation, Json result);
+
+  Detector& detector_;
+  const RuntimeStats& stats_;
+  ServiceOptions opts_;
+  std::atomic<bool> reload_requested_{false};
+  // Watched files per policy: name → (loaded_at, signature of its files).
+  std::map<std::string, std::pair<int64_t, std::string>> watched_;
+  std::unique_ptr<ControlServer> server_;
+  std::unique_ptr<metrics::MetricsServer> metrics_;
+};
+
+}  // namespace pg::user::control

@@ -1,0 +1,37 @@
+// The metrics endpoint: a small HTTP server (cpp-httplib) on its own
+// thread serving GET /metrics (Prometheus text) and GET /healthz.
+#pragma once
+
+#include <expected>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+namespace httplib {
+class Server;
+}
+
+namespace pg::user::metrics {
+
+class MetricsServer {
+ public:
+  using Render = std::function<std::string()>;
+  // Healthy: the event loop is turning. The string says why not.
+  using Health = std::function<std::expected<void, std::string>()>;
+
+  // Binds address:port before returning, so a port in use is an error
+  // here, not a log line later.
+  static std::expected<std::unique_ptr<MetricsServer>, std::string> start(
+      const std::string& address, int port, Render render, Health health);
+  ~MetricsServer();
+  MetricsServer(const MetricsServer&) = delete;
+  MetricsServer& operator=(const MetricsServer&) = delete;
+
+ private:
+  MetricsServer() = default;
+  std::unique_ptr<httplib::Server> srv_;
+  std::thread thread_;
+};
+
+}  // namespace pg::user::metrics
