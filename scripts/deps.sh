@@ -21,14 +21,36 @@ for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
   [ "$status" = installed ] || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
 
-if [ "$(id -u)" -ne 0 ]; then
-  echo "deps: missing Debian packages: ${missing[*]}" >&2
-  echo "deps: run 'make deps' as root (or: sudo apt-get install ${missing[*]})" >&2
-  exit 1
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "deps: missing Debian packages: ${missing[*]}" >&2
+    echo "deps: run 'make deps' as root (or: sudo apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+  echo "deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-echo "deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# promtool (the metrics format test's second opinion) ships only inside
+# Debian's `prometheus` package, whose installation would also enable a
+# Prometheus server: take just the one binary out of the package instead.
+tools=${BUILD:-build}/tools
+if ! command -v promtool >/dev/null && [ ! -x "$tools/promtool" ]; then
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  if ! (cd "$tmp" && apt-get download -qq prometheus >/dev/null 2>&1); then
+    if [ "$(id -u)" -ne 0 ]; then
+      echo "deps: cannot download Debian's prometheus package for promtool; run 'make deps' as root" >&2
+      exit 1
+    fi
+    apt-get update -qq
+    (cd "$tmp" && apt-get download -qq prometheus)
+  fi
+  mkdir -p "$tools"
+  dpkg-deb --fsys-tarfile "$tmp"/prometheus_*.deb | tar -x -O ./usr/bin/promtool >"$tools/promtool"
+  chmod 0755 "$tools/promtool"
+  echo "deps: promtool from Debian's prometheus package is in $tools/"
+fi
