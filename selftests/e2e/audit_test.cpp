@@ -201,3 +201,47 @@ TEST_CASE("audit e2e: replay recognises an audit file and loads it with the sysc
   CHECK(d.stderr_text().find(fmt::format("replayed {} events", list["items"].size())) !=
         std::string::npos);
 }
+
+TEST_CASE("audit e2e: one daemon judges syscall events and audit events side by side") {
+  if (!have_rules()) return;
+  const int port = free_port();
+  auto args = audit_args({"-o", "k8s_audit.port=" + std::to_string(port), "-c", "/dev/null"});
+  args.insert(args.begin() + 1, {"-r", "../shared/falco-rules/falco_rules.yaml"});
+  Daemon d(args);
+  REQUIRE_MESSAGE(d.ready(), d.stderr_text());
+  CHECK(d.stderr_text().find("no programs attached") == std::string::npos);
+  httplib::Client c("127.0.0.1", port);
+  // Syscalls and webhook requests at once, from two threads.
+  std::thread reader([] {
+    for (int i = 0; i < 20; ++i) CHECK(std::system("cat /etc/shadow > /dev/null") == 0);
+  });
+  for (const auto& k : cases::cases()) {
+    auto r = c.Post("/k8s-audit", k.event.dump(), "application/json");
+    REQUIRE(r);
+    CHECK(r->status == 200);
+  }
+  reader.join();
+  auto r = c.Post("/k8s-audit", marker().dump(), "application/json");
+  REQUIRE(r);
+  REQUIRE(d.wait_for(is_marker, 10s));
+  REQUIRE(d.wait_for(
+      [](const Json& j) { return j.value("rule", "") == "Read sensitive file untrusted"; }, 10s));
+  CHECK(d.stop() == 0);
+  std::map<std::string, int> audit_got;
+  int shadow = 0;
+  for (const auto& j : d.all([](const Json&) { return true; })) {
+    if (j.value("source", "") == "k8s_audit") {
+      // The marker's own alerts (it fires more than one rule) are not cases.
+      if (j.value("output", "").find("marker-ns") == std::string::npos)
+        ++audit_got[j.value("rule", "")];
+    } else if (j.value("rule", "") == "Read sensitive file untrusted") {
+      CHECK(j["output_fields"].value("fd.name", "") == "/etc/shadow");
+      ++shadow;
+    }
+  }
+  const auto want = expected_counts();
+  for (const auto& [rule, n] : want) CHECK_MESSAGE(audit_got[rule] == n, rule);
+  for (const auto& [rule, n] : audit_got) CHECK_MESSAGE(want.count(rule), rule << " x" << n);
+  // Every read alerted: the syscall side lost nothing to the audit side.
+  CHECK(shadow == 20);
+}
