@@ -19,6 +19,7 @@ static const pg_slots* pg_fl_enum(PG_FL_CTX ctx, __u32, __u32 field, __u32 value
 static const pg_slots* pg_fl_str(PG_FL_CTX ctx, const pg_fkey_str* k) { return ctx->str(*k); }
 static const pg_slots* pg_fl_num(PG_FL_CTX ctx, const pg_fkey_num* k) { return ctx->num(*k); }
 static const pg_slots* pg_fl_path(PG_FL_CTX ctx, const pg_fkey_path* k) { return ctx->path(*k); }
+static __u32 pg_fl_container(PG_FL_CTX, const pg_filter_event* e) { return e->container; }
 static void pg_fl_reverse(PG_FL_CTX, const pg_fkey_path* fwd, pg_fkey_path* rev, __u32 len) {
   for (__u32 i = 0; i < len; i++) rev->path[i] = fwd->path[len - 1 - i];
 }

@@ -266,6 +266,22 @@ struct Lowering {
                            [&](uint32_t v) { return family_may(f, n.op, vals, negated, v); });
       if (fam) lits.push_back(*fam);
     }
+    if (f.name == "container.id" && (n.op == Op::Eq || n.op == Op::In || n.op == Op::Ne)) {
+      // Outside containers the id is "host"; inside, 12 hex digits the
+      // kernel does not know, so only a set of "host" alone decides there.
+      const bool only_host = std::all_of(vals.begin(), vals.end(),
+                                         [](const Value& v) { return v.text == "host"; });
+      auto ct = enumerate(PG_FF_CONTAINER, PG_CT_UNKNOWN, [&](uint32_t v) -> std::optional<bool> {
+        if (v == PG_CT_HOST) {
+          auto r = str_op(n.op, vals, "host");
+          if (!r) return std::nullopt;
+          return *r != negated;
+        }
+        if (!only_host) return true;
+        return (n.op == Op::Ne) != negated;
+      });
+      if (ct) lits.push_back(*ct);
+    }
     if (f.name == "fd.nameraw" && n.op == Op::Contains && vals.size() == 1 &&
         vals[0].text == "../") {
       KLiteral lit;
@@ -551,7 +567,8 @@ std::string join(const std::vector<std::string>& v, std::string_view sep) {
 }  // namespace
 
 bool KLiteral::enumerated() const {
-  return field == PG_FF_CLASS || field == PG_FF_RAW || field == PG_FF_FAMILY;
+  return field == PG_FF_CLASS || field == PG_FF_RAW || field == PG_FF_FAMILY ||
+         field == PG_FF_CONTAINER;
 }
 
 bool KernelHalf::sharper_than_type() const {
@@ -589,6 +606,8 @@ std::string_view kernel_field_name(int field) {
       return "path";
     case PG_FF_SUFFIX:
       return "path-suffix";
+    case PG_FF_CONTAINER:
+      return "container";
     default:
       return "?";
   }
@@ -596,6 +615,11 @@ std::string_view kernel_field_name(int field) {
 
 std::string to_string(const KLiteral& lit) {
   std::string out(kernel_field_name(lit.field));
+  if (lit.field == PG_FF_CONTAINER) {
+    const bool host = lit.accepts[PG_CT_HOST], ctr = lit.accepts[PG_CT_CONTAINER];
+    return out + " in {" + (host && ctr ? "host,container" : host ? "host" : ctr ? "container" : "") +
+           "} [" + join(lit.text, "; ") + "]";
+  }
   if (lit.enumerated()) {
     std::vector<std::string> vs;
     for (std::size_t v = 0; v < PG_ENUM_VALUES; ++v)

@@ -175,7 +175,13 @@ void CgroupMap::add(uint64_t id, std::string p) {
   Entry e{std::move(p), {}};
   e.container = container_from_cgroup(e.path);
   auto [it, fresh] = entries_.insert_or_assign(id, std::move(e));
-  if (fresh && on_resolved_) on_resolved_(id, it->second.path);
+  if (fresh)
+    for (const auto& f : on_resolved_) f(id, it->second.path);
+}
+
+void CgroupMap::on_resolved(OnResolved f) {
+  for (const auto& [id, e] : entries_) f(id, e.path);
+  on_resolved_.push_back(std::move(f));
 }
 
 bool CgroupMap::learn_from_process(uint64_t id, uint32_t pid) {

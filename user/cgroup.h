@@ -23,6 +23,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace pg::user {
 
@@ -76,7 +77,10 @@ class CgroupMap {
   // against the id): a container's first event comes right after its cgroup
   // was made, often within the rescan interval. False if it did not resolve.
   bool learn_from_process(uint64_t id, uint32_t pid);
-  void on_resolved(OnResolved f) { on_resolved_ = std::move(f); }
+  // Calls `f` for every cgroup resolved from now on, and at once for every
+  // cgroup already known (a recording needs each path, the kernel filter
+  // each cgroup's container-or-host).
+  void on_resolved(OnResolved f);
 
  private:
   void scan();
@@ -87,7 +91,7 @@ class CgroupMap {
   std::filesystem::path root_;
   std::unordered_map<uint64_t, Entry> entries_;
   std::chrono::steady_clock::time_point last_scan_{};
-  OnResolved on_resolved_;
+  std::vector<OnResolved> on_resolved_;
 };
 
 }  // namespace pg::user

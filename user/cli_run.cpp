@@ -113,6 +113,11 @@ int run_daemon(const RunOptions& o) {
       return 1;
     }
     pipeline = std::move(*started);
+    // The kernel judges container-or-host per cgroup as userspace decides it.
+    pipeline->cgroups().on_resolved([f = filter.get(), &cg = pipeline->cgroups()](
+                                        uint64_t id, const std::string&) {
+      if (const ContainerRef* c = cg.container(id)) f->note_cgroup(id, !c->host());
+    });
     if (!o.record.empty()) {
       auto r =
           Recorder::create(o.record, hostname, pipeline->clock_offset(), pipeline->processes());

@@ -62,7 +62,8 @@ FilterCounters read_counters(int stats_fd, int slot_fd) {
 const std::vector<std::string>& KernelFilter::map_names() {
   static const std::vector<std::string> names{"pg_fctl",  "pg_fkind",  "pg_fmask",
                                               "pg_fenum", "pg_fstr",   "pg_fnum",
-                                              "pg_fpath", "pg_fstats", "pg_fslot"};
+                                              "pg_fpath", "pg_fstats", "pg_fslot",
+                                              "pg_fcgroup"};
   return names;
 }
 
@@ -103,6 +104,13 @@ KernelFilter::~KernelFilter() {
     if (ours) ::unlink(path.c_str());
   }
   ::rmdir(pin_dir_.c_str());  // only if empty
+}
+
+void KernelFilter::note_cgroup(uint64_t id, bool container) {
+  const uint8_t ct = container ? PG_CT_CONTAINER : PG_CT_HOST;
+  // A failed update leaves the cgroup unknown, which only costs filtering.
+  if (bpf_map_update_elem(fd("pg_fcgroup"), &id, &ct, BPF_ANY) != 0)
+    spdlog::debug("pg_fcgroup: cannot note cgroup {}: {}", id, errno_text(errno));
 }
 
 int KernelFilter::fd(std::string_view name) const {

@@ -42,6 +42,10 @@ class KernelFilter {
   bool enabled() const { return enabled_; }
   const std::string& pin_dir() const { return pin_dir_; }
 
+  // Tells the kernel whether cgroup `id` is a container's (PG_FF_CONTAINER).
+  // Until it is told, the kernel judges that cgroup's events as unknown.
+  void note_cgroup(uint64_t id, bool container);
+
   FilterCounters counters() const;
   // The names of the pinned maps.
   static const std::vector<std::string>& map_names();

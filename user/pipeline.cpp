@@ -62,11 +62,11 @@ int Pipeline::on_record(void* ctx, void* data, size_t size) {
   self->stats_.records++;
   std::span<const std::byte> raw{static_cast<const std::byte*>(data), size};
   auto ok = decode_record(raw, self->clock_, self->event_);
-  if (self->recorder_) {
-    // Resolve the cgroup first so its path frame precedes the record.
-    if (ok) self->cgroups_.path(self->event_.task.cgroup_id);
-    self->recorder_->write_record(raw);
-  }
+  // Resolve the cgroup first: its listeners (the recording's path frame,
+  // the kernel filter's container-or-host entry) hear of it before the
+  // record is written or evaluated.
+  if (ok) self->cgroups_.path(self->event_.task.cgroup_id);
+  if (self->recorder_) self->recorder_->write_record(raw);
   if (!ok) {
     self->stats_.decode_errors++;
     spdlog::debug("skipping malformed record: {}", ok.error());

@@ -59,6 +59,7 @@ enum pg_ffield {
 	PG_FF_PORT = 6,	  /* connect: remote port */
 	PG_FF_PATH = 7,	  /* open: normalised absolute path, exact or prefix */
 	PG_FF_SUFFIX = 8, /* open: the same path reversed, for suffixes */
+	PG_FF_CONTAINER = 9, /* host or container, from the task's cgroup (enum) */
 	PG_FF__COUNT,
 };
 
@@ -83,6 +84,16 @@ enum pg_family_class {
 	PG_FAM_UNIX = 1,
 	PG_FAM_INET = 2,
 	PG_FAM_INET6 = 3,
+};
+
+/* PG_FF_CONTAINER values. Userspace decides, once per cgroup, whether a
+ * cgroup is a container's (user/cgroup.h) and tells the kernel through
+ * pg_fcgroup; a cgroup it has not decided yet is PG_CT_UNKNOWN, and an
+ * unknown value narrows nothing. */
+enum pg_container_class {
+	PG_CT_HOST = 0,
+	PG_CT_CONTAINER = 1,
+	PG_CT_UNKNOWN = 2, /* not a table value: the field is skipped */
 };
 
 #define PG_O_WRONLY 01
@@ -197,7 +208,8 @@ struct pg_filter_event {
 	__s64 ret;
 	__u16 family; /* connect: remote address family */
 	__u16 port;   /* connect: remote port (inet families) */
-	__u32 pad;
+	__u8 container; /* enum pg_container_class (the native build's value) */
+	__u8 pad[3];
 	char comm[PG_COMM_LEN];
 	char pcomm[PG_COMM_LEN];
 };

@@ -8,6 +8,8 @@
  *   const struct pg_slots *pg_fl_str(PG_FL_CTX ctx, const struct pg_fkey_str *key);
  *   const struct pg_slots *pg_fl_num(PG_FL_CTX ctx, const struct pg_fkey_num *key);
  *   const struct pg_slots *pg_fl_path(PG_FL_CTX ctx, const struct pg_fkey_path *key);
+ *   __u32 pg_fl_container(PG_FL_CTX ctx, const struct pg_filter_event *e);
+ *       the event's enum pg_container_class (asked only when a slot needs it)
  *
  * and the byte loop that reverses a path (the eBPF side drives it with
  * bpf_loop(), so the verifier sees one iteration rather than 253):
@@ -76,6 +78,16 @@ PG_FILTER_INLINE int pg_filter_eval(PG_FL_CTX ctx, __u32 gen, const struct pg_fi
 
 	struct pg_fkey_num uk = {.gen = gen, .field = PG_FF_UID, .value = e->uid};
 	PG_FILTER_NARROW(PG_FF_UID, pg_fl_num(ctx, &uk));
+
+	const struct pg_field_mask *cm = pg_fl_mask(ctx, gen, PG_FF_CONTAINER);
+	if (cm && pg_slots_meet(s, &cm->uses)) {
+		__u32 ct = pg_fl_container(ctx, e);
+		if (ct != PG_CT_UNKNOWN) {
+			pg_slots_narrow(s, cm, pg_fl_enum(ctx, gen, PG_FF_CONTAINER, ct));
+			if (!pg_slots_any(s))
+				return 0;
+		}
+	}
 
 	if (!is_open || path_len < 0 || path_len >= PG_PATH_KEY_MAX)
 		return 1;

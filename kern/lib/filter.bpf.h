@@ -67,6 +67,17 @@ struct {
 	__type(value, struct pg_filter_stats);
 } pg_fstats SEC(".maps") __weak;
 
+/* Cgroup id (the task's cgroup v2 id, as in every record) to enum
+ * pg_container_class, written by userspace as it learns cgroups. Least
+ * recently used entries make room: a cgroup without an entry is unknown,
+ * which narrows nothing. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u8);
+} pg_fcgroup SEC(".maps") __weak;
+
 /* Events let through, per slot (the "passed" column of policy explain). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -128,6 +139,13 @@ static __always_inline const struct pg_slots *pg_fl_path(void *ctx, const struct
 {
 	struct pg_accept *v = bpf_map_lookup_elem(&pg_fpath, k);
 	return v ? &v->slots : NULL;
+}
+
+static __always_inline __u32 pg_fl_container(void *ctx, const struct pg_filter_event *e)
+{
+	__u64 id = bpf_get_current_cgroup_id();
+	__u8 *ct = bpf_map_lookup_elem(&pg_fcgroup, &id);
+	return ct && *ct < PG_CT_UNKNOWN ? *ct : PG_CT_UNKNOWN;
 }
 
 struct pg_path_loop {

@@ -295,3 +295,67 @@ TEST_CASE(
   REQUIRE(at != std::string::npos);
   CHECK_MESSAGE(err[at + counter.size()] != '0', err);
 }
+
+TEST_CASE("container: the kernel filter tells host from container by cgroup, as userspace does") {
+  PodmanApi api;
+  TempDir dir;
+  std::string rules = dir.path + "/in-container.yaml";
+  std::ofstream(rules) << R"yaml(
+- rule: Read under /etc in a container (e2e)
+  desc: opens under /etc, in containers only
+  condition: open_read and container and fd.name startswith /etc/
+  output: "read %fd.name in %container.name"
+  priority: INFO
+)yaml";
+  std::string name = unique("kfilter");
+  std::string id = api.start(name);
+  Daemon d(daemon_args(api, rules));
+  REQUIRE(d.ready());
+  // 50 host reads under /etc: the kernel stops each (host cgroups are known
+  // from the start), so the rule's slot lets few events through.
+  REQUIRE(sh("for i in $(seq 50); do cat /etc/hostname >/dev/null; done") == 0);
+  REQUIRE(sh(kPodman + " exec " + name + " cat /etc/hostname >/dev/null") == 0);
+  auto a = d.wait_for(
+      [&](const Json& j) {
+        return j.value("rule", "") == "Read under /etc in a container (e2e)" &&
+               j["output_fields"].value("container.id", "") == id.substr(0, 12) &&
+               j["output_fields"].value("fd.name", "") == "/etc/hostname";
+      },
+      10s);
+  REQUIRE_MESSAGE(a, d.stderr_text());
+
+  // The cgroup table the kernel judges by: the container's cgroup is a
+  // container's (1), this test's own cgroup the host's (0).
+  Json cg = Json::parse(run_capture("bpftool -j map dump pinned /sys/fs/bpf/peregrine/pg_fcgroup"));
+  REQUIRE(cg.is_array());
+  std::string self_cg;
+  {
+    std::ifstream in("/proc/self/cgroup");
+    std::string line;
+    while (std::getline(in, line))
+      if (line.rfind("0::", 0) == 0) self_cg = line.substr(3);
+  }
+  struct stat sb {};
+  REQUIRE(::stat(("/sys/fs/cgroup" + self_cg).c_str(), &sb) == 0);
+  bool self_host = false, some_container = false;
+  for (const auto& e : cg) {
+    if (e["formatted"]["key"] == uint64_t(sb.st_ino)) self_host = e["formatted"]["value"] == 0;
+    if (e["formatted"]["value"] == 1) some_container = true;
+  }
+  CHECK(self_host);
+  CHECK(some_container);
+
+  Json ex = Json::parse(run_capture(peregrine_bin() +
+                                    " policy explain 'Read under /etc in a container (e2e)' --json -r " +
+                                    kFalcoRules + " -r " + rules));
+  REQUIRE(ex["live"] == true);
+  uint64_t passed = 0;
+  for (const auto& c : ex["rules"][0]["kernel_clauses"]) {
+    CHECK(c["clause"].get<std::string>().find("container in {container}") != std::string::npos);
+    passed += c["passed"].get<uint64_t>();
+  }
+  MESSAGE("the container-only slot passed " << passed << " events; 50 host cats stopped");
+  CHECK(passed >= 1);
+  CHECK(passed < 50);
+  d.stop();
+}
