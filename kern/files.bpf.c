@@ -51,25 +51,9 @@ static __always_inline int pg_emit_open(long ret, __u16 kind, long dirfd, const 
 	r->dirfd = (__s32)dirfd;
 	r->kind = kind;
 	r->pad[0] = r->pad[1] = r->pad[2] = 0;
-	r->base.off = r->base.len = r->base.flags = r->base.pad = 0;
 
 	__u32 off = pg_put_user_str(buf, sizeof(*r), &r->path, upath);
-	if (r->path.len > 0) {
-		char first = buf[PG_OFF(r->path.off)];
-		if (first != '/') {
-			struct dentry *d;
-			struct vfsmount *m;
-			if ((__s32)dirfd == PG_AT_FDCWD) {
-				d = BPF_CORE_READ(task, fs, pwd.dentry);
-				m = BPF_CORE_READ(task, fs, pwd.mnt);
-			} else {
-				struct file *f = pg_fd_file(task, dirfd);
-				d = BPF_CORE_READ(f, f_path.dentry);
-				m = BPF_CORE_READ(f, f_path.mnt);
-			}
-			off = pg_put_path_walk(buf, off, &r->base, d, m, task);
-		}
-	}
+	off = pg_put_base_dir(buf, off, &r->base, &r->path, task, dirfd);
 	if ((r->path.flags | r->base.flags) & (PG_SF_TRUNCATED | PG_SF_FAILED))
 		r->hdr.flags |= PG_RF_TRUNCATED;
 	pg_submit(buf, off);

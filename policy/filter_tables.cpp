@@ -1,5 +1,7 @@
 #include "policy/filter_tables.h"
 
+#include "policy/pathop_args.h"
+
 #include <algorithm>
 #include <cstring>
 #include <set>
@@ -27,8 +29,12 @@ static void pg_fl_reverse(PG_FL_CTX, const pg_fkey_path* fwd, pg_fkey_path* rev,
 
 namespace {
 
-constexpr std::string_view kKindNames[PG_FK__COUNT] = {"open", "openat", "openat2", "creat",
-                                                        "connect"};
+constexpr auto kKindNames = [] {
+  std::array<std::string_view, PG_FK__COUNT> names{"open", "openat", "openat2", "creat",
+                                                   "connect"};
+  for (uint16_t k = PG_PO_SYMLINK; k < PG_PO__END; ++k) names[PG_FK_PATHOP + k - 1] = kPathOps[k].name;
+  return names;
+}();
 
 bool clause_equal(const KClause& a, const KClause& b) { return to_string(a) == to_string(b); }
 
@@ -153,7 +159,7 @@ FilterTables build_filter_tables(const Ruleset& rs, std::size_t max_clauses) {
             slot_set(arr[v], s);
         continue;  // every value has an entry
       }
-      if (f == PG_FF_PATH || f == PG_FF_SUFFIX)
+      if (f == PG_FF_PATH || f == PG_FF_SUFFIX || f == PG_FF_ARG)
         absent = clause_holds_on(c, f, [](const KLiteral& l) { return holds_path(l, nullptr); });
       else
         absent = clause_holds_on(c, f, [](const KLiteral& l) { return holds_value(l, nullptr); });
@@ -165,7 +171,7 @@ FilterTables build_filter_tables(const Ruleset& rs, std::size_t max_clauses) {
   for (const auto& slot : t.slots)
     for (const auto& l : slot.clause.literals) {
       if (l.enumerated()) continue;
-      if (l.field == PG_FF_PATH || l.field == PG_FF_SUFFIX) {
+      if (l.field == PG_FF_PATH || l.field == PG_FF_SUFFIX || l.field == PG_FF_ARG) {
         for (const auto& v : l.values) path_keys.insert({l.field, v + '\0'});
         for (const auto& p : l.prefixes)
           path_keys.insert({l.field, l.field == PG_FF_SUFFIX ? std::string(p.rbegin(), p.rend())

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "policy/fields.h"
+#include "policy/pathop_args.h"
 
 namespace pg::policy {
 namespace {
@@ -219,8 +220,19 @@ bool clean_abs_path(std::string_view p) {
 
 struct Lowering {
   std::size_t max_clauses;
+  // The rule's syscalls when every one is a path operation (else empty):
+  // then evt.arg.NAME is the kernel's first path argument if NAME names it
+  // for each of them.
+  std::vector<uint16_t> pathops;
   bool coarsened = false;
   std::vector<std::string> residue;
+
+  bool is_first_path_arg(const FieldRef& f) const {
+    return f.name == "evt.arg" && f.arg && !pathops.empty() &&
+           std::all_of(pathops.begin(), pathops.end(), [&](uint16_t k) {
+             return pathop_arg(k, *f.arg) == PathOpArg::Path1;
+           });
+  }
 
   Dnf unknown(const Node& n, bool negated) {
     std::string t = (negated ? "not " : "") + to_string(n);
@@ -368,6 +380,38 @@ struct Lowering {
       // Exact and prefix sets on one literal: in the same trie.
       if (lit.field == PG_FF_SUFFIX && !lit.values.empty()) ok = false;
       if (ok && !vals.empty()) {
+        lit.negated = neg;
+        sort_unique(lit.values);
+        sort_unique(lit.prefixes);
+        lits.push_back(lit);
+      }
+    }
+
+    // The first path argument of path operations, exact or prefix. Its value
+    // is the string as passed (a symlink's target) or, for names of files,
+    // what userspace resolves it to; the kernel judges the latter only when
+    // the argument is already absolute and normalised, so the same strings
+    // serve both.
+    if (is_first_path_arg(f)) {
+      KLiteral lit;
+      lit.field = PG_FF_ARG;
+      bool neg = negated;
+      Op op = n.op;
+      if (op == Op::Ne) {
+        op = Op::Eq;
+        neg = !neg;
+      }
+      bool ok = !vals.empty();
+      for (const auto& v : vals) {
+        ok = ok && v.text.size() + 1 <= PG_PATH_KEY_MAX;
+        if (op == Op::Eq || op == Op::In)
+          lit.values.push_back(v.text);
+        else if (!neg && (op == Op::StartsWith || op == Op::PMatch))
+          lit.prefixes.push_back(v.text);
+        else
+          ok = false;
+      }
+      if (ok) {
         lit.negated = neg;
         sort_unique(lit.values);
         sort_unique(lit.prefixes);
@@ -579,6 +623,16 @@ bool KernelHalf::sharper_than_type() const {
 
 KernelHalf lower_rule(const Rule& rule, std::size_t max_clauses) {
   Lowering l{max_clauses};
+  if (rule.source == EventSource::Syscall && !rule.event_types.all) {
+    for (const auto& t : rule.event_types.names) {
+      const uint16_t k = pathop_kind_of(t);
+      if (k == 0) {
+        l.pathops.clear();
+        break;
+      }
+      l.pathops.push_back(k);
+    }
+  }
   KernelHalf h;
   h.clauses = l.lower(rule.condition, false);
   h.coarsened = l.coarsened;
@@ -608,6 +662,8 @@ std::string_view kernel_field_name(int field) {
       return "path-suffix";
     case PG_FF_CONTAINER:
       return "container";
+    case PG_FF_ARG:
+      return "first-path-arg";
     default:
       return "?";
   }

@@ -50,6 +50,20 @@ const std::vector<HookInfo>& all_hooks() {
       {"openat2", false, [](pg_bpf* s) { return s->progs.pg_exit_openat2; }},
       {"creat", false, [](pg_bpf* s) { return s->progs.pg_exit_creat; }},
       {"connect", false, [](pg_bpf* s) { return s->progs.pg_exit_connect; }},
+      {"symlink", false, [](pg_bpf* s) { return s->progs.pg_exit_symlink; }},
+      {"symlinkat", false, [](pg_bpf* s) { return s->progs.pg_exit_symlinkat; }},
+      {"link", false, [](pg_bpf* s) { return s->progs.pg_exit_link; }},
+      {"linkat", false, [](pg_bpf* s) { return s->progs.pg_exit_linkat; }},
+      {"unlink", false, [](pg_bpf* s) { return s->progs.pg_exit_unlink; }},
+      {"unlinkat", false, [](pg_bpf* s) { return s->progs.pg_exit_unlinkat; }},
+      {"rename", false, [](pg_bpf* s) { return s->progs.pg_exit_rename; }},
+      {"renameat", false, [](pg_bpf* s) { return s->progs.pg_exit_renameat; }},
+      {"renameat2", false, [](pg_bpf* s) { return s->progs.pg_exit_renameat2; }},
+      {"mkdir", false, [](pg_bpf* s) { return s->progs.pg_exit_mkdir; }},
+      {"mkdirat", false, [](pg_bpf* s) { return s->progs.pg_exit_mkdirat; }},
+      {"rmdir", false, [](pg_bpf* s) { return s->progs.pg_exit_rmdir; }},
+      {"chmod", false, [](pg_bpf* s) { return s->progs.pg_exit_chmod; }},
+      {"fchmodat", false, [](pg_bpf* s) { return s->progs.pg_exit_fchmodat; }},
   };
   return hooks;
 }

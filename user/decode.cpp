@@ -7,6 +7,7 @@
 
 #include <cstring>
 
+#include "policy/pathop_args.h"
 #include "user/path.h"
 #include "user/text.h"
 
@@ -66,16 +67,39 @@ void fill_walk(std::string_view components, const pg_str& s, PathValue& out) {
   out.abs = out.incomplete ? std::string() : path_from_components(components);
 }
 
+#define PG_TRY(var, expr)                                \
+  auto var##_r = (expr);                                 \
+  if (!var##_r) return std::unexpected(var##_r.error()); \
+  auto var = *var##_r
+
+// A path argument: raw as passed; absolute and normalised when it is
+// absolute, or relative to a base directory the kernel walked.
+std::expected<void, std::string> fill_path(std::span<const std::byte> rec, const pg_str& p,
+                                           const pg_str& b, PathValue& out) {
+  PG_TRY(path, str_at(rec, p));
+  PG_TRY(base, str_at(rec, b));
+  out.raw.assign(path);
+  out.incomplete = str_incomplete(p) || p.off == 0;
+  if (out.incomplete) {
+    out.abs.clear();
+  } else if (!path.empty() && path.front() == '/') {
+    out.abs = normalize_path(path);
+  } else if (b.off != 0 && !str_incomplete(b)) {
+    out.abs = resolve_path(path_from_components(base), path);
+  } else {
+    // The base directory could not be walked: the name stays unknown
+    // rather than being guessed from a possibly stale cwd.
+    out.abs.clear();
+    out.incomplete = true;
+  }
+  return {};
+}
+
 void fill_sockaddr(const pg_sockaddr& s, SockAddr& out) {
   out.family = s.family;
   out.port = s.port;
   std::memcpy(out.addr.data(), s.addr, sizeof(s.addr));
 }
-
-#define PG_TRY(var, expr)                                \
-  auto var##_r = (expr);                                 \
-  if (!var##_r) return std::unexpected(var##_r.error()); \
-  auto var = *var##_r
 
 std::expected<void, std::string> decode_exec(std::span<const std::byte> rec, Event& e) {
   PG_TRY(r, read_fixed<pg_exec_rec>(rec, "exec"));
@@ -119,23 +143,30 @@ std::expected<void, std::string> decode_open(std::span<const std::byte> rec, Eve
   e.open_flags = r.flags;
   e.open_mode = r.mode;
   e.dirfd = r.dirfd;
-  PG_TRY(path, str_at(rec, r.path));
-  PG_TRY(base, str_at(rec, r.base));
-  e.path.raw.assign(path);
-  e.path.incomplete = str_incomplete(r.path) || r.path.off == 0;
-  if (e.path.incomplete) {
-    e.path.abs.clear();
-  } else if (!path.empty() && path.front() == '/') {
-    e.path.abs = normalize_path(path);
-  } else if (r.base.off != 0 && !str_incomplete(r.base)) {
-    e.path.abs = resolve_path(path_from_components(base), path);
-  } else {
-    // The base directory could not be walked: the name stays unknown
-    // rather than being guessed from a possibly stale cwd.
-    e.path.abs.clear();
-    e.path.incomplete = true;
+  return fill_path(rec, r.path, r.base, e.path);
+}
+
+std::expected<void, std::string> decode_pathop(std::span<const std::byte> rec, Event& e) {
+  PG_TRY(r, read_fixed<pg_pathop_rec>(rec, "path operation"));
+  if (r.kind < PG_PO_SYMLINK || r.kind >= PG_PO__END)
+    return std::unexpected(fmt::format("path operation record of unknown kind {}", r.kind));
+  fill_task(r.task, e.task);
+  fill_verdict(r.verdict, e);
+  e.ret = r.ret;
+  e.pathop_kind = r.kind;
+  e.dirfd = r.dirfd1;
+  e.dirfd2 = r.dirfd2;
+  e.op_flags = r.flags;
+  e.op_mode = r.mode;
+  if (auto ok = fill_path(rec, r.path1, r.base1, e.path); !ok) return ok;
+  if (policy::pathop_arg1_as_is(r.kind)) {
+    // A symlink's target is a string stored in the link, not a file name.
+    e.path.abs = e.path.raw;
+    e.path.incomplete = str_incomplete(r.path1) || r.path1.off == 0;
   }
-  return {};
+  e.path2 = {};
+  if (r.path2.off == 0 && !str_incomplete(r.path2)) return {};  // one path
+  return fill_path(rec, r.path2, r.base2, e.path2);
 }
 
 std::expected<void, std::string> decode_connect(std::span<const std::byte> rec, Event& e) {
@@ -191,6 +222,9 @@ std::expected<void, std::string> decode_record(std::span<const std::byte> rec, c
     case PG_REC_CONNECT:
       out.kind = EventKind::Connect;
       return decode_connect(rec, out);
+    case PG_REC_PATHOP:
+      out.kind = EventKind::PathOp;
+      return decode_pathop(rec, out);
     default:
       return std::unexpected(fmt::format("unknown record type {}", h.type));
   }
@@ -201,6 +235,10 @@ std::string SockAddr::to_ip() const {
   if (family == AF_INET) return inet_ntop(AF_INET, addr.data(), buf, sizeof(buf)) ? buf : "";
   if (family == AF_INET6) return inet_ntop(AF_INET6, addr.data(), buf, sizeof(buf)) ? buf : "";
   return "";
+}
+
+std::string_view pathop_name(uint16_t kind) {
+  return kind >= PG_PO_SYMLINK && kind < PG_PO__END ? policy::kPathOps[kind].name : "unknown";
 }
 
 std::string_view Event::type_name() const {
@@ -215,6 +253,8 @@ std::string_view Event::type_name() const {
       return "procexit";
     case EventKind::Connect:
       return "connect";
+    case EventKind::PathOp:
+      return pathop_name(pathop_kind);
     case EventKind::Open:
       switch (open_kind) {
         case PG_OPEN_OPEN:

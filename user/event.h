@@ -21,6 +21,7 @@ enum class EventKind : uint16_t {
   Exit = PG_REC_EXIT,
   Open = PG_REC_OPEN,
   Connect = PG_REC_CONNECT,
+  PathOp = PG_REC_PATHOP,
 };
 
 struct TaskInfo {
@@ -50,6 +51,9 @@ struct PathValue {
   bool incomplete = false;
 };
 
+// Falco's evt.type for a pg_pathop_kind ("symlinkat", "unlink", ...).
+std::string_view pathop_name(uint16_t kind);
+
 struct Event {
   EventKind kind = EventKind::Exec;
   uint16_t flags = 0;    // pg_rec_flags
@@ -76,6 +80,14 @@ struct Event {
   uint32_t open_mode = 0;
   int32_t dirfd = PG_AT_FDCWD;
   PathValue path;
+  // Path operations (symlink, link, unlink, rename, mkdir, rmdir, chmod and
+  // their *at forms): the first path argument is `path` (relative to
+  // `dirfd`), the second `path2` (relative to `dirfd2`).
+  uint16_t pathop_kind = 0;  // pg_pathop_kind
+  PathValue path2;
+  int32_t dirfd2 = PG_AT_FDCWD;
+  uint32_t op_flags = 0;
+  uint32_t op_mode = 0;
   // Connect
   int32_t fd = -1;
   uint16_t sock_type = 0;
@@ -83,7 +95,7 @@ struct Event {
   SockAddr remote;
   SockAddr local;
 
-  // The kernel filter's verdict (open and connect): when `filtered`, only
+  // The kernel filter's verdict (open, connect, path operations): when `filtered`, only
   // rules owning a slot in `slots` (under generation `filter_gen`) can match.
   bool filtered = false;
   uint32_t filter_gen = 0;

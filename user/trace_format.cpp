@@ -1,6 +1,7 @@
 #include "user/trace_format.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -8,6 +9,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "policy/pathop_args.h"
 #include "user/engine/extract.h"
 
 namespace pg::user {
@@ -63,6 +65,44 @@ std::string format_open_flags(uint64_t flags) {
   return out;
 }
 
+std::string format_mode(uint32_t mode) {
+  // Falco's order and names for mode bits.
+  static constexpr std::pair<uint32_t, const char*> kBits[] = {
+      {S_IXOTH, "S_IXOTH"}, {S_IWOTH, "S_IWOTH"}, {S_IROTH, "S_IROTH"}, {S_IXGRP, "S_IXGRP"},
+      {S_IWGRP, "S_IWGRP"}, {S_IRGRP, "S_IRGRP"}, {S_IXUSR, "S_IXUSR"}, {S_IWUSR, "S_IWUSR"},
+      {S_IRUSR, "S_IRUSR"}, {S_ISVTX, "S_ISVTX"}, {S_ISGID, "S_ISGID"}, {S_ISUID, "S_ISUID"},
+  };
+  std::string out;
+  for (auto [bit, name] : kBits)
+    if (mode & bit) out += fmt::format("{}{}", out.empty() ? "" : "|", name);
+  return out.empty() ? "0" : out;
+}
+
+std::string format_at_flags(uint16_t pathop_kind, uint32_t flags) {
+  std::vector<std::pair<uint32_t, const char*>> bits;
+  switch (pathop_kind) {
+    case PG_PO_LINKAT:
+      bits = {{AT_SYMLINK_FOLLOW, "AT_SYMLINK_FOLLOW"}, {AT_EMPTY_PATH, "AT_EMPTY_PATH"}};
+      break;
+    case PG_PO_UNLINKAT:
+      bits = {{AT_REMOVEDIR, "AT_REMOVEDIR"}};
+      break;
+    case PG_PO_RENAMEAT2:
+      bits = {{1, "RENAME_NOREPLACE"}, {2, "RENAME_EXCHANGE"}, {4, "RENAME_WHITEOUT"}};
+      break;
+    default:
+      break;
+  }
+  std::string out;
+  for (auto [bit, name] : bits)
+    if (flags & bit) {
+      out += fmt::format("{}{}", out.empty() ? "" : "|", name);
+      flags &= ~bit;
+    }
+  if (flags) out += fmt::format("{}0x{:x}", out.empty() ? "" : "|", flags);
+  return out.empty() ? "0" : out;
+}
+
 std::string format_res(int64_t ret) {
   if (ret >= 0) return "SUCCESS";
   const char* name = strerrorname_np(int(-ret));
@@ -90,6 +130,20 @@ constexpr std::string_view kConnect[] = {
     "fd.cport", "fd.rip",  "fd.rport",    "fd.lip",     "fd.lport", "fd.name",
 };
 constexpr std::string_view kExec[] = {"evt.arg.filename"};
+// Path operations: every argument of the syscall, by its Falco name.
+const std::vector<engine::BoundField>& pathop_fields(uint16_t kind) {
+  static const auto per_kind = [] {
+    std::array<std::vector<engine::BoundField>, PG_PO__END> out;
+    for (uint16_t k = PG_PO_SYMLINK; k < PG_PO__END; ++k)
+      for (const auto& [name, _] : policy::kPathOps[k].args)
+        if (!name.empty())
+          if (auto b = engine::bind_field_name("evt.arg." + std::string(name)))
+            out[k].push_back(std::move(*b));
+    return out;
+  }();
+  static const std::vector<engine::BoundField> none;
+  return kind < PG_PO__END ? per_kind[kind] : none;
+}
 constexpr std::string_view kFork[] = {"evt.arg.child_pid"};
 constexpr std::string_view kExit[] = {"evt.arg.status"};
 
@@ -140,6 +194,9 @@ ordered_json event_to_json(const Event& e, const ProcessTable& procs, uint64_t n
     case EventKind::Exit:
       extra = &exit;
       break;
+    case EventKind::PathOp:
+      extra = &pathop_fields(e.pathop_kind);
+      break;
   }
   engine::EventView v{e, procs, procs.find(e.task.tgid), num, "", cgroups};
   ordered_json j;
@@ -157,9 +214,15 @@ std::string event_to_text(const ordered_json& f) {
   };
   std::string out = fmt::format("{} {} {}({}) uid={} res={}", str("evt.time"), str("evt.type"),
                                 str("proc.name"), str("proc.pid"), str("user.uid"), str("evt.res"));
-  for (const char* key : {"fd.name", "evt.arg.flags", "proc.cmdline"}) {
-    if (f.contains(key)) out += fmt::format(" {}={}", key, str(key));
+  if (f.contains("fd.name")) {
+    for (const char* key : {"fd.name", "evt.arg.flags"})
+      if (f.contains(key)) out += fmt::format(" {}={}", key, str(key));
+  } else {
+    // Events without a file descriptor (path operations): every argument.
+    for (const auto& [key, _] : f.items())
+      if (key.starts_with("evt.arg.")) out += fmt::format(" {}={}", key, str(key.c_str()));
   }
+  if (f.contains("proc.cmdline")) out += fmt::format(" proc.cmdline={}", str("proc.cmdline"));
   return out;
 }
 

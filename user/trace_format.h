@@ -24,5 +24,9 @@ std::string format_rfc3339_ns(uint64_t time_ns);
 std::string format_open_flags(uint64_t flags);
 // "SUCCESS" or the errno name ("ENOENT") of a negative return value
 std::string format_res(int64_t ret);
+// Mode bits as Falco names them ("S_IRUSR|S_IWUSR"; "0" for none).
+std::string format_mode(uint32_t mode);
+// The flags argument of linkat, unlinkat or renameat2 by name.
+std::string format_at_flags(uint16_t pathop_kind, uint32_t flags);
 
 }  // namespace pg::user

@@ -45,8 +45,16 @@ enum pg_fkind {
 	PG_FK_OPENAT2 = 2,
 	PG_FK_CREAT = 3,
 	PG_FK_CONNECT = 4,
-	PG_FK__COUNT,
+	/* The path operations, in enum pg_pathop_kind order: PG_FK_PATHOP +
+	 * kind - 1 (symlink, symlinkat, link, ..., fchmodat). */
+	PG_FK_PATHOP = 5,
+	PG_FK__COUNT = PG_FK_PATHOP + PG_PO__END - 1,
 };
+
+PG_FILTER_INLINE int pg_fkind_is_open(__u32 kind)
+{
+	return kind <= PG_FK_CREAT;
+}
 
 /* Fields the kernel judges. */
 enum pg_ffield {
@@ -60,6 +68,7 @@ enum pg_ffield {
 	PG_FF_PATH = 7,	  /* open: normalised absolute path, exact or prefix */
 	PG_FF_SUFFIX = 8, /* open: the same path reversed, for suffixes */
 	PG_FF_CONTAINER = 9, /* host or container, from the task's cgroup (enum) */
+	PG_FF_ARG = 10,	     /* path operations: the first path argument, exact or prefix */
 	PG_FF__COUNT,
 };
 
@@ -209,7 +218,11 @@ struct pg_filter_event {
 	__u16 family; /* connect: remote address family */
 	__u16 port;   /* connect: remote port (inet families) */
 	__u8 container; /* enum pg_container_class (the native build's value) */
-	__u8 pad[3];
+	/* Path operations: the first argument is judged as passed (a symlink's
+	 * target), else only when absolute and normalised (it names a file,
+	 * and userspace reports it resolved). */
+	__u8 arg_as_is;
+	__u8 pad[2];
 	char comm[PG_COMM_LEN];
 	char pcomm[PG_COMM_LEN];
 };

@@ -40,7 +40,8 @@
 	} while (0)
 
 /* Judge one event under generation `gen`. `fwd` holds the path argument of
- * an open in fwd->path[0..path_len) when path_len >= 0 (path_len < 0: no
+ * an open, or the first path argument of a path operation, in
+ * fwd->path[0..path_len) when path_len >= 0 (path_len < 0: no
  * usable path: absent, failed to read, or longer than a key); `rev` is a
  * second key buffer. Leaves the surviving slots in `s`; returns whether any
  * survived. */
@@ -55,11 +56,11 @@ PG_FILTER_INLINE int pg_filter_eval(PG_FL_CTX ctx, __u32 gen, const struct pg_fi
 	if (!pg_slots_any(s))
 		return 0;
 
-	int is_open = e->kind != PG_FK_CONNECT;
+	const int is_open = pg_fkind_is_open(e->kind);
 	if (is_open) {
 		PG_FILTER_NARROW(PG_FF_CLASS, pg_fl_enum(ctx, gen, PG_FF_CLASS,
 							 pg_open_class(e->open_flags, e->ret)));
-	} else {
+	} else if (e->kind == PG_FK_CONNECT) {
 		PG_FILTER_NARROW(PG_FF_FAMILY,
 				 pg_fl_enum(ctx, gen, PG_FF_FAMILY, pg_family_class(e->family)));
 		__u32 fam = pg_family_class(e->family);
@@ -89,8 +90,23 @@ PG_FILTER_INLINE int pg_filter_eval(PG_FL_CTX ctx, __u32 gen, const struct pg_fi
 		}
 	}
 
-	if (!is_open || path_len < 0 || path_len >= PG_PATH_KEY_MAX)
+	if (path_len < 0 || path_len >= PG_PATH_KEY_MAX || e->kind == PG_FK_CONNECT)
 		return 1;
+	__u32 len = (__u32)path_len;
+	fwd->path[len] = 0;
+	if (!is_open) {
+		/* A path operation: its first argument, as one trie lookup. */
+		const struct pg_field_mask *am = pg_fl_mask(ctx, gen, PG_FF_ARG);
+		if (!(am && pg_slots_meet(s, &am->uses)))
+			return 1;
+		if (!e->arg_as_is && !(pg_path_facts(fwd->path, len) & PG_PF_CLEAN))
+			return 1;
+		fwd->gen = (__u8)gen;
+		fwd->field = PG_FF_ARG;
+		fwd->prefixlen = 8 * (PG_PATH_KEY_HDR + len + 1);
+		pg_slots_narrow(s, am, pg_fl_path(ctx, fwd));
+		return pg_slots_any(s);
+	}
 	/* The path fields cost a scan: skip it when no slot left looks at them. */
 	const struct pg_field_mask *pm[3] = {pg_fl_mask(ctx, gen, PG_FF_RAW),
 					     pg_fl_mask(ctx, gen, PG_FF_PATH),
@@ -98,8 +114,6 @@ PG_FILTER_INLINE int pg_filter_eval(PG_FL_CTX ctx, __u32 gen, const struct pg_fi
 	if (!(pm[0] && pg_slots_meet(s, &pm[0]->uses)) && !(pm[1] && pg_slots_meet(s, &pm[1]->uses)) &&
 	    !(pm[2] && pg_slots_meet(s, &pm[2]->uses)))
 		return 1;
-	__u32 len = (__u32)path_len;
-	fwd->path[len] = 0;
 	__u32 facts = pg_path_facts(fwd->path, len);
 	PG_FILTER_NARROW(PG_FF_RAW,
 			 pg_fl_enum(ctx, gen, PG_FF_RAW, (facts & PG_PF_DOTDOT) ? 1 : 0));

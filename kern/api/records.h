@@ -36,6 +36,7 @@ enum pg_rec_type {
 	PG_REC_EXIT = 3,    /* a process's thread-group leader exited */
 	PG_REC_OPEN = 4,    /* open, openat, openat2, creat returned */
 	PG_REC_CONNECT = 5, /* connect returned */
+	PG_REC_PATHOP = 6,  /* a syscall on names in the file tree returned */
 };
 
 /* pg_hdr.flags */
@@ -183,6 +184,63 @@ struct pg_connect_rec {
 	struct pg_verdict verdict; /* the kernel filter's judgement */
 };
 PG_ABI_ASSERT(sizeof(struct pg_connect_rec) == 192, "pg_connect_rec layout");
+
+/* Which syscall produced a PG_REC_PATHOP. Every one of them takes one or
+ * two path arguments; which argument is which, by Falco's names:
+ *
+ *   kind        path1            path2             dirfd1     dirfd2     flags  mode
+ *   symlink     target (as is)   linkpath          -          -
+ *   symlinkat   target (as is)   linkpath          -          linkdirfd
+ *   link        oldpath          newpath           -          -
+ *   linkat      oldpath          newpath           olddir     newdir     flags
+ *   unlink      path
+ *   unlinkat    name                               dirfd                 flags
+ *   rename      oldpath          newpath
+ *   renameat    oldpath          newpath           olddirfd   newdirfd
+ *   renameat2   oldpath          newpath           olddirfd   newdirfd   flags
+ *   mkdir       path                                                            mode
+ *   mkdirat     path                               dirfd                        mode
+ *   rmdir       path
+ *   chmod       filename                                                        mode
+ *   fchmodat    filename                           dirfd                        mode
+ *
+ * A symlink's target is only a string (it need not exist); every other
+ * path names a file, and relative ones come with their base directory. */
+enum pg_pathop_kind {
+	PG_PO_SYMLINK = 1,
+	PG_PO_SYMLINKAT = 2,
+	PG_PO_LINK = 3,
+	PG_PO_LINKAT = 4,
+	PG_PO_UNLINK = 5,
+	PG_PO_UNLINKAT = 6,
+	PG_PO_RENAME = 7,
+	PG_PO_RENAMEAT = 8,
+	PG_PO_RENAMEAT2 = 9,
+	PG_PO_MKDIR = 10,
+	PG_PO_MKDIRAT = 11,
+	PG_PO_RMDIR = 12,
+	PG_PO_CHMOD = 13,
+	PG_PO_FCHMODAT = 14,
+	PG_PO__END,
+};
+
+struct pg_pathop_rec {
+	struct pg_hdr hdr;
+	struct pg_task task;
+	__s64 ret;    /* 0, or -errno */
+	__s32 dirfd1; /* PG_AT_FDCWD when the syscall takes none */
+	__s32 dirfd2;
+	__u32 flags;
+	__u32 mode;
+	__u16 kind; /* enum pg_pathop_kind */
+	__u16 pad[3];
+	struct pg_str path1; /* the arguments as the caller passed them */
+	struct pg_str base1; /* relative path1: its base directory, as a dentry walk */
+	struct pg_str path2;
+	struct pg_str base2;
+	struct pg_verdict verdict; /* the kernel filter's judgement */
+};
+PG_ABI_ASSERT(sizeof(struct pg_pathop_rec) == 184, "pg_pathop_rec layout");
 
 /* Every place a record can be lost; indexes of the pg_drops counter map. */
 enum pg_drop_reason {

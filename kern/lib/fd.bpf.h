@@ -5,6 +5,7 @@
 #define PG_KERN_LIB_FD_BPF_H
 
 #include "lib/common.bpf.h"
+#include "lib/strings.bpf.h"
 
 static __always_inline struct file *pg_fd_file(struct task_struct *task, long fd)
 {
@@ -20,6 +21,29 @@ static __always_inline struct file *pg_fd_file(struct task_struct *task, long fd
 	struct file *f = NULL;
 	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
 	return f;
+}
+
+/* The directory a relative path argument `path` (already appended to the
+ * record) is relative to: the cwd for PG_AT_FDCWD, else dirfd's file, as a
+ * dentry walk into `base`. Absolute or unread paths get no base. */
+static __always_inline __u32 pg_put_base_dir(__u8 *rec, __u32 off, struct pg_str *base,
+					     const struct pg_str *path, struct task_struct *task,
+					     long dirfd)
+{
+	base->off = base->len = base->flags = base->pad = 0;
+	if (path->len == 0 || rec[PG_OFF(path->off)] == '/')
+		return off;
+	struct dentry *d;
+	struct vfsmount *m;
+	if ((__s32)dirfd == PG_AT_FDCWD) {
+		d = BPF_CORE_READ(task, fs, pwd.dentry);
+		m = BPF_CORE_READ(task, fs, pwd.mnt);
+	} else {
+		struct file *f = pg_fd_file(task, dirfd);
+		d = BPF_CORE_READ(f, f_path.dentry);
+		m = BPF_CORE_READ(f, f_path.mnt);
+	}
+	return pg_put_path_walk(rec, off, base, d, m, task);
 }
 
 #endif

@@ -35,6 +35,12 @@ void attack(const TempDir& scratch) {
   run("echo x > /var/log/pg-e2e-filter.log && : > /var/log/pg-e2e-filter.log && "
       "rm -f /var/log/pg-e2e-filter.log");  // Clear Log Activities (truncation)
   run("cd /etc && cat ./shadow > /dev/null");  // relative path: judged in userspace
+  // Create Symlink / Hardlink Over Sensitive Files, by absolute and
+  // relative paths, among benign links the kernel stops.
+  for (int i = 0; i < 20; ++i) run("ln -sf /etc/hostname " + scratch.path + "/benign");
+  run("ln -s /etc/shadow " + scratch.path + "/sym && ln -s /root " + scratch.path + "/sym2");
+  run("cd /etc && ln -s ./shadow " + scratch.path + "/sym3");  // not over a listed name
+  run("cd /var/tmp && ln ../../etc/shadow pg-e2e-hard 2>/dev/null; rm -f pg-e2e-hard");
   run("cat /etc//shadow > /dev/null");         // non-normalised: passes the kernel
   for (int i = 0; i < 200; ++i) run("cat " + scratch.path + "/../../etc/hostname > /dev/null");
 }
@@ -43,7 +49,10 @@ void attack(const TempDir& scratch) {
 std::vector<std::string> alert_keys(Daemon& d) {
   std::vector<std::string> out;
   for (const auto& j : d.all([](const Json& j) { return j.contains("rule"); })) {
-    std::string name = j["output_fields"].value("fd.name", "");
+    const Json& f = j["output_fields"];
+    std::string name;
+    for (const char* k : {"fd.name", "evt.arg.target", "evt.arg.oldpath"})
+      if (f.contains(k) && f[k].is_string()) name += f[k].get<std::string>() + " ";
     out.push_back(j["rule"].get<std::string>() + " | " + name);
   }
   return out;

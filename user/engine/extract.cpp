@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "policy/pathop_args.h"
 #include "user/engine/extract_container.h"
 #include "user/path.h"
 #include "user/trace_format.h"
@@ -102,6 +103,10 @@ V evt_is_open_create(const EventView& v, const FieldArg&, std::string&) {
   return V::of_bool(v.evt.open_flags & O_CREAT);
 }
 
+// A path argument of a path operation as Falco shows it: resolved against
+// its directory when that was known, else as passed.
+V path_arg(const PathValue& p) { return p.abs.empty() ? str_or_na(p.raw) : V::of(p.abs); }
+
 // evt.arg.NAME / evt.arg[NAME], formatted as Falco prints arguments.
 V evt_arg(const EventView& v, const FieldArg& a, std::string& s) {
   const Event& e = v.evt;
@@ -119,6 +124,26 @@ V evt_arg(const EventView& v, const FieldArg& a, std::string& s) {
         return V::of(s);
       }
       if (k == "dirfd") return V::of_int(e.dirfd);
+      break;
+    case K::PathOp:
+      switch (policy::pathop_arg(e.pathop_kind, k)) {
+        case policy::PathOpArg::Path1:
+          return path_arg(e.path);
+        case policy::PathOpArg::Path2:
+          return path_arg(e.path2);
+        case policy::PathOpArg::Dirfd1:
+          return V::of_int(e.dirfd);
+        case policy::PathOpArg::Dirfd2:
+          return V::of_int(e.dirfd2);
+        case policy::PathOpArg::Flags:
+          s = format_at_flags(e.pathop_kind, e.op_flags);
+          return V::of(s);
+        case policy::PathOpArg::Mode:
+          s = format_mode(e.op_mode);
+          return V::of(s);
+        case policy::PathOpArg::None:
+          break;
+      }
       break;
     case K::Connect:
       if (k == "fd") return V::of_int(e.fd);
@@ -147,6 +172,11 @@ V evt_rawarg(const EventView& v, const FieldArg& a, std::string& s) {
   const Event& e = v.evt;
   if (is_open(e) && a.key == "flags") return V::of_int(int64_t(e.open_flags));
   if (is_open(e) && a.key == "mode") return V::of_int(e.open_mode);
+  if (e.kind == K::PathOp) {
+    const auto which = policy::pathop_arg(e.pathop_kind, a.key);
+    if (which == policy::PathOpArg::Flags) return V::of_int(e.op_flags);
+    if (which == policy::PathOpArg::Mode) return V::of_int(e.op_mode);
+  }
   return evt_arg(v, a, s);
 }
 

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "policy/filter_tables.h"
+#include "policy/pathop_args.h"
 #include "policy/ruleset.h"
 #include "selftests/unit/user/record_builder.h"
 #include "user/cgroup.h"
@@ -98,6 +99,31 @@ const char* kAdversarial = R"(
   condition: evt.type = connect and not container.id = host and fd.type = unix
   output: x %fd.name
   priority: WARNING
+- rule: symlink targets
+  desc: raw targets, exact and prefix, not normalised
+  condition: evt.type in (symlink, symlinkat) and (evt.arg.target in (/etc/, /etc/shadow, "a/../b") or evt.arg.target startswith /root)
+  output: x %evt.arg.target %evt.arg.linkpath
+  priority: WARNING
+- rule: hardlink sources
+  desc: resolved first paths
+  condition: evt.type in (link, linkat) and evt.arg.oldpath in (/etc/shadow, /etc/sudoers) and not proc.name = cat
+  output: x %evt.arg.oldpath
+  priority: WARNING
+- rule: renames outside tmp
+  desc: negated first path
+  condition: evt.type in (rename, renameat, renameat2) and evt.arg.oldpath != /tmp/x and not evt.arg.newpath startswith /tmp
+  output: x %evt.arg.oldpath
+  priority: WARNING
+- rule: removed under root
+  desc: one name per syscall
+  condition: (evt.type in (unlink, rmdir) and evt.arg.path pmatch (/root)) or (evt.type = unlinkat and evt.arg.name startswith /root/)
+  output: x %evt.type
+  priority: WARNING
+- rule: mixed names
+  desc: a name that is not the first argument of every syscall
+  condition: evt.type in (mkdir, mkdirat, chmod) and evt.arg.path = /etc/x
+  output: x %evt.type
+  priority: WARNING
 - rule: unix connect
   desc: unix sockets
   condition: evt.type = connect and fd.type = unix and proc.pname != ""
@@ -118,7 +144,7 @@ struct Corpus {
       const std::string& s = v.text;
       words.push_back(s);
       if (f == "proc.name" || f == "proc.pname" || f == "proc.aname") comms.push_back(s);
-      if (f == "fd.name" || f == "fd.directory" || f == "fd.nameraw") {
+      if (f == "fd.name" || f == "fd.directory" || f == "fd.nameraw" || f == "evt.arg") {
         if (n.op == policy::Op::EndsWith || n.op == policy::Op::Contains)
           suffixes.push_back(s);
         else
@@ -357,7 +383,8 @@ TEST_CASE("kernel filter differential: a full match always passes the kernel hal
     std::string path;
     bool have_path = false;
     bool decoded;
-    if (g.chance(85)) {
+    const size_t what = g.below(100);
+    if (what < 60) {
       RecordBuilder<pg_open_rec> b;
       b.bytes.reserve(4096);  // r stays valid across add()
       auto& r = b.rec();
@@ -386,6 +413,44 @@ TEST_CASE("kernel filter differential: a full match always passes the kernel hal
       fe.open_flags = r.flags;
       fe.ret = r.ret;
       decoded = bool(decode_record(b.finish(PG_REC_OPEN), clock, ev));
+    } else if (what < 85) {
+      RecordBuilder<pg_pathop_rec> b;
+      b.bytes.reserve(4096);  // r stays valid across add()
+      auto& r = b.rec();
+      r.task.tgid = r.task.tid = pid;
+      r.task.ppid = 1;
+      r.task.uid = uid;
+      r.task.cgroup_id = cgroup;
+      std::memcpy(r.task.comm, comm.data(), comm.size());
+      std::memcpy(r.task.pcomm, pcomm.data(), pcomm.size());
+      r.kind = uint16_t(PG_PO_SYMLINK + g.below(PG_PO__END - PG_PO_SYMLINK));
+      r.ret = g.chance(70) ? 0 : -int64_t(g.pick(std::vector<int>{1, 2, 13, 17, 20}));
+      r.dirfd1 = r.dirfd2 = PG_AT_FDCWD;
+      r.flags = uint32_t(g.below(8));
+      r.mode = uint32_t(g.below(07777));
+      const bool as_is = policy::pathop_arg1_as_is(r.kind);
+      auto base = [&] {
+        return g.chance(50) ? std::string("etc\0", 4) : std::string("u\0home\0", 7);
+      };
+      path = g.path();
+      if (g.chance(1)) {
+        r.path1 = pg_str{0, 0, PG_SF_FAILED, 0};
+      } else {
+        r.path1 = b.add(path);
+        have_path = true;
+        if (!as_is && (path.empty() || path[0] != '/')) r.base1 = b.add(base(), PG_SF_COMPONENTS);
+      }
+      const bool two = policy::pathop_arg(r.kind, "newpath") == policy::PathOpArg::Path2 ||
+                       policy::pathop_arg(r.kind, "linkpath") == policy::PathOpArg::Path2;
+      if (two) {
+        std::string p2 = g.path();
+        r.path2 = b.add(p2);
+        if (p2.empty() || p2[0] != '/') r.base2 = b.add(base(), PG_SF_COMPONENTS);
+      }
+      fe.kind = PG_FK_PATHOP + r.kind - 1;
+      fe.ret = r.ret;
+      fe.arg_as_is = as_is;
+      decoded = bool(decode_record(b.finish(PG_REC_PATHOP), clock, ev));
     } else {
       RecordBuilder<pg_connect_rec> b;
       b.bytes.reserve(4096);  // r stays valid across add()
@@ -513,10 +578,6 @@ TEST_CASE("kernel filter: the stable rules the kernel cannot sharpen, and why") 
   Rig rig(read_files({std::string(kRulesDir) + "falco_rules.yaml"}));
   // Each of these is judged by event type alone in the kernel:
   const std::set<std::string> expected{
-      // symlink/link: the target is evt.arg.target / evt.arg.linkpath, not
-      // a kernel field (and these syscalls are not captured yet, issue 6)
-      "Create Symlink Over Sensitive Files",
-      "Create Hardlink Over Sensitive Files",
       // proc.exe / proc.cwd / proc.args: the executable's path is not a kernel field
       "Execution from /dev/shm",
   };

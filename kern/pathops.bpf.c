@@ -1,0 +1,112 @@
+/* Path operations: syscalls that make, remove, rename, link or chmod names
+ * in the file tree (the table in api/records.h says which argument is
+ * which).
+ *
+ *   sys_exit_<syscall>: args from the saved user registers, ret from ctx
+ *     kernel filter, judging the first path argument: no slot left? stop
+ *     record task + both path arguments + their base directories (relative
+ *     paths) + dirfds, flags, mode, ret + the surviving slots
+ *
+ * One exit program per syscall, attached only when a loaded rule names the
+ * syscall (DESIGN.md invariant 4).
+ */
+#include "lib/common.bpf.h"
+#include "lib/fd.bpf.h"
+#include "lib/filter.bpf.h"
+#include "lib/strings.bpf.h"
+#include "lib/syscall.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct pg_pathop_args {
+	const char *path1;
+	const char *path2; /* NULL: the syscall has one path */
+	long dirfd1;
+	long dirfd2;
+	__u32 flags;
+	__u32 mode;
+};
+
+static __always_inline int pg_emit_pathop(long ret, __u16 kind, const struct pg_pathop_args *a)
+{
+	if (pg_is_self())
+		return 0;
+	__u8 *buf = pg_scratch_buf();
+	if (!buf)
+		return 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pg_pathop_rec *r = (struct pg_pathop_rec *)buf;
+	/* A symlink's target is a string, judged as passed; other paths name
+	 * files and are judged only when absolute and normalised. */
+	const bool as_is = kind == PG_PO_SYMLINK || kind == PG_PO_SYMLINKAT;
+	struct pg_filter_event fe = {
+		.kind = PG_FK_PATHOP + kind - 1,
+		.ret = ret,
+		.arg_as_is = as_is,
+	};
+	pg_filter_task(&fe, task);
+	if (!pg_filter(&fe, a->path1, &r->verdict))
+		return 0;
+	pg_fill_task(&r->task, task);
+	pg_fill_hdr(&r->hdr, PG_REC_PATHOP);
+	r->ret = ret;
+	r->dirfd1 = (__s32)a->dirfd1;
+	r->dirfd2 = (__s32)a->dirfd2;
+	r->flags = a->flags;
+	r->mode = a->mode;
+	r->kind = kind;
+	r->pad[0] = r->pad[1] = r->pad[2] = 0;
+
+	__u32 off = pg_put_user_str(buf, sizeof(*r), &r->path1, a->path1);
+	r->base1.off = r->base1.len = r->base1.flags = r->base1.pad = 0;
+	if (!as_is)
+		off = pg_put_base_dir(buf, off, &r->base1, &r->path1, task, a->dirfd1);
+	r->path2.off = r->path2.len = r->path2.flags = r->path2.pad = 0;
+	r->base2.off = r->base2.len = r->base2.flags = r->base2.pad = 0;
+	if (a->path2) {
+		off = pg_put_user_str(buf, off, &r->path2, a->path2);
+		off = pg_put_base_dir(buf, off, &r->base2, &r->path2, task, a->dirfd2);
+	}
+	if ((r->path1.flags | r->base1.flags | r->path2.flags | r->base2.flags) &
+	    (PG_SF_TRUNCATED | PG_SF_FAILED))
+		r->hdr.flags |= PG_RF_TRUNCATED;
+	pg_submit(buf, off);
+	return 0;
+}
+
+#define PG_ARG(i) pg_syscall_arg(regs, i)
+#define PG_PATH(i) ((const char *)pg_syscall_arg(regs, i))
+#define PG_CWD PG_AT_FDCWD
+
+/* One exit program per syscall, from where its arguments are. */
+#define PG_PATHOP_PROG(name, KIND, DIRFD1, PATH1, DIRFD2, PATH2, FLAGS, MODE)                      \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                                 \
+	int pg_exit_##name(struct trace_event_raw_sys_exit *ctx)                                   \
+	{                                                                                          \
+		struct pt_regs *regs = pg_user_regs();                                             \
+		struct pg_pathop_args a = {.dirfd1 = (DIRFD1),                                     \
+					   .path1 = (PATH1),                                       \
+					   .dirfd2 = (DIRFD2),                                     \
+					   .path2 = (PATH2),                                       \
+					   .flags = (FLAGS),                                       \
+					   .mode = (MODE)};                                        \
+		return pg_emit_pathop(ctx->ret, KIND, &a);                                         \
+	}
+
+/* clang-format off */
+/*             syscall    kind             dirfd1       path1        dirfd2       path2        flags      mode */
+PG_PATHOP_PROG(symlink,   PG_PO_SYMLINK,   PG_CWD,      PG_PATH(0),  PG_CWD,      PG_PATH(1),  0,         0)
+PG_PATHOP_PROG(symlinkat, PG_PO_SYMLINKAT, PG_CWD,      PG_PATH(0),  (int)PG_ARG(1), PG_PATH(2), 0,       0)
+PG_PATHOP_PROG(link,      PG_PO_LINK,      PG_CWD,      PG_PATH(0),  PG_CWD,      PG_PATH(1),  0,         0)
+PG_PATHOP_PROG(linkat,    PG_PO_LINKAT,    (int)PG_ARG(0), PG_PATH(1), (int)PG_ARG(2), PG_PATH(3), PG_ARG(4), 0)
+PG_PATHOP_PROG(unlink,    PG_PO_UNLINK,    PG_CWD,      PG_PATH(0),  PG_CWD,      NULL,        0,         0)
+PG_PATHOP_PROG(unlinkat,  PG_PO_UNLINKAT,  (int)PG_ARG(0), PG_PATH(1), PG_CWD,    NULL,        PG_ARG(2), 0)
+PG_PATHOP_PROG(rename,    PG_PO_RENAME,    PG_CWD,      PG_PATH(0),  PG_CWD,      PG_PATH(1),  0,         0)
+PG_PATHOP_PROG(renameat,  PG_PO_RENAMEAT,  (int)PG_ARG(0), PG_PATH(1), (int)PG_ARG(2), PG_PATH(3), 0,     0)
+PG_PATHOP_PROG(renameat2, PG_PO_RENAMEAT2, (int)PG_ARG(0), PG_PATH(1), (int)PG_ARG(2), PG_PATH(3), PG_ARG(4), 0)
+PG_PATHOP_PROG(mkdir,     PG_PO_MKDIR,     PG_CWD,      PG_PATH(0),  PG_CWD,      NULL,        0,         PG_ARG(1))
+PG_PATHOP_PROG(mkdirat,   PG_PO_MKDIRAT,   (int)PG_ARG(0), PG_PATH(1), PG_CWD,    NULL,        0,         PG_ARG(2))
+PG_PATHOP_PROG(rmdir,     PG_PO_RMDIR,     PG_CWD,      PG_PATH(0),  PG_CWD,      NULL,        0,         0)
+PG_PATHOP_PROG(chmod,     PG_PO_CHMOD,     PG_CWD,      PG_PATH(0),  PG_CWD,      NULL,        0,         PG_ARG(1))
+PG_PATHOP_PROG(fchmodat,  PG_PO_FCHMODAT,  (int)PG_ARG(0), PG_PATH(1), PG_CWD,    NULL,        0,         PG_ARG(2))
+/* clang-format on */
