@@ -39,6 +39,7 @@ static __always_inline int pg_emit_open(long ret, __u16 kind, long dirfd, const 
 		.kind = kind - PG_OPEN_OPEN + PG_FK_OPEN,
 		.open_flags = flags,
 		.ret = ret,
+		.dirfd = (__s32)dirfd,
 	};
 	pg_filter_task(&fe, task);
 	if (!pg_filter(&fe, upath, &r->verdict))

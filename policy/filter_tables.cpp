@@ -22,6 +22,9 @@ static const pg_slots* pg_fl_str(PG_FL_CTX ctx, const pg_fkey_str* k) { return c
 static const pg_slots* pg_fl_num(PG_FL_CTX ctx, const pg_fkey_num* k) { return ctx->num(*k); }
 static const pg_slots* pg_fl_path(PG_FL_CTX ctx, const pg_fkey_path* k) { return ctx->path(*k); }
 static __u32 pg_fl_container(PG_FL_CTX, const pg_filter_event* e) { return e->container; }
+static long pg_fl_resolve(PG_FL_CTX ctx, const pg_filter_event*, pg_fkey_path* fwd, __u32 len) {
+  return ctx->resolve(fwd, len);
+}
 static void pg_fl_reverse(PG_FL_CTX, const pg_fkey_path* fwd, pg_fkey_path* rev, __u32 len) {
   for (__u32 i = 0; i < len; i++) rev->path[i] = fwd->path[len - 1 - i];
 }
@@ -249,7 +252,19 @@ const pg_slots* NativeFilter::path(const pg_fkey_path& k) const {
   return nullptr;
 }
 
-bool NativeFilter::eval(const pg_filter_event& e, const char* path, pg_slots& out) const {
+long NativeFilter::resolve(pg_fkey_path* fwd, uint32_t len) const {
+  if (!base_) return -1;
+  std::string base(base_);
+  std::string full = (base == "/" ? "" : base) + "/" + std::string(fwd->path, len);
+  if (full.size() >= PG_PATH_KEY_MAX) return -1;
+  std::memcpy(fwd->path, full.data(), full.size());
+  fwd->path[full.size()] = 0;
+  return long(full.size());
+}
+
+bool NativeFilter::eval(const pg_filter_event& e, const char* path, pg_slots& out,
+                        const char* base) const {
+  base_ = base;
   // As bpf_probe_read_user_str(fwd.path, PG_PATH_KEY_MAX, path) would.
   struct {
     pg_fkey_path fwd, rev;  // the path scan may read a word past fwd, as in pg_fkeys

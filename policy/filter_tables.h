@@ -58,8 +58,13 @@ class NativeFilter {
  public:
   explicit NativeFilter(const FilterTables& t, uint32_t gen = 0);
   // `path`: an open's path argument (nullptr: none, or unreadable), read
-  // the way the eBPF program reads it.
-  bool eval(const pg_filter_event& e, const char* path, pg_slots& out) const;
+  // the way the eBPF program reads it. `base`: for a relative path, the
+  // absolute directory it is relative to, as the kernel's walk finds it
+  // (nullptr: the walk failed).
+  bool eval(const pg_filter_event& e, const char* path, pg_slots& out,
+            const char* base = nullptr) const;
+  // The kernel's pg_fl_resolve, on the base given to eval().
+  long resolve(pg_fkey_path* fwd, uint32_t len) const;
 
   const pg_field_mask* mask(uint32_t field) const;
   const pg_slots* kind(uint32_t kind) const;
@@ -73,6 +78,7 @@ class NativeFilter {
   uint32_t gen_;
   std::unordered_map<std::string, pg_slots> trie_;  // field byte + bytes
   std::size_t longest_ = 0;
+  mutable const char* base_ = nullptr;  // during eval() only
 };
 
 inline void slot_set(pg_slots& s, std::size_t i) { s.w[i / 64] |= uint64_t(1) << (i % 64); }

@@ -140,7 +140,7 @@ mixed_project() {
   rm -rf "$d"
   mkdir -p "$d"
   for i in $(seq 120); do
-    printf '#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\nint f%d(int x) { char b[64]; snprintf(b, sizeof b, "%%d", x); return (int)strlen(b) + x; }\n' "$i" "$i" >"$d/f$i.c"
+    printf '#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\nint f%d(int x) { char b[64]; snprintf(b, sizeof b, "%%d", x); return (int)strlen(b) + x; }\n' "$i" >"$d/f$i.c"
   done
   printf 'int main(void) { return 0; }\n' >"$d/main.c"
   printf 'SRCS := $(wildcard *.c)\nprog: $(SRCS:.c=.o)\n\t$(CC) -o $@ $^\n%%.o: %%.c\n\t$(CC) -O1 -c $< -o $@\n' >"$d/Makefile"
@@ -151,7 +151,9 @@ mixed_run() {
   t0=$(date +%s.%N)
   find /usr -xdev >/dev/null 2>&1 &
   local fp=$!
-  make -s -j2 -C "$tmp/proj" prog >/dev/null 2>&1
+  # A build that fails would time nothing: stop the benchmark instead.
+  make -s -j2 -C "$tmp/proj" prog >/dev/null 2>"$tmp/proj.err" ||
+    { echo "bench: the mixed workload's build failed:" >&2; cat "$tmp/proj.err" >&2; exit 1; }
   wait "$fp" || true
   t1=$(date +%s.%N)
   awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}'

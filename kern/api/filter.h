@@ -223,6 +223,8 @@ struct pg_filter_event {
 	 * and userspace reports it resolved). */
 	__u8 arg_as_is;
 	__u8 pad[2];
+	__s32 dirfd; /* opens: what a relative path is relative to (PG_AT_FDCWD: the cwd) */
+	__u32 pad2;
 	char comm[PG_COMM_LEN];
 	char pcomm[PG_COMM_LEN];
 };

@@ -10,6 +10,11 @@
  *   const struct pg_slots *pg_fl_path(PG_FL_CTX ctx, const struct pg_fkey_path *key);
  *   __u32 pg_fl_container(PG_FL_CTX ctx, const struct pg_filter_event *e);
  *       the event's enum pg_container_class (asked only when a slot needs it)
+ *   long pg_fl_resolve(PG_FL_CTX ctx, const struct pg_filter_event *e,
+ *                      struct pg_fkey_path *fwd, __u32 len);
+ *       a relative path in fwd->path[0..len): replace it by its directory
+ *       (cwd or e->dirfd) + "/" + the path, NUL-terminated; returns the new
+ *       length, or -1 when the directory is unknown or the result too long
  *
  * and the byte loop that reverses a path (the eBPF side drives it with
  * bpf_loop(), so the verifier sees one iteration rather than 253):
@@ -117,6 +122,18 @@ PG_FILTER_INLINE int pg_filter_eval(PG_FL_CTX ctx, __u32 gen, const struct pg_fi
 	__u32 facts = pg_path_facts(fwd->path, len);
 	PG_FILTER_NARROW(PG_FF_RAW,
 			 pg_fl_enum(ctx, gen, PG_FF_RAW, (facts & PG_PF_DOTDOT) ? 1 : 0));
+	if (len > 0 && fwd->path[0] != '/') {
+		/* Relative: judged as its directory + "/" + the path, which is
+		 * what userspace resolves it to whenever that is normalised. */
+		if (!((pm[1] && pg_slots_meet(s, &pm[1]->uses)) ||
+		      (pm[2] && pg_slots_meet(s, &pm[2]->uses))))
+			return 1;
+		long rlen = pg_fl_resolve(ctx, e, fwd, len);
+		if (rlen < 0 || rlen >= PG_PATH_KEY_MAX)
+			return 1;
+		len = (__u32)rlen;
+		facts = pg_path_facts(fwd->path, len);
+	}
 	if (!(facts & PG_PF_CLEAN))
 		return 1;
 

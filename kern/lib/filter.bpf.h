@@ -8,6 +8,8 @@
 #define PG_KERN_LIB_FILTER_BPF_H
 
 #include "lib/common.bpf.h"
+#include "lib/fd.bpf.h"
+#include "lib/strings.bpf.h"
 #include "api/filter.h"
 
 struct {
@@ -86,9 +88,15 @@ struct {
 	__type(value, __u64);
 } pg_fslot SEC(".maps") __weak;
 
+/* The path keys, and room to assemble a relative path's absolute form
+ * right-aligned (see pg_fl_resolve). */
+#define PG_RESOLVE_SIZE 512 /* the text ends at its last byte */
 struct pg_fkeys {
 	struct pg_fkey_path fwd;
 	struct pg_fkey_path rev;
+	/* Slack past PG_RESOLVE_SIZE lets the verifier see every masked
+	 * offset (< 512) plus masked size (< 256) land inside. */
+	char resolve[PG_RESOLVE_SIZE + 256];
 };
 
 struct {
@@ -146,6 +154,109 @@ static __always_inline __u32 pg_fl_container(void *ctx, const struct pg_filter_e
 	__u64 id = bpf_get_current_cgroup_id();
 	__u8 *ct = bpf_map_lookup_elem(&pg_fcgroup, &id);
 	return ct && *ct < PG_CT_UNKNOWN ? *ct : PG_CT_UNKNOWN;
+}
+
+/* Prepending a directory's names to a relative path, leaf to root, as a
+ * bpf_loop() callback; the state lives in pg_walkst like the record's walk. */
+static long pg_prepend_step(__u64 i, void *ctx)
+{
+	__u32 zero = 0;
+	struct pg_walk *w = bpf_map_lookup_elem(&pg_walkst, &zero);
+	struct pg_fkeys *k = bpf_map_lookup_elem(&pg_fkeybuf, &zero);
+	if (!w || !k)
+		return 1;
+	struct dentry *dentry = w->dentry;
+	struct vfsmount *vfsmnt = w->vfsmnt;
+	struct mount *mnt = w->mnt;
+	if (dentry == w->root_dentry && vfsmnt == w->root_mnt) {
+		w->complete = true;
+		return 1;
+	}
+	struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+	if (dentry == mnt_root || dentry == parent) {
+		struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
+		if (dentry != mnt_root || up == mnt) {
+			w->complete = dentry == mnt_root;
+			return 1;
+		}
+		w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+		w->mnt = up;
+		w->vfsmnt = &up->mnt;
+		return 0;
+	}
+	__u32 n = BPF_CORE_READ(dentry, d_name.len);
+	/* w->off: where the text assembled so far starts; "/" + name goes
+	 * before it. Past a key's length the result is useless: stop. */
+	if (n == 0 || n >= PG_PATH_KEY_MAX || w->off < n + 1 || w->off >= PG_RESOLVE_SIZE)
+		return 1;
+	__u32 at = w->off - n - 1;
+	/* Once the text is a key long, the result cannot be judged anyway. */
+	if (PG_RESOLVE_SIZE - at > PG_PATH_KEY_MAX)
+		return 1;
+	k->resolve[PG_MASK(at, PG_RESOLVE_SIZE - 1)] = '/';
+	const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
+	if (bpf_probe_read_kernel(k->resolve + PG_MASK(at + 1, PG_RESOLVE_SIZE - 1), PG_MASK(n, 255),
+				  name))
+		return 1;
+	w->off = at;
+	w->dentry = parent;
+	return 0;
+}
+
+/* The event's relative path in fwd, made absolute against the current
+ * task's cwd or e->dirfd: the directory's names are prepended one by one
+ * (leaf first) in k->resolve, ending at its last byte, then the whole is
+ * copied back into fwd. */
+static __always_inline long pg_fl_resolve(void *ctx, const struct pg_filter_event *e,
+					  struct pg_fkey_path *fwd, __u32 len)
+{
+	__u32 zero = 0;
+	struct pg_walk *w = bpf_map_lookup_elem(&pg_walkst, &zero);
+	struct pg_fkeys *k = (struct pg_fkeys *)fwd;
+	if (!w || len >= PG_PATH_KEY_MAX)
+		return -1;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct dentry *d;
+	struct vfsmount *m;
+	if (e->dirfd == PG_AT_FDCWD) {
+		d = BPF_CORE_READ(task, fs, pwd.dentry);
+		m = BPF_CORE_READ(task, fs, pwd.mnt);
+	} else {
+		struct file *f = pg_fd_file(task, e->dirfd);
+		if (!f)
+			return -1;
+		d = BPF_CORE_READ(f, f_path.dentry);
+		m = BPF_CORE_READ(f, f_path.mnt);
+	}
+	if (!d || !m)
+		return -1;
+	/* "/" + the relative path, NUL included, ending at the last byte. */
+	__u32 tail = PG_RESOLVE_SIZE - len - 2;
+	k->resolve[PG_MASK(tail, PG_RESOLVE_SIZE - 1)] = '/';
+	if (bpf_probe_read_kernel(k->resolve + PG_MASK(tail + 1, PG_RESOLVE_SIZE - 1),
+				  PG_MASK(len + 1, 255), fwd->path))
+		return -1;
+	w->dentry = d;
+	w->vfsmnt = m;
+	w->mnt = pg_real_mount(m);
+	w->root_dentry = BPF_CORE_READ(task, fs, root.dentry);
+	w->root_mnt = BPF_CORE_READ(task, fs, root.mnt);
+	w->off = tail;
+	w->complete = false;
+	bpf_loop(PG_WALK_DEPTH, pg_prepend_step, NULL, 0);
+	if (!w->complete)
+		return -1;
+	/* The cwd "/" itself leaves "/" + path; otherwise the leading "/" of
+	 * the first name starts it, and the separator before the path stays. */
+	__u32 start = w->off;
+	__u32 total = PG_RESOLVE_SIZE - 1 - start; /* without the NUL */
+	if (start >= PG_RESOLVE_SIZE || total >= PG_PATH_KEY_MAX)
+		return -1;
+	if (bpf_probe_read_kernel(fwd->path, PG_MASK(total + 1, 255),
+				  k->resolve + PG_MASK(start, PG_RESOLVE_SIZE - 1)))
+		return -1;
+	return total;
 }
 
 struct pg_path_loop {

@@ -34,7 +34,9 @@ void attack(const TempDir& scratch) {
   run("touch /bin/pg-e2e-filter && rm -f /bin/pg-e2e-filter");  // a write no stable rule wants
   run("echo x > /var/log/pg-e2e-filter.log && : > /var/log/pg-e2e-filter.log && "
       "rm -f /var/log/pg-e2e-filter.log");  // Clear Log Activities (truncation)
-  run("cd /etc && cat ./shadow > /dev/null");  // relative path: judged in userspace
+  run("cd /etc && cat ./shadow > /dev/null");  // relative, not normalised: passes the kernel
+  run("cd /etc && cat shadow > /dev/null");    // relative: judged as /etc/shadow in the kernel
+  for (int i = 0; i < 100; ++i) run("cd /etc && cat hostname > /dev/null");  // and stopped there
   // Create Symlink / Hardlink Over Sensitive Files, by absolute and
   // relative paths, among benign links the kernel stops.
   for (int i = 0; i < 20; ++i) run("ln -sf /etc/hostname " + scratch.path + "/benign");

@@ -380,7 +380,7 @@ TEST_CASE("kernel filter differential: a full match always passes the kernel hal
     fe.container = kernel_container(cgroup);
     std::memcpy(fe.comm, comm.data(), comm.size());
     std::memcpy(fe.pcomm, pcomm.data(), pcomm.size());
-    std::string path;
+    std::string path, base;
     bool have_path = false;
     bool decoded;
     const size_t what = g.below(100);
@@ -405,9 +405,26 @@ TEST_CASE("kernel filter differential: a full match always passes the kernel hal
       } else {
         r.path = b.add(path);
         have_path = true;
-        if (path.empty() || path[0] != '/')
-          r.base = b.add(g.chance(50) ? std::string("etc\0", 4) : std::string("u\0home\0", 7),
-                         PG_SF_COMPONENTS);
+        if (path.empty() || path[0] != '/') {
+          // The directory as the kernel walks it (leaf first), or a walk
+          // that failed.
+          switch (g.below(4)) {
+            case 0:
+              r.base = b.add(std::string("etc\0", 4), PG_SF_COMPONENTS);
+              base = "/etc";
+              break;
+            case 1:
+              r.base = b.add(std::string("u\0home\0", 7), PG_SF_COMPONENTS);
+              base = "/home/u";
+              break;
+            case 2:
+              r.base = b.add(std::string(), PG_SF_COMPONENTS);  // the root
+              base = "/";
+              break;
+            default:
+              r.base = pg_str{0, 0, PG_SF_COMPONENTS | PG_SF_TRUNCATED, 0};
+          }
+        }
       }
       fe.kind = r.kind - PG_OPEN_OPEN + PG_FK_OPEN;
       fe.open_flags = r.flags;
@@ -477,7 +494,8 @@ TEST_CASE("kernel filter differential: a full match always passes the kernel hal
     REQUIRE(decoded);
 
     pg_slots verdict{};
-    const bool pass = native.eval(fe, have_path ? path.c_str() : nullptr, verdict);
+    const bool pass = native.eval(fe, have_path ? path.c_str() : nullptr, verdict,
+                                  base.empty() ? nullptr : base.c_str());
     passed += pass;
 
     engine::EventView view{ev, procs, procs.find(pid), i, "host", &cgroups};
