@@ -1,6 +1,7 @@
 #include "policy/filter_tables.h"
 
 #include "policy/pathop_args.h"
+#include "policy/syscall_args.h"
 
 #include <algorithm>
 #include <cstring>
@@ -36,6 +37,7 @@ constexpr auto kKindNames = [] {
   std::array<std::string_view, PG_FK__COUNT> names{"open", "openat", "openat2", "creat",
                                                    "connect"};
   for (uint16_t k = PG_PO_SYMLINK; k < PG_PO__END; ++k) names[PG_FK_PATHOP + k - 1] = kPathOps[k].name;
+  for (uint16_t k = 1; k < PG_AK__END; ++k) names[PG_FK_ARGS + k - 1] = kNumericSyscalls[k].name;
   return names;
 }();
 

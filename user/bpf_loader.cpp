@@ -64,6 +64,15 @@ const std::vector<HookInfo>& all_hooks() {
       {"rmdir", false, [](pg_bpf* s) { return s->progs.pg_exit_rmdir; }},
       {"chmod", false, [](pg_bpf* s) { return s->progs.pg_exit_chmod; }},
       {"fchmodat", false, [](pg_bpf* s) { return s->progs.pg_exit_fchmodat; }},
+      {"socket", false, [](pg_bpf* s) { return s->progs.pg_exit_socket; }},
+      {"ptrace", false, [](pg_bpf* s) { return s->progs.pg_exit_ptrace; }},
+      {"setns", false, [](pg_bpf* s) { return s->progs.pg_exit_setns; }},
+      {"unshare", false, [](pg_bpf* s) { return s->progs.pg_exit_unshare; }},
+      {"setuid", false, [](pg_bpf* s) { return s->progs.pg_exit_setuid; }},
+      {"setgid", false, [](pg_bpf* s) { return s->progs.pg_exit_setgid; }},
+      {"bpf", false, [](pg_bpf* s) { return s->progs.pg_exit_bpf; }},
+      {"listen", false, [](pg_bpf* s) { return s->progs.pg_exit_listen; }},
+      {"fchmod", false, [](pg_bpf* s) { return s->progs.pg_exit_fchmod; }},
   };
   return hooks;
 }

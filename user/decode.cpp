@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "policy/pathop_args.h"
+#include "policy/syscall_args.h"
 #include "user/path.h"
 #include "user/text.h"
 
@@ -169,6 +170,18 @@ std::expected<void, std::string> decode_pathop(std::span<const std::byte> rec, E
   return fill_path(rec, r.path2, r.base2, e.path2);
 }
 
+std::expected<void, std::string> decode_args(std::span<const std::byte> rec, Event& e) {
+  PG_TRY(r, read_fixed<pg_args_rec>(rec, "syscall arguments"));
+  if (r.kind < 1 || r.kind >= PG_AK__END)
+    return std::unexpected(fmt::format("syscall arguments record of unknown kind {}", r.kind));
+  fill_task(r.task, e.task);
+  fill_verdict(r.verdict, e);
+  e.ret = r.ret;
+  e.args_kind = r.kind;
+  std::copy(std::begin(r.args), std::end(r.args), e.args.begin());
+  return {};
+}
+
 std::expected<void, std::string> decode_connect(std::span<const std::byte> rec, Event& e) {
   PG_TRY(r, read_fixed<pg_connect_rec>(rec, "connect"));
   fill_task(r.task, e.task);
@@ -225,6 +238,9 @@ std::expected<void, std::string> decode_record(std::span<const std::byte> rec, c
     case PG_REC_PATHOP:
       out.kind = EventKind::PathOp;
       return decode_pathop(rec, out);
+    case PG_REC_ARGS:
+      out.kind = EventKind::Args;
+      return decode_args(rec, out);
     default:
       return std::unexpected(fmt::format("unknown record type {}", h.type));
   }
@@ -241,6 +257,10 @@ std::string_view pathop_name(uint16_t kind) {
   return kind >= PG_PO_SYMLINK && kind < PG_PO__END ? policy::kPathOps[kind].name : "unknown";
 }
 
+std::string_view numeric_syscall_name(uint16_t kind) {
+  return kind >= 1 && kind < PG_AK__END ? policy::kNumericSyscalls[kind].name : "unknown";
+}
+
 std::string_view Event::type_name() const {
   switch (kind) {
     case EventKind::Exec:
@@ -255,6 +275,8 @@ std::string_view Event::type_name() const {
       return "connect";
     case EventKind::PathOp:
       return pathop_name(pathop_kind);
+    case EventKind::Args:
+      return numeric_syscall_name(args_kind);
     case EventKind::Open:
       switch (open_kind) {
         case PG_OPEN_OPEN:

@@ -22,6 +22,7 @@ enum class EventKind : uint16_t {
   Open = PG_REC_OPEN,
   Connect = PG_REC_CONNECT,
   PathOp = PG_REC_PATHOP,
+  Args = PG_REC_ARGS,
 };
 
 struct TaskInfo {
@@ -53,6 +54,8 @@ struct PathValue {
 
 // Falco's evt.type for a pg_pathop_kind ("symlinkat", "unlink", ...).
 std::string_view pathop_name(uint16_t kind);
+// Falco's evt.type for a pg_args_kind ("socket", "ptrace", ...).
+std::string_view numeric_syscall_name(uint16_t kind);
 
 struct Event {
   EventKind kind = EventKind::Exec;
@@ -88,6 +91,10 @@ struct Event {
   int32_t dirfd2 = PG_AT_FDCWD;
   uint32_t op_flags = 0;
   uint32_t op_mode = 0;
+  // Numeric-argument syscalls (socket, ptrace, setns, ...): the raw
+  // arguments, named and formatted by policy/syscall_args.h.
+  uint16_t args_kind = 0;  // pg_args_kind
+  std::array<uint64_t, 6> args{};
   // Connect
   int32_t fd = -1;
   uint16_t sock_type = 0;

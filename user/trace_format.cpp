@@ -10,6 +10,7 @@
 #include <ctime>
 
 #include "policy/pathop_args.h"
+#include "policy/syscall_args.h"
 #include "user/engine/extract.h"
 
 namespace pg::user {
@@ -78,6 +79,57 @@ std::string format_mode(uint32_t mode) {
   return out.empty() ? "0" : out;
 }
 
+std::string format_socket_domain(uint32_t domain) {
+  static constexpr std::pair<uint32_t, const char*> kNames[] = {
+      {AF_UNSPEC, "AF_UNSPEC"},   {AF_UNIX, "AF_UNIX"},       {AF_INET, "AF_INET"},
+      {AF_INET6, "AF_INET6"},     {AF_NETLINK, "AF_NETLINK"}, {AF_PACKET, "AF_PACKET"},
+      {AF_BLUETOOTH, "AF_BLUETOOTH"}, {AF_ALG, "AF_ALG"},     {AF_VSOCK, "AF_VSOCK"},
+      {AF_XDP, "AF_XDP"},
+  };
+  for (auto [v, name] : kNames)
+    if (v == domain) return name;
+  return std::to_string(domain);
+}
+
+std::string format_ptrace_request(uint64_t request) {
+  static constexpr std::pair<uint64_t, const char*> kNames[] = {
+      {0, "PTRACE_TRACEME"},       {1, "PTRACE_PEEKTEXT"},     {2, "PTRACE_PEEKDATA"},
+      {3, "PTRACE_PEEKUSR"},       {4, "PTRACE_POKETEXT"},     {5, "PTRACE_POKEDATA"},
+      {6, "PTRACE_POKEUSR"},       {7, "PTRACE_CONT"},         {8, "PTRACE_KILL"},
+      {9, "PTRACE_SINGLESTEP"},    {12, "PTRACE_GETREGS"},     {13, "PTRACE_SETREGS"},
+      {14, "PTRACE_GETFPREGS"},    {15, "PTRACE_SETFPREGS"},   {16, "PTRACE_ATTACH"},
+      {17, "PTRACE_DETACH"},       {24, "PTRACE_SYSCALL"},     {0x4200, "PTRACE_SETOPTIONS"},
+      {0x4201, "PTRACE_GETEVENTMSG"}, {0x4202, "PTRACE_GETSIGINFO"},
+      {0x4203, "PTRACE_SETSIGINFO"}, {0x4204, "PTRACE_GETREGSET"}, {0x4205, "PTRACE_SETREGSET"},
+      {0x4206, "PTRACE_SEIZE"},    {0x4207, "PTRACE_INTERRUPT"}, {0x4208, "PTRACE_LISTEN"},
+  };
+  for (auto [v, name] : kNames)
+    if (v == request) return name;
+  return std::to_string(request);
+}
+
+std::string format_clone_flags(uint64_t flags) {
+  static constexpr std::pair<uint64_t, const char*> kBits[] = {
+      {0x00000100, "CLONE_VM"},       {0x00000200, "CLONE_FS"},
+      {0x00000400, "CLONE_FILES"},    {0x00000800, "CLONE_SIGHAND"},
+      {0x00002000, "CLONE_PTRACE"},   {0x00004000, "CLONE_VFORK"},
+      {0x00008000, "CLONE_PARENT"},   {0x00010000, "CLONE_THREAD"},
+      {0x00020000, "CLONE_NEWNS"},    {0x00040000, "CLONE_SYSVSEM"},
+      {0x00080000, "CLONE_SETTLS"},   {0x02000000, "CLONE_NEWCGROUP"},
+      {0x04000000, "CLONE_NEWUTS"},   {0x08000000, "CLONE_NEWIPC"},
+      {0x10000000, "CLONE_NEWUSER"},  {0x20000000, "CLONE_NEWPID"},
+      {0x40000000, "CLONE_NEWNET"},   {0x00000080, "CLONE_NEWTIME"},
+  };
+  std::string out;
+  for (auto [bit, name] : kBits)
+    if (flags & bit) {
+      out += fmt::format("{}{}", out.empty() ? "" : "|", name);
+      flags &= ~bit;
+    }
+  if (flags) out += fmt::format("{}0x{:x}", out.empty() ? "" : "|", flags);
+  return out.empty() ? "0" : out;
+}
+
 std::string format_at_flags(uint16_t pathop_kind, uint32_t flags) {
   std::vector<std::pair<uint32_t, const char*>> bits;
   switch (pathop_kind) {
@@ -130,6 +182,20 @@ constexpr std::string_view kConnect[] = {
     "fd.cport", "fd.rip",  "fd.rport",    "fd.lip",     "fd.lport", "fd.name",
 };
 constexpr std::string_view kExec[] = {"evt.arg.filename"};
+// Numeric-argument syscalls: every argument, by its Falco name.
+const std::vector<engine::BoundField>& numeric_fields(uint16_t kind) {
+  static const auto per_kind = [] {
+    std::array<std::vector<engine::BoundField>, PG_AK__END> out;
+    for (uint16_t k = 1; k < PG_AK__END; ++k)
+      for (const auto& a : policy::kNumericSyscalls[k].args)
+        if (!a.name.empty())
+          if (auto b = engine::bind_field_name("evt.arg." + std::string(a.name)))
+            out[k].push_back(std::move(*b));
+    return out;
+  }();
+  static const std::vector<engine::BoundField> none;
+  return kind < PG_AK__END ? per_kind[kind] : none;
+}
 // Path operations: every argument of the syscall, by its Falco name.
 const std::vector<engine::BoundField>& pathop_fields(uint16_t kind) {
   static const auto per_kind = [] {
@@ -196,6 +262,9 @@ ordered_json event_to_json(const Event& e, const ProcessTable& procs, uint64_t n
       break;
     case EventKind::PathOp:
       extra = &pathop_fields(e.pathop_kind);
+      break;
+    case EventKind::Args:
+      extra = &numeric_fields(e.args_kind);
       break;
   }
   engine::EventView v{e, procs, procs.find(e.task.tgid), num, "", cgroups};

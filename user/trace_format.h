@@ -26,6 +26,11 @@ std::string format_open_flags(uint64_t flags);
 std::string format_res(int64_t ret);
 // Mode bits as Falco names them ("S_IRUSR|S_IWUSR"; "0" for none).
 std::string format_mode(uint32_t mode);
+// Numeric arguments as Falco names them: an address family ("AF_PACKET"),
+// a ptrace request ("PTRACE_ATTACH"), namespace flags ("CLONE_NEWNET|...").
+std::string format_socket_domain(uint32_t domain);
+std::string format_ptrace_request(uint64_t request);
+std::string format_clone_flags(uint64_t flags);
 // The flags argument of linkat, unlinkat or renameat2 by name.
 std::string format_at_flags(uint16_t pathop_kind, uint32_t flags);
 

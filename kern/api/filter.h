@@ -48,7 +48,9 @@ enum pg_fkind {
 	/* The path operations, in enum pg_pathop_kind order: PG_FK_PATHOP +
 	 * kind - 1 (symlink, symlinkat, link, ..., fchmodat). */
 	PG_FK_PATHOP = 5,
-	PG_FK__COUNT = PG_FK_PATHOP + PG_PO__END - 1,
+	/* Then the syscalls judged by numbers: PG_FK_ARGS + kind - 1. */
+	PG_FK_ARGS = PG_FK_PATHOP + PG_PO__END - 1,
+	PG_FK__COUNT = PG_FK_ARGS + PG_AK__END - 1,
 };
 
 PG_FILTER_INLINE int pg_fkind_is_open(__u32 kind)

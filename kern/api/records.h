@@ -37,6 +37,7 @@ enum pg_rec_type {
 	PG_REC_OPEN = 4,    /* open, openat, openat2, creat returned */
 	PG_REC_CONNECT = 5, /* connect returned */
 	PG_REC_PATHOP = 6,  /* a syscall on names in the file tree returned */
+	PG_REC_ARGS = 7,    /* a syscall judged by its integer arguments returned */
 };
 
 /* pg_hdr.flags */
@@ -241,6 +242,32 @@ struct pg_pathop_rec {
 	struct pg_verdict verdict; /* the kernel filter's judgement */
 };
 PG_ABI_ASSERT(sizeof(struct pg_pathop_rec) == 184, "pg_pathop_rec layout");
+
+/* Which syscall produced a PG_REC_ARGS: syscalls whose arguments are plain
+ * numbers (policy/syscall_args.h names and formats them). */
+enum pg_args_kind {
+	PG_AK_SOCKET = 1,
+	PG_AK_PTRACE = 2,
+	PG_AK_SETNS = 3,
+	PG_AK_UNSHARE = 4,
+	PG_AK_SETUID = 5,
+	PG_AK_SETGID = 6,
+	PG_AK_BPF = 7,
+	PG_AK_LISTEN = 8,
+	PG_AK_FCHMOD = 9,
+	PG_AK__END,
+};
+
+struct pg_args_rec {
+	struct pg_hdr hdr;
+	struct pg_task task;
+	__s64 ret;
+	__u64 args[6]; /* the syscall's arguments, as passed */
+	__u16 kind;    /* enum pg_args_kind */
+	__u16 pad[3];
+	struct pg_verdict verdict; /* the kernel filter's judgement */
+};
+PG_ABI_ASSERT(sizeof(struct pg_args_rec) == 184, "pg_args_rec layout");
 
 /* Every place a record can be lost; indexes of the pg_drops counter map. */
 enum pg_drop_reason {

@@ -359,3 +359,29 @@ TEST_CASE("container: the kernel filter tells host from container by cgroup, as 
   CHECK(passed < 50);
   d.stop();
 }
+
+TEST_CASE("container: a packet socket in a container raises Falco's rule; on the host it does not") {
+  PodmanApi api;
+  std::string name = unique("packet");
+  std::string id = api.start(name);
+  Daemon d(daemon_args(api));
+  REQUIRE(d.ready());
+  // busybox arping opens an AF_PACKET socket first thing (whether or not
+  // it may then send anything).
+  sh("/bin/busybox arping -c 1 -w 1 -I lo 127.0.0.1 >/dev/null 2>&1");
+  sh(kPodman + " exec " + name + " arping -c 1 -w 1 -I lo 127.0.0.1 >/dev/null 2>&1");
+  auto a = d.wait_for(
+      [&](const Json& j) {
+        return j.value("rule", "") == "Packet socket created in container" &&
+               j["output_fields"].value("container.id", "") == id.substr(0, 12);
+      },
+      10s);
+  REQUIRE_MESSAGE(a, d.stderr_text());
+  CHECK((*a)["output_fields"]["proc.name"] == "arping");
+  CHECK((*a)["output"].get<std::string>().find("AF_PACKET") != std::string::npos);
+  d.stop();
+  for (const auto& j : d.all([](const Json& j) {
+         return j.value("rule", "") == "Packet socket created in container";
+       }))
+    CHECK(j["output_fields"].value("container.id", "") == id.substr(0, 12));
+}

@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "policy/pathop_args.h"
+#include "policy/syscall_args.h"
 #include "user/engine/extract_container.h"
 #include "user/path.h"
 #include "user/trace_format.h"
@@ -145,6 +146,34 @@ V evt_arg(const EventView& v, const FieldArg& a, std::string& s) {
           break;
       }
       break;
+    case K::Args: {
+      const policy::NumericArg na = policy::numeric_arg(e.args_kind, k);
+      if (na.format == policy::ArgFormat::None) break;
+      const uint64_t raw = e.args[na.index];
+      switch (na.format) {
+        case policy::ArgFormat::Int:
+          return V::of_int(int32_t(uint32_t(raw)));
+        case policy::ArgFormat::Long:
+          return V::of_int(int64_t(raw));
+        case policy::ArgFormat::Unsigned:
+          return V::of_int(uint32_t(raw));
+        case policy::ArgFormat::SocketDomain:
+          s = format_socket_domain(uint32_t(raw));
+          return V::of(s);
+        case policy::ArgFormat::PtraceRequest:
+          s = format_ptrace_request(raw);
+          return V::of(s);
+        case policy::ArgFormat::CloneFlags:
+          s = format_clone_flags(raw);
+          return V::of(s);
+        case policy::ArgFormat::Mode:
+          s = format_mode(uint32_t(raw));
+          return V::of(s);
+        case policy::ArgFormat::None:
+          break;
+      }
+      break;
+    }
     case K::Connect:
       if (k == "fd") return V::of_int(e.fd);
       if (k == "addr" || k == "tuple") {
@@ -168,10 +197,58 @@ V evt_arg(const EventView& v, const FieldArg& a, std::string& s) {
   return V::na();
 }
 
+// evt.args: every argument as "name=value", in the syscall's order.
+V evt_args(const EventView& v, const FieldArg&, std::string& s) {
+  const Event& e = v.evt;
+  std::vector<std::string_view> names;
+  switch (e.kind) {
+    case K::Open:
+      names = {"fd", "dirfd", "name", "flags", "mode"};
+      break;
+    case K::Connect:
+      names = {"fd", "tuple"};
+      break;
+    case K::PathOp:
+      if (e.pathop_kind < PG_PO__END)
+        for (const auto& [n, _] : policy::kPathOps[e.pathop_kind].args)
+          if (!n.empty()) names.push_back(n);
+      break;
+    case K::Args:
+      if (e.args_kind < PG_AK__END)
+        for (const auto& a : policy::kNumericSyscalls[e.args_kind].args)
+          if (!a.name.empty()) names.push_back(a.name);
+      break;
+    case K::Exec:
+      names = {"filename"};
+      break;
+    case K::Fork:
+      names = {"child_pid"};
+      break;
+    case K::Exit:
+      names = {"status"};
+      break;
+  }
+  std::string out = e.kind == K::Open ? "" : fmt::format("res={}", e.ret);
+  std::string scratch;
+  for (auto n : names) {
+    FieldArg a;
+    a.key = std::string(n);
+    V val = evt_arg(v, a, scratch);
+    if (!out.empty()) out += ' ';
+    out += fmt::format("{}={}", n, render_value(val));
+  }
+  s = std::move(out);
+  return V::of(s);
+}
+
 V evt_rawarg(const EventView& v, const FieldArg& a, std::string& s) {
   const Event& e = v.evt;
   if (is_open(e) && a.key == "flags") return V::of_int(int64_t(e.open_flags));
   if (is_open(e) && a.key == "mode") return V::of_int(e.open_mode);
+  if (e.kind == K::Args) {
+    const policy::NumericArg na = policy::numeric_arg(e.args_kind, a.key);
+    if (na.format != policy::ArgFormat::None) return V::of_int(int64_t(e.args[na.index]));
+  }
   if (e.kind == K::PathOp) {
     const auto which = policy::pathop_arg(e.pathop_kind, a.key);
     if (which == policy::PathOpArg::Flags) return V::of_int(e.op_flags);
@@ -413,6 +490,7 @@ constexpr Entry kExtractors[] = {
     {"evt.is_open_exec", evt_is_open_exec},
     {"evt.is_open_create", evt_is_open_create},
     {"evt.arg", evt_arg},
+    {"evt.args", evt_args},
     {"evt.rawarg", evt_rawarg},
     {"proc.pid", proc_pid},
     {"proc.vpid", proc_pid},

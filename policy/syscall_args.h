@@ -1,0 +1,69 @@
+// The numeric-argument syscalls (PG_REC_ARGS): each argument's Falco name
+// (evt.arg.NAME) and how Falco prints it, per pg_args_kind.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+#include "kern/api/records.h"
+
+namespace pg::policy {
+
+enum class ArgFormat : uint8_t {
+  None,           // no such argument
+  Int,            // a C int (fds, pids, flags): the register's low 32 bits, signed
+  Long,           // a 64-bit value (addresses, ptrace data)
+  Unsigned,       // a 32-bit unsigned value (uids, gids)
+  SocketDomain,   // AF_INET, AF_PACKET, ...
+  PtraceRequest,  // PTRACE_ATTACH, PTRACE_TRACEME, ...
+  CloneFlags,     // CLONE_NEWNS|CLONE_NEWUSER|...
+  Mode,           // S_IRUSR|... (as for chmod)
+};
+
+struct NumericArg {
+  std::string_view name;
+  uint8_t index = 0;  // which syscall argument
+  ArgFormat format = ArgFormat::None;
+};
+
+struct NumericSyscall {
+  std::string_view name;
+  std::array<NumericArg, 4> args;
+};
+
+inline constexpr std::array<NumericSyscall, PG_AK__END> kNumericSyscalls = [] {
+  using F = ArgFormat;
+  return std::array<NumericSyscall, PG_AK__END>{{
+      {"", {}},
+      {"socket",
+       {{{"domain", 0, F::SocketDomain}, {"type", 1, F::Int}, {"proto", 2, F::Int}}}},
+      {"ptrace",
+       {{{"request", 0, F::PtraceRequest}, {"pid", 1, F::Int}, {"addr", 2, F::Long},
+         {"data", 3, F::Long}}}},
+      {"setns", {{{"fd", 0, F::Int}, {"nstype", 1, F::CloneFlags}}}},
+      {"unshare", {{{"flags", 0, F::CloneFlags}}}},
+      {"setuid", {{{"uid", 0, F::Unsigned}}}},
+      {"setgid", {{{"gid", 0, F::Unsigned}}}},
+      {"bpf", {{{"cmd", 0, F::Int}}}},
+      {"listen", {{{"fd", 0, F::Int}, {"backlog", 1, F::Int}}}},
+      {"fchmod", {{{"fd", 0, F::Int}, {"mode", 1, F::Mode}}}},
+  }};
+}();
+
+// pg_args_kind of a syscall name; 0 when it is not one of these.
+constexpr uint16_t numeric_kind_of(std::string_view syscall) {
+  for (uint16_t k = 1; k < PG_AK__END; ++k)
+    if (kNumericSyscalls[k].name == syscall) return k;
+  return 0;
+}
+
+// The argument `name` of a kind (format None: no such argument).
+constexpr NumericArg numeric_arg(uint16_t kind, std::string_view name) {
+  if (kind == 0 || kind >= PG_AK__END) return {};
+  for (const auto& a : kNumericSyscalls[kind].args)
+    if (!a.name.empty() && a.name == name) return a;
+  return {};
+}
+
+}  // namespace pg::policy

@@ -1,0 +1,116 @@
+// Syscalls judged by their numeric arguments (socket, ptrace, setns,
+// unshare, setuid, setgid, bpf, listen, fchmod): what `trace` reports, and
+// Falco's stable ptrace rules firing on a real PTRACE_TRACEME and a real
+// PTRACE_ATTACH. (A packet socket in a container is in containers_test.)
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+using namespace pg::e2e;
+
+namespace {
+
+const std::string kFalcoRules = "../shared/falco-rules/falco_rules.yaml";
+
+auto event_of(const std::string& type, pid_t pid = getpid()) {
+  return [type, pid](const Json& j) {
+    return j.value("proc.pid", 0) == pid && j.value("evt.type", "") == type;
+  };
+}
+
+// A child that stops itself under PTRACE_TRACEME, or sleeps to be attached.
+pid_t child(bool traceme) {
+  pid_t c = fork();
+  if (c == 0) {
+    if (traceme) ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
+    if (!traceme) pause();
+    _exit(0);
+  }
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("numeric-argument syscalls are traced with Falco's argument names and formats") {
+  TempDir dir;
+  Daemon d({"trace", "--json", "--pid", std::to_string(getpid())});
+  REQUIRE(d.ready());
+  const int pkt = socket(AF_PACKET, SOCK_DGRAM, 0);
+  const int tcp = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(tcp >= 0);
+  REQUIRE(listen(tcp, 7) == 0);
+  CHECK(syscall(SYS_setns, -1, CLONE_NEWNET) != 0);  // EBADF, still reported
+  REQUIRE(unshare(0) == 0);
+  REQUIRE(setgid(getgid()) == 0);
+  REQUIRE(setuid(getuid()) == 0);
+  CHECK(syscall(SYS_bpf, 999, nullptr, 0) != 0);
+  const int f = open((dir.path + "/f").c_str(), O_CREAT | O_WRONLY, 0600);
+  REQUIRE(fchmod(f, 04750) == 0);
+  close(f);
+  if (pkt >= 0) close(pkt);
+  close(tcp);
+
+  auto e = d.wait_for(
+      [](const Json& j) { return j.value("evt.arg.domain", "") == "AF_PACKET"; });
+  REQUIRE(e);
+  CHECK((*e)["evt.type"] == "socket");
+  CHECK((*e)["evt.arg.type"] == SOCK_DGRAM);
+  REQUIRE((e = d.wait_for(event_of("listen"))));
+  CHECK((*e)["evt.arg.fd"] == tcp);
+  CHECK((*e)["evt.arg.backlog"] == 7);
+  REQUIRE((e = d.wait_for(event_of("setns"))));
+  CHECK((*e)["evt.arg.fd"] == -1);
+  CHECK((*e)["evt.arg.nstype"] == "CLONE_NEWNET");
+  CHECK((*e)["evt.res"] == "EBADF");
+  REQUIRE((e = d.wait_for(event_of("unshare"))));
+  CHECK((*e)["evt.arg.flags"] == "0");
+  REQUIRE((e = d.wait_for(event_of("setuid"))));
+  CHECK((*e)["evt.arg.uid"] == getuid());
+  REQUIRE((e = d.wait_for(event_of("setgid"))));
+  CHECK((*e)["evt.arg.gid"] == getgid());
+  REQUIRE((e = d.wait_for(event_of("bpf"))));
+  CHECK((*e)["evt.arg.cmd"] == 999);
+  CHECK((*e)["evt.failed"] == true);
+  REQUIRE((e = d.wait_for(event_of("fchmod"))));
+  CHECK((*e)["evt.arg.mode"] == "S_IXGRP|S_IRGRP|S_IXUSR|S_IWUSR|S_IRUSR|S_ISUID");
+}
+
+TEST_CASE("ptrace: PTRACE_TRACEME and PTRACE_ATTACH raise Falco's stable ptrace rules") {
+  Daemon d({"run", "-r", kFalcoRules, "--json", "-c", "/dev/null"});
+  REQUIRE(d.ready());
+  // A benign process-related syscall first: reading a child's status.
+  pid_t quiet = child(false);
+  kill(quiet, SIGKILL);
+  waitpid(quiet, nullptr, 0);
+
+  pid_t anti = child(true);  // the child asks to be traced (anti-debugging)
+  waitpid(anti, nullptr, 0);
+  pid_t victim = child(false);
+  REQUIRE(ptrace(PTRACE_ATTACH, victim, nullptr, nullptr) == 0);
+  waitpid(victim, nullptr, 0);
+  ptrace(PTRACE_DETACH, victim, nullptr, nullptr);
+  kill(victim, SIGKILL);
+  waitpid(victim, nullptr, 0);
+
+  auto a = d.wait_for([&](const Json& j) {
+    return j.value("rule", "") == "PTRACE anti-debug attempt";
+  });
+  REQUIRE_MESSAGE(a, d.stderr_text());
+  auto b = d.wait_for([&](const Json& j) {
+    return j.value("rule", "") == "PTRACE attached to process";
+  });
+  REQUIRE(b);
+  CHECK((*b)["output_fields"]["proc.name"] == "e2e-tests");
+  CHECK(d.stop() == 0);
+  // One of each: the quiet child raised nothing.
+  CHECK(d.all([](const Json& j) { return j.value("rule", "") == "PTRACE anti-debug attempt"; })
+            .size() == 1);
+}
