@@ -185,7 +185,11 @@ FilterTables build_filter_tables(const Ruleset& rs, std::size_t max_clauses) {
         for (const auto& v : l.values) value_keys.insert({l.field, v});
       }
     }
-  for (const auto& [f, key] : value_keys) {
+  // (Entries by reference, not structured bindings: clang 14, which the
+  // libFuzzer build uses, cannot capture bindings in a lambda.)
+  for (const auto& entry : value_keys) {
+    const int f = entry.first;
+    const std::string& key = entry.second;
     pg_slots acc{};
     for (std::size_t s = 0; s < t.slots.size(); ++s)
       if (slot_test(t.mask[f].uses, s) &&
@@ -197,7 +201,9 @@ FilterTables build_filter_tables(const Ruleset& rs, std::size_t max_clauses) {
     else
       t.strs[{f, key}] = acc;
   }
-  for (const auto& [f, key] : path_keys) {
+  for (const auto& entry : path_keys) {
+    const int f = entry.first;
+    const std::string& key = entry.second;
     pg_slots acc{};
     for (std::size_t s = 0; s < t.slots.size(); ++s)
       if (slot_test(t.mask[f].uses, s) &&
