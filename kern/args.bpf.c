@@ -1,22 +1,54 @@
 /* Syscalls whose arguments are plain numbers: socket, ptrace, setns,
- * unshare, setuid, setgid, bpf, listen, fchmod. (init_module and
- * finit_module have no tracepoints on kernels built without modules.)
+ * unshare, setuid, setgid, bpf, listen, fchmod, the dup family, accept,
+ * accept4, sendto, sendmsg. (init_module and finit_module have no
+ * tracepoints on kernels built without modules.)
  *
  *   sys_exit_<syscall>: the six argument registers saved at entry, ret
  *     kernel filter (task fields: comm, parent comm, uid, container)
  *     record task + arguments + ret + the surviving slots
+ *     + the fd the syscall names (an argument, or accept's result),
+ *       resolved here: its type, a socket's ends or a file's path
  *
  * Userspace names and formats each argument as Falco does
  * (policy/syscall_args.h). One exit program per syscall, attached only
  * when a loaded rule names it.
  */
 #include "lib/common.bpf.h"
+#include "lib/fd.bpf.h"
 #include "lib/filter.bpf.h"
 #include "lib/syscall.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
-static __always_inline int pg_emit_args(long ret, __u16 kind)
+/* Which descriptor a syscall's record resolves. */
+enum pg_fd_source {
+	PG_FDS_NONE,
+	PG_FDS_ARG0, /* the first argument (dup's oldfd, sendto's fd, ...) */
+	PG_FDS_RET,  /* the descriptor returned (accept) */
+};
+
+/* sendto/sendmsg on an unconnected socket: the destination passed. */
+static __always_inline void pg_read_destination(struct pt_regs *regs, __u16 kind,
+						struct pg_fdinfo *fi)
+{
+	const void *uaddr = NULL;
+	long addrlen = 0;
+	if (kind == PG_AK_SENDTO) {
+		uaddr = (const void *)pg_syscall_arg(regs, 4);
+		addrlen = (int)pg_syscall_arg(regs, 5);
+	} else if (kind == PG_AK_SENDMSG) {
+		struct user_msghdr msg = {};
+		bpf_probe_read_user(&msg, sizeof(msg), (const void *)pg_syscall_arg(regs, 1));
+		uaddr = msg.msg_name;
+		addrlen = msg.msg_namelen;
+	}
+	if (uaddr && addrlen > 0) {
+		pg_read_user_sockaddr(uaddr, addrlen, &fi->remote);
+		fi->flags |= PG_FDI_DESTINATION;
+	}
+}
+
+static __always_inline int pg_emit_args(long ret, __u16 kind, enum pg_fd_source fds)
 {
 	if (pg_is_self())
 		return 0;
@@ -40,23 +72,42 @@ static __always_inline int pg_emit_args(long ret, __u16 kind)
 		r->args[i] = pg_syscall_arg(regs, i);
 	r->kind = kind;
 	r->pad[0] = r->pad[1] = r->pad[2] = 0;
-	pg_submit(buf, sizeof(*r));
+	__u32 off = sizeof(*r);
+	long fd = fds == PG_FDS_ARG0 ? (int)r->args[0] : fds == PG_FDS_RET ? ret : -1;
+	if (fds == PG_FDS_NONE || fd < 0) {
+		__builtin_memset(&r->fd, 0, sizeof(r->fd));
+		r->fd.num = -1;
+	} else {
+		off = pg_put_fdinfo(buf, off, &r->fd, task, fd);
+		if (r->fd.path.flags & PG_SF_TRUNCATED)
+			r->hdr.flags |= PG_RF_TRUNCATED;
+		if (r->fd.sock_family && r->fd.remote.port == 0) /* not connected */
+			pg_read_destination(regs, kind, &r->fd);
+	}
+	pg_submit(buf, off);
 	return 0;
 }
 
-#define PG_ARGS_PROG(name, KIND)                                                                   \
+#define PG_ARGS_PROG(name, KIND, FDS)                                                              \
 	SEC("tracepoint/syscalls/sys_exit_" #name)                                                 \
 	int pg_exit_##name(struct trace_event_raw_sys_exit *ctx)                                   \
 	{                                                                                          \
-		return pg_emit_args(ctx->ret, KIND);                                               \
+		return pg_emit_args(ctx->ret, KIND, FDS);                                          \
 	}
 
-PG_ARGS_PROG(socket, PG_AK_SOCKET)
-PG_ARGS_PROG(ptrace, PG_AK_PTRACE)
-PG_ARGS_PROG(setns, PG_AK_SETNS)
-PG_ARGS_PROG(unshare, PG_AK_UNSHARE)
-PG_ARGS_PROG(setuid, PG_AK_SETUID)
-PG_ARGS_PROG(setgid, PG_AK_SETGID)
-PG_ARGS_PROG(bpf, PG_AK_BPF)
-PG_ARGS_PROG(listen, PG_AK_LISTEN)
-PG_ARGS_PROG(fchmod, PG_AK_FCHMOD)
+PG_ARGS_PROG(socket, PG_AK_SOCKET, PG_FDS_NONE)
+PG_ARGS_PROG(ptrace, PG_AK_PTRACE, PG_FDS_NONE)
+PG_ARGS_PROG(setns, PG_AK_SETNS, PG_FDS_ARG0)
+PG_ARGS_PROG(unshare, PG_AK_UNSHARE, PG_FDS_NONE)
+PG_ARGS_PROG(setuid, PG_AK_SETUID, PG_FDS_NONE)
+PG_ARGS_PROG(setgid, PG_AK_SETGID, PG_FDS_NONE)
+PG_ARGS_PROG(bpf, PG_AK_BPF, PG_FDS_NONE)
+PG_ARGS_PROG(listen, PG_AK_LISTEN, PG_FDS_ARG0)
+PG_ARGS_PROG(fchmod, PG_AK_FCHMOD, PG_FDS_ARG0)
+PG_ARGS_PROG(dup, PG_AK_DUP, PG_FDS_ARG0)
+PG_ARGS_PROG(dup2, PG_AK_DUP2, PG_FDS_ARG0)
+PG_ARGS_PROG(dup3, PG_AK_DUP3, PG_FDS_ARG0)
+PG_ARGS_PROG(accept, PG_AK_ACCEPT, PG_FDS_RET)
+PG_ARGS_PROG(accept4, PG_AK_ACCEPT4, PG_FDS_RET)
+PG_ARGS_PROG(sendto, PG_AK_SENDTO, PG_FDS_ARG0)
+PG_ARGS_PROG(sendmsg, PG_AK_SENDMSG, PG_FDS_ARG0)

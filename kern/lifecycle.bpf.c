@@ -27,6 +27,29 @@ static __always_inline __u32 pg_tty_nr(struct task_struct *task)
 	return (minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12);
 }
 
+#define PG_OVERLAYFS_SUPER_MAGIC 0x794c7630
+
+/* enum pg_exe_flags of the file being executed. A memfd's name is
+ * "memfd:<name>" and it has no link anywhere; an overlayfs inode whose
+ * upper dentry is set exists in the writable layer. */
+static __always_inline __u32 pg_exe_flags(struct file *exe)
+{
+	__u32 flags = 0;
+	struct inode *inode = BPF_CORE_READ(exe, f_inode);
+	char name[6] = {};
+	bpf_probe_read_kernel(name, sizeof(name), BPF_CORE_READ(exe, f_path.dentry, d_name.name));
+	if (name[0] == 'm' && name[1] == 'e' && name[2] == 'm' && name[3] == 'f' && name[4] == 'd' &&
+	    name[5] == ':' && BPF_CORE_READ(inode, i_nlink) == 0)
+		flags |= PG_EXE_FROM_MEMFD;
+	if (BPF_CORE_READ(inode, i_sb, s_magic) == PG_OVERLAYFS_SUPER_MAGIC) {
+		struct ovl_inode *oi =
+		    (void *)inode - bpf_core_field_offset(struct ovl_inode, vfs_inode);
+		if (BPF_CORE_READ(oi, __upperdentry))
+			flags |= PG_EXE_UPPER_LAYER;
+	}
+	return flags;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(pg_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -42,10 +65,10 @@ int BPF_PROG(pg_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	r->tty = pg_tty_nr(task);
 	r->old_tid = old_pid;
 	r->sid = BPF_CORE_READ(task, signal, pids[PIDTYPE_SID], numbers[0].nr);
-	r->pad = 0;
 
 	__u32 off = sizeof(*r);
 	struct file *exe = BPF_CORE_READ(bprm, file);
+	r->exe_flags = pg_exe_flags(exe);
 	off = pg_put_path_walk(buf, off, &r->exe, BPF_CORE_READ(exe, f_path.dentry),
 			       BPF_CORE_READ(exe, f_path.mnt), task);
 	unsigned long arg_start = BPF_CORE_READ(task, mm, arg_start);

@@ -10,6 +10,7 @@
  */
 #include "lib/common.bpf.h"
 #include "lib/fd.bpf.h"
+#include "lib/sock.bpf.h"
 #include "lib/filter.bpf.h"
 #include "lib/strings.bpf.h"
 #include "lib/syscall.bpf.h"
@@ -17,29 +18,7 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define PG_AF_UNIX 1
-#define PG_AF_INET 2
-#define PG_AF_INET6 10
 #define PG_EINPROGRESS 115
-
-static __always_inline void pg_read_local(struct task_struct *task, long fd,
-					  struct pg_connect_rec *r)
-{
-	struct file *f = pg_fd_file(task, fd);
-	struct socket *sock = BPF_CORE_READ(f, private_data);
-	struct sock *sk = BPF_CORE_READ(sock, sk);
-	if (!sk)
-		return;
-	r->sock_type = BPF_CORE_READ(sk, sk_type);
-	r->protocol = BPF_CORE_READ(sk, sk_protocol);
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	r->local.family = family;
-	r->local.port = BPF_CORE_READ(sk, __sk_common.skc_num);
-	if (family == PG_AF_INET)
-		BPF_CORE_READ_INTO(&r->local.addr, sk, __sk_common.skc_rcv_saddr);
-	else if (family == PG_AF_INET6)
-		BPF_CORE_READ_INTO(&r->local.addr, sk, __sk_common.skc_v6_rcv_saddr);
-}
 
 SEC("tracepoint/syscalls/sys_exit_connect")
 int pg_exit_connect(struct trace_event_raw_sys_exit *ctx)
@@ -77,22 +56,11 @@ int pg_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	r->fd = fd;
 
 	__u32 off = sizeof(*r);
-	r->remote.family = family;
-	if (family == PG_AF_INET && addrlen >= 8) {
-		struct sockaddr_in sin = {};
-		bpf_probe_read_user(&sin, sizeof(sin), uaddr);
-		r->remote.port = bpf_ntohs(sin.sin_port);
-		__builtin_memcpy(r->remote.addr, &sin.sin_addr, 4);
-	} else if (family == PG_AF_INET6 && addrlen >= 24) {
-		struct sockaddr_in6 sin6 = {};
-		bpf_probe_read_user(&sin6, sizeof(sin6), uaddr);
-		r->remote.port = bpf_ntohs(sin6.sin6_port);
-		__builtin_memcpy(r->remote.addr, &sin6.sin6_addr, 16);
-	} else if (family == PG_AF_UNIX) {
+	pg_read_user_sockaddr(uaddr, addrlen, &r->remote);
+	if (family == PG_AF_UNIX)
 		off = pg_put_user_str(buf, off, &r->unix_path, (const char *)uaddr + sizeof(__u16));
-	}
 	if (ctx->ret == 0 || ctx->ret == -PG_EINPROGRESS)
-		pg_read_local(task, fd, r);
+		pg_read_socket(pg_fd_file(task, fd), &r->sock_type, &r->protocol, &r->local, NULL);
 	pg_submit(buf, off);
 	return 0;
 }

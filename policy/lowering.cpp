@@ -509,8 +509,12 @@ struct Lowering {
   static bool and_literal(KLiteral& a, const KLiteral& b) {
     a.text.insert(a.text.end(), b.text.begin(), b.text.end());
     if (a.enumerated()) {
+      // An empty set is no contradiction: an enumerated field exists only
+      // for some syscalls (the open class for opens, the family for
+      // connect), and events of the others never judge it. The literal
+      // stays, rejecting just the events that have the field.
       a.accepts &= b.accepts;
-      return a.accepts.any();
+      return true;
     }
     if (!a.negated && !b.negated) {
       a.values = set_op(a.values, b.values, '&');

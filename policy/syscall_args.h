@@ -1,5 +1,6 @@
 // The numeric-argument syscalls (PG_REC_ARGS): each argument's Falco name
-// (evt.arg.NAME) and how Falco prints it, per pg_args_kind.
+// (evt.arg.NAME) and how Falco prints it, per pg_args_kind. The descriptor
+// such a syscall names is resolved by the kernel and described by fd.*.
 #pragma once
 
 #include <array>
@@ -48,6 +49,13 @@ inline constexpr std::array<NumericSyscall, PG_AK__END> kNumericSyscalls = [] {
       {"bpf", {{{"cmd", 0, F::Int}}}},
       {"listen", {{{"fd", 0, F::Int}, {"backlog", 1, F::Int}}}},
       {"fchmod", {{{"fd", 0, F::Int}, {"mode", 1, F::Mode}}}},
+      {"dup", {{{"oldfd", 0, F::Int}}}},
+      {"dup2", {{{"oldfd", 0, F::Int}, {"newfd", 1, F::Int}}}},
+      {"dup3", {{{"oldfd", 0, F::Int}, {"newfd", 1, F::Int}, {"flags", 2, F::Int}}}},
+      {"accept", {{{"fd", 0, F::Int}}}},
+      {"accept4", {{{"fd", 0, F::Int}, {"flags", 3, F::Int}}}},
+      {"sendto", {{{"fd", 0, F::Int}, {"size", 2, F::Long}}}},
+      {"sendmsg", {{{"fd", 0, F::Int}}}},
   }};
 }();
 

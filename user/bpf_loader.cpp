@@ -73,6 +73,13 @@ const std::vector<HookInfo>& all_hooks() {
       {"bpf", false, [](pg_bpf* s) { return s->progs.pg_exit_bpf; }},
       {"listen", false, [](pg_bpf* s) { return s->progs.pg_exit_listen; }},
       {"fchmod", false, [](pg_bpf* s) { return s->progs.pg_exit_fchmod; }},
+      {"dup", false, [](pg_bpf* s) { return s->progs.pg_exit_dup; }},
+      {"dup2", false, [](pg_bpf* s) { return s->progs.pg_exit_dup2; }},
+      {"dup3", false, [](pg_bpf* s) { return s->progs.pg_exit_dup3; }},
+      {"accept", false, [](pg_bpf* s) { return s->progs.pg_exit_accept; }},
+      {"accept4", false, [](pg_bpf* s) { return s->progs.pg_exit_accept4; }},
+      {"sendto", false, [](pg_bpf* s) { return s->progs.pg_exit_sendto; }},
+      {"sendmsg", false, [](pg_bpf* s) { return s->progs.pg_exit_sendmsg; }},
   };
   return hooks;
 }

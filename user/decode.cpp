@@ -54,6 +54,9 @@ void fill_task(const pg_task& t, TaskInfo& out) {
   out.cgroup_id = t.cgroup_id;
   out.comm.assign(t.comm, strnlen(t.comm, sizeof(t.comm)));
   out.pcomm.assign(t.pcomm, strnlen(t.pcomm, sizeof(t.pcomm)));
+  out.cap_effective = t.cap_effective;
+  out.cap_permitted = t.cap_permitted;
+  out.cap_inheritable = t.cap_inheritable;
 }
 
 void fill_verdict(const pg_verdict& v, Event& e) {
@@ -108,6 +111,7 @@ std::expected<void, std::string> decode_exec(std::span<const std::byte> rec, Eve
   e.start_ns = r.start_ns;
   e.tty = r.tty;
   e.sid = r.sid;
+  e.exe_flags = r.exe_flags;
   e.ret = 0;
   PG_TRY(exe, str_at(rec, r.exe));
   PG_TRY(args, str_at(rec, r.args));
@@ -179,6 +183,18 @@ std::expected<void, std::string> decode_args(std::span<const std::byte> rec, Eve
   e.ret = r.ret;
   e.args_kind = r.kind;
   std::copy(std::begin(r.args), std::end(r.args), e.args.begin());
+  e.fd = r.fd.num;
+  e.fd_mode = r.fd.mode;
+  e.sock_family = r.fd.sock_family;
+  e.fd_flags = r.fd.flags;
+  e.sock_type = r.fd.sock_type;
+  e.protocol = r.fd.protocol;
+  fill_sockaddr(r.fd.local, e.local);
+  fill_sockaddr(r.fd.remote, e.remote);
+  e.path = {};
+  if ((r.fd.mode & PG_S_IFMT) == PG_S_IFSOCK || r.fd.mode == 0) return {};
+  PG_TRY(walk, str_at(rec, r.fd.path));
+  fill_walk(walk, r.fd.path, e.path);
   return {};
 }
 

@@ -35,6 +35,9 @@ struct TaskInfo {
   uint64_t cgroup_id = 0;
   std::string comm;
   std::string pcomm;  // the parent process's comm, read with comm
+  uint64_t cap_effective = 0;  // capability sets, bit N = capability N
+  uint64_t cap_permitted = 0;
+  uint64_t cap_inheritable = 0;
 };
 
 struct SockAddr {
@@ -72,6 +75,7 @@ struct Event {
   uint64_t start_ns = 0;
   uint32_t tty = 0;
   uint32_t sid = 0;
+  uint32_t exe_flags = 0;  // pg_exe_flags
   // Fork
   uint32_t child_tgid = 0;
   uint64_t child_start_ns = 0;
@@ -95,12 +99,18 @@ struct Event {
   // arguments, named and formatted by policy/syscall_args.h.
   uint16_t args_kind = 0;  // pg_args_kind
   std::array<uint64_t, 6> args{};
-  // Connect
+  // The descriptor the event is about. Connect: the socket. Numeric-argument
+  // syscalls that name one (dup's oldfd, accept's result, sendto's fd):
+  // resolved by the kernel, with `fd_mode` its inode mode (0: not open),
+  // and the socket fields or `path` below describing it.
   int32_t fd = -1;
+  uint32_t fd_mode = 0;
   uint16_t sock_type = 0;
   uint16_t protocol = 0;
   SockAddr remote;
   SockAddr local;
+  uint16_t sock_family = 0;  // numeric-argument syscalls: the socket's own family
+  uint16_t fd_flags = 0;     // pg_fdinfo_flags
 
   // The kernel filter's verdict (open, connect, path operations): when `filtered`, only
   // rules owning a slot in `slots` (under generation `filter_gen`) can match.

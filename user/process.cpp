@@ -25,6 +25,7 @@ const Process& ProcessTable::update(const Event& e) {
       p.tty = e.tty;
       p.sid = e.sid;
       p.start_ns = e.start_ns;
+      p.exe_flags = e.exe_flags;
       break;
     case EventKind::Fork: {
       // The child starts as a copy of its parent; its own exec or events

@@ -25,6 +25,7 @@ struct Process {
   uint32_t sid = 0;
   uint64_t start_ns = 0;  // CLOCK_BOOTTIME
   uint64_t cgroup_id = 0;
+  uint32_t exe_flags = 0;  // pg_exe_flags of the last exec
   bool exited = false;
 };
 

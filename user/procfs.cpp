@@ -111,6 +111,8 @@ std::expected<Process, std::string> ProcFs::read_process(uint32_t pid) const {
     if (to_num(s, v)) p.loginuid = uint32_t(v);
   }
   p.exepath = read_link(dir / "exe");
+  // A memfd's link reads "/memfd:NAME (deleted)".
+  if (p.exepath.starts_with("/memfd:")) p.exe_flags |= PG_EXE_FROM_MEMFD;
   p.cwd = read_link(dir / "cwd");
   if (auto cg = slurp(dir / "cgroup")) {
     if (auto rel = parse_cgroup_v2_path(*cg)) {

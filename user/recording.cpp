@@ -13,7 +13,7 @@ namespace pg::user {
 namespace {
 
 // The last byte is the record ABI version (kern/api/records.h layouts).
-constexpr char kMagic[8] = {'P', 'G', 'R', 'E', 'C', 0, 0, 2};
+constexpr char kMagic[8] = {'P', 'G', 'R', 'E', 'C', 0, 0, 3};
 constexpr uint32_t kClockFrame = 0xffffffffu;
 constexpr uint32_t kCgroupFrame = 0xfffffffeu;
 constexpr uint32_t kMaxFrame = 1u << 20;
@@ -31,7 +31,8 @@ nlohmann::json to_json(const Process& p) {
           {"tty", p.tty},
           {"sid", p.sid},
           {"start_ns", p.start_ns},
-          {"cgroup_id", p.cgroup_id}};
+          {"cgroup_id", p.cgroup_id},
+          {"exe_flags", p.exe_flags}};
 }
 
 Process from_json(const nlohmann::json& j) {
@@ -49,6 +50,7 @@ Process from_json(const nlohmann::json& j) {
   p.sid = j.at("sid");
   p.start_ns = j.at("start_ns");
   p.cgroup_id = j.at("cgroup_id");
+  p.exe_flags = j.at("exe_flags");
   return p;
 }
 

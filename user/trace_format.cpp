@@ -130,6 +130,30 @@ std::string format_clone_flags(uint64_t flags) {
   return out.empty() ? "0" : out;
 }
 
+std::string format_capabilities(uint64_t caps) {
+  // Capability numbers from linux/capability.h, in order.
+  static constexpr const char* kNames[] = {
+      "CAP_CHOWN",          "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
+      "CAP_FSETID",         "CAP_KILL",         "CAP_SETGID",          "CAP_SETUID",
+      "CAP_SETPCAP",        "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
+      "CAP_NET_ADMIN",      "CAP_NET_RAW",      "CAP_IPC_LOCK",        "CAP_IPC_OWNER",
+      "CAP_SYS_MODULE",     "CAP_SYS_RAWIO",    "CAP_SYS_CHROOT",      "CAP_SYS_PTRACE",
+      "CAP_SYS_PACCT",      "CAP_SYS_ADMIN",    "CAP_SYS_BOOT",        "CAP_SYS_NICE",
+      "CAP_SYS_RESOURCE",   "CAP_SYS_TIME",     "CAP_SYS_TTY_CONFIG",  "CAP_MKNOD",
+      "CAP_LEASE",          "CAP_AUDIT_WRITE",  "CAP_AUDIT_CONTROL",   "CAP_SETFCAP",
+      "CAP_MAC_OVERRIDE",   "CAP_MAC_ADMIN",    "CAP_SYSLOG",          "CAP_WAKE_ALARM",
+      "CAP_BLOCK_SUSPEND",  "CAP_AUDIT_READ",   "CAP_PERFMON",         "CAP_BPF",
+      "CAP_CHECKPOINT_RESTORE",
+  };
+  std::string out;
+  for (unsigned bit = 0; bit < 64; ++bit) {
+    if (!(caps & (uint64_t{1} << bit))) continue;
+    if (!out.empty()) out += ' ';
+    out += bit < std::size(kNames) ? std::string(kNames[bit]) : fmt::format("CAP_{}", bit);
+  }
+  return out;
+}
+
 std::string format_at_flags(uint16_t pathop_kind, uint32_t flags) {
   std::vector<std::pair<uint32_t, const char*>> bits;
   switch (pathop_kind) {
@@ -181,7 +205,13 @@ constexpr std::string_view kConnect[] = {
     "fd.num",   "fd.type", "fd.typechar", "fd.l4proto", "fd.sip",   "fd.sport", "fd.cip",
     "fd.cport", "fd.rip",  "fd.rport",    "fd.lip",     "fd.lport", "fd.name",
 };
-constexpr std::string_view kExec[] = {"evt.arg.filename"};
+// Numeric-argument syscalls that name a descriptor: what the kernel found.
+constexpr std::string_view kFd[] = {
+    "fd.num", "fd.type", "fd.typechar", "fd.name", "fd.l4proto", "fd.sip", "fd.sport",
+    "fd.cip", "fd.cport", "fd.connected",
+};
+constexpr std::string_view kExec[] = {"evt.arg.filename", "proc.is_exe_from_memfd",
+                                      "proc.is_exe_upper_layer", "thread.cap_effective"};
 // Numeric-argument syscalls: every argument, by its Falco name.
 const std::vector<engine::BoundField>& numeric_fields(uint16_t kind) {
   static const auto per_kind = [] {
@@ -242,7 +272,7 @@ ordered_json event_to_json(const Event& e, const ProcessTable& procs, uint64_t n
                            CgroupMap* cgroups) {
   static const auto common = bind_all(kCommon), open = bind_all(kOpen),
                     connect = bind_all(kConnect), exec = bind_all(kExec), fork = bind_all(kFork),
-                    exit = bind_all(kExit);
+                    exit = bind_all(kExit), fd = bind_all(kFd);
   const std::vector<engine::BoundField>* extra = nullptr;
   switch (e.kind) {
     case EventKind::Open:
@@ -272,6 +302,8 @@ ordered_json event_to_json(const Event& e, const ProcessTable& procs, uint64_t n
   std::string scratch;
   for (const auto& f : common) j[f.name] = to_json(engine::extract(f, v, scratch));
   for (const auto& f : *extra) j[f.name] = to_json(engine::extract(f, v, scratch));
+  if (e.kind == EventKind::Args && e.fd >= 0)
+    for (const auto& f : fd) j[f.name] = to_json(engine::extract(f, v, scratch));
   return j;
 }
 

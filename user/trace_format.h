@@ -31,6 +31,8 @@ std::string format_mode(uint32_t mode);
 std::string format_socket_domain(uint32_t domain);
 std::string format_ptrace_request(uint64_t request);
 std::string format_clone_flags(uint64_t flags);
+// A capability set as Falco prints it: "CAP_CHOWN CAP_KILL ...".
+std::string format_capabilities(uint64_t caps);
 // The flags argument of linkat, unlinkat or renameat2 by name.
 std::string format_at_flags(uint16_t pathop_kind, uint32_t flags);
 

@@ -64,8 +64,12 @@ struct pg_task {
 	__u64 cgroup_id;
 	char comm[PG_COMM_LEN];
 	char pcomm[PG_COMM_LEN]; /* the parent process's comm (proc.pname) */
+	/* Capability sets of the thread's credentials (bit N: capability N). */
+	__u64 cap_effective;
+	__u64 cap_permitted;
+	__u64 cap_inheritable;
 };
-PG_ABI_ASSERT(sizeof(struct pg_task) == 64, "pg_task layout");
+PG_ABI_ASSERT(sizeof(struct pg_task) == 88, "pg_task layout");
 
 /* pg_str.flags */
 enum pg_str_flags {
@@ -104,6 +108,15 @@ struct pg_verdict {
 };
 PG_ABI_ASSERT(sizeof(struct pg_verdict) == 8 + PG_SLOTS / 8, "pg_verdict layout");
 
+/* pg_exec_rec.exe_flags: where the executable file lives. */
+enum pg_exe_flags {
+	/* A memfd_create() file (name "memfd:...", never linked anywhere). */
+	PG_EXE_FROM_MEMFD = 1 << 0,
+	/* An overlayfs file present in the upper (writable) layer: written or
+	 * copied up after the container started, not part of its image. */
+	PG_EXE_UPPER_LAYER = 1 << 1,
+};
+
 struct pg_exec_rec {
 	struct pg_hdr hdr;
 	struct pg_task task;
@@ -111,12 +124,12 @@ struct pg_exec_rec {
 	__u32 tty;	/* controlling tty as a dev_t (major << 20 | minor), 0 if none */
 	__u32 old_tid;	/* tid before exec (differs when a thread exec'd) */
 	__u32 sid;	/* session id in the initial pid namespace */
-	__u32 pad;
+	__u32 exe_flags; /* enum pg_exe_flags */
 	struct pg_str exe;  /* the executable file, as a dentry walk */
 	struct pg_str args; /* argv, NUL-separated, as in /proc/PID/cmdline */
 	struct pg_str cwd;  /* working directory, as a dentry walk */
 };
-PG_ABI_ASSERT(sizeof(struct pg_exec_rec) == 128, "pg_exec_rec layout");
+PG_ABI_ASSERT(sizeof(struct pg_exec_rec) == 152, "pg_exec_rec layout");
 
 struct pg_fork_rec {
 	struct pg_hdr hdr;
@@ -125,7 +138,7 @@ struct pg_fork_rec {
 	__u32 child_tid;
 	__u64 child_start_ns;
 };
-PG_ABI_ASSERT(sizeof(struct pg_fork_rec) == 96, "pg_fork_rec layout");
+PG_ABI_ASSERT(sizeof(struct pg_fork_rec) == 120, "pg_fork_rec layout");
 
 struct pg_exit_rec {
 	struct pg_hdr hdr;
@@ -133,7 +146,7 @@ struct pg_exit_rec {
 	__s32 exit_code; /* as wait(2) reports it */
 	__u32 pad;
 };
-PG_ABI_ASSERT(sizeof(struct pg_exit_rec) == 88, "pg_exit_rec layout");
+PG_ABI_ASSERT(sizeof(struct pg_exit_rec) == 112, "pg_exit_rec layout");
 
 /* Which syscall produced a PG_REC_OPEN. */
 enum pg_open_kind {
@@ -162,7 +175,7 @@ struct pg_open_rec {
 	struct pg_str base;
 	struct pg_verdict verdict; /* the kernel filter's judgement */
 };
-PG_ABI_ASSERT(sizeof(struct pg_open_rec) == 168, "pg_open_rec layout");
+PG_ABI_ASSERT(sizeof(struct pg_open_rec) == 192, "pg_open_rec layout");
 
 struct pg_sockaddr {
 	__u16 family; /* AF_INET, AF_INET6, AF_UNIX, ... */
@@ -184,7 +197,7 @@ struct pg_connect_rec {
 	struct pg_str unix_path;   /* AF_UNIX: sun_path of the argument */
 	struct pg_verdict verdict; /* the kernel filter's judgement */
 };
-PG_ABI_ASSERT(sizeof(struct pg_connect_rec) == 192, "pg_connect_rec layout");
+PG_ABI_ASSERT(sizeof(struct pg_connect_rec) == 216, "pg_connect_rec layout");
 
 /* Which syscall produced a PG_REC_PATHOP. Every one of them takes one or
  * two path arguments; which argument is which, by Falco's names:
@@ -241,7 +254,7 @@ struct pg_pathop_rec {
 	struct pg_str base2;
 	struct pg_verdict verdict; /* the kernel filter's judgement */
 };
-PG_ABI_ASSERT(sizeof(struct pg_pathop_rec) == 184, "pg_pathop_rec layout");
+PG_ABI_ASSERT(sizeof(struct pg_pathop_rec) == 208, "pg_pathop_rec layout");
 
 /* Which syscall produced a PG_REC_ARGS: syscalls whose arguments are plain
  * numbers (policy/syscall_args.h names and formats them). */
@@ -255,8 +268,41 @@ enum pg_args_kind {
 	PG_AK_BPF = 7,
 	PG_AK_LISTEN = 8,
 	PG_AK_FCHMOD = 9,
+	PG_AK_DUP = 10,
+	PG_AK_DUP2 = 11,
+	PG_AK_DUP3 = 12,
+	PG_AK_ACCEPT = 13,
+	PG_AK_ACCEPT4 = 14,
+	PG_AK_SENDTO = 15,
+	PG_AK_SENDMSG = 16,
 	PG_AK__END,
 };
+
+/* The file type bits of an inode's mode (as in <sys/stat.h>). */
+#define PG_S_IFMT 0170000
+#define PG_S_IFSOCK 0140000
+
+enum pg_fdinfo_flags {
+	/* remote is the destination the caller passed (sendto, sendmsg on an
+	 * unconnected socket), not the socket's peer */
+	PG_FDI_DESTINATION = 1 << 0,
+};
+
+/* A file descriptor the event names, resolved in the kernel at event time
+ * (so fds opened earlier, inherited across fork and exec, or dup'ed all
+ * resolve, without open/dup/close events crossing to keep a table). */
+struct pg_fdinfo {
+	__s32 num;   /* the descriptor; -1 when the syscall names none */
+	__u32 mode;  /* the inode's mode; 0 when num was not open */
+	__u16 sock_family; /* sockets: AF_* of the socket itself */
+	__u16 sock_type;
+	__u16 protocol;
+	__u16 flags; /* enum pg_fdinfo_flags */
+	struct pg_sockaddr local;  /* sockets: this end, from the socket */
+	struct pg_sockaddr remote; /* sockets: the peer (sendto/sendmsg: the destination passed) */
+	struct pg_str path;	   /* other files: the file's path, as a dentry walk */
+};
+PG_ABI_ASSERT(sizeof(struct pg_fdinfo) == 72, "pg_fdinfo layout");
 
 struct pg_args_rec {
 	struct pg_hdr hdr;
@@ -265,9 +311,10 @@ struct pg_args_rec {
 	__u64 args[6]; /* the syscall's arguments, as passed */
 	__u16 kind;    /* enum pg_args_kind */
 	__u16 pad[3];
+	struct pg_fdinfo fd;	   /* the fd argument (or the fd returned), resolved */
 	struct pg_verdict verdict; /* the kernel filter's judgement */
 };
-PG_ABI_ASSERT(sizeof(struct pg_args_rec) == 184, "pg_args_rec layout");
+PG_ABI_ASSERT(sizeof(struct pg_args_rec) == 280, "pg_args_rec layout");
 
 /* Every place a record can be lost; indexes of the pg_drops counter map. */
 enum pg_drop_reason {

@@ -102,6 +102,9 @@ static __always_inline void pg_fill_task(struct pg_task *t, struct task_struct *
 	t->ppid = BPF_CORE_READ(task, real_parent, tgid);
 	t->uid = BPF_CORE_READ(task, cred, euid.val);
 	t->gid = BPF_CORE_READ(task, cred, egid.val);
+	t->cap_effective = BPF_CORE_READ(task, cred, cap_effective.val);
+	t->cap_permitted = BPF_CORE_READ(task, cred, cap_permitted.val);
+	t->cap_inheritable = BPF_CORE_READ(task, cred, cap_inheritable.val);
 	t->loginuid = (__u32)-1;
 	if (bpf_core_field_exists(task->loginuid))
 		t->loginuid = BPF_CORE_READ(task, loginuid.val);

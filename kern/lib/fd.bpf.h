@@ -5,6 +5,7 @@
 #define PG_KERN_LIB_FD_BPF_H
 
 #include "lib/common.bpf.h"
+#include "lib/sock.bpf.h"
 #include "lib/strings.bpf.h"
 
 static __always_inline struct file *pg_fd_file(struct task_struct *task, long fd)
@@ -44,6 +45,27 @@ static __always_inline __u32 pg_put_base_dir(__u8 *rec, __u32 off, struct pg_str
 		m = BPF_CORE_READ(f, f_path.mnt);
 	}
 	return pg_put_path_walk(rec, off, base, d, m, task);
+}
+
+/* Resolve the task's descriptor `fd` into `fi`: the file's type, and for a
+ * socket both its ends, for anything else its path as a dentry walk
+ * appended at `off`. A descriptor that is not open leaves mode 0. */
+static __always_inline __u32 pg_put_fdinfo(__u8 *rec, __u32 off, struct pg_fdinfo *fi,
+					   struct task_struct *task, long fd)
+{
+	__builtin_memset(fi, 0, sizeof(*fi));
+	fi->num = fd;
+	struct file *f = pg_fd_file(task, fd);
+	if (!f)
+		return off;
+	fi->mode = BPF_CORE_READ(f, f_inode, i_mode);
+	if ((fi->mode & PG_S_IFMT) == PG_S_IFSOCK) {
+		fi->sock_family =
+		    pg_read_socket(f, &fi->sock_type, &fi->protocol, &fi->local, &fi->remote);
+		return off;
+	}
+	return pg_put_path_walk(rec, off, &fi->path, BPF_CORE_READ(f, f_path.dentry),
+				BPF_CORE_READ(f, f_path.mnt), task);
 }
 
 #endif

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <pwd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <array>
@@ -39,10 +40,69 @@ const Process* ancestor(const EventView& v, int n) {
 
 bool is_open(const Event& e) { return e.kind == K::Open; }
 bool is_connect(const Event& e) { return e.kind == K::Connect; }
+// As in Falco, an open's fd is a directory when O_DIRECTORY was asked for.
+bool opened_dir(const Event& e) { return e.open_flags & O_DIRECTORY; }
+
+// What the event's descriptor is, in Falco's fd.type terms.
+enum class FdClass : uint8_t { None, File, Directory, Ipv4, Ipv6, Unix, Pipe, Netlink, Other };
+
+FdClass family_class(uint16_t family) {
+  switch (family) {
+    case AF_INET:
+      return FdClass::Ipv4;
+    case AF_INET6:
+      return FdClass::Ipv6;
+    case AF_UNIX:
+      return FdClass::Unix;
+    case AF_NETLINK:
+      return FdClass::Netlink;
+    default:
+      return FdClass::Other;
+  }
+}
+
+FdClass fd_class(const Event& e) {
+  switch (e.kind) {
+    case K::Open:
+      return opened_dir(e) ? FdClass::Directory : FdClass::File;
+    case K::Connect:
+      return family_class(e.remote.family);
+    case K::Args:
+      // Resolved by the kernel; mode 0 means the descriptor was not open.
+      if (e.fd < 0 || e.fd_mode == 0) return FdClass::None;
+      switch (e.fd_mode & S_IFMT) {
+        case S_IFSOCK:
+          return family_class(e.sock_family);
+        case S_IFDIR:
+          return FdClass::Directory;
+        case S_IFIFO:
+          return FdClass::Pipe;
+        default:
+          return FdClass::File;
+      }
+    default:
+      return FdClass::None;
+  }
+}
+
 bool is_inet(const Event& e) {
-  return is_connect(e) && (e.remote.family == AF_INET || e.remote.family == AF_INET6);
+  const FdClass c = fd_class(e);
+  return c == FdClass::Ipv4 || c == FdClass::Ipv6;
+}
+// A file with a path the event knows: opens, and resolved descriptors.
+bool has_file_path(const Event& e) {
+  const FdClass c = fd_class(e);
+  return (c == FdClass::File || c == FdClass::Directory) && !e.path.incomplete &&
+         !e.path.abs.empty();
 }
 bool have_local(const Event& e) { return e.local.family == e.remote.family && e.local.port != 0; }
+// Falco's server end of a connection: the peer for connect (and for sockets
+// this process reached out with), this end for accept.
+bool server_is_local(const Event& e) {
+  return e.kind == K::Args && (e.args_kind == PG_AK_ACCEPT || e.args_kind == PG_AK_ACCEPT4);
+}
+const SockAddr& server_end(const Event& e) { return server_is_local(e) ? e.local : e.remote; }
+const SockAddr& client_end(const Event& e) { return server_is_local(e) ? e.remote : e.local; }
 
 V str_or_na(std::string_view s) { return s.empty() ? V::na() : V::of(s); }
 
@@ -291,6 +351,15 @@ V proc_cwd(const EventView& v, const FieldArg&, std::string& s) {
 V proc_tty(const EventView& v, const FieldArg&, std::string&) {
   return v.proc ? V::of_int(v.proc->tty) : V::na();
 }
+template <uint64_t TaskInfo::* Set>
+V thread_caps(const EventView& v, const FieldArg&, std::string& s) {
+  s = format_capabilities(v.evt.task.*Set);
+  return V::of(s);
+}
+template <uint32_t Flag>
+V proc_exe_flag(const EventView& v, const FieldArg&, std::string&) {
+  return v.proc ? V::of_bool(v.proc->exe_flags & Flag) : V::na();
+}
 V proc_sid(const EventView& v, const FieldArg&, std::string&) {
   return v.proc ? V::of_int(v.proc->sid) : V::na();
 }
@@ -366,66 +435,83 @@ V fd_num(const EventView& v, const FieldArg&, std::string&) {
   const Event& e = v.evt;
   // As in Falco, a failed open has fd.num -1.
   if (is_open(e)) return V::of_int(e.ret >= 0 ? e.ret : -1);
-  if (is_connect(e)) return V::of_int(e.fd);
+  if (is_connect(e) || (e.kind == K::Args && e.fd >= 0)) return V::of_int(e.fd);
   return V::na();
 }
 V fd_name(const EventView& v, const FieldArg&, std::string& s) {
   const Event& e = v.evt;
   if (is_open(e)) return e.path.incomplete ? V::na() : str_or_na(e.path.abs);
-  if (!is_connect(e)) return V::na();
-  if (e.remote.family == AF_UNIX) return e.path.incomplete ? V::na() : V::of(e.path.abs);
-  if (!is_inet(e)) return V::na();
-  bool v4 = e.remote.family == AF_INET;
+  switch (fd_class(e)) {
+    case FdClass::File:
+    case FdClass::Directory:
+      return has_file_path(e) ? V::of(e.path.abs) : V::na();
+    case FdClass::Unix:
+      return is_connect(e) && !e.path.incomplete ? V::of(e.path.abs) : V::na();
+    case FdClass::Ipv4:
+    case FdClass::Ipv6:
+      break;
+    default:
+      return V::na();
+  }
+  const bool v4 = fd_class(e) == FdClass::Ipv4;
   auto ep = [&](const SockAddr& a) {
     return v4 ? fmt::format("{}:{}", a.to_ip(), a.port) : fmt::format("[{}]:{}", a.to_ip(), a.port);
   };
-  s = have_local(e) ? ep(e.local) + "->" + ep(e.remote) : ep(e.remote);
+  // Falco's tuple reads client->server.
+  s = have_local(e) ? ep(client_end(e)) + "->" + ep(server_end(e)) : ep(e.remote);
   return V::of(s);
 }
 V fd_directory(const EventView& v, const FieldArg&, std::string&) {
-  if (!is_open(v.evt) || v.evt.path.incomplete || v.evt.path.abs.empty()) return V::na();
+  if (!has_file_path(v.evt)) return V::na();
   return V::of(path_dirname(v.evt.path.abs));
 }
 V fd_filename(const EventView& v, const FieldArg&, std::string&) {
-  if (!is_open(v.evt) || v.evt.path.incomplete || v.evt.path.abs.empty()) return V::na();
+  if (!has_file_path(v.evt)) return V::na();
   return V::of(path_basename(v.evt.path.abs));
 }
-// As in Falco, an open's fd is a directory when O_DIRECTORY was asked for.
-bool opened_dir(const Event& e) { return e.open_flags & O_DIRECTORY; }
 V fd_typechar(const EventView& v, const FieldArg&, std::string&) {
-  const Event& e = v.evt;
-  if (is_open(e)) return V::of(opened_dir(e) ? "d" : "f");
-  if (!is_connect(e)) return V::na();
-  switch (e.remote.family) {
-    case AF_INET:
+  switch (fd_class(v.evt)) {
+    case FdClass::File:
+      return V::of("f");
+    case FdClass::Directory:
+      return V::of("d");
+    case FdClass::Ipv4:
       return V::of("4");
-    case AF_INET6:
+    case FdClass::Ipv6:
       return V::of("6");
-    case AF_UNIX:
+    case FdClass::Unix:
       return V::of("u");
+    case FdClass::Pipe:
+      return V::of("p");
+    case FdClass::Netlink:
+      return V::of("n");
     default:
       return V::na();
   }
 }
 V fd_type(const EventView& v, const FieldArg&, std::string&) {
-  const Event& e = v.evt;
-  if (is_open(e)) return V::of(opened_dir(e) ? "directory" : "file");
-  if (!is_connect(e)) return V::na();
-  switch (e.remote.family) {
-    case AF_INET:
+  switch (fd_class(v.evt)) {
+    case FdClass::File:
+      return V::of("file");
+    case FdClass::Directory:
+      return V::of("directory");
+    case FdClass::Ipv4:
       return V::of("ipv4");
-    case AF_INET6:
+    case FdClass::Ipv6:
       return V::of("ipv6");
-    case AF_UNIX:
+    case FdClass::Unix:
       return V::of("unix");
+    case FdClass::Pipe:
+      return V::of("pipe");
+    case FdClass::Netlink:
+      return V::of("netlink");
     default:
       return V::na();
   }
 }
 V fd_sockfamily(const EventView& v, const FieldArg&, std::string&) {
   const Event& e = v.evt;
-  if (!is_connect(e)) return V::na();
-  if (e.remote.family == AF_UNIX) return V::of("unix");
+  if (fd_class(e) == FdClass::Unix) return V::of("unix");
   return is_inet(e) ? V::of("ip") : V::na();
 }
 V fd_l4proto(const EventView& v, const FieldArg&, std::string&) {
@@ -438,21 +524,37 @@ V fd_l4proto(const EventView& v, const FieldArg&, std::string&) {
   if (e.protocol == IPPROTO_ICMP || e.protocol == IPPROTO_ICMPV6) return V::of("icmp");
   return V::of("raw");
 }
-// For connect the server is the remote end, the client the local one.
 V fd_sip(const EventView& v, const FieldArg&, std::string& s) {
-  return is_inet(v.evt) ? ip_value(v.evt.remote, s) : V::na();
+  return is_inet(v.evt) ? ip_value(server_end(v.evt), s) : V::na();
 }
 V fd_sport(const EventView& v, const FieldArg&, std::string&) {
-  return is_inet(v.evt) ? V::of_int(v.evt.remote.port) : V::na();
+  return is_inet(v.evt) ? V::of_int(server_end(v.evt).port) : V::na();
 }
 V fd_cip(const EventView& v, const FieldArg&, std::string& s) {
-  return is_inet(v.evt) && have_local(v.evt) ? ip_value(v.evt.local, s) : V::na();
+  return is_inet(v.evt) && have_local(v.evt) ? ip_value(client_end(v.evt), s) : V::na();
 }
 V fd_cport(const EventView& v, const FieldArg&, std::string&) {
+  return is_inet(v.evt) && have_local(v.evt) ? V::of_int(client_end(v.evt).port) : V::na();
+}
+// Remote and local ends, whichever side is the server.
+V fd_rip(const EventView& v, const FieldArg&, std::string& s) {
+  return is_inet(v.evt) ? ip_value(v.evt.remote, s) : V::na();
+}
+V fd_rport(const EventView& v, const FieldArg&, std::string&) {
+  return is_inet(v.evt) ? V::of_int(v.evt.remote.port) : V::na();
+}
+V fd_lip(const EventView& v, const FieldArg&, std::string& s) {
+  return is_inet(v.evt) && have_local(v.evt) ? ip_value(v.evt.local, s) : V::na();
+}
+V fd_lport(const EventView& v, const FieldArg&, std::string&) {
   return is_inet(v.evt) && have_local(v.evt) ? V::of_int(v.evt.local.port) : V::na();
 }
 V fd_connected(const EventView& v, const FieldArg&, std::string&) {
-  return is_connect(v.evt) ? V::of_bool(v.evt.ret == 0) : V::na();
+  const Event& e = v.evt;
+  if (is_connect(e)) return V::of_bool(e.ret == 0);
+  if (!is_inet(e) && fd_class(e) != FdClass::Unix) return V::na();
+  // A resolved socket is connected when it has a peer of its own.
+  return V::of_bool(!(e.fd_flags & PG_FDI_DESTINATION) && e.remote.port != 0);
 }
 V thread_cgroup(const EventView& v, const FieldArg&, std::string&) {
   if (!v.cgroups) return V::na();
@@ -505,6 +607,11 @@ constexpr Entry kExtractors[] = {
     {"proc.cmdline", proc_cmdline},
     {"proc.cwd", proc_cwd},
     {"proc.tty", proc_tty},
+    {"proc.is_exe_from_memfd", proc_exe_flag<PG_EXE_FROM_MEMFD>},
+    {"proc.is_exe_upper_layer", proc_exe_flag<PG_EXE_UPPER_LAYER>},
+    {"thread.cap_effective", thread_caps<&TaskInfo::cap_effective>},
+    {"thread.cap_permitted", thread_caps<&TaskInfo::cap_permitted>},
+    {"thread.cap_inheritable", thread_caps<&TaskInfo::cap_inheritable>},
     {"proc.sid", proc_sid},
     {"proc.loginuid", proc_loginuid},
     {"proc.duration", proc_duration},
@@ -533,12 +640,12 @@ constexpr Entry kExtractors[] = {
     {"fd.l4proto", fd_l4proto},
     {"fd.sip", fd_sip},
     {"fd.sport", fd_sport},
-    {"fd.rip", fd_sip},
-    {"fd.rport", fd_sport},
+    {"fd.rip", fd_rip},
+    {"fd.rport", fd_rport},
     {"fd.cip", fd_cip},
     {"fd.cport", fd_cport},
-    {"fd.lip", fd_cip},
-    {"fd.lport", fd_cport},
+    {"fd.lip", fd_lip},
+    {"fd.lport", fd_lport},
     {"fd.connected", fd_connected},
     {"fs.path.name", fs_path_name},
     {"thread.cgroup", thread_cgroup},

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -480,6 +481,7 @@ TEST_CASE("kernel filter differential: a full match always passes the kernel hal
       decoded = bool(decode_record(b.finish(PG_REC_PATHOP), clock, ev));
     } else if (what < 85) {
       RecordBuilder<pg_args_rec> b;
+      b.bytes.reserve(4096);  // r stays valid across add()
       auto& r = b.rec();
       r.task.tgid = r.task.tid = pid;
       r.task.ppid = 1;
@@ -488,9 +490,26 @@ TEST_CASE("kernel filter differential: a full match always passes the kernel hal
       std::memcpy(r.task.comm, comm.data(), comm.size());
       std::memcpy(r.task.pcomm, pcomm.data(), pcomm.size());
       r.kind = uint16_t(1 + g.below(PG_AK__END - 1));
-      r.ret = g.chance(70) ? 0 : -1;
+      r.ret = g.pick(std::vector<int64_t>{0, 0, 1, 2, 3, -1, -9});
       static const uint64_t values[] = {0, 1, 2, 10, 16, 17, 0x4206, 0x40000000, 0x10000000, 04755};
       for (auto& a : r.args) a = values[g.below(std::size(values))];
+      // The descriptor the kernel resolved: none, not open, a file, a
+      // directory, a pipe, or a socket of some family.
+      r.fd.num = g.chance(20) ? -1 : int32_t(g.below(6));
+      r.fd.mode = g.pick(std::vector<uint32_t>{0, S_IFREG | 0644, S_IFDIR | 0755, S_IFIFO | 0600,
+                                               S_IFSOCK | 0777});
+      if ((r.fd.mode & S_IFMT) == S_IFSOCK) {
+        r.fd.sock_family = g.pick(std::vector<uint16_t>{AF_INET, AF_INET6, AF_UNIX, AF_NETLINK});
+        r.fd.sock_type = g.chance(50) ? SOCK_STREAM : SOCK_DGRAM;
+        r.fd.local.family = r.fd.remote.family = r.fd.sock_family;
+        r.fd.local.port = uint16_t(g.below(65536));
+        r.fd.remote.port = g.pick(rig.corpus.ports);
+        r.fd.remote.addr[0] = r.fd.local.addr[0] = 127;
+        r.fd.remote.addr[3] = r.fd.local.addr[3] = 1;
+      } else if (r.fd.mode != 0) {
+        r.fd.path = b.add(g.chance(50) ? std::string("shadow\0etc\0", 11) : std::string("x\0tmp\0", 6),
+                          PG_SF_COMPONENTS);
+      }
       fe.kind = PG_FK_ARGS + r.kind - 1;
       fe.ret = r.ret;
       decoded = bool(decode_record(b.finish(PG_REC_ARGS), clock, ev));
