@@ -117,6 +117,12 @@ std::expected<void, std::string> decode_exec(std::span<const std::byte> rec, Eve
   PG_TRY(args, str_at(rec, r.args));
   PG_TRY(cwd, str_at(rec, r.cwd));
   fill_walk(exe, r.exe, e.exe);
+  if ((r.exe_flags & PG_EXE_FROM_MEMFD) && !exe.empty()) {
+    // A memfd lives on an internal mount no task can reach: Falco names
+    // it by its file name alone ("memfd:NAME").
+    e.exe.abs.assign(exe.substr(0, exe.find('\0')));
+    e.exe.incomplete = false;
+  }
   fill_walk(cwd, r.cwd, e.cwd);
   e.argv = split_argv(args);
   return {};

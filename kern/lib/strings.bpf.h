@@ -110,10 +110,20 @@ static long pg_walk_step(__u64 i, void *ctx)
 	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
 	if (dentry == mnt_root || dentry == parent) {
 		struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
-		if (dentry != mnt_root || up == mnt) {
-			/* The global root (complete) or a disconnected dentry
-			 * (its name is not reachable from /). */
-			w->complete = dentry == mnt_root;
+		if (dentry != mnt_root) {
+			/* A disconnected dentry (a memfd, a pipe): its name is
+			 * not reachable from /, so the walk stays incomplete,
+			 * but the name itself is kept as the only component. */
+			const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
+			if (w->off == w->start && w->off <= PG_OFF_MASK) {
+				long n = bpf_probe_read_kernel_str(s->data + PG_OFF(w->off), 256, name);
+				if (n > 0)
+					w->off += n;
+			}
+			return 1;
+		}
+		if (up == mnt) {
+			w->complete = true; /* the global root */
 			return 1;
 		}
 		w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);

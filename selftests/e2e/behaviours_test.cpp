@@ -85,3 +85,42 @@ TEST_CASE("behaviour: truncating a log file under /var/log") {
                   ": > " + log, alert_where("Clear Log Activities", "fd.name", log));
   std::filesystem::remove(log);
 }
+
+TEST_CASE("behaviour: fileless execution of a program copied into a memfd") {
+  // memfd_create (syscall 319 on x86-64), /bin/true copied in, executed
+  // through /proc/self/fd: nothing of it is ever on disk.
+  const std::string attack =
+      "perl -e 'my $n = \"pg-payload\"; my $fd = syscall(319, $n, 0); die if $fd < 0; "
+      "open(my $m, \">&=\", $fd) or die; open(my $t, \"<\", \"/bin/true\") or die; "
+      "binmode $t; local $/; my $d = <$t>; syswrite($m, $d) == length($d) or die; "
+      "exec {\"/proc/self/fd/$fd\"} \"pg-payload\"'";
+  check_behaviour("Fileless execution via memfd_create", "perl -e 'exec \"/bin/true\"'", attack,
+                  [](const Json& j) {
+                    return j.value("rule", "") == "Fileless execution via memfd_create" &&
+                           j.value("output", "").find("memfd:pg-payload") != std::string::npos;
+                  });
+}
+
+TEST_CASE("behaviour: shredding data with shred") {
+  TempDir dir;
+  const std::string a = dir.path + "/a", b = dir.path + "/b";
+  REQUIRE(sh("echo data > " + a + " && echo data > " + b) == 0);
+  check_behaviour("Remove Bulk Data from Disk", "rm " + a, "shred -u " + b,
+                  alert_where("Remove Bulk Data from Disk", "proc.name", "shred"));
+}
+
+TEST_CASE("behaviour: looking for AWS credentials with find") {
+  TempDir dir;
+  check_behaviour("Find AWS Credentials", "find " + dir.path + " -name notes.txt",
+                  "find " + dir.path + " -path '*/.aws/credentials'",
+                  alert_where("Find AWS Credentials", "proc.name", "find"));
+}
+
+TEST_CASE("behaviour: reading a file under /etc through a ../ traversal") {
+  // `timeout` is the parent, so the shell exclusion of the rule does not
+  // apply (as for a web server reading what a request asked for).
+  check_behaviour("Directory traversal monitored file read", "timeout 5 cat /etc/hostname",
+                  "timeout 5 cat /tmp/../etc/../etc/hostname",
+                  alert_where("Directory traversal monitored file read", "fd.name",
+                              "/etc/hostname"));
+}

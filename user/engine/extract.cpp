@@ -563,6 +563,12 @@ V thread_cgroup(const EventView& v, const FieldArg&, std::string&) {
 }
 
 V fs_path_name(const EventView& v, const FieldArg& a, std::string& s) { return fd_name(v, a, s); }
+// The path as the process passed it, before any normalisation.
+V fd_nameraw(const EventView& v, const FieldArg&, std::string&) {
+  const Event& e = v.evt;
+  if (is_open(e) || e.kind == K::PathOp) return str_or_na(e.path.raw);
+  return V::na();
+}
 
 // The syscall extractors take the syscall view; SysEntry::fn is that typed
 // function, and as_generic() below gives every table row an ExtractFn.
@@ -648,6 +654,8 @@ constexpr Entry kExtractors[] = {
     {"fd.lport", fd_lport},
     {"fd.connected", fd_connected},
     {"fs.path.name", fs_path_name},
+    {"fd.nameraw", fd_nameraw},
+    {"fs.path.nameraw", fd_nameraw},
     {"thread.cgroup", thread_cgroup},
 };
 
