@@ -385,3 +385,84 @@ TEST_CASE("container: a packet socket in a container raises Falco's rule; on the
        }))
     CHECK(j["output_fields"].value("container.id", "") == id.substr(0, 12));
 }
+
+TEST_CASE(
+    "container: a netcat reverse shell, a dropped binary and a release_agent write raise their "
+    "stable rules; their benign neighbours do not") {
+  PodmanApi api;
+  std::string name = unique("attacks");
+  std::string id = api.start(name);
+  // A second, privileged container: only there does root hold CAP_SYS_ADMIN.
+  std::string priv = unique("privileged");
+  api.names.push_back(priv);
+  std::string priv_id = trim(run_capture(kRun + "--privileged --name " + priv + " " + kImage +
+                                         " sleep 600"));
+  REQUIRE(priv_id.size() == 64);
+  Daemon d(daemon_args(api));
+  REQUIRE(d.ready());
+  auto in = [&](const std::string& c, const std::string& cmd) {
+    sh(kPodman + " exec " + c + " sh -c '" + cmd + "' >/dev/null 2>&1");
+  };
+  // Benign: a file put on stdin, nc without -e, the image's own binaries,
+  // and release_agent written where capabilities do not allow an escape.
+  in(name, "exec 0</etc/passwd; true");
+  in(name, "nc -l -p 4443 & sleep 0.3; echo hi | nc -w 1 127.0.0.1 4443; wait");
+  in(name, "/bin/busybox true");
+  in(name, "echo x > /release_agent");
+  // Attacks: a reverse shell (nc -e dups the connection onto stdin and
+  // stdout before exec), a binary written after start and run, a write to
+  // release_agent with CAP_SYS_ADMIN. (busybox sh runs a bare applet name
+  // in a fork without exec; /bin/nc is exec'd, as a real nc would be.)
+  in(name, "nc -l -p 4444 -e /bin/true & sleep 0.3; /bin/nc 127.0.0.1 4444 -e /bin/cat; wait");
+  in(name, "mkdir -p /opt && cp /bin/busybox /opt/ls && /opt/ls /");
+  in(priv, "echo x > /release_agent");
+
+  const std::string short_id = id.substr(0, 12);
+  auto rule_in = [](const std::string& rule, const std::string& cid) {
+    return [=](const Json& j) {
+      return j.value("rule", "") == rule && j["output_fields"].value("container.id", "") == cid;
+    };
+  };
+  const char* kRedirect = "Redirect STDOUT/STDIN to Network Connection in Container";
+  const char* kNetcat = "Netcat Remote Code Execution in Container";
+  const char* kDropped = "Drop and execute new binary in container";
+  const char* kRelease = "Detect release_agent File Container Escapes";
+  auto r = d.wait_for(rule_in(kRedirect, short_id), 10s);
+  REQUIRE_MESSAGE(r, d.stderr_text());
+  CHECK((*r)["output_fields"]["proc.name"] == "nc");
+  CHECK((*r)["output_fields"]["fd.type"] == "ipv4");
+  CHECK((*r)["output_fields"]["container.name"] == name);
+  auto n = d.wait_for(rule_in(kNetcat, short_id), 10s);
+  REQUIRE(n);
+  CHECK((*n)["output_fields"]["proc.cmdline"].get<std::string>().find(" -e") != std::string::npos);
+  auto x = d.wait_for(rule_in(kDropped, short_id), 10s);
+  REQUIRE(x);
+  CHECK((*x)["output_fields"]["proc.exepath"] == "/opt/ls");
+  auto e = d.wait_for(rule_in(kRelease, priv_id.substr(0, 12)), 10s);
+  REQUIRE(e);
+  CHECK((*e)["output_fields"]["fd.name"] == "/release_agent");
+  CHECK((*e)["output_fields"]["thread.cap_effective"].get<std::string>().find("CAP_SYS_ADMIN") !=
+        std::string::npos);
+  d.stop();
+
+  // Nothing else: every alert of these rules is one of the attacks.
+  for (const auto& j : d.all([&](const Json& j) {
+         const std::string rule = j.value("rule", "");
+         return rule == kRedirect || rule == kNetcat || rule == kDropped || rule == kRelease;
+       })) {
+    const Json& f = j["output_fields"];
+    const std::string rule = j.value("rule", "");
+    if (rule == kRedirect) {
+      // Both ends dup their socket: the listener's is an IPv6 socket.
+      CHECK_MESSAGE((f["fd.type"] == "ipv4" || f["fd.type"] == "ipv6"), j.dump());
+      CHECK_MESSAGE(f["proc.name"] == "nc", j.dump());
+    } else if (rule == kNetcat) {
+      CHECK_MESSAGE(f["proc.cmdline"].get<std::string>().find(" -e") != std::string::npos,
+                    j.dump());
+    } else if (rule == kDropped) {
+      CHECK_MESSAGE(f["proc.exepath"] == "/opt/ls", j.dump());
+    } else {
+      CHECK_MESSAGE(f["container.id"] == priv_id.substr(0, 12), j.dump());
+    }
+  }
+}
