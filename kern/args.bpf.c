@@ -48,6 +48,20 @@ static __always_inline void pg_read_destination(struct pt_regs *regs, __u16 kind
 	}
 }
 
+/* Resolve the descriptor into the record; sendto/sendmsg on an unconnected
+ * socket take the destination passed as the remote end. */
+static __always_inline __u32 pg_resolve_fd(__u8 *buf, __u32 off, struct pg_args_rec *r,
+					   struct task_struct *task, struct pt_regs *regs,
+					   __u16 kind, long fd)
+{
+	off = pg_put_fdinfo(buf, off, &r->fd, task, fd);
+	if (r->fd.path.flags & PG_SF_TRUNCATED)
+		r->hdr.flags |= PG_RF_TRUNCATED;
+	if (r->fd.sock_family && r->fd.remote.port == 0) /* not connected */
+		pg_read_destination(regs, kind, &r->fd);
+	return off;
+}
+
 static __always_inline int pg_emit_args(long ret, __u16 kind, enum pg_fd_source fds)
 {
 	if (pg_is_self())
@@ -56,33 +70,41 @@ static __always_inline int pg_emit_args(long ret, __u16 kind, enum pg_fd_source 
 	if (!buf)
 		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = pg_user_regs();
 	struct pg_args_rec *r = (struct pg_args_rec *)buf;
 	struct pg_filter_event fe = {
 		.kind = PG_FK_ARGS + kind - 1,
 		.ret = ret,
 	};
+	r->hdr.flags = 0;
+	long fd = fds == PG_FDS_ARG0 ? (int)pg_syscall_arg(regs, 0) : fds == PG_FDS_RET ? ret : -1;
+	__u32 off = sizeof(*r);
+	bool resolved = false;
+	if (pg_fkind_is_send(fe.kind) && fd >= 0) {
+		/* A socket's family and remote port are judged like connect's:
+		 * resolve first (no dentry walk for a socket). */
+		off = pg_resolve_fd(buf, off, r, task, regs, kind, fd);
+		resolved = true;
+		fe.family = r->fd.sock_family;
+		fe.port = r->fd.remote.port;
+	}
 	pg_filter_task(&fe, task);
 	if (!pg_filter(&fe, NULL, &r->verdict))
 		return 0;
-	struct pt_regs *regs = pg_user_regs();
+	__u16 hdr_flags = r->hdr.flags;
 	pg_fill_task(&r->task, task);
 	pg_fill_hdr(&r->hdr, PG_REC_ARGS);
+	r->hdr.flags = hdr_flags;
 	r->ret = ret;
 	for (int i = 0; i < 6; i++)
 		r->args[i] = pg_syscall_arg(regs, i);
 	r->kind = kind;
 	r->pad[0] = r->pad[1] = r->pad[2] = 0;
-	__u32 off = sizeof(*r);
-	long fd = fds == PG_FDS_ARG0 ? (int)r->args[0] : fds == PG_FDS_RET ? ret : -1;
-	if (fds == PG_FDS_NONE || fd < 0) {
+	if (!resolved && fd >= 0) {
+		off = pg_resolve_fd(buf, off, r, task, regs, kind, fd);
+	} else if (!resolved) {
 		__builtin_memset(&r->fd, 0, sizeof(r->fd));
 		r->fd.num = -1;
-	} else {
-		off = pg_put_fdinfo(buf, off, &r->fd, task, fd);
-		if (r->fd.path.flags & PG_SF_TRUNCATED)
-			r->hdr.flags |= PG_RF_TRUNCATED;
-		if (r->fd.sock_family && r->fd.remote.port == 0) /* not connected */
-			pg_read_destination(regs, kind, &r->fd);
 	}
 	pg_submit(buf, off);
 	return 0;

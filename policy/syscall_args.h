@@ -15,7 +15,8 @@ enum class ArgFormat : uint8_t {
   None,           // no such argument
   Int,            // a C int (fds, pids, flags): the register's low 32 bits, signed
   Long,           // a 64-bit value (addresses, ptrace data)
-  Unsigned,       // a 32-bit unsigned value (uids, gids)
+  Uid,            // a user id, printed as the user's name when it has one
+  Gid,            // a group id, likewise
   SocketDomain,   // AF_INET, AF_PACKET, ...
   PtraceRequest,  // PTRACE_ATTACH, PTRACE_TRACEME, ...
   CloneFlags,     // CLONE_NEWNS|CLONE_NEWUSER|...
@@ -44,8 +45,8 @@ inline constexpr std::array<NumericSyscall, PG_AK__END> kNumericSyscalls = [] {
          {"data", 3, F::Long}}}},
       {"setns", {{{"fd", 0, F::Int}, {"nstype", 1, F::CloneFlags}}}},
       {"unshare", {{{"flags", 0, F::CloneFlags}}}},
-      {"setuid", {{{"uid", 0, F::Unsigned}}}},
-      {"setgid", {{{"gid", 0, F::Unsigned}}}},
+      {"setuid", {{{"uid", 0, F::Uid}}}},
+      {"setgid", {{{"gid", 0, F::Gid}}}},
       {"bpf", {{{"cmd", 0, F::Int}}}},
       {"listen", {{{"fd", 0, F::Int}, {"backlog", 1, F::Int}}}},
       {"fchmod", {{{"fd", 0, F::Int}, {"mode", 1, F::Mode}}}},

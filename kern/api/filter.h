@@ -58,6 +58,13 @@ PG_FILTER_INLINE int pg_fkind_is_open(__u32 kind)
 	return kind <= PG_FK_CREAT;
 }
 
+/* sendto and sendmsg: judged, like connect, by the family and the remote
+ * port of their socket (the kernel resolves it before filtering). */
+PG_FILTER_INLINE int pg_fkind_is_send(__u32 kind)
+{
+	return kind == PG_FK_ARGS + PG_AK_SENDTO - 1 || kind == PG_FK_ARGS + PG_AK_SENDMSG - 1;
+}
+
 /* Fields the kernel judges. */
 enum pg_ffield {
 	PG_FF_CLASS = 0,  /* open: access mode, a few flag bits, failure (enum) */
@@ -217,8 +224,10 @@ struct pg_filter_event {
 	__u32 uid;
 	__u64 open_flags;
 	__s64 ret;
-	__u16 family; /* connect: remote address family */
-	__u16 port;   /* connect: remote port (inet families) */
+	/* connect: the remote address family; sendto/sendmsg: the socket's
+	 * family, 0 when the descriptor is no socket (nothing is judged) */
+	__u16 family;
+	__u16 port; /* connect, sendto, sendmsg: remote port (inet families) */
 	__u8 container; /* enum pg_container_class (the native build's value) */
 	/* Path operations: the first argument is judged as passed (a symlink's
 	 * target), else only when absolute and normalised (it names a file,

@@ -65,7 +65,7 @@ PG_FILTER_INLINE int pg_filter_eval(PG_FL_CTX ctx, __u32 gen, const struct pg_fi
 	if (is_open) {
 		PG_FILTER_NARROW(PG_FF_CLASS, pg_fl_enum(ctx, gen, PG_FF_CLASS,
 							 pg_open_class(e->open_flags, e->ret)));
-	} else if (e->kind == PG_FK_CONNECT) {
+	} else if (e->kind == PG_FK_CONNECT || (pg_fkind_is_send(e->kind) && e->family != 0)) {
 		PG_FILTER_NARROW(PG_FF_FAMILY,
 				 pg_fl_enum(ctx, gen, PG_FF_FAMILY, pg_family_class(e->family)));
 		__u32 fam = pg_family_class(e->family);

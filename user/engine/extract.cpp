@@ -44,7 +44,8 @@ bool is_connect(const Event& e) { return e.kind == K::Connect; }
 bool opened_dir(const Event& e) { return e.open_flags & O_DIRECTORY; }
 
 // What the event's descriptor is, in Falco's fd.type terms.
-enum class FdClass : uint8_t { None, File, Directory, Ipv4, Ipv6, Unix, Pipe, Netlink, Other };
+// Other socket families are <NA>, as the kernel filter assumes.
+enum class FdClass : uint8_t { None, File, Directory, Ipv4, Ipv6, Unix, Pipe, Other };
 
 FdClass family_class(uint16_t family) {
   switch (family) {
@@ -54,8 +55,6 @@ FdClass family_class(uint16_t family) {
       return FdClass::Ipv6;
     case AF_UNIX:
       return FdClass::Unix;
-    case AF_NETLINK:
-      return FdClass::Netlink;
     default:
       return FdClass::Other;
   }
@@ -215,8 +214,15 @@ V evt_arg(const EventView& v, const FieldArg& a, std::string& s) {
           return V::of_int(int32_t(uint32_t(raw)));
         case policy::ArgFormat::Long:
           return V::of_int(int64_t(raw));
-        case policy::ArgFormat::Unsigned:
-          return V::of_int(uint32_t(raw));
+        case policy::ArgFormat::Uid: {
+          // As Falco renders ids: the name when the host knows one.
+          std::string_view n = user_name(uint32_t(raw));
+          return n.empty() ? V::of_int(uint32_t(raw)) : V::of(n);
+        }
+        case policy::ArgFormat::Gid: {
+          std::string_view n = group_name(uint32_t(raw));
+          return n.empty() ? V::of_int(uint32_t(raw)) : V::of(n);
+        }
         case policy::ArgFormat::SocketDomain:
           s = format_socket_domain(uint32_t(raw));
           return V::of(s);
@@ -483,8 +489,6 @@ V fd_typechar(const EventView& v, const FieldArg&, std::string&) {
       return V::of("u");
     case FdClass::Pipe:
       return V::of("p");
-    case FdClass::Netlink:
-      return V::of("n");
     default:
       return V::na();
   }
@@ -503,8 +507,6 @@ V fd_type(const EventView& v, const FieldArg&, std::string&) {
       return V::of("unix");
     case FdClass::Pipe:
       return V::of("pipe");
-    case FdClass::Netlink:
-      return V::of("netlink");
     default:
       return V::na();
   }

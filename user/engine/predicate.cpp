@@ -260,7 +260,9 @@ class Compare final : public Predicate {
   }
 
   bool match_int(int64_t n) const {
-    if (nums_.empty()) return false;
+    // A textual field (evt.arg.*) holding a number compares as its decimal
+    // text, as Falco compares the argument's rendering.
+    if (nums_.empty()) return !texts_.empty() && match_str(std::to_string(n));
     switch (op_) {
       case Op::Eq:
         return n == nums_[0];

@@ -512,6 +512,11 @@ TEST_CASE("kernel filter differential: a full match always passes the kernel hal
       }
       fe.kind = PG_FK_ARGS + r.kind - 1;
       fe.ret = r.ret;
+      if (pg_fkind_is_send(fe.kind) && r.fd.num >= 0) {
+        // As the kernel does: the socket's family and remote port.
+        fe.family = r.fd.sock_family;
+        fe.port = r.fd.remote.port;
+      }
       decoded = bool(decode_record(b.finish(PG_REC_ARGS), clock, ev));
     }
     else {
@@ -668,4 +673,40 @@ TEST_CASE("kernel filter: the stable rules the kernel cannot sharpen, and why") 
   for (const auto& n : blunt) names += "\n  " + n;
   MESSAGE("judged by event type alone:" << names);
   CHECK(blunt == expected);
+}
+
+TEST_CASE("kernel filter: sendto is judged by its socket's family and port; dup by its container") {
+  const char* rules = R"(
+- rule: udp to dns
+  desc: d
+  condition: evt.type in (sendto, sendmsg) and fd.typechar = 4 and fd.sport = 53
+  output: x
+  priority: WARNING
+- rule: reverse shell
+  desc: d
+  condition: evt.type = dup2 and container.id != host and evt.rawres in (0, 1, 2) and fd.type in (ipv4, ipv6)
+  output: x
+  priority: WARNING
+)";
+  Rig rig(std::vector<policy::InputFile>{{"s.yaml", rules}});
+  policy::NativeFilter native(rig.tables);
+  auto passes = [&](size_t rule, uint32_t kind, uint16_t family, uint16_t port, uint8_t ct) {
+    pg_filter_event fe{};
+    fe.kind = kind;
+    fe.family = family;
+    fe.port = port;
+    fe.container = ct;
+    pg_slots s{};
+    return native.eval(fe, "", s) && pg_slots_meet(&s, &rig.tables.rule_slots[rule]);
+  };
+  const uint32_t sendto = PG_FK_ARGS + PG_AK_SENDTO - 1, dup2 = PG_FK_ARGS + PG_AK_DUP2 - 1;
+  CHECK(passes(0, sendto, AF_INET, 53, PG_CT_HOST));
+  CHECK_FALSE(passes(0, sendto, AF_INET, 9, PG_CT_HOST));
+  CHECK_FALSE(passes(0, sendto, AF_INET6, 53, PG_CT_HOST));
+  CHECK(passes(0, sendto, 0, 9, PG_CT_HOST));  // no socket resolved: nothing judged
+  // Two open-class literals that no open satisfies together (rawres and
+  // fd.type) are no contradiction for dup2, which has no open class.
+  REQUIRE_FALSE(rig.tables.halves[1].clauses.empty());
+  CHECK(passes(1, dup2, 0, 0, PG_CT_CONTAINER));
+  CHECK_FALSE(passes(1, dup2, 0, 0, PG_CT_HOST));
 }
