@@ -124,3 +124,10 @@ TEST_CASE("behaviour: reading a file under /etc through a ../ traversal") {
                   alert_where("Directory traversal monitored file read", "fd.name",
                               "/etc/hostname"));
 }
+
+TEST_CASE("behaviour: a system account starting an interactive login") {
+  // `nobody` running login(1): refused right away, but the program started.
+  check_behaviour("System user interactive", "runuser -u nobody -- /bin/true",
+                  "runuser -u nobody -- /bin/login -h pg-e2e </dev/null >/dev/null 2>&1",
+                  alert_where("System user interactive", "proc.name", "login"));
+}
