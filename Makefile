@@ -48,6 +48,9 @@ LIBPOLICY   := $(BUILD)/libpgpolicy.a
 LIBUSER     := $(BUILD)/libpguser.a
 
 # ---- targets --------------------------------------------------------------
+# A failed step (bpftool gen object, say) must not leave a file that looks built.
+.DELETE_ON_ERROR:
+
 .PHONY: all deps run test unit e2e bench fuzz clean format lint help vmlinux
 
 all: $(BUILD)/peregrine ## build build/peregrine (daemon and CLI)
