@@ -427,10 +427,16 @@ TEST_CASE(
   const char* kNetcat = "Netcat Remote Code Execution in Container";
   const char* kDropped = "Drop and execute new binary in container";
   const char* kRelease = "Detect release_agent File Container Escapes";
-  auto r = d.wait_for(rule_in(kRedirect, short_id), 10s);
+  // The connecting side's dup (its socket is IPv4; the listener's, also
+  // alerted, is IPv6).
+  auto r = d.wait_for(
+      [&](const Json& j) {
+        return rule_in(kRedirect, short_id)(j) && j["output_fields"]["fd.type"] == "ipv4";
+      },
+      10s);
   REQUIRE_MESSAGE(r, d.stderr_text());
   CHECK((*r)["output_fields"]["proc.name"] == "nc");
-  CHECK((*r)["output_fields"]["fd.type"] == "ipv4");
+  CHECK((*r)["output_fields"]["fd.rport"] == 4444);
   CHECK((*r)["output_fields"]["container.name"] == name);
   auto n = d.wait_for(rule_in(kNetcat, short_id), 10s);
   REQUIRE(n);

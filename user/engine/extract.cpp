@@ -551,6 +551,17 @@ V fd_lip(const EventView& v, const FieldArg&, std::string& s) {
 V fd_lport(const EventView& v, const FieldArg&, std::string&) {
   return is_inet(v.evt) && have_local(v.evt) ? V::of_int(v.evt.local.port) : V::na();
 }
+// fd.ip and fd.net: either end, so `=`, `!=` and `in` hold when they hold
+// for one of them (a list value).
+V fd_either_ip(const EventView& v, const FieldArg&, std::string&) {
+  thread_local std::vector<std::string> ends;
+  ends.clear();
+  if (!is_inet(v.evt)) return V::na();
+  if (have_local(v.evt)) ends.push_back(client_end(v.evt).to_ip());
+  ends.push_back(server_end(v.evt).to_ip());
+  std::erase(ends, std::string());
+  return ends.empty() ? V::na() : V::of_list(&ends);
+}
 V fd_connected(const EventView& v, const FieldArg&, std::string&) {
   const Event& e = v.evt;
   if (is_connect(e)) return V::of_bool(e.ret == 0);
@@ -655,6 +666,10 @@ constexpr Entry kExtractors[] = {
     {"fd.lip", fd_lip},
     {"fd.lport", fd_lport},
     {"fd.connected", fd_connected},
+    {"fd.ip", fd_either_ip},
+    {"fd.net", fd_either_ip},
+    {"fd.snet", fd_sip},
+    {"fd.cnet", fd_cip},
     {"fs.path.name", fs_path_name},
     {"fd.nameraw", fd_nameraw},
     {"fs.path.nameraw", fd_nameraw},

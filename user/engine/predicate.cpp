@@ -169,7 +169,8 @@ class Compare final : public Predicate {
         prefixes_.push_back(t);
       }
     }
-    if ((f_.type == FieldType::IpNet || f_.type == FieldType::IpAddr) && op_ == Op::Eq)
+    if ((f_.type == FieldType::IpNet || f_.type == FieldType::IpAddr) &&
+        (op_ == Op::Eq || op_ == Op::Ne))
       for (const auto& t : texts_)
         if (t.find('/') != std::string::npos)
           if (auto n = Net::parse(t)) nets_.push_back(*n);
@@ -291,6 +292,7 @@ class Compare final : public Predicate {
         if (!nets_.empty()) return nets_[0].contains(s);
         return s == first;
       case Op::Ne:
+        if (!nets_.empty()) return !nets_[0].contains(s);
         return s != first;
       case Op::Lt:
         return s < std::string_view(first);

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <sys/socket.h>
 
 #include "policy/ruleset.h"
 
@@ -208,4 +209,41 @@ TEST_CASE("Falco's official syscall rule files compile into the engine") {
   auto e = Engine::build(loaded.ruleset, {});
   REQUIRE(e);
   CHECK((*e)->rule_count() > 50);
+}
+
+TEST_CASE("descriptor fields of a resolved socket: either end, networks, and numeric arguments") {
+  // sendto on a UDP socket 10.1.2.3:5000 to 8.8.8.8:53, as the kernel
+  // resolved it.
+  Event e;
+  e.kind = EventKind::Args;
+  e.args_kind = PG_AK_SENDTO;
+  e.task.tgid = e.task.tid = 200;
+  e.task.ppid = 100;
+  e.task.comm = "dig";
+  e.task.pcomm = "bash";
+  e.ret = 30;
+  e.args = {4, 0, 30, 0, 0, 0};
+  e.fd = 4;
+  e.fd_mode = 0140777;  // S_IFSOCK
+  e.sock_family = AF_INET;
+  e.sock_type = SOCK_DGRAM;
+  e.fd_flags = PG_FDI_DESTINATION;
+  e.local = {AF_INET, 5000, {10, 1, 2, 3}};
+  e.remote = {AF_INET, 53, {8, 8, 8, 8}};
+  CHECK(matches("fd.type = ipv4 and fd.typechar = 4 and fd.l4proto = udp", e));
+  CHECK(matches("fd.name = '10.1.2.3:5000->8.8.8.8:53'", e));
+  CHECK(matches("fd.sip = 8.8.8.8 and fd.sport = 53 and fd.cport = 5000", e));
+  CHECK(matches("fd.connected = false", e));
+  CHECK(matches("fd.ip = 8.8.8.8 and fd.ip = 10.1.2.3 and not fd.ip = 1.1.1.1", e));
+  CHECK(matches("fd.net = '10.0.0.0/8' and fd.net != '127.0.0.0/8'", e));
+  CHECK(matches("fd.snet = '8.8.0.0/16' and not fd.snet in ('10.0.0.0/8', '192.168.0.0/16')", e));
+  CHECK(matches("fd.cnet in ('10.0.0.0/8')", e));
+  CHECK(matches("evt.arg.fd = 4 and evt.arg.size = 30", e));  // numbers as text
+  // Loopback on both ends: every end is in 127.0.0.0/8.
+  e.local.addr = {127, 0, 0, 1};
+  e.remote.addr = {127, 0, 0, 1};
+  CHECK_FALSE(matches("fd.net != '127.0.0.0/8'", e));
+  // A descriptor that was not open: no fd.* at all.
+  e.fd_mode = 0;
+  CHECK_FALSE(matches("fd.type exists", e));
 }
