@@ -62,7 +62,8 @@ PG_FILTER_INLINE int pg_fkind_is_open(__u32 kind)
  * port of their socket (the kernel resolves it before filtering). */
 PG_FILTER_INLINE int pg_fkind_is_send(__u32 kind)
 {
-	return kind == PG_FK_ARGS + PG_AK_SENDTO - 1 || kind == PG_FK_ARGS + PG_AK_SENDMSG - 1;
+	const __u32 base = (__u32)PG_FK_ARGS - 1;
+	return kind == base + (__u32)PG_AK_SENDTO || kind == base + (__u32)PG_AK_SENDMSG;
 }
 
 /* Fields the kernel judges. */

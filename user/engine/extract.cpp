@@ -565,8 +565,9 @@ V fd_either_ip(const EventView& v, const FieldArg&, std::string&) {
 V fd_connected(const EventView& v, const FieldArg&, std::string&) {
   const Event& e = v.evt;
   if (is_connect(e)) return V::of_bool(e.ret == 0);
-  if (!is_inet(e) && fd_class(e) != FdClass::Unix) return V::na();
-  // A resolved socket is connected when it has a peer of its own.
+  // A resolved IP socket is connected when it has a peer of its own (the
+  // kernel reads no peer of a unix socket: unknown).
+  if (!is_inet(e)) return V::na();
   return V::of_bool(!(e.fd_flags & PG_FDI_DESTINATION) && e.remote.port != 0);
 }
 V thread_cgroup(const EventView& v, const FieldArg&, std::string&) {

@@ -699,7 +699,8 @@ TEST_CASE("kernel filter: sendto is judged by its socket's family and port; dup 
     pg_slots s{};
     return native.eval(fe, "", s) && pg_slots_meet(&s, &rig.tables.rule_slots[rule]);
   };
-  const uint32_t sendto = PG_FK_ARGS + PG_AK_SENDTO - 1, dup2 = PG_FK_ARGS + PG_AK_DUP2 - 1;
+  const uint32_t sendto = uint32_t(PG_FK_ARGS) + PG_AK_SENDTO - 1,
+                 dup2 = uint32_t(PG_FK_ARGS) + PG_AK_DUP2 - 1;
   CHECK(passes(0, sendto, AF_INET, 53, PG_CT_HOST));
   CHECK_FALSE(passes(0, sendto, AF_INET, 9, PG_CT_HOST));
   CHECK_FALSE(passes(0, sendto, AF_INET6, 53, PG_CT_HOST));
