@@ -55,8 +55,6 @@ static __always_inline __u32 pg_resolve_fd(__u8 *buf, __u32 off, struct pg_args_
 					   __u16 kind, long fd)
 {
 	off = pg_put_fdinfo(buf, off, &r->fd, task, fd);
-	if (r->fd.path.flags & PG_SF_TRUNCATED)
-		r->hdr.flags |= PG_RF_TRUNCATED;
 	if (r->fd.sock_family && r->fd.remote.port == 0) /* not connected */
 		pg_read_destination(regs, kind, &r->fd);
 	return off;
@@ -76,7 +74,6 @@ static __always_inline int pg_emit_args(long ret, __u16 kind, enum pg_fd_source 
 		.kind = PG_FK_ARGS + kind - 1,
 		.ret = ret,
 	};
-	r->hdr.flags = 0;
 	long fd = fds == PG_FDS_ARG0 ? (int)pg_syscall_arg(regs, 0) : fds == PG_FDS_RET ? ret : -1;
 	__u32 off = sizeof(*r);
 	bool resolved = false;
@@ -91,10 +88,8 @@ static __always_inline int pg_emit_args(long ret, __u16 kind, enum pg_fd_source 
 	pg_filter_task(&fe, task);
 	if (!pg_filter(&fe, NULL, &r->verdict))
 		return 0;
-	__u16 hdr_flags = r->hdr.flags;
 	pg_fill_task(&r->task, task);
 	pg_fill_hdr(&r->hdr, PG_REC_ARGS);
-	r->hdr.flags = hdr_flags;
 	r->ret = ret;
 	for (int i = 0; i < 6; i++)
 		r->args[i] = pg_syscall_arg(regs, i);
@@ -106,6 +101,8 @@ static __always_inline int pg_emit_args(long ret, __u16 kind, enum pg_fd_source 
 		__builtin_memset(&r->fd, 0, sizeof(r->fd));
 		r->fd.num = -1;
 	}
+	if (r->fd.path.flags & PG_SF_TRUNCATED)
+		r->hdr.flags |= PG_RF_TRUNCATED;
 	pg_submit(buf, off);
 	return 0;
 }

@@ -3,10 +3,8 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <grp.h>
-#include <netinet/in.h>
 #include <pwd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <array>
@@ -21,6 +19,7 @@
 #include "policy/pathop_args.h"
 #include "policy/syscall_args.h"
 #include "user/engine/extract_container.h"
+#include "user/engine/extract_fd.h"
 #include "user/path.h"
 #include "user/trace_format.h"
 
@@ -39,77 +38,6 @@ const Process* ancestor(const EventView& v, int n) {
 }
 
 bool is_open(const Event& e) { return e.kind == K::Open; }
-bool is_connect(const Event& e) { return e.kind == K::Connect; }
-// As in Falco, an open's fd is a directory when O_DIRECTORY was asked for.
-bool opened_dir(const Event& e) { return e.open_flags & O_DIRECTORY; }
-
-// What the event's descriptor is, in Falco's fd.type terms.
-// Other socket families are <NA>, as the kernel filter assumes.
-enum class FdClass : uint8_t { None, File, Directory, Ipv4, Ipv6, Unix, Pipe, Other };
-
-FdClass family_class(uint16_t family) {
-  switch (family) {
-    case AF_INET:
-      return FdClass::Ipv4;
-    case AF_INET6:
-      return FdClass::Ipv6;
-    case AF_UNIX:
-      return FdClass::Unix;
-    default:
-      return FdClass::Other;
-  }
-}
-
-FdClass fd_class(const Event& e) {
-  switch (e.kind) {
-    case K::Open:
-      return opened_dir(e) ? FdClass::Directory : FdClass::File;
-    case K::Connect:
-      return family_class(e.remote.family);
-    case K::Args:
-      // Resolved by the kernel; mode 0 means the descriptor was not open.
-      if (e.fd < 0 || e.fd_mode == 0) return FdClass::None;
-      switch (e.fd_mode & S_IFMT) {
-        case S_IFSOCK:
-          return family_class(e.sock_family);
-        case S_IFDIR:
-          return FdClass::Directory;
-        case S_IFIFO:
-          return FdClass::Pipe;
-        default:
-          return FdClass::File;
-      }
-    default:
-      return FdClass::None;
-  }
-}
-
-bool is_inet(const Event& e) {
-  const FdClass c = fd_class(e);
-  return c == FdClass::Ipv4 || c == FdClass::Ipv6;
-}
-// A file with a path the event knows: opens, and resolved descriptors.
-bool has_file_path(const Event& e) {
-  const FdClass c = fd_class(e);
-  return (c == FdClass::File || c == FdClass::Directory) && !e.path.incomplete &&
-         !e.path.abs.empty();
-}
-bool have_local(const Event& e) { return e.local.family == e.remote.family && e.local.port != 0; }
-// Falco's server end of a connection: the peer for connect (and for sockets
-// this process reached out with), this end for accept.
-bool server_is_local(const Event& e) {
-  return e.kind == K::Args && (e.args_kind == PG_AK_ACCEPT || e.args_kind == PG_AK_ACCEPT4);
-}
-const SockAddr& server_end(const Event& e) { return server_is_local(e) ? e.local : e.remote; }
-const SockAddr& client_end(const Event& e) { return server_is_local(e) ? e.remote : e.local; }
-
-V str_or_na(std::string_view s) { return s.empty() ? V::na() : V::of(s); }
-
-V ip_value(const SockAddr& a, std::string& scratch) {
-  scratch = a.to_ip();
-  return str_or_na(scratch);
-}
-
 // ---- evt.* ---------------------------------------------------------------
 V evt_num(const EventView& v, const FieldArg&, std::string&) { return V::of_int(int64_t(v.num)); }
 V evt_type(const EventView& v, const FieldArg&, std::string&) { return V::of(v.evt.type_name()); }
@@ -436,152 +364,10 @@ V group_name_f(const EventView& v, const FieldArg&, std::string&) {
   return str_or_na(group_name(v.evt.task.gid));
 }
 
-// ---- fd.*, fs.path.* ------------------------------------------------------
-V fd_num(const EventView& v, const FieldArg&, std::string&) {
-  const Event& e = v.evt;
-  // As in Falco, a failed open has fd.num -1.
-  if (is_open(e)) return V::of_int(e.ret >= 0 ? e.ret : -1);
-  if (is_connect(e) || (e.kind == K::Args && e.fd >= 0)) return V::of_int(e.fd);
-  return V::na();
-}
-V fd_name(const EventView& v, const FieldArg&, std::string& s) {
-  const Event& e = v.evt;
-  if (is_open(e)) return e.path.incomplete ? V::na() : str_or_na(e.path.abs);
-  switch (fd_class(e)) {
-    case FdClass::File:
-    case FdClass::Directory:
-      return has_file_path(e) ? V::of(e.path.abs) : V::na();
-    case FdClass::Unix:
-      return is_connect(e) && !e.path.incomplete ? V::of(e.path.abs) : V::na();
-    case FdClass::Ipv4:
-    case FdClass::Ipv6:
-      break;
-    default:
-      return V::na();
-  }
-  const bool v4 = fd_class(e) == FdClass::Ipv4;
-  auto ep = [&](const SockAddr& a) {
-    return v4 ? fmt::format("{}:{}", a.to_ip(), a.port) : fmt::format("[{}]:{}", a.to_ip(), a.port);
-  };
-  // Falco's tuple reads client->server.
-  s = have_local(e) ? ep(client_end(e)) + "->" + ep(server_end(e)) : ep(e.remote);
-  return V::of(s);
-}
-V fd_directory(const EventView& v, const FieldArg&, std::string&) {
-  if (!has_file_path(v.evt)) return V::na();
-  return V::of(path_dirname(v.evt.path.abs));
-}
-V fd_filename(const EventView& v, const FieldArg&, std::string&) {
-  if (!has_file_path(v.evt)) return V::na();
-  return V::of(path_basename(v.evt.path.abs));
-}
-V fd_typechar(const EventView& v, const FieldArg&, std::string&) {
-  switch (fd_class(v.evt)) {
-    case FdClass::File:
-      return V::of("f");
-    case FdClass::Directory:
-      return V::of("d");
-    case FdClass::Ipv4:
-      return V::of("4");
-    case FdClass::Ipv6:
-      return V::of("6");
-    case FdClass::Unix:
-      return V::of("u");
-    case FdClass::Pipe:
-      return V::of("p");
-    default:
-      return V::na();
-  }
-}
-V fd_type(const EventView& v, const FieldArg&, std::string&) {
-  switch (fd_class(v.evt)) {
-    case FdClass::File:
-      return V::of("file");
-    case FdClass::Directory:
-      return V::of("directory");
-    case FdClass::Ipv4:
-      return V::of("ipv4");
-    case FdClass::Ipv6:
-      return V::of("ipv6");
-    case FdClass::Unix:
-      return V::of("unix");
-    case FdClass::Pipe:
-      return V::of("pipe");
-    default:
-      return V::na();
-  }
-}
-V fd_sockfamily(const EventView& v, const FieldArg&, std::string&) {
-  const Event& e = v.evt;
-  if (fd_class(e) == FdClass::Unix) return V::of("unix");
-  return is_inet(e) ? V::of("ip") : V::na();
-}
-V fd_l4proto(const EventView& v, const FieldArg&, std::string&) {
-  const Event& e = v.evt;
-  if (!is_inet(e)) return V::na();
-  if (e.protocol == IPPROTO_TCP || (e.protocol == 0 && e.sock_type == SOCK_STREAM))
-    return V::of("tcp");
-  if (e.protocol == IPPROTO_UDP || (e.protocol == 0 && e.sock_type == SOCK_DGRAM))
-    return V::of("udp");
-  if (e.protocol == IPPROTO_ICMP || e.protocol == IPPROTO_ICMPV6) return V::of("icmp");
-  return V::of("raw");
-}
-V fd_sip(const EventView& v, const FieldArg&, std::string& s) {
-  return is_inet(v.evt) ? ip_value(server_end(v.evt), s) : V::na();
-}
-V fd_sport(const EventView& v, const FieldArg&, std::string&) {
-  return is_inet(v.evt) ? V::of_int(server_end(v.evt).port) : V::na();
-}
-V fd_cip(const EventView& v, const FieldArg&, std::string& s) {
-  return is_inet(v.evt) && have_local(v.evt) ? ip_value(client_end(v.evt), s) : V::na();
-}
-V fd_cport(const EventView& v, const FieldArg&, std::string&) {
-  return is_inet(v.evt) && have_local(v.evt) ? V::of_int(client_end(v.evt).port) : V::na();
-}
-// Remote and local ends, whichever side is the server.
-V fd_rip(const EventView& v, const FieldArg&, std::string& s) {
-  return is_inet(v.evt) ? ip_value(v.evt.remote, s) : V::na();
-}
-V fd_rport(const EventView& v, const FieldArg&, std::string&) {
-  return is_inet(v.evt) ? V::of_int(v.evt.remote.port) : V::na();
-}
-V fd_lip(const EventView& v, const FieldArg&, std::string& s) {
-  return is_inet(v.evt) && have_local(v.evt) ? ip_value(v.evt.local, s) : V::na();
-}
-V fd_lport(const EventView& v, const FieldArg&, std::string&) {
-  return is_inet(v.evt) && have_local(v.evt) ? V::of_int(v.evt.local.port) : V::na();
-}
-// fd.ip and fd.net: either end, so `=`, `!=` and `in` hold when they hold
-// for one of them (a list value).
-V fd_either_ip(const EventView& v, const FieldArg&, std::string&) {
-  thread_local std::vector<std::string> ends;
-  ends.clear();
-  if (!is_inet(v.evt)) return V::na();
-  if (have_local(v.evt)) ends.push_back(client_end(v.evt).to_ip());
-  ends.push_back(server_end(v.evt).to_ip());
-  std::erase(ends, std::string());
-  return ends.empty() ? V::na() : V::of_list(&ends);
-}
-V fd_connected(const EventView& v, const FieldArg&, std::string&) {
-  const Event& e = v.evt;
-  if (is_connect(e)) return V::of_bool(e.ret == 0);
-  // A resolved IP socket is connected when it has a peer of its own (the
-  // kernel reads no peer of a unix socket: unknown).
-  if (!is_inet(e)) return V::na();
-  return V::of_bool(!(e.fd_flags & PG_FDI_DESTINATION) && e.remote.port != 0);
-}
 V thread_cgroup(const EventView& v, const FieldArg&, std::string&) {
   if (!v.cgroups) return V::na();
   const std::string* p = v.cgroups->path(v.evt.task.cgroup_id);
   return p ? V::of(*p) : V::na();
-}
-
-V fs_path_name(const EventView& v, const FieldArg& a, std::string& s) { return fd_name(v, a, s); }
-// The path as the process passed it, before any normalisation.
-V fd_nameraw(const EventView& v, const FieldArg&, std::string&) {
-  const Event& e = v.evt;
-  if (is_open(e) || e.kind == K::PathOp) return str_or_na(e.path.raw);
-  return V::na();
 }
 
 // The syscall extractors take the syscall view; SysEntry::fn is that typed
@@ -650,30 +436,6 @@ constexpr Entry kExtractors[] = {
     {"user.loginname", user_loginname},
     {"group.gid", group_gid},
     {"group.name", group_name_f},
-    {"fd.num", fd_num},
-    {"fd.name", fd_name},
-    {"fd.directory", fd_directory},
-    {"fd.filename", fd_filename},
-    {"fd.typechar", fd_typechar},
-    {"fd.type", fd_type},
-    {"fd.sockfamily", fd_sockfamily},
-    {"fd.l4proto", fd_l4proto},
-    {"fd.sip", fd_sip},
-    {"fd.sport", fd_sport},
-    {"fd.rip", fd_rip},
-    {"fd.rport", fd_rport},
-    {"fd.cip", fd_cip},
-    {"fd.cport", fd_cport},
-    {"fd.lip", fd_lip},
-    {"fd.lport", fd_lport},
-    {"fd.connected", fd_connected},
-    {"fd.ip", fd_either_ip},
-    {"fd.net", fd_either_ip},
-    {"fd.snet", fd_sip},
-    {"fd.cnet", fd_cip},
-    {"fs.path.name", fs_path_name},
-    {"fd.nameraw", fd_nameraw},
-    {"fs.path.nameraw", fd_nameraw},
     {"thread.cgroup", thread_cgroup},
 };
 
@@ -729,6 +491,7 @@ void parse_arg(const std::optional<std::string>& arg, FieldArg& out) {
 ExtractFn find_syscall_extractor(std::string_view name) {
   for (size_t i = 0; i < std::size(kExtractors); ++i)
     if (kExtractors[i].name == name) return kGeneric[i];
+  if (ExtractFn fn = find_fd_extractor(name)) return fn;
   return find_container_extractor(name);
 }
 

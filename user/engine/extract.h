@@ -44,9 +44,21 @@ std::optional<BoundField> bind_field_name(
 // `f` was bound for.
 Value extract(const BoundField& f, const View& v, std::string& scratch);
 
+// Shared by the extractor tables: a value, or <NA> when it is empty.
+inline Value str_or_na(std::string_view s) { return s.empty() ? Value::na() : Value::of(s); }
+
+// A syscall-view extractor as an ExtractFn. Safe because syscall rules are
+// only ever evaluated against syscall views (the engine keeps rules per
+// source).
+template <Value (*F)(const EventView&, const FieldArg&, std::string&)>
+Value on_view(const View& v, const FieldArg& a, std::string& s) {
+  return F(static_cast<const EventView&>(v), a, s);
+}
+
 // Each source's extractor table: the function for a field name, or null if
-// the source has none. Syscall fields live in extract.cpp, Kubernetes audit
-// fields in extract_audit.cpp.
+// the source has none. Syscall fields live in extract.cpp (fd.* in
+// extract_fd.cpp, container.* and k8s.* in extract_container.cpp),
+// Kubernetes audit fields in extract_audit.cpp.
 ExtractFn find_syscall_extractor(std::string_view name);
 ExtractFn find_audit_extractor(std::string_view name);
 

@@ -34,7 +34,6 @@ Ctx ctx(const EventView& v) {
   return c;
 }
 
-V str_or_na(std::string_view s) { return s.empty() ? V::na() : V::of(s); }
 
 template <std::string Info::*Member>
 V info_string(const EventView& v, const FieldArg&, std::string&) {
@@ -182,12 +181,6 @@ struct Entry {
   ExtractFn fn;
 };
 
-// A syscall-view extractor as an ExtractFn (container fields are syscall
-// fields; the engine evaluates syscall rules on syscall views only).
-template <Value (*F)(const EventView&, const FieldArg&, std::string&)>
-V on_view(const View& v, const FieldArg& a, std::string& s) {
-  return F(static_cast<const EventView&>(v), a, s);
-}
 
 constexpr Entry kContainerExtractors[] = {
     {"container.id", on_view<container_id>},

@@ -12,6 +12,13 @@ TEST_CASE("open flags render as Falco spells them") {
   CHECK(format_open_flags(O_RDWR | O_TMPFILE) == "O_RDWR|O_TMPFILE");
 }
 
+TEST_CASE("capability sets render as Falco's space-separated CAP_ names") {
+  CHECK(format_capabilities(0) == "");
+  CHECK(format_capabilities((uint64_t{1} << 0) | (uint64_t{1} << 21)) == "CAP_CHOWN CAP_SYS_ADMIN");
+  CHECK(format_capabilities(uint64_t{1} << 40) == "CAP_CHECKPOINT_RESTORE");
+  CHECK(format_capabilities(uint64_t{1} << 41) == "CAP_41");  // newer than this table
+}
+
 TEST_CASE("results render as SUCCESS or the errno name") {
   CHECK(format_res(0) == "SUCCESS");
   CHECK(format_res(3) == "SUCCESS");
