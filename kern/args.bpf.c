@@ -1,6 +1,7 @@
 /* Syscalls whose arguments are plain numbers: socket, ptrace, setns,
- * unshare, setuid, setgid, bpf, listen, fchmod, the dup family, accept,
- * accept4, sendto, sendmsg. (init_module and finit_module have no
+ * unshare, the set*id family, capset, prctl, bpf, listen, fchmod, fchdir,
+ * the dup family, accept, accept4, sendto, sendmsg, userfaultfd, the kill
+ * family, process_vm_readv/writev. (init_module and finit_module have no
  * tracepoints on kernels built without modules.)
  *
  *   sys_exit_<syscall>: the six argument registers saved at entry, ret
@@ -11,7 +12,8 @@
  *
  * Userspace names and formats each argument as Falco does
  * (policy/syscall_args.h). One exit program per syscall, attached only
- * when a loaded rule names it.
+ * when a loaded rule names it; fchdir always, and a successful one crosses
+ * whatever the filter says: it moves the process's cwd.
  */
 #include "lib/common.bpf.h"
 #include "lib/fd.bpf.h"
@@ -86,8 +88,12 @@ static __always_inline int pg_emit_args(long ret, __u16 kind, enum pg_fd_source 
 		fe.port = r->fd.remote.port;
 	}
 	pg_filter_task(&fe, task);
-	if (!pg_filter(&fe, NULL, &r->verdict))
-		return 0;
+	if (!pg_filter(&fe, NULL, &r->verdict)) {
+		if (kind != PG_AK_FCHDIR || ret != 0)
+			return 0;
+		/* for the process table only: no rule is a candidate */
+		__builtin_memset(&r->verdict.slots, 0, sizeof(r->verdict.slots));
+	}
 	pg_fill_task(&r->task, task);
 	pg_fill_hdr(&r->hdr, PG_REC_ARGS);
 	r->ret = ret;
@@ -130,3 +136,16 @@ PG_ARGS_PROG(accept, PG_AK_ACCEPT, PG_FDS_RET)
 PG_ARGS_PROG(accept4, PG_AK_ACCEPT4, PG_FDS_RET)
 PG_ARGS_PROG(sendto, PG_AK_SENDTO, PG_FDS_ARG0)
 PG_ARGS_PROG(sendmsg, PG_AK_SENDMSG, PG_FDS_ARG0)
+PG_ARGS_PROG(setresuid, PG_AK_SETRESUID, PG_FDS_NONE)
+PG_ARGS_PROG(setresgid, PG_AK_SETRESGID, PG_FDS_NONE)
+PG_ARGS_PROG(setreuid, PG_AK_SETREUID, PG_FDS_NONE)
+PG_ARGS_PROG(setregid, PG_AK_SETREGID, PG_FDS_NONE)
+PG_ARGS_PROG(capset, PG_AK_CAPSET, PG_FDS_NONE)
+PG_ARGS_PROG(prctl, PG_AK_PRCTL, PG_FDS_NONE)
+PG_ARGS_PROG(userfaultfd, PG_AK_USERFAULTFD, PG_FDS_RET)
+PG_ARGS_PROG(kill, PG_AK_KILL, PG_FDS_NONE)
+PG_ARGS_PROG(tkill, PG_AK_TKILL, PG_FDS_NONE)
+PG_ARGS_PROG(tgkill, PG_AK_TGKILL, PG_FDS_NONE)
+PG_ARGS_PROG(process_vm_readv, PG_AK_PROCESS_VM_READV, PG_FDS_NONE)
+PG_ARGS_PROG(process_vm_writev, PG_AK_PROCESS_VM_WRITEV, PG_FDS_NONE)
+PG_ARGS_PROG(fchdir, PG_AK_FCHDIR, PG_FDS_ARG0)

@@ -1,7 +1,8 @@
 /* Process lifecycle: exec, fork, exit.
  *
  *   sched_process_exec: record task + exe (dentry walk) + argv + cwd
- *   sched_process_fork: record parent + child ids (new processes only)
+ *   sched_process_fork: record parent + child ids + the parent's syscall
+ *                       (new processes only)
  *   sched_process_exit: record the thread-group leader's exit
  *
  * These are the low-volume events that always cross to userspace: they keep
@@ -28,6 +29,7 @@ static __always_inline __u32 pg_tty_nr(struct task_struct *task)
 }
 
 #define PG_OVERLAYFS_SUPER_MAGIC 0x794c7630
+#define PG_PF_KTHREAD 0x00200000 /* task_struct.flags: a kernel thread */
 
 /* enum pg_exe_flags of the file being executed. A memfd's name is
  * "memfd:<name>" and it has no link anywhere; an overlayfs inode whose
@@ -65,6 +67,8 @@ int BPF_PROG(pg_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	r->tty = pg_tty_nr(task);
 	r->old_tid = old_pid;
 	r->sid = BPF_CORE_READ(task, signal, pids[PIDTYPE_SID], numbers[0].nr);
+	r->syscall_nr = (__s32)((struct pt_regs *)bpf_task_pt_regs(task))->orig_ax;
+	r->pad = 0;
 
 	__u32 off = sizeof(*r);
 	struct file *exe = BPF_CORE_READ(bprm, file);
@@ -99,6 +103,11 @@ int BPF_PROG(pg_fork, struct task_struct *parent, struct task_struct *child)
 	r.child_tgid = tgid;
 	r.child_tid = tid;
 	r.child_start_ns = BPF_CORE_READ(child, start_boottime);
+	/* The parent is current: its saved registers say which syscall
+	 * (clone, clone3, fork, vfork) is creating the process. */
+	r.syscall_nr = -1;
+	if (!(parent->flags & PG_PF_KTHREAD))
+		r.syscall_nr = (__s32)((struct pt_regs *)bpf_task_pt_regs(parent))->orig_ax;
 	r.hdr.size = sizeof(r);
 	if (bpf_ringbuf_output(&pg_events, &r, sizeof(r), 0))
 		pg_count_drop(PG_DROP_RINGBUF_FULL);

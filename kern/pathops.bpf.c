@@ -1,14 +1,15 @@
-/* Path operations: syscalls that make, remove, rename, link or chmod names
- * in the file tree (the table in api/records.h says which argument is
- * which).
+/* Path operations: syscalls that make, remove, rename, link, chmod, mount
+ * or enter names in the file tree, memfd_create, and failed execs (the
+ * table in api/records.h says which argument is which).
  *
  *   sys_exit_<syscall>: args from the saved user registers, ret from ctx
  *     kernel filter, judging the first path argument: no slot left? stop
+ *     (a successful chdir still crosses: it moves the process's cwd)
  *     record task + both path arguments + their base directories (relative
  *     paths) + dirfds, flags, mode, ret + the surviving slots
  *
  * One exit program per syscall, attached only when a loaded rule names the
- * syscall (DESIGN.md invariant 4).
+ * syscall (DESIGN.md invariant 4); chdir always, for the process table.
  */
 #include "lib/common.bpf.h"
 #include "lib/fd.bpf.h"
@@ -21,6 +22,7 @@ char LICENSE[] SEC("license") = "GPL";
 struct pg_pathop_args {
 	const char *path1;
 	const char *path2; /* NULL: the syscall has one path */
+	const char *extra; /* NULL: no third string */
 	long dirfd1;
 	long dirfd2;
 	__u32 flags;
@@ -36,17 +38,22 @@ static __always_inline int pg_emit_pathop(long ret, __u16 kind, const struct pg_
 		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pg_pathop_rec *r = (struct pg_pathop_rec *)buf;
-	/* A symlink's target is a string, judged as passed; other paths name
-	 * files and are judged only when absolute and normalised. */
-	const bool as_is = kind == PG_PO_SYMLINK || kind == PG_PO_SYMLINKAT;
+	/* A symlink's target (and the like) is a string, judged as passed;
+	 * other paths name files and are judged only when absolute and
+	 * normalised. */
+	const bool as_is = pg_pathop_arg1_as_is(kind);
 	struct pg_filter_event fe = {
 		.kind = PG_FK_PATHOP + kind - 1,
 		.ret = ret,
 		.arg_as_is = as_is,
 	};
 	pg_filter_task(&fe, task);
-	if (!pg_filter(&fe, a->path1, &r->verdict))
-		return 0;
+	if (!pg_filter(&fe, a->path1, &r->verdict)) {
+		if (kind != PG_PO_CHDIR || ret != 0)
+			return 0;
+		/* for the process table only: no rule is a candidate */
+		__builtin_memset(&r->verdict.slots, 0, sizeof(r->verdict.slots));
+	}
 	pg_fill_task(&r->task, task);
 	pg_fill_hdr(&r->hdr, PG_REC_PATHOP);
 	r->ret = ret;
@@ -67,7 +74,10 @@ static __always_inline int pg_emit_pathop(long ret, __u16 kind, const struct pg_
 		off = pg_put_user_str(buf, off, &r->path2, a->path2);
 		off = pg_put_base_dir(buf, off, &r->base2, &r->path2, task, a->dirfd2);
 	}
-	if ((r->path1.flags | r->base1.flags | r->path2.flags | r->base2.flags) &
+	r->extra.off = r->extra.len = r->extra.flags = r->extra.pad = 0;
+	if (a->extra)
+		off = pg_put_user_str(buf, off, &r->extra, a->extra);
+	if ((r->path1.flags | r->base1.flags | r->path2.flags | r->base2.flags | r->extra.flags) &
 	    (PG_SF_TRUNCATED | PG_SF_FAILED))
 		r->hdr.flags |= PG_RF_TRUNCATED;
 	pg_submit(buf, off);
@@ -79,7 +89,7 @@ static __always_inline int pg_emit_pathop(long ret, __u16 kind, const struct pg_
 #define PG_CWD PG_AT_FDCWD
 
 /* One exit program per syscall, from where its arguments are. */
-#define PG_PATHOP_PROG(name, KIND, DIRFD1, PATH1, DIRFD2, PATH2, FLAGS, MODE)                      \
+#define PG_PATHOP_PROG(name, KIND, DIRFD1, PATH1, DIRFD2, PATH2, FLAGS, MODE, EXTRA)               \
 	SEC("tracepoint/syscalls/sys_exit_" #name)                                                 \
 	int pg_exit_##name(struct trace_event_raw_sys_exit *ctx)                                   \
 	{                                                                                          \
@@ -89,24 +99,49 @@ static __always_inline int pg_emit_pathop(long ret, __u16 kind, const struct pg_
 					   .dirfd2 = (DIRFD2),                                     \
 					   .path2 = (PATH2),                                       \
 					   .flags = (FLAGS),                                       \
-					   .mode = (MODE)};                                        \
+					   .mode = (MODE),                                         \
+					   .extra = (EXTRA)};                                      \
 		return pg_emit_pathop(ctx->ret, KIND, &a);                                         \
 	}
 
 /* clang-format off */
-/*             syscall    kind             dirfd1       path1        dirfd2       path2        flags      mode */
-PG_PATHOP_PROG(symlink,   PG_PO_SYMLINK,   PG_CWD,      PG_PATH(0),  PG_CWD,      PG_PATH(1),  0,         0)
-PG_PATHOP_PROG(symlinkat, PG_PO_SYMLINKAT, PG_CWD,      PG_PATH(0),  (int)PG_ARG(1), PG_PATH(2), 0,       0)
-PG_PATHOP_PROG(link,      PG_PO_LINK,      PG_CWD,      PG_PATH(0),  PG_CWD,      PG_PATH(1),  0,         0)
-PG_PATHOP_PROG(linkat,    PG_PO_LINKAT,    (int)PG_ARG(0), PG_PATH(1), (int)PG_ARG(2), PG_PATH(3), PG_ARG(4), 0)
-PG_PATHOP_PROG(unlink,    PG_PO_UNLINK,    PG_CWD,      PG_PATH(0),  PG_CWD,      NULL,        0,         0)
-PG_PATHOP_PROG(unlinkat,  PG_PO_UNLINKAT,  (int)PG_ARG(0), PG_PATH(1), PG_CWD,    NULL,        PG_ARG(2), 0)
-PG_PATHOP_PROG(rename,    PG_PO_RENAME,    PG_CWD,      PG_PATH(0),  PG_CWD,      PG_PATH(1),  0,         0)
-PG_PATHOP_PROG(renameat,  PG_PO_RENAMEAT,  (int)PG_ARG(0), PG_PATH(1), (int)PG_ARG(2), PG_PATH(3), 0,     0)
-PG_PATHOP_PROG(renameat2, PG_PO_RENAMEAT2, (int)PG_ARG(0), PG_PATH(1), (int)PG_ARG(2), PG_PATH(3), PG_ARG(4), 0)
-PG_PATHOP_PROG(mkdir,     PG_PO_MKDIR,     PG_CWD,      PG_PATH(0),  PG_CWD,      NULL,        0,         PG_ARG(1))
-PG_PATHOP_PROG(mkdirat,   PG_PO_MKDIRAT,   (int)PG_ARG(0), PG_PATH(1), PG_CWD,    NULL,        0,         PG_ARG(2))
-PG_PATHOP_PROG(rmdir,     PG_PO_RMDIR,     PG_CWD,      PG_PATH(0),  PG_CWD,      NULL,        0,         0)
-PG_PATHOP_PROG(chmod,     PG_PO_CHMOD,     PG_CWD,      PG_PATH(0),  PG_CWD,      NULL,        0,         PG_ARG(1))
-PG_PATHOP_PROG(fchmodat,  PG_PO_FCHMODAT,  (int)PG_ARG(0), PG_PATH(1), PG_CWD,    NULL,        0,         PG_ARG(2))
+/*             syscall    kind             dirfd1       path1        dirfd2       path2        flags      mode  extra */
+PG_PATHOP_PROG(symlink,   PG_PO_SYMLINK,   PG_CWD,      PG_PATH(0),  PG_CWD,      PG_PATH(1),  0,         0, NULL)
+PG_PATHOP_PROG(symlinkat, PG_PO_SYMLINKAT, PG_CWD,      PG_PATH(0),  (int)PG_ARG(1), PG_PATH(2), 0,       0, NULL)
+PG_PATHOP_PROG(link,      PG_PO_LINK,      PG_CWD,      PG_PATH(0),  PG_CWD,      PG_PATH(1),  0,         0, NULL)
+PG_PATHOP_PROG(linkat,    PG_PO_LINKAT,    (int)PG_ARG(0), PG_PATH(1), (int)PG_ARG(2), PG_PATH(3), PG_ARG(4), 0, NULL)
+PG_PATHOP_PROG(unlink,    PG_PO_UNLINK,    PG_CWD,      PG_PATH(0),  PG_CWD,      NULL,        0,         0, NULL)
+PG_PATHOP_PROG(unlinkat,  PG_PO_UNLINKAT,  (int)PG_ARG(0), PG_PATH(1), PG_CWD,    NULL,        PG_ARG(2), 0, NULL)
+PG_PATHOP_PROG(rename,    PG_PO_RENAME,    PG_CWD,      PG_PATH(0),  PG_CWD,      PG_PATH(1),  0,         0, NULL)
+PG_PATHOP_PROG(renameat,  PG_PO_RENAMEAT,  (int)PG_ARG(0), PG_PATH(1), (int)PG_ARG(2), PG_PATH(3), 0,     0, NULL)
+PG_PATHOP_PROG(renameat2, PG_PO_RENAMEAT2, (int)PG_ARG(0), PG_PATH(1), (int)PG_ARG(2), PG_PATH(3), PG_ARG(4), 0, NULL)
+PG_PATHOP_PROG(mkdir,     PG_PO_MKDIR,     PG_CWD,      PG_PATH(0),  PG_CWD,      NULL,        0,         PG_ARG(1), NULL)
+PG_PATHOP_PROG(mkdirat,   PG_PO_MKDIRAT,   (int)PG_ARG(0), PG_PATH(1), PG_CWD,    NULL,        0,         PG_ARG(2), NULL)
+PG_PATHOP_PROG(rmdir,     PG_PO_RMDIR,     PG_CWD,      PG_PATH(0),  PG_CWD,      NULL,        0,         0, NULL)
+PG_PATHOP_PROG(chmod,     PG_PO_CHMOD,     PG_CWD,      PG_PATH(0),  PG_CWD,      NULL,        0,         PG_ARG(1), NULL)
+PG_PATHOP_PROG(fchmodat,  PG_PO_FCHMODAT,  (int)PG_ARG(0), PG_PATH(1), PG_CWD,    NULL,        0,         PG_ARG(2), NULL)
+PG_PATHOP_PROG(chdir,     PG_PO_CHDIR,     PG_CWD,      PG_PATH(0),  PG_CWD,      NULL,        0,         0, NULL)
+PG_PATHOP_PROG(mount,     PG_PO_MOUNT,     PG_CWD,      PG_PATH(0),  PG_CWD,      PG_PATH(1),  PG_ARG(3), 0, PG_PATH(2))
+/* umount2 is "umount" in the kernel's syscall table */
+PG_PATHOP_PROG(umount,    PG_PO_UMOUNT2,   PG_CWD,      PG_PATH(0),  PG_CWD,      NULL,        PG_ARG(1), 0, NULL)
+PG_PATHOP_PROG(memfd_create, PG_PO_MEMFD_CREATE, PG_CWD, PG_PATH(0), PG_CWD,      NULL,        PG_ARG(1), 0, NULL)
+/* clang-format on */
+
+/* A failed exec: a successful one is reported by the exec tracepoint
+ * (lifecycle.bpf.c), after which the arguments are gone anyway. */
+#define PG_FAILED_EXEC_PROG(name, KIND, DIRFD1, PATH1, FLAGS)                                      \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                                 \
+	int pg_exit_##name(struct trace_event_raw_sys_exit *ctx)                                   \
+	{                                                                                          \
+		if (ctx->ret >= 0)                                                                 \
+			return 0;                                                                  \
+		struct pt_regs *regs = pg_user_regs();                                             \
+		struct pg_pathop_args a = {                                                        \
+		    .dirfd1 = (DIRFD1), .path1 = (PATH1), .dirfd2 = PG_CWD, .flags = (FLAGS)};     \
+		return pg_emit_pathop(ctx->ret, KIND, &a);                                         \
+	}
+
+/* clang-format off */
+PG_FAILED_EXEC_PROG(execve,   PG_PO_EXECVE,   PG_CWD,          PG_PATH(0), 0)
+PG_FAILED_EXEC_PROG(execveat, PG_PO_EXECVEAT, (int)PG_ARG(0),  PG_PATH(1), PG_ARG(4))
 /* clang-format on */

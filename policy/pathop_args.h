@@ -13,7 +13,17 @@
 namespace pg::policy {
 
 // Where an argument's value is in a path-operation record.
-enum class PathOpArg : uint8_t { None, Path1, Path2, Dirfd1, Dirfd2, Flags, Mode };
+enum class PathOpArg : uint8_t {
+  None,
+  Path1,
+  Path2,
+  Dirfd1,
+  Dirfd2,
+  Flags,
+  Mode,
+  Extra,  // the third string (mount's filesystem type)
+  Ret,    // the value returned (memfd_create's fd)
+};
 
 struct PathOpSyscall {
   std::string_view name;
@@ -49,6 +59,14 @@ inline constexpr std::array<PathOpSyscall, PG_PO__END> kPathOps = [] {
     {"rmdir", {{{"path", A::Path1}}}},
     {"chmod", {{{"filename", A::Path1}, {"mode", A::Mode}}}},
     {"fchmodat", {{{"dirfd", A::Dirfd1}, {"filename", A::Path1}, {"mode", A::Mode}}}},
+    {"chdir", {{{"path", A::Path1}}}},
+    {"mount",
+     {{{"dev", A::Path1}, {"dir", A::Path2}, {"type", A::Extra}, {"flags", A::Flags}}}},
+    {"umount2", {{{"name", A::Path1}, {"flags", A::Flags}}}},
+    {"memfd_create", {{{"fd", A::Ret}, {"name", A::Path1}, {"flags", A::Flags}}}},
+    // Only failed execs: a successful one is an exec record.
+    {"execve", {{{"filename", A::Path1}}}},
+    {"execveat", {{{"dirfd", A::Dirfd1}, {"pathname", A::Path1}, {"flags", A::Flags}}}},
   }};
 }();
 
@@ -67,9 +85,8 @@ constexpr PathOpArg pathop_arg(uint16_t kind, std::string_view name) {
   return PathOpArg::None;
 }
 
-// A symlink's target is a string kept as passed; other paths name files.
-constexpr bool pathop_arg1_as_is(uint16_t kind) {
-  return kind == PG_PO_SYMLINK || kind == PG_PO_SYMLINKAT;
-}
+// A symlink's target (and the like) is a string kept as passed; other
+// paths name files.
+constexpr bool pathop_arg1_as_is(uint16_t kind) { return pg_pathop_arg1_as_is(kind); }
 
 }  // namespace pg::policy

@@ -21,6 +21,14 @@ enum class ArgFormat : uint8_t {
   PtraceRequest,  // PTRACE_ATTACH, PTRACE_TRACEME, ...
   CloneFlags,     // CLONE_NEWNS|CLONE_NEWUSER|...
   Mode,           // S_IRUSR|... (as for chmod)
+  Signal,         // SIGKILL, SIGTERM, ...
+  PrctlOption,    // PR_SET_NAME, PR_SET_DUMPABLE, ...
+  PrctlName,      // prctl's name argument (PR_SET_NAME): the comm it set
+  // capset's sets: the thread's capabilities after the call, as Falco
+  // prints them (the arguments are pointers to them)
+  CapInheritable,
+  CapPermitted,
+  CapEffective,
 };
 
 struct NumericArg {
@@ -57,6 +65,23 @@ inline constexpr std::array<NumericSyscall, PG_AK__END> kNumericSyscalls = [] {
       {"accept4", {{{"fd", 0, F::Int}, {"flags", 3, F::Int}}}},
       {"sendto", {{{"fd", 0, F::Int}, {"size", 2, F::Long}}}},
       {"sendmsg", {{{"fd", 0, F::Int}}}},
+      {"setresuid", {{{"ruid", 0, F::Uid}, {"euid", 1, F::Uid}, {"suid", 2, F::Uid}}}},
+      {"setresgid", {{{"rgid", 0, F::Gid}, {"egid", 1, F::Gid}, {"sgid", 2, F::Gid}}}},
+      {"setreuid", {{{"ruid", 0, F::Uid}, {"euid", 1, F::Uid}}}},
+      {"setregid", {{{"rgid", 0, F::Gid}, {"egid", 1, F::Gid}}}},
+      {"capset",
+       {{{"cap_inheritable", 0, F::CapInheritable},
+         {"cap_permitted", 0, F::CapPermitted},
+         {"cap_effective", 0, F::CapEffective}}}},
+      {"prctl",
+       {{{"option", 0, F::PrctlOption}, {"arg2_str", 1, F::PrctlName}, {"arg2_int", 1, F::Long}}}},
+      {"userfaultfd", {{{"flags", 0, F::Int}}}},
+      {"kill", {{{"pid", 0, F::Int}, {"sig", 1, F::Signal}}}},
+      {"tkill", {{{"tid", 0, F::Int}, {"sig", 1, F::Signal}}}},
+      {"tgkill", {{{"pid", 0, F::Int}, {"tid", 1, F::Int}, {"sig", 2, F::Signal}}}},
+      {"process_vm_readv", {{{"pid", 0, F::Int}}}},
+      {"process_vm_writev", {{{"pid", 0, F::Int}}}},
+      {"fchdir", {{{"fd", 0, F::Int}}}},
   }};
 }();
 

@@ -42,9 +42,17 @@ std::string errno_text(int err) { return std::strerror(err < 0 ? -err : err); }
 
 const std::vector<HookInfo>& all_hooks() {
   static const std::vector<HookInfo> hooks = {
-      {"execve", true, [](pg_bpf* s) { return s->progs.pg_exec; }},
-      {"clone", true, [](pg_bpf* s) { return s->progs.pg_fork; }},
+      {"execve", true, [](pg_bpf* s) { return s->progs.pg_exec; }, {"execve", "execveat"}},
+      {"clone", true, [](pg_bpf* s) { return s->progs.pg_fork; },
+       {"clone", "clone3", "fork", "vfork"}},
       {"procexit", true, [](pg_bpf* s) { return s->progs.pg_exit; }},
+      // The process table follows the working directory.
+      {"chdir", true, [](pg_bpf* s) { return s->progs.pg_exit_chdir; }},
+      {"fchdir", true, [](pg_bpf* s) { return s->progs.pg_exit_fchdir; }},
+      // Failed execs (successful ones come from the exec tracepoint).
+      {"execve-failed", false, [](pg_bpf* s) { return s->progs.pg_exit_execve; }, {"execve"}},
+      {"execveat-failed", false, [](pg_bpf* s) { return s->progs.pg_exit_execveat; },
+       {"execveat"}},
       {"open", false, [](pg_bpf* s) { return s->progs.pg_exit_open; }},
       {"openat", false, [](pg_bpf* s) { return s->progs.pg_exit_openat; }},
       {"openat2", false, [](pg_bpf* s) { return s->progs.pg_exit_openat2; }},
@@ -80,13 +88,43 @@ const std::vector<HookInfo>& all_hooks() {
       {"accept4", false, [](pg_bpf* s) { return s->progs.pg_exit_accept4; }},
       {"sendto", false, [](pg_bpf* s) { return s->progs.pg_exit_sendto; }},
       {"sendmsg", false, [](pg_bpf* s) { return s->progs.pg_exit_sendmsg; }},
+      {"mount", false, [](pg_bpf* s) { return s->progs.pg_exit_mount; }},
+      {"umount2", false, [](pg_bpf* s) { return s->progs.pg_exit_umount; }},
+      {"memfd_create", false, [](pg_bpf* s) { return s->progs.pg_exit_memfd_create; }},
+      {"setresuid", false, [](pg_bpf* s) { return s->progs.pg_exit_setresuid; }},
+      {"setresgid", false, [](pg_bpf* s) { return s->progs.pg_exit_setresgid; }},
+      {"setreuid", false, [](pg_bpf* s) { return s->progs.pg_exit_setreuid; }},
+      {"setregid", false, [](pg_bpf* s) { return s->progs.pg_exit_setregid; }},
+      {"capset", false, [](pg_bpf* s) { return s->progs.pg_exit_capset; }},
+      {"prctl", false, [](pg_bpf* s) { return s->progs.pg_exit_prctl; }},
+      {"userfaultfd", false, [](pg_bpf* s) { return s->progs.pg_exit_userfaultfd; }},
+      {"kill", false, [](pg_bpf* s) { return s->progs.pg_exit_kill; }},
+      {"tkill", false, [](pg_bpf* s) { return s->progs.pg_exit_tkill; }},
+      {"tgkill", false, [](pg_bpf* s) { return s->progs.pg_exit_tgkill; }},
+      {"process_vm_readv", false, [](pg_bpf* s) { return s->progs.pg_exit_process_vm_readv; }},
+      {"process_vm_writev", false, [](pg_bpf* s) { return s->progs.pg_exit_process_vm_writev; }},
   };
   return hooks;
+}
+
+bool HookInfo::produces(std::string_view type) const {
+  if (types[0].empty()) return type == name;
+  return std::find(types.begin(), types.end(), type) != types.end();
 }
 
 std::vector<std::string> hook_names() {
   std::vector<std::string> out;
   for (const auto& h : all_hooks()) out.emplace_back(h.name);
+  return out;
+}
+
+std::vector<std::string> captured_types() {
+  std::vector<std::string> out;
+  for (const auto& h : all_hooks()) {
+    if (h.types[0].empty()) out.emplace_back(h.name);
+    for (auto t : h.types)
+      if (!t.empty() && std::find(out.begin(), out.end(), t) == out.end()) out.emplace_back(t);
+  }
   return out;
 }
 

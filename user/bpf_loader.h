@@ -22,15 +22,23 @@ namespace pg::user {
 
 // One attachable program and the evt.type names it produces.
 struct HookInfo {
-  std::string_view name;  // evt.type ("openat", "execve", ...)
+  std::string_view name;  // the program's name: its evt.type, unless `types` says
   bool lifecycle;         // always needed for the process table
   bpf_program* (*prog)(pg_bpf*);
+  // The evt.types its events carry, when not just `name` (the fork
+  // tracepoint reports clone, clone3, fork and vfork).
+  std::array<std::string_view, 4> types{};
+
+  // Whether events of this evt.type come from this program.
+  bool produces(std::string_view type) const;
 };
 
 // All hooks this build has, in a stable order.
 const std::vector<HookInfo>& all_hooks();
-// Known evt.type names, for validating user input.
+// Program names, for validating user input (--syscalls).
 std::vector<std::string> hook_names();
+// Every evt.type some program produces.
+std::vector<std::string> captured_types();
 
 struct LoadOptions {
   uint32_t ringbuf_bytes = 8u << 20;  // power of two, multiple of the page size

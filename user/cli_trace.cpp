@@ -40,7 +40,8 @@ int run_trace(const TraceOptions& o) {
   // Lifecycle hooks always load (the process table needs them); naming
   // them in --syscalls only chooses what is printed.
   for (const auto& h : all_hooks()) {
-    bool named = std::find(o.syscalls.begin(), o.syscalls.end(), h.name) != o.syscalls.end();
+    bool named = std::any_of(o.syscalls.begin(), o.syscalls.end(),
+                             [&](const auto& t) { return h.produces(t); });
     if (!h.lifecycle && (o.syscalls.empty() || named)) load.syscalls.emplace_back(h.name);
   }
   auto started = Pipeline::start(load);
@@ -88,7 +89,7 @@ void add_trace_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--syscalls", opts->syscalls,
                   "Event types to capture and print (comma-separated); default all")
       ->delimiter(',')
-      ->check(CLI::IsMember(hook_names()));
+      ->check(CLI::IsMember(captured_types()));
   cmd->add_option("--pid", opts->pids, "Only print events of these process ids")->delimiter(',');
   cmd->add_option("--comm", opts->comms, "Only print events of processes with this name")
       ->delimiter(',');

@@ -1,8 +1,11 @@
 #include "user/decode.h"
 
+#include <sys/syscall.h>
+
 #include <arpa/inet.h>
 #include <fmt/format.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 
 #include <cstring>
@@ -112,6 +115,7 @@ std::expected<void, std::string> decode_exec(std::span<const std::byte> rec, Eve
   e.tty = r.tty;
   e.sid = r.sid;
   e.exe_flags = r.exe_flags;
+  e.syscall_nr = r.syscall_nr;
   e.ret = 0;
   PG_TRY(exe, str_at(rec, r.exe));
   PG_TRY(args, str_at(rec, r.args));
@@ -133,6 +137,7 @@ std::expected<void, std::string> decode_fork(std::span<const std::byte> rec, Eve
   fill_task(r.task, e.task);
   e.child_tgid = r.child_tgid;
   e.child_start_ns = r.child_start_ns;
+  e.syscall_nr = r.syscall_nr;
   e.ret = r.child_tgid;
   return {};
 }
@@ -171,10 +176,14 @@ std::expected<void, std::string> decode_pathop(std::span<const std::byte> rec, E
   e.op_mode = r.mode;
   if (auto ok = fill_path(rec, r.path1, r.base1, e.path); !ok) return ok;
   if (policy::pathop_arg1_as_is(r.kind)) {
-    // A symlink's target is a string stored in the link, not a file name.
+    // A symlink's target (a mount's source, a memfd's name) is a string,
+    // not a file name.
     e.path.abs = e.path.raw;
     e.path.incomplete = str_incomplete(r.path1) || r.path1.off == 0;
   }
+  PG_TRY(extra, str_at(rec, r.extra));
+  e.extra.assign(extra);
+  e.extra_incomplete = str_incomplete(r.extra) || r.extra.off == 0;
   e.path2 = {};
   if (r.path2.off == 0 && !str_incomplete(r.path2)) return {};  // one path
   return fill_path(rec, r.path2, r.base2, e.path2);
@@ -286,11 +295,19 @@ std::string_view numeric_syscall_name(uint16_t kind) {
 std::string_view Event::type_name() const {
   switch (kind) {
     case EventKind::Exec:
-      return "execve";
-    // The fork tracepoint does not say which syscall created the process;
-    // on x86_64 glibc's fork() is clone, so Falco's name for it is used.
+      return syscall_nr == SYS_execveat ? "execveat" : "execve";
+    // Processes the kernel starts itself are reported as clone.
     case EventKind::Fork:
-      return "clone";
+      switch (syscall_nr) {
+        case SYS_fork:
+          return "fork";
+        case SYS_vfork:
+          return "vfork";
+        case SYS_clone3:
+          return "clone3";
+        default:
+          return "clone";
+      }
     case EventKind::Exit:
       return "procexit";
     case EventKind::Connect:

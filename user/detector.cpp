@@ -101,11 +101,12 @@ void Detector::log_rule_matches() {
 std::vector<std::string> Detector::needed_hooks() {
   const auto& eng = *policies_.adopt_pending().engine;
   std::vector<std::string> out;
-  std::set<std::string> needed;
-  for (const auto& t : eng.needed_types()) needed.insert(t);
+  const auto needed = eng.needed_types();
   for (const auto& h : all_hooks()) {
     if (h.lifecycle) continue;
-    if (eng.needs_all_types() || needed.count(std::string(h.name))) out.emplace_back(h.name);
+    if (eng.needs_all_types() || std::any_of(needed.begin(), needed.end(),
+                                             [&](const auto& t) { return h.produces(t); }))
+      out.emplace_back(h.name);
   }
   return out;
 }

@@ -76,6 +76,9 @@ struct Event {
   uint32_t tty = 0;
   uint32_t sid = 0;
   uint32_t exe_flags = 0;  // pg_exe_flags
+  // Exec and fork: the syscall (execve/execveat; clone/clone3/fork/vfork),
+  // -1 when the kernel itself started the process.
+  int32_t syscall_nr = -1;
   // Fork
   uint32_t child_tgid = 0;
   uint64_t child_start_ns = 0;
@@ -88,13 +91,16 @@ struct Event {
   int32_t dirfd = PG_AT_FDCWD;
   PathValue path;
   // Path operations (symlink, link, unlink, rename, mkdir, rmdir, chmod and
-  // their *at forms): the first path argument is `path` (relative to
+  // their *at forms, chdir, mount, umount2, memfd_create, failed execs):
+  // the first path argument is `path` (relative to
   // `dirfd`), the second `path2` (relative to `dirfd2`).
   uint16_t pathop_kind = 0;  // pg_pathop_kind
   PathValue path2;
   int32_t dirfd2 = PG_AT_FDCWD;
   uint32_t op_flags = 0;
   uint32_t op_mode = 0;
+  std::string extra;  // a third string argument (mount: the filesystem type)
+  bool extra_incomplete = false;
   // Numeric-argument syscalls (socket, ptrace, setns, ...): the raw
   // arguments, named and formatted by policy/syscall_args.h.
   uint16_t args_kind = 0;  // pg_args_kind

@@ -42,6 +42,16 @@ const Process& ProcessTable::update(const Event& e) {
       p.exited = true;
       exited_.push_back(p.pid);
       break;
+    // A successful chdir or fchdir moves the working directory. As in
+    // Falco, chdir's argument is resolved against the old one lexically.
+    case EventKind::PathOp:
+      if (e.pathop_kind == PG_PO_CHDIR && e.ret == 0 && !e.path.incomplete && !e.path.abs.empty())
+        p.cwd = e.path.abs;
+      break;
+    case EventKind::Args:
+      if (e.args_kind == PG_AK_FCHDIR && e.ret == 0 && !e.path.incomplete && !e.path.abs.empty())
+        p.cwd = e.path.abs;
+      break;
     default:
       break;
   }

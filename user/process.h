@@ -1,5 +1,5 @@
 // The process table: what userspace knows about each live process, seeded
-// from /proc at start and kept current by exec, fork and exit records.
+// from /proc at start and kept current by exec, fork, exit and chdir records.
 #pragma once
 
 #include <cstdint>
@@ -31,8 +31,9 @@ struct Process {
 
 class ProcessTable {
  public:
-  // Apply a lifecycle event (exec, fork, exit); refresh the owner's basic
-  // facts (comm, ppid, ids) from any event. Returns the event's process.
+  // Apply a lifecycle event (exec, fork, exit, chdir, fchdir); refresh the
+  // owner's basic facts (comm, ppid, ids) from any event. Returns the
+  // event's process.
   const Process& update(const Event& e);
 
   // Forget processes that exited before the event currently being handled.

@@ -108,6 +108,24 @@ std::string format_ptrace_request(uint64_t request) {
   return std::to_string(request);
 }
 
+std::string format_signal(uint64_t sig) {
+  const char* abbrev = sig < 65 ? sigabbrev_np(int(sig)) : nullptr;
+  return abbrev ? fmt::format("SIG{}", abbrev) : std::to_string(sig);
+}
+
+std::string format_prctl_option(uint64_t option) {
+  static constexpr std::pair<uint64_t, const char*> kNames[] = {
+      {1, "PR_SET_PDEATHSIG"},   {2, "PR_GET_PDEATHSIG"},     {3, "PR_GET_DUMPABLE"},
+      {4, "PR_SET_DUMPABLE"},    {8, "PR_SET_KEEPCAPS"},      {15, "PR_SET_NAME"},
+      {16, "PR_GET_NAME"},       {22, "PR_SET_SECCOMP"},      {23, "PR_CAPBSET_READ"},
+      {24, "PR_CAPBSET_DROP"},   {36, "PR_SET_CHILD_SUBREAPER"}, {38, "PR_SET_NO_NEW_PRIVS"},
+      {39, "PR_GET_NO_NEW_PRIVS"}, {47, "PR_CAP_AMBIENT"},
+  };
+  for (auto [v, name] : kNames)
+    if (v == option) return name;
+  return std::to_string(option);
+}
+
 std::string format_clone_flags(uint64_t flags) {
   static constexpr std::pair<uint64_t, const char*> kBits[] = {
       {0x00000100, "CLONE_VM"},       {0x00000200, "CLONE_FS"},
@@ -165,6 +183,22 @@ std::string format_at_flags(uint16_t pathop_kind, uint32_t flags) {
       break;
     case PG_PO_RENAMEAT2:
       bits = {{1, "RENAME_NOREPLACE"}, {2, "RENAME_EXCHANGE"}, {4, "RENAME_WHITEOUT"}};
+      break;
+    case PG_PO_MOUNT:
+      bits = {{1, "MS_RDONLY"},        {2, "MS_NOSUID"},       {4, "MS_NODEV"},
+              {8, "MS_NOEXEC"},        {32, "MS_REMOUNT"},     {4096, "MS_BIND"},
+              {8192, "MS_MOVE"},       {16384, "MS_REC"},      {1u << 18, "MS_PRIVATE"},
+              {1u << 19, "MS_SLAVE"},  {1u << 20, "MS_SHARED"}};
+      break;
+    case PG_PO_UMOUNT2:
+      bits = {{1, "MNT_FORCE"}, {2, "MNT_DETACH"}, {4, "MNT_EXPIRE"}, {8, "UMOUNT_NOFOLLOW"}};
+      break;
+    case PG_PO_MEMFD_CREATE:
+      bits = {{1, "MFD_CLOEXEC"}, {2, "MFD_ALLOW_SEALING"}, {4, "MFD_HUGETLB"},
+              {8, "MFD_NOEXEC_SEAL"}, {16, "MFD_EXEC"}};
+      break;
+    case PG_PO_EXECVEAT:
+      bits = {{AT_SYMLINK_NOFOLLOW, "AT_SYMLINK_NOFOLLOW"}, {AT_EMPTY_PATH, "AT_EMPTY_PATH"}};
       break;
     default:
       break;

@@ -31,6 +31,10 @@ std::string format_mode(uint32_t mode);
 std::string format_socket_domain(uint32_t domain);
 std::string format_ptrace_request(uint64_t request);
 std::string format_clone_flags(uint64_t flags);
+// A signal number as Falco prints it ("SIGKILL"); the number when unknown.
+std::string format_signal(uint64_t sig);
+// prctl's option ("PR_SET_NAME"); the number when unknown.
+std::string format_prctl_option(uint64_t option);
 // A capability set as Falco prints it: "CAP_CHOWN CAP_KILL ...".
 std::string format_capabilities(uint64_t caps);
 // The flags argument of linkat, unlinkat or renameat2 by name.

@@ -24,6 +24,13 @@
 #define PG_ABI_ASSERT(cond, msg) _Static_assert(cond, msg)
 #endif
 
+/* Small helpers both sides evaluate (constant-folded in C++). */
+#ifdef __cplusplus
+#define PG_SHARED_FN constexpr inline
+#else
+#define PG_SHARED_FN static inline
+#endif
+
 #define PG_COMM_LEN 16
 /* Longest string captured from user memory (paths, one argv block). */
 #define PG_STR_MAX 4096
@@ -125,11 +132,13 @@ struct pg_exec_rec {
 	__u32 old_tid;	/* tid before exec (differs when a thread exec'd) */
 	__u32 sid;	/* session id in the initial pid namespace */
 	__u32 exe_flags; /* enum pg_exe_flags */
+	__s32 syscall_nr; /* execve or execveat */
+	__u32 pad;
 	struct pg_str exe;  /* the executable file, as a dentry walk */
 	struct pg_str args; /* argv, NUL-separated, as in /proc/PID/cmdline */
 	struct pg_str cwd;  /* working directory, as a dentry walk */
 };
-PG_ABI_ASSERT(sizeof(struct pg_exec_rec) == 152, "pg_exec_rec layout");
+PG_ABI_ASSERT(sizeof(struct pg_exec_rec) == 160, "pg_exec_rec layout");
 
 struct pg_fork_rec {
 	struct pg_hdr hdr;
@@ -137,8 +146,12 @@ struct pg_fork_rec {
 	__u32 child_tgid;
 	__u32 child_tid;
 	__u64 child_start_ns;
+	/* The parent's syscall number (clone, clone3, fork, vfork); -1 when the
+	 * kernel itself created the process. */
+	__s32 syscall_nr;
+	__u32 pad;
 };
-PG_ABI_ASSERT(sizeof(struct pg_fork_rec) == 120, "pg_fork_rec layout");
+PG_ABI_ASSERT(sizeof(struct pg_fork_rec) == 128, "pg_fork_rec layout");
 
 struct pg_exit_rec {
 	struct pg_hdr hdr;
@@ -217,9 +230,17 @@ PG_ABI_ASSERT(sizeof(struct pg_connect_rec) == 216, "pg_connect_rec layout");
  *   rmdir       path
  *   chmod       filename                                                        mode
  *   fchmodat    filename                           dirfd                        mode
+ *   chdir       path
+ *   mount       dev (as is)      dir                                     flags
+ *   umount2     name                                                     flags
+ *   memfd_create name (as is)                                            flags
+ *   execve      filename                                      (failed only)
+ *   execveat    pathname                           dirfd                 flags (failed only)
  *
- * A symlink's target is only a string (it need not exist); every other
- * path names a file, and relative ones come with their base directory. */
+ * A symlink's target, a mount's source and a memfd's name are only strings
+ * (they need not name a file: pg_pathop_arg1_as_is); every other path names
+ * a file, and relative ones come with their base directory. mount also
+ * carries its filesystem type, as passed, in `extra`. */
 enum pg_pathop_kind {
 	PG_PO_SYMLINK = 1,
 	PG_PO_SYMLINKAT = 2,
@@ -235,8 +256,22 @@ enum pg_pathop_kind {
 	PG_PO_RMDIR = 12,
 	PG_PO_CHMOD = 13,
 	PG_PO_FCHMODAT = 14,
+	PG_PO_CHDIR = 15,
+	PG_PO_MOUNT = 16,
+	PG_PO_UMOUNT2 = 17,
+	PG_PO_MEMFD_CREATE = 18,
+	PG_PO_EXECVE = 19,   /* failed: a successful exec is a PG_REC_EXEC */
+	PG_PO_EXECVEAT = 20, /* likewise */
 	PG_PO__END,
 };
+
+/* Whether a path operation's first argument is a string kept as passed
+ * rather than the name of a file (so never resolved against a directory). */
+PG_SHARED_FN int pg_pathop_arg1_as_is(__u16 kind)
+{
+	return kind == PG_PO_SYMLINK || kind == PG_PO_SYMLINKAT || kind == PG_PO_MOUNT ||
+	       kind == PG_PO_MEMFD_CREATE;
+}
 
 struct pg_pathop_rec {
 	struct pg_hdr hdr;
@@ -252,9 +287,10 @@ struct pg_pathop_rec {
 	struct pg_str base1; /* relative path1: its base directory, as a dentry walk */
 	struct pg_str path2;
 	struct pg_str base2;
+	struct pg_str extra; /* a third string argument, as passed (mount: the type) */
 	struct pg_verdict verdict; /* the kernel filter's judgement */
 };
-PG_ABI_ASSERT(sizeof(struct pg_pathop_rec) == 208, "pg_pathop_rec layout");
+PG_ABI_ASSERT(sizeof(struct pg_pathop_rec) == 216, "pg_pathop_rec layout");
 
 /* Which syscall produced a PG_REC_ARGS: syscalls whose arguments are plain
  * numbers (policy/syscall_args.h names and formats them). */
@@ -275,6 +311,19 @@ enum pg_args_kind {
 	PG_AK_ACCEPT4 = 14,
 	PG_AK_SENDTO = 15,
 	PG_AK_SENDMSG = 16,
+	PG_AK_SETRESUID = 17,
+	PG_AK_SETRESGID = 18,
+	PG_AK_SETREUID = 19,
+	PG_AK_SETREGID = 20,
+	PG_AK_CAPSET = 21,
+	PG_AK_PRCTL = 22,
+	PG_AK_USERFAULTFD = 23,
+	PG_AK_KILL = 24,
+	PG_AK_TKILL = 25,
+	PG_AK_TGKILL = 26,
+	PG_AK_PROCESS_VM_READV = 27,
+	PG_AK_PROCESS_VM_WRITEV = 28,
+	PG_AK_FCHDIR = 29,
 	PG_AK__END,
 };
 

@@ -165,7 +165,7 @@ Json ControlService::changed(uint64_t generation, Json result) {
       if (attached.count(std::string(h.name))) continue;
       auto types = cur->engine->needed_types();
       if (cur->engine->needs_all_types() ||
-          std::find(types.begin(), types.end(), h.name) != types.end())
+          std::any_of(types.begin(), types.end(), [&](const auto& t) { return h.produces(t); }))
         missing.emplace_back(h.name);
     }
     if (!missing.empty()) {

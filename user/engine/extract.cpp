@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -129,6 +130,10 @@ V evt_arg(const EventView& v, const FieldArg& a, std::string& s) {
         case policy::PathOpArg::Mode:
           s = format_mode(e.op_mode);
           return V::of(s);
+        case policy::PathOpArg::Extra:
+          return e.extra_incomplete ? V::na() : V::of(e.extra);
+        case policy::PathOpArg::Ret:
+          return V::of_int(e.ret);
         case policy::PathOpArg::None:
           break;
       }
@@ -162,6 +167,25 @@ V evt_arg(const EventView& v, const FieldArg& a, std::string& s) {
           return V::of(s);
         case policy::ArgFormat::Mode:
           s = format_mode(uint32_t(raw));
+          return V::of(s);
+        case policy::ArgFormat::Signal:
+          s = format_signal(raw);
+          return V::of(s);
+        case policy::ArgFormat::PrctlOption:
+          s = format_prctl_option(e.args[0]);
+          return V::of(s);
+        case policy::ArgFormat::PrctlName:
+          // PR_SET_NAME's argument is the new comm, which the record's task
+          // already carries (cut to 15 characters as the kernel does).
+          return e.args[0] == PR_SET_NAME && e.ret == 0 ? V::of(e.task.comm) : V::na();
+        case policy::ArgFormat::CapInheritable:
+          s = format_capabilities(e.task.cap_inheritable);
+          return V::of(s);
+        case policy::ArgFormat::CapPermitted:
+          s = format_capabilities(e.task.cap_permitted);
+          return V::of(s);
+        case policy::ArgFormat::CapEffective:
+          s = format_capabilities(e.task.cap_effective);
           return V::of(s);
         case policy::ArgFormat::None:
           break;
