@@ -135,12 +135,10 @@ TEST_CASE("process state: new processes carry the syscall that made them; failed
   if (c3 == 0) _exit(0);
   REQUIRE(c3 > 0);
   waitpid(pid_t(c3), nullptr, 0);
-  const pid_t failed = in_child([] {
-    execl("/nonexistent/pg-binary", "pg-binary", static_cast<char*>(nullptr));
-  });
+  const pid_t failed =
+      in_child([] { execl("/nonexistent/pg-binary", "pg-binary", static_cast<char*>(nullptr)); });
   auto vf = d.wait_for(
-      [&](const Json& j) { return event_of(me, "vfork")(j) && j["evt.arg.child_pid"] == v; },
-      10s);
+      [&](const Json& j) { return event_of(me, "vfork")(j) && j["evt.arg.child_pid"] == v; }, 10s);
   REQUIRE_MESSAGE(vf, d.stderr_text());
   auto cl3 = d.wait_for(
       [&](const Json& j) { return event_of(me, "clone3")(j) && j["evt.arg.child_pid"] == c3; },

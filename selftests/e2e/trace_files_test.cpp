@@ -16,7 +16,7 @@ namespace {
 
 auto opened(const std::string& name, const char* type = nullptr) {
   return [name, type, pid = getpid()](const Json& j) {
-    return j.value("proc.pid", 0) == pid && j["fd.name"] == name &&
+    return j.value("proc.pid", 0) == pid && j.contains("fd.name") && j["fd.name"] == name &&
            (!type || j["evt.type"] == type);
   };
 }

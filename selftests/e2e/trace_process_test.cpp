@@ -77,7 +77,8 @@ TEST_CASE("--comm filters by process name") {
   waitpid(child, nullptr, 0);
   int fd = open("/etc/hostname", O_RDONLY);  // ours: must not be printed
   close(fd);
-  auto e = d.wait_for([&](const Json& j) { return j["fd.name"] == "/etc/hostname"; });
+  auto e = d.wait_for(
+      [&](const Json& j) { return j.contains("fd.name") && j["fd.name"] == "/etc/hostname"; });
   REQUIRE(e);
   CHECK((*e)["proc.pid"] == child);
   std::this_thread::sleep_for(300ms);
