@@ -79,16 +79,24 @@ std::string format_mode(uint32_t mode) {
   return out.empty() ? "0" : out;
 }
 
+namespace {
+// The name of an enumerated value; its number when the table lacks it.
+template <std::size_t N>
+std::string name_or_number(const std::pair<uint64_t, const char*> (&names)[N], uint64_t value) {
+  for (auto [v, name] : names)
+    if (v == value) return name;
+  return std::to_string(value);
+}
+}  // namespace
+
 std::string format_socket_domain(uint32_t domain) {
-  static constexpr std::pair<uint32_t, const char*> kNames[] = {
+  static constexpr std::pair<uint64_t, const char*> kNames[] = {
       {AF_UNSPEC, "AF_UNSPEC"},   {AF_UNIX, "AF_UNIX"},       {AF_INET, "AF_INET"},
       {AF_INET6, "AF_INET6"},     {AF_NETLINK, "AF_NETLINK"}, {AF_PACKET, "AF_PACKET"},
       {AF_BLUETOOTH, "AF_BLUETOOTH"}, {AF_ALG, "AF_ALG"},     {AF_VSOCK, "AF_VSOCK"},
       {AF_XDP, "AF_XDP"},
   };
-  for (auto [v, name] : kNames)
-    if (v == domain) return name;
-  return std::to_string(domain);
+  return name_or_number(kNames, domain);
 }
 
 std::string format_ptrace_request(uint64_t request) {
@@ -103,9 +111,7 @@ std::string format_ptrace_request(uint64_t request) {
       {0x4203, "PTRACE_SETSIGINFO"}, {0x4204, "PTRACE_GETREGSET"}, {0x4205, "PTRACE_SETREGSET"},
       {0x4206, "PTRACE_SEIZE"},    {0x4207, "PTRACE_INTERRUPT"}, {0x4208, "PTRACE_LISTEN"},
   };
-  for (auto [v, name] : kNames)
-    if (v == request) return name;
-  return std::to_string(request);
+  return name_or_number(kNames, request);
 }
 
 std::string format_signal(uint64_t sig) {
@@ -121,9 +127,7 @@ std::string format_prctl_option(uint64_t option) {
       {24, "PR_CAPBSET_DROP"},   {36, "PR_SET_CHILD_SUBREAPER"}, {38, "PR_SET_NO_NEW_PRIVS"},
       {39, "PR_GET_NO_NEW_PRIVS"}, {47, "PR_CAP_AMBIENT"},
   };
-  for (auto [v, name] : kNames)
-    if (v == option) return name;
-  return std::to_string(option);
+  return name_or_number(kNames, option);
 }
 
 std::string format_clone_flags(uint64_t flags) {
