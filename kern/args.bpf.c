@@ -1,8 +1,7 @@
 /* Syscalls whose arguments are plain numbers: socket, ptrace, setns,
  * unshare, the set*id family, capset, prctl, bpf, listen, fchmod, fchdir,
  * the dup family, accept, accept4, sendto, sendmsg, userfaultfd, the kill
- * family, process_vm_readv/writev. (init_module and finit_module have no
- * tracepoints on kernels built without modules.)
+ * family, process_vm_readv/writev, init_module, finit_module, socketpair.
  *
  *   sys_exit_<syscall>: the six argument registers saved at entry, ret
  *     kernel filter (task fields: comm, parent comm, uid, container)
@@ -14,6 +13,12 @@
  * (policy/syscall_args.h). One exit program per syscall, attached only
  * when a loaded rule names it; fchdir always, and a successful one crosses
  * whatever the filter says: it moves the process's cwd.
+ *
+ * A kernel built without a syscall (init_module and finit_module without
+ * CONFIG_MODULES) has no tracepoint for it, yet callers still reach it and
+ * get ENOSYS. pg_raw_sys_exit catches those on the raw sys_exit tracepoint,
+ * which every syscall of the node passes: userspace attaches it only when
+ * the operator accepts that cost (raw_syscall_fallback).
  */
 #include "lib/common.bpf.h"
 #include "lib/fd.bpf.h"
@@ -149,3 +154,23 @@ PG_ARGS_PROG(tgkill, PG_AK_TGKILL, PG_FDS_NONE)
 PG_ARGS_PROG(process_vm_readv, PG_AK_PROCESS_VM_READV, PG_FDS_NONE)
 PG_ARGS_PROG(process_vm_writev, PG_AK_PROCESS_VM_WRITEV, PG_FDS_NONE)
 PG_ARGS_PROG(fchdir, PG_AK_FCHDIR, PG_FDS_ARG0)
+PG_ARGS_PROG(socketpair, PG_AK_SOCKETPAIR, PG_FDS_NONE)
+PG_ARGS_PROG(init_module, PG_AK_INIT_MODULE, PG_FDS_NONE)
+PG_ARGS_PROG(finit_module, PG_AK_FINIT_MODULE, PG_FDS_ARG0)
+
+/* x86_64 syscall numbers of the syscalls a kernel may be built without. */
+#define PG_NR_INIT_MODULE 175
+#define PG_NR_FINIT_MODULE 313
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(pg_raw_sys_exit, struct pt_regs *regs, long ret)
+{
+	switch (regs->orig_ax) {
+	case PG_NR_INIT_MODULE:
+		return pg_emit_args(ret, PG_AK_INIT_MODULE, PG_FDS_NONE);
+	case PG_NR_FINIT_MODULE:
+		return pg_emit_args(ret, PG_AK_FINIT_MODULE, PG_FDS_ARG0);
+	default:
+		return 0;
+	}
+}

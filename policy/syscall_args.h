@@ -46,10 +46,11 @@ inline constexpr std::array<NumericSyscall, PG_AK__END> kNumericSyscalls = [] {
   using F = ArgFormat;
   return std::array<NumericSyscall, PG_AK__END>{{
       {"", {}},
-      {"socket",
-       {{{"domain", 0, F::SocketDomain}, {"type", 1, F::Int}, {"proto", 2, F::Int}}}},
+      {"socket", {{{"domain", 0, F::SocketDomain}, {"type", 1, F::Int}, {"proto", 2, F::Int}}}},
       {"ptrace",
-       {{{"request", 0, F::PtraceRequest}, {"pid", 1, F::Int}, {"addr", 2, F::Long},
+       {{{"request", 0, F::PtraceRequest},
+         {"pid", 1, F::Int},
+         {"addr", 2, F::Long},
          {"data", 3, F::Long}}}},
       {"setns", {{{"fd", 0, F::Int}, {"nstype", 1, F::CloneFlags}}}},
       {"unshare", {{{"flags", 0, F::CloneFlags}}}},
@@ -82,6 +83,9 @@ inline constexpr std::array<NumericSyscall, PG_AK__END> kNumericSyscalls = [] {
       {"process_vm_readv", {{{"pid", 0, F::Int}}}},
       {"process_vm_writev", {{{"pid", 0, F::Int}}}},
       {"fchdir", {{{"fd", 0, F::Int}}}},
+      {"init_module", {{{"length", 1, F::Long}}}},
+      {"finit_module", {{{"fd", 0, F::Int}, {"flags", 2, F::Int}}}},
+      {"socketpair", {{{"domain", 0, F::SocketDomain}, {"type", 1, F::Int}, {"proto", 2, F::Int}}}},
   }};
 }();
 

@@ -74,6 +74,7 @@ bench "open+close, open family traced (no filter)" "$open_family" openclose "$OP
 
 # ---- the kernel filter: `peregrine run` with Falco's stable rules ----------
 STABLE=../shared/falco-rules/falco_rules.yaml
+daemon_extra=()  # more `peregrine run` arguments for filter_bench
 
 start_daemon() {  # start_daemon LOGNAME ARGS...
   local log=$1
@@ -109,9 +110,9 @@ filter_bench() {
   for i in $(seq "$PAIRS"); do
     if [ $((i % 2)) -eq 1 ]; then
       base=$("$@")
-      start_daemon filter; with=$("$@"); stop_tracer
+      start_daemon filter "${daemon_extra[@]}"; with=$("$@"); stop_tracer
     else
-      start_daemon filter; with=$("$@"); stop_tracer
+      start_daemon filter "${daemon_extra[@]}"; with=$("$@"); stop_tracer
       base=$("$@")
     fi
     ratios+=("$(awk -v a="$with" -v b="$base" 'BEGIN {printf "%.4f", a / b}')")
@@ -161,6 +162,11 @@ mixed_run() {
 
 filter_bench "getppid, stable rules (kernel filter)" 1 "$LOOP" getppid "$GETPPID_N"
 filter_bench "open+close non-matching, stable rules" 1 "$LOOP" openclose "$OPEN_N" "$tmp/target"
+# What raw_syscall_fallback costs: every syscall passes the raw sys_exit
+# program (here for init_module/finit_module, which this kernel lacks).
+daemon_extra=(-o raw_syscall_fallback=true)
+filter_bench "getppid, stable rules + raw syscall fallback" 1 "$LOOP" getppid "$GETPPID_N"
+daemon_extra=()
 
 if command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null; then
   redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \

@@ -38,12 +38,24 @@ int libbpf_to_spdlog(enum libbpf_print_level level, const char* fmt, va_list arg
 
 std::string errno_text(int err) { return std::strerror(err < 0 ? -err : err); }
 
+// Whether the tracepoint a program attaches to exists: a kernel built
+// without a syscall (CONFIG_MODULES off: init_module) has none for it.
+bool tracepoint_exists(const bpf_program* prog) {
+  std::string_view sec = bpf_program__section_name(prog);
+  constexpr std::string_view kPrefix = "tracepoint/";
+  if (!sec.starts_with(kPrefix)) return true;
+  sec.remove_prefix(kPrefix.size());
+  return access(fmt::format("/sys/kernel/tracing/events/{}", sec).c_str(), F_OK) == 0;
+}
+
 }  // namespace
 
 const std::vector<HookInfo>& all_hooks() {
   static const std::vector<HookInfo> hooks = {
       {"execve", true, [](pg_bpf* s) { return s->progs.pg_exec; }, {"execve", "execveat"}},
-      {"clone", true, [](pg_bpf* s) { return s->progs.pg_fork; },
+      {"clone",
+       true,
+       [](pg_bpf* s) { return s->progs.pg_fork; },
        {"clone", "clone3", "fork", "vfork"}},
       {"procexit", true, [](pg_bpf* s) { return s->progs.pg_exit; }},
       // The process table follows the working directory.
@@ -51,8 +63,7 @@ const std::vector<HookInfo>& all_hooks() {
       {"fchdir", true, [](pg_bpf* s) { return s->progs.pg_exit_fchdir; }},
       // Failed execs (successful ones come from the exec tracepoint).
       {"execve-failed", false, [](pg_bpf* s) { return s->progs.pg_exit_execve; }, {"execve"}},
-      {"execveat-failed", false, [](pg_bpf* s) { return s->progs.pg_exit_execveat; },
-       {"execveat"}},
+      {"execveat-failed", false, [](pg_bpf* s) { return s->progs.pg_exit_execveat; }, {"execveat"}},
       {"open", false, [](pg_bpf* s) { return s->progs.pg_exit_open; }},
       {"openat", false, [](pg_bpf* s) { return s->progs.pg_exit_openat; }},
       {"openat2", false, [](pg_bpf* s) { return s->progs.pg_exit_openat2; }},
@@ -103,6 +114,9 @@ const std::vector<HookInfo>& all_hooks() {
       {"tgkill", false, [](pg_bpf* s) { return s->progs.pg_exit_tgkill; }},
       {"process_vm_readv", false, [](pg_bpf* s) { return s->progs.pg_exit_process_vm_readv; }},
       {"process_vm_writev", false, [](pg_bpf* s) { return s->progs.pg_exit_process_vm_writev; }},
+      {"socketpair", false, [](pg_bpf* s) { return s->progs.pg_exit_socketpair; }},
+      {"init_module", false, [](pg_bpf* s) { return s->progs.pg_exit_init_module; }, {}, true},
+      {"finit_module", false, [](pg_bpf* s) { return s->progs.pg_exit_finit_module; }, {}, true},
   };
   return hooks;
 }
@@ -166,8 +180,23 @@ std::expected<std::unique_ptr<BpfSession>, std::string> BpfSession::load(const L
   for (const auto& h : all_hooks()) {
     bool wanted = h.lifecycle || std::find(opts.syscalls.begin(), opts.syscalls.end(), h.name) !=
                                      opts.syscalls.end();
-    bpf_program__set_autoload(h.prog(s->skel_), wanted);
+    bpf_program* prog = h.prog(s->skel_);
+    if (wanted && !tracepoint_exists(prog)) {
+      wanted = false;
+      if (h.raw_fallback && opts.raw_syscall_fallback)
+        s->raw_names_.emplace_back(h.name);
+      else
+        s->uncaptured_.emplace_back(h.name);
+    }
+    bpf_program__set_autoload(prog, wanted);
   }
+  bpf_program__set_autoload(s->skel_->progs.pg_raw_sys_exit, !s->raw_names_.empty());
+  if (!s->uncaptured_.empty())
+    spdlog::warn(
+        "this kernel has no tracepoint for {} (built without them): calls to them are not "
+        "seen. Set raw_syscall_fallback: true to catch them on the raw sys_exit tracepoint, "
+        "at a small cost on every syscall of the node",
+        fmt::join(s->uncaptured_, ", "));
   if (int err = pg_bpf__load(s->skel_))
     return std::unexpected(fmt::format(
         "loading the BPF programs into the kernel failed: {} (run with --log-level debug to "
@@ -186,6 +215,14 @@ std::expected<void, std::string> BpfSession::attach() {
                                          bpf_program__section_name(prog), errno_text(errno)));
     links_.push_back(link);
     attached_names_.emplace_back(h.name);
+  }
+  if (!raw_names_.empty()) {
+    bpf_link* link = bpf_program__attach(skel_->progs.pg_raw_sys_exit);
+    if (!link)
+      return std::unexpected(fmt::format("attaching the raw sys_exit program (for {}) failed: {}",
+                                         fmt::join(raw_names_, ", "), errno_text(errno)));
+    links_.push_back(link);
+    attached_names_.insert(attached_names_.end(), raw_names_.begin(), raw_names_.end());
   }
   return {};
 }

@@ -28,6 +28,9 @@ struct HookInfo {
   // The evt.types its events carry, when not just `name` (the fork
   // tracepoint reports clone, clone3, fork and vfork).
   std::array<std::string_view, 4> types{};
+  // A syscall kernels can be built without (then it has no tracepoint):
+  // pg_raw_sys_exit catches it instead when raw_syscall_fallback is on.
+  bool raw_fallback = false;
 
   // Whether events of this evt.type come from this program.
   bool produces(std::string_view type) const;
@@ -45,6 +48,9 @@ struct LoadOptions {
   // Syscall hooks to load (evt.type names). Lifecycle hooks always load.
   std::vector<std::string> syscalls;
   uint32_t self_tgid = 0;  // events of this process are dropped in the kernel
+  // Catch wanted syscalls that have no tracepoint on this kernel on the raw
+  // sys_exit tracepoint, which every syscall of the node passes.
+  bool raw_syscall_fallback = false;
 };
 
 class BpfSession {
@@ -61,6 +67,8 @@ class BpfSession {
   // Lost-record counters summed over CPUs, indexed by pg_drop_reason.
   std::array<uint64_t, PG_DROP__COUNT> drops() const;
   const std::vector<std::string>& attached() const { return attached_names_; }
+  // Wanted syscalls this kernel has no tracepoint for, left uncaptured.
+  const std::vector<std::string>& uncaptured() const { return uncaptured_; }
   // The loaded maps, for `peregrine status`.
   struct MapInfo {
     std::string name, type;
@@ -73,6 +81,8 @@ class BpfSession {
   pg_bpf* skel_ = nullptr;
   std::vector<::bpf_link*> links_;
   std::vector<std::string> attached_names_;
+  std::vector<std::string> raw_names_;  // caught by pg_raw_sys_exit
+  std::vector<std::string> uncaptured_;
 };
 
 // Route libbpf's own messages into spdlog (debug level; warnings as warnings).

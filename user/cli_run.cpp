@@ -97,6 +97,7 @@ int run_daemon(const RunOptions& o) {
     LoadOptions load;
     load.syscalls = detector.needed_hooks();
     load.ringbuf_bytes = uint32_t(detector.config().ring_buffer_size_mb) << 20;
+    load.raw_syscall_fallback = detector.config().raw_syscall_fallback;
     auto started = Pipeline::start(load, [&](BpfSession& bpf) -> std::expected<void, std::string> {
       auto f = KernelFilter::create(bpf, kDefaultPinDir, detector.config().kernel_filter);
       if (!f) return std::unexpected(f.error());

@@ -21,6 +21,7 @@ struct TraceOptions {
   std::vector<uint32_t> pids;
   std::vector<std::string> comms;
   uint32_t ringbuf_mb = 8;
+  bool raw_syscall_fallback = false;
 };
 
 bool wanted(const TraceOptions& o, const Event& e) {
@@ -37,6 +38,7 @@ bool wanted(const TraceOptions& o, const Event& e) {
 int run_trace(const TraceOptions& o) {
   LoadOptions load;
   load.ringbuf_bytes = o.ringbuf_mb << 20;
+  load.raw_syscall_fallback = o.raw_syscall_fallback;
   // Lifecycle hooks always load (the process table needs them); naming
   // them in --syscalls only chooses what is printed.
   for (const auto& h : all_hooks()) {
@@ -95,6 +97,9 @@ void add_trace_command(CLI::App& app, int& exit_code) {
       ->delimiter(',');
   cmd->add_option("--ring-buffer-mb", opts->ringbuf_mb, "Ring buffer size in MiB (power of two)")
       ->check(CLI::Range(1u, 1024u));
+  cmd->add_flag("--raw-syscall-fallback", opts->raw_syscall_fallback,
+                "Catch syscalls this kernel has no tracepoint for on the raw sys_exit "
+                "tracepoint (every syscall of the node pays for it)");
   cmd->callback([opts, &exit_code] { exit_code = run_trace(*opts); });
 }
 

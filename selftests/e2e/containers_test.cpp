@@ -345,9 +345,9 @@ TEST_CASE("container: the kernel filter tells host from container by cgroup, as 
   CHECK(self_host);
   CHECK(some_container);
 
-  Json ex = Json::parse(run_capture(peregrine_bin() +
-                                    " policy explain 'Read under /etc in a container (e2e)' --json -r " +
-                                    kFalcoRules + " -r " + rules));
+  Json ex = Json::parse(run_capture(
+      peregrine_bin() + " policy explain 'Read under /etc in a container (e2e)' --json -r " +
+      kFalcoRules + " -r " + rules));
   REQUIRE(ex["live"] == true);
   uint64_t passed = 0;
   for (const auto& c : ex["rules"][0]["kernel_clauses"]) {
@@ -360,7 +360,8 @@ TEST_CASE("container: the kernel filter tells host from container by cgroup, as 
   d.stop();
 }
 
-TEST_CASE("container: a packet socket in a container raises Falco's rule; on the host it does not") {
+TEST_CASE(
+    "container: a packet socket in a container raises Falco's rule; on the host it does not") {
   PodmanApi api;
   std::string name = unique("packet");
   std::string id = api.start(name);
@@ -395,8 +396,8 @@ TEST_CASE(
   // A second, privileged container: only there does root hold CAP_SYS_ADMIN.
   std::string priv = unique("privileged");
   api.names.push_back(priv);
-  std::string priv_id = trim(run_capture(kRun + "--privileged --name " + priv + " " + kImage +
-                                         " sleep 600"));
+  std::string priv_id =
+      trim(run_capture(kRun + "--privileged --name " + priv + " " + kImage + " sleep 600"));
   REQUIRE(priv_id.size() == 64);
   Daemon d(daemon_args(api));
   REQUIRE(d.ready());
@@ -471,4 +472,48 @@ TEST_CASE(
       CHECK_MESSAGE(f["container.id"] == priv_id.substr(0, 12), j.dump());
     }
   }
+}
+
+TEST_CASE(
+    "container: a kernel module load attempt raises its stable rule through the raw syscall "
+    "fallback; the same attempt without CAP_SYS_MODULE does not") {
+  // This kernel has no module support: init_module and finit_module have no
+  // tracepoints and fail with ENOSYS. The attempt is still what the rule
+  // looks for, and the raw sys_exit fallback sees it.
+  PodmanApi api;
+  std::string name = unique("modules");
+  std::string id = api.start(name);
+  std::string priv = unique("modules-priv");
+  api.names.push_back(priv);
+  std::string priv_id =
+      trim(run_capture(kRun + "--privileged --name " + priv + " " + kImage + " sleep 600"));
+  REQUIRE(priv_id.size() == 64);
+  auto args = daemon_args(api);
+  args.insert(args.end(), {"-o", "raw_syscall_fallback=true"});
+  Daemon d(args);
+  REQUIRE(d.ready());
+  CHECK(d.stderr_text().find("no tracepoint for") == std::string::npos);
+  auto insmod = [&](const std::string& c) {
+    sh(kPodman + " exec " + c + " sh -c 'echo x > /x.ko; /bin/insmod /x.ko' >/dev/null 2>&1");
+  };
+  insmod(name);  // benign neighbour: no CAP_SYS_MODULE in a default container
+  insmod(priv);
+
+  const char* kRule = "Linux Kernel Module Injection Detected";
+  const std::string priv_short = priv_id.substr(0, 12);
+  auto a = d.wait_for(
+      [&](const Json& j) {
+        return j.value("rule", "") == kRule &&
+               j["output_fields"].value("container.id", "") == priv_short;
+      },
+      10s);
+  REQUIRE_MESSAGE(a, d.stderr_text());
+  const Json& f = (*a)["output_fields"];
+  CHECK((f["evt.type"] == "init_module" || f["evt.type"] == "finit_module"));
+  CHECK(f["evt.res"] == "ENOSYS");
+  CHECK(f["proc.name"] == "insmod");
+  CHECK(f["proc.args"] == "/x.ko");
+  d.stop();
+  for (const auto& j : d.all([&](const Json& j) { return j.value("rule", "") == kRule; }))
+    CHECK_MESSAGE(j["output_fields"]["container.id"] == priv_short, j.dump());
 }

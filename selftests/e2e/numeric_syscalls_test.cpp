@@ -1,7 +1,8 @@
 // Syscalls judged by their numeric arguments (socket, ptrace, setns,
 // unshare, setuid, setgid, bpf, listen, fchmod): what `trace` reports, and
 // Falco's stable ptrace rules firing on a real PTRACE_TRACEME and a real
-// PTRACE_ATTACH. (A packet socket in a container is in containers_test.)
+// PTRACE_ATTACH; init_module/finit_module through the raw syscall fallback.
+// (A packet socket in a container is in containers_test.)
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -11,6 +12,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include "harness.h"
 
@@ -58,8 +61,7 @@ TEST_CASE("numeric-argument syscalls are traced with Falco's argument names and 
   if (pkt >= 0) close(pkt);
   close(tcp);
 
-  auto e = d.wait_for(
-      [](const Json& j) { return j.value("evt.arg.domain", "") == "AF_PACKET"; });
+  auto e = d.wait_for([](const Json& j) { return j.value("evt.arg.domain", "") == "AF_PACKET"; });
   REQUIRE(e);
   CHECK((*e)["evt.type"] == "socket");
   CHECK((*e)["evt.arg.type"] == SOCK_DGRAM);
@@ -100,19 +102,18 @@ TEST_CASE("ptrace: PTRACE_TRACEME and PTRACE_ATTACH raise Falco's stable ptrace 
   kill(victim, SIGKILL);
   waitpid(victim, nullptr, 0);
 
-  auto a = d.wait_for([&](const Json& j) {
-    return j.value("rule", "") == "PTRACE anti-debug attempt";
-  });
+  auto a =
+      d.wait_for([&](const Json& j) { return j.value("rule", "") == "PTRACE anti-debug attempt"; });
   REQUIRE_MESSAGE(a, d.stderr_text());
-  auto b = d.wait_for([&](const Json& j) {
-    return j.value("rule", "") == "PTRACE attached to process";
-  });
+  auto b = d.wait_for(
+      [&](const Json& j) { return j.value("rule", "") == "PTRACE attached to process"; });
   REQUIRE(b);
   CHECK((*b)["output_fields"]["proc.name"] == "e2e-tests");
   CHECK(d.stop() == 0);
   // One of each: the quiet child raised nothing.
-  CHECK(d.all([](const Json& j) { return j.value("rule", "") == "PTRACE anti-debug attempt"; })
-            .size() == 1);
+  CHECK(d.all([](const Json& j) {
+           return j.value("rule", "") == "PTRACE anti-debug attempt";
+         }).size() == 1);
 }
 
 TEST_CASE(
@@ -139,6 +140,50 @@ TEST_CASE(
   CHECK((*b)["output_fields"]["evt.arg.cmd"] == 5);
   CHECK(d.stop() == 0);
   CHECK(d.all([](const Json& j) { return j.value("rule", "") == "Non sudo setuid"; }).size() == 1);
-  CHECK(d.all([](const Json& j) { return j.value("rule", "") == "BPF Program Not Profiled"; })
-            .size() == 1);
+  CHECK(d.all([](const Json& j) {
+           return j.value("rule", "") == "BPF Program Not Profiled";
+         }).size() == 1);
+}
+
+TEST_CASE(
+    "init_module and finit_module: unseen with a warning on a kernel without them, caught by "
+    "the raw syscall fallback; socketpair traced") {
+  const std::string pid = std::to_string(getpid());
+  {
+    Daemon d({"trace", "--json", "--pid", pid, "--syscalls", "init_module"});
+    REQUIRE(d.ready());
+    const std::string err = d.stderr_text();
+    CHECK(err.find("no tracepoint for init_module") != std::string::npos);
+    CHECK(err.find("raw_syscall_fallback") != std::string::npos);
+    CHECK(d.stop() == 0);
+  }
+  Daemon d({"trace", "--json", "--pid", pid, "--raw-syscall-fallback", "--syscalls",
+            "init_module,finit_module,socketpair"});
+  REQUIRE(d.ready());
+  CHECK(d.stderr_text().find("no tracepoint") == std::string::npos);
+  const int fd = open("/dev/null", O_RDONLY);
+  REQUIRE(fd >= 0);
+  const char empty[] = "";
+  const long init = syscall(SYS_init_module, nullptr, 0ul, empty);
+  const int init_errno = errno;
+  const long finit = syscall(SYS_finit_module, fd, empty, 0);
+  int sv[2];
+  REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+  close(sv[0]);
+  close(sv[1]);
+  close(fd);
+  REQUIRE(init != 0);
+  REQUIRE(finit != 0);
+
+  auto e = d.wait_for(event_of("init_module"));
+  REQUIRE_MESSAGE(e, d.stderr_text());
+  CHECK((*e)["evt.rawres"] == -init_errno);  // ENOSYS here (EPERM with modules)
+  CHECK((*e)["evt.arg.length"] == 0);
+  REQUIRE((e = d.wait_for(event_of("finit_module"))));
+  CHECK((*e)["evt.arg.fd"] == fd);
+  CHECK((*e)["fd.name"] == "/dev/null");
+  REQUIRE((e = d.wait_for(event_of("socketpair"))));
+  CHECK((*e)["evt.arg.domain"] == "AF_UNIX");
+  CHECK((*e)["evt.arg.type"] == SOCK_STREAM);
+  CHECK(d.stop() == 0);
 }

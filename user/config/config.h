@@ -113,6 +113,9 @@ struct Config {
   HttpOutput http_output;
   int ring_buffer_size_mb = 8;
   bool kernel_filter = true;
+  // Catch syscalls this kernel has no tracepoint for (init_module without
+  // module support) on the raw sys_exit tracepoint: costs every syscall.
+  bool raw_syscall_fallback = false;
   Metrics metrics;
   K8sAudit k8s_audit;
   Container container;

@@ -226,6 +226,7 @@ const std::vector<KeySpec>& schema() {
               }),
       integer("ring_buffer_size_mb", FIELD(ring_buffer_size_mb), 1, 1024, "MiB (a power of two)"),
       boolean("kernel_filter", FIELD(kernel_filter)),
+      boolean("raw_syscall_fallback", FIELD(raw_syscall_fallback)),
       section("metrics",
               {
                   boolean("enabled", FIELD(metrics.enabled)),

@@ -30,6 +30,7 @@ TEST_CASE("an empty config file gives the documented defaults") {
   CHECK(r->stdout_output.enabled);
   CHECK_FALSE(r->file_output.enabled);
   CHECK(r->kernel_filter);
+  CHECK_FALSE(r->raw_syscall_fallback);
   CHECK(r->ring_buffer_size_mb == 8);
   CHECK(r->control_socket == "/run/peregrine/peregrine.sock");
 }
@@ -62,6 +63,7 @@ http_output:
   ca_file: /ca.pem
 ring_buffer_size_mb: 64
 kernel_filter: false
+raw_syscall_fallback: true
 metrics: {enabled: true, address: 0.0.0.0, port: 9000}
 k8s_audit: {enabled: true, port: 8765, path: /audit, tls_cert: /c.pem, tls_key: /k.pem, token: t}
 container: {enabled: false, docker_socket: /d.sock}
@@ -92,6 +94,7 @@ control_socket: /tmp/pg.sock
   CHECK(c.http_output.max_retries == 1);
   CHECK(c.ring_buffer_size_mb == 64);
   CHECK_FALSE(c.kernel_filter);
+  CHECK(c.raw_syscall_fallback);
   CHECK(c.metrics.port == 9000);
   CHECK(c.k8s_audit.path == "/audit");
   CHECK(c.container.docker_socket == "/d.sock");

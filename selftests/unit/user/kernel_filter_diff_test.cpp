@@ -658,8 +658,7 @@ TEST_CASE("kernel filter: the stable rules the kernel cannot sharpen, and why") 
     ++syscall_rules;
     if (!rig.tables.halves[i].sharper_than_type()) blunt.insert(r.name);
     // Sharp halves the kernel runs today: on a syscall the filter judges
-    // (exec events always cross for the process table; socket, init_module
-    // and symlink are not captured yet).
+    // (exec events always cross for the process table).
     const auto& names = r.event_types.names;
     if (rig.tables.halves[i].sharper_than_type() &&
         std::any_of(names.begin(), names.end(),
