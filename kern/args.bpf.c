@@ -34,6 +34,47 @@ enum pg_fd_source {
 	PG_FDS_RET,  /* the descriptor returned (accept) */
 };
 
+/* The last destination each process passed on each unconnected socket
+ * descriptor, for fd.name_changed (Falco renames such a descriptor after
+ * every datagram's tuple). The socket's inode is part of the key so a
+ * reused descriptor number starts afresh. */
+struct pg_dest_key {
+	__u32 tgid;
+	__s32 fd;
+	__u64 ino;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct pg_dest_key);
+	__type(value, struct pg_sockaddr);
+} pg_last_dest SEC(".maps");
+
+static __always_inline bool pg_same_sockaddr(const struct pg_sockaddr *a,
+					     const struct pg_sockaddr *b)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2];
+}
+
+/* Whether `dest` is a new destination for the descriptor; remembers it. */
+static __always_inline bool pg_destination_changed(struct task_struct *task, long fd,
+						   const struct pg_sockaddr *dest)
+{
+	struct file *f = pg_fd_file(task, fd);
+	struct pg_dest_key key = {
+		.tgid = bpf_get_current_pid_tgid() >> 32,
+		.fd = fd,
+		.ino = BPF_CORE_READ(f, f_inode, i_ino),
+	};
+	struct pg_sockaddr *last = bpf_map_lookup_elem(&pg_last_dest, &key);
+	if (last && pg_same_sockaddr(last, dest))
+		return false;
+	bpf_map_update_elem(&pg_last_dest, &key, dest, BPF_ANY);
+	return true;
+}
+
 /* sendto/sendmsg on an unconnected socket: the destination passed. */
 static __always_inline void pg_read_destination(struct pt_regs *regs, __u16 kind,
 						struct pg_fdinfo *fi)
@@ -62,8 +103,12 @@ static __always_inline __u32 pg_resolve_fd(__u8 *buf, __u32 off, struct pg_args_
 					   __u16 kind, long fd)
 {
 	off = pg_put_fdinfo(buf, off, &r->fd, task, fd);
-	if (r->fd.sock_family && r->fd.remote.port == 0) /* not connected */
+	if (r->fd.sock_family && r->fd.remote.port == 0) { /* not connected */
 		pg_read_destination(regs, kind, &r->fd);
+		if ((r->fd.flags & PG_FDI_DESTINATION) &&
+		    pg_destination_changed(task, fd, &r->fd.remote))
+			r->fd.flags |= PG_FDI_NAME_CHANGED;
+	}
 	return off;
 }
 

@@ -9,7 +9,7 @@ packages=(
   libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libcpp-httplib-dev libssl-dev libre2-dev
   # tests and fuzzing
-  doctest-dev libclang-rt-14-dev iproute2 procps
+  doctest-dev libclang-rt-14-dev iproute2 procps openssh-client
   # container end-to-end tests: real containers, an image made from busybox
   podman runc busybox-static
   # format / lint

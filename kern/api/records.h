@@ -338,6 +338,9 @@ enum pg_fdinfo_flags {
 	/* remote is the destination the caller passed (sendto, sendmsg on an
 	 * unconnected socket), not the socket's peer */
 	PG_FDI_DESTINATION = 1 << 0,
+	/* the destination differs from the last one this process passed on
+	 * this descriptor (or it is the first): Falco's fd.name_changed */
+	PG_FDI_NAME_CHANGED = 1 << 1,
 };
 
 /* A file descriptor the event names, resolved in the kernel at event time

@@ -119,10 +119,10 @@ TEST_CASE("behaviour: looking for AWS credentials with find") {
 TEST_CASE("behaviour: reading a file under /etc through a ../ traversal") {
   // `timeout` is the parent, so the shell exclusion of the rule does not
   // apply (as for a web server reading what a request asked for).
-  check_behaviour("Directory traversal monitored file read", "timeout 5 cat /etc/hostname",
-                  "timeout 5 cat /tmp/../etc/../etc/hostname",
-                  alert_where("Directory traversal monitored file read", "fd.name",
-                              "/etc/hostname"));
+  check_behaviour(
+      "Directory traversal monitored file read", "timeout 5 cat /etc/hostname",
+      "timeout 5 cat /tmp/../etc/../etc/hostname",
+      alert_where("Directory traversal monitored file read", "fd.name", "/etc/hostname"));
 }
 
 TEST_CASE("behaviour: a system account starting an interactive login") {
@@ -130,4 +130,24 @@ TEST_CASE("behaviour: a system account starting an interactive login") {
   check_behaviour("System user interactive", "runuser -u nobody -- /bin/true",
                   "runuser -u nobody -- /bin/login -h pg-e2e </dev/null >/dev/null 2>&1",
                   alert_where("System user interactive", "proc.name", "login"));
+}
+
+TEST_CASE("behaviour: ssh connecting out to a non-standard port") {
+  // A public-looking address on the loopback of a private network
+  // namespace stands in for an outside host (tests have no outside
+  // network); busybox's nc listens there so the connect succeeds.
+  auto in_netns = [](int port) {
+    return "unshare -n sh -c 'ip link set lo up && ip addr add 203.0.113.5/32 dev lo && "
+           "(busybox nc -l -p " +
+           std::to_string(port) +
+           " -w 3 </dev/null >/dev/null &) && sleep 0.3 && "
+           "timeout 3 ssh -p " +
+           std::to_string(port) +
+           " -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
+           "203.0.113.5 true' >/dev/null 2>&1";
+  };
+  const std::string rule = "Disallowed SSH Connection Non Standard Port";
+  check_behaviour(rule, in_netns(2222), in_netns(4444), [&](const Json& j) {
+    return j.value("rule", "") == rule && j["output_fields"].value("fd.rport", 0) == 4444;
+  });
 }

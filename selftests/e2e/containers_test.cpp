@@ -517,3 +517,47 @@ TEST_CASE(
   for (const auto& j : d.all([&](const Json& j) { return j.value("rule", "") == kRule; }))
     CHECK_MESSAGE(j["output_fields"]["container.id"] == priv_short, j.dump());
 }
+
+TEST_CASE(
+    "container: a UDP datagram to the cloud metadata address raises the incubating metadata "
+    "rules once (retransmissions keep the descriptor's name); loopback traffic does not") {
+  PodmanApi api;
+  std::string name = unique("metadata");
+  api.names.push_back(name);
+  // NET_ADMIN: the container puts the metadata address on its own loopback
+  // (test containers have no network), so the datagrams are really sent.
+  std::string id =
+      trim(run_capture(kRun + "--cap-add NET_ADMIN --name " + name + " " + kImage + " sleep 600"));
+  REQUIRE(id.size() == 64);
+  Daemon d(daemon_args(api, "../shared/falco-rules/falco-incubating_rules.yaml"));
+  REQUIRE(d.ready());
+  auto in = [&](const std::string& cmd) {
+    sh(kPodman + " exec " + name + " sh -c '" + cmd + "' >/dev/null 2>&1");
+  };
+  in("ip link set lo up; ip addr add 169.254.169.254/32 dev lo");
+  // tftp sends its request with sendto on an unconnected socket and resends
+  // it to the same destination until it gives up.
+  in("/bin/tftp -g -r benign 127.0.0.1");
+  in("/bin/tftp -g -r attack 169.254.169.254");
+
+  const char* kRule = "Contact cloud metadata service from container";
+  const std::string short_id = id.substr(0, 12);
+  auto a = d.wait_for(
+      [&](const Json& j) {
+        return j.value("rule", "") == kRule &&
+               j["output_fields"].value("container.id", "") == short_id;
+      },
+      10s);
+  REQUIRE_MESSAGE(a, d.stderr_text());
+  const Json& f = (*a)["output_fields"];
+  CHECK(f["evt.type"] == "sendto");
+  CHECK(f["proc.name"] == "tftp");
+  CHECK(f["fd.rport"] == 69);
+  CHECK(f["fd.l4proto"] == "udp");
+  d.stop();
+  // One alert per rule: the resends name the same destination.
+  CHECK(d.all([&](const Json& j) { return j.value("rule", "") == kRule; }).size() == 1);
+  CHECK(d.all([](const Json& j) {
+           return j.value("rule", "") == "Contact EC2 Instance Metadata Service From Container";
+         }).size() == 1);
+}

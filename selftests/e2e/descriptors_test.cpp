@@ -20,8 +20,8 @@ namespace {
 
 auto event_where(pid_t pid, const std::string& type, const char* field, const Json& value) {
   return [=](const Json& j) {
-    return j.value("proc.pid", 0) == pid && j.value("evt.type", "") == type &&
-           j.contains(field) && j[field] == value;
+    return j.value("proc.pid", 0) == pid && j.value("evt.type", "") == type && j.contains(field) &&
+           j[field] == value;
   };
 }
 
@@ -83,8 +83,8 @@ TEST_CASE("descriptors: accept, a dup'ed socket, sendto and a pipe are described
   const uint16_t client_port = port_of(cli);
   const int acc = accept4(lsn, nullptr, nullptr, SOCK_CLOEXEC);
   REQUIRE(acc >= 0);
-  const std::string tuple = "127.0.0.1:" + std::to_string(client_port) + "->127.0.0.1:" +
-                            std::to_string(server_port);
+  const std::string tuple =
+      "127.0.0.1:" + std::to_string(client_port) + "->127.0.0.1:" + std::to_string(server_port);
   // The connected socket dup'ed onto a high descriptor, as a reverse shell
   // puts one on 0-2.
   const int high = dup2(cli, 200);

@@ -28,12 +28,12 @@ void attack(const TempDir& scratch) {
     (void)rc;
   };
   for (int i = 0; i < 200; ++i) run("true < /etc/hostname");  // noise
-  run("cat /etc/shadow > /dev/null");                        // Read sensitive file untrusted
+  run("cat /etc/shadow > /dev/null");                         // Read sensitive file untrusted
   run("head -c1 /etc/sudoers > /dev/null 2>&1");
   run("cat /etc/pam.d/common-auth > /dev/null 2>&1");
   run("touch /bin/pg-e2e-filter && rm -f /bin/pg-e2e-filter");  // a write no stable rule wants
   run("echo x > /var/log/pg-e2e-filter.log && : > /var/log/pg-e2e-filter.log && "
-      "rm -f /var/log/pg-e2e-filter.log");  // Clear Log Activities (truncation)
+      "rm -f /var/log/pg-e2e-filter.log");     // Clear Log Activities (truncation)
   run("cd /etc && cat ./shadow > /dev/null");  // relative, not normalised: passes the kernel
   run("cd /etc && cat shadow > /dev/null");    // relative: judged as /etc/shadow in the kernel
   for (int i = 0; i < 100; ++i) run("cd /etc && cat hostname > /dev/null");  // and stopped there
@@ -43,7 +43,7 @@ void attack(const TempDir& scratch) {
   run("ln -s /etc/shadow " + scratch.path + "/sym && ln -s /root " + scratch.path + "/sym2");
   run("cd /etc && ln -s ./shadow " + scratch.path + "/sym3");  // not over a listed name
   run("cd /var/tmp && ln ../../etc/shadow pg-e2e-hard 2>/dev/null; rm -f pg-e2e-hard");
-  run("cat /etc//shadow > /dev/null");         // non-normalised: passes the kernel
+  run("cat /etc//shadow > /dev/null");  // non-normalised: passes the kernel
   for (int i = 0; i < 200; ++i) run("cat " + scratch.path + "/../../etc/hostname > /dev/null");
 }
 
@@ -111,8 +111,8 @@ TEST_CASE("the same attack raises the same alerts with and without the kernel fi
 TEST_CASE("the filter maps are pinned, typed for bpftool, and removed on exit") {
   Daemon d({"run", "-r", kStable});
   REQUIRE(d.ready());
-  const std::vector<std::string> maps{"pg_fctl",  "pg_fkind", "pg_fmask", "pg_fenum", "pg_fstr",
-                                      "pg_fnum",  "pg_fpath", "pg_fstats", "pg_fslot"};
+  const std::vector<std::string> maps{"pg_fctl", "pg_fkind", "pg_fmask",  "pg_fenum", "pg_fstr",
+                                      "pg_fnum", "pg_fpath", "pg_fstats", "pg_fslot"};
   for (const auto& m : maps) {
     std::string out = run_capture("bpftool -j map dump pinned " + kPinDir + "/" + m);
     INFO(m);
@@ -135,8 +135,8 @@ TEST_CASE("the filter maps are pinned, typed for bpftool, and removed on exit") 
   CHECK(found_shadow);
 
   // policy explain reads the live per-slot counters from the pins.
-  std::string explain = run_capture(peregrine_bin() +
-                                    " policy explain 'Read sensitive file untrusted' -r " + kStable);
+  std::string explain = run_capture(
+      peregrine_bin() + " policy explain 'Read sensitive file untrusted' -r " + kStable);
   CHECK(explain.find("seen ") != std::string::npos);
 
   REQUIRE(d.stop() == 0);

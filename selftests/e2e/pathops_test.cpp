@@ -144,18 +144,17 @@ TEST_CASE("symlinks and hard links over sensitive files raise Falco's rules; oth
   };
   REQUIRE_MESSAGE(d.wait_for(sym("/etc/shadow")), d.stderr_text());
   REQUIRE(d.wait_for(sym("/root/")));
-  auto hard = d.wait_for([&](const Json& j) {
-    return j.value("rule", "") == "Create Hardlink Over Sensitive Files";
-  });
+  auto hard = d.wait_for(
+      [&](const Json& j) { return j.value("rule", "") == "Create Hardlink Over Sensitive Files"; });
   REQUIRE(hard);
   CHECK((*hard)["output_fields"]["evt.arg.oldpath"] == "/etc/shadow");
   CHECK((*hard)["output_fields"]["evt.arg.newpath"] == t + "/evil-hard");
   CHECK((*hard)["output_fields"]["proc.name"] == "ln");
 
   // The kernel let through the sensitive symlinks only.
-  Json ex = Json::parse(run_capture(peregrine_bin() +
-                                    " policy explain 'Create Symlink Over Sensitive Files' --json -r " +
-                                    kFalcoRules));
+  Json ex = Json::parse(run_capture(
+      peregrine_bin() + " policy explain 'Create Symlink Over Sensitive Files' --json -r " +
+      kFalcoRules));
   REQUIRE(ex["live"] == true);
   uint64_t passed = 0;
   for (const auto& c : ex["rules"][0]["kernel_clauses"]) {
@@ -179,7 +178,8 @@ TEST_CASE("renaming and deleting shell history raise Falco's incubating rule") {
             "rule_matching=all"});
   REQUIRE(d.ready());
   const std::string rule = "Delete or rename shell history";
-  REQUIRE(sh("cd " + t + " && touch notes .zsh_history .bash_history && rm notes && "
+  REQUIRE(sh("cd " + t +
+             " && touch notes .zsh_history .bash_history && rm notes && "
              "mv .bash_history old_hist && rm .zsh_history") == 0);
   auto by = [&](const std::string& type) {
     return [&, type](const Json& j) {

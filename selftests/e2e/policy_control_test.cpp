@@ -401,7 +401,8 @@ TEST_CASE("status and /metrics report the live counters; /healthz answers") {
   {
     TempDir t;
     write_file(t.path + "/m.txt", body);
-    const auto check = run_capture(promtool + " check metrics < " + t.path + "/m.txt 2>&1; echo rc=$?");
+    const auto check =
+        run_capture(promtool + " check metrics < " + t.path + "/m.txt 2>&1; echo rc=$?");
     CHECK_MESSAGE(check.find("rc=0") != std::string::npos, check);
   }
 

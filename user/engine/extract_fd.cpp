@@ -136,8 +136,8 @@ struct FdNames {
   const char* typechar;
 };
 constexpr FdNames kFdNames[] = {
-    {nullptr, nullptr},  {"file", "f"}, {"directory", "d"}, {"ipv4", "4"},
-    {"ipv6", "6"},       {"unix", "u"}, {"pipe", "p"},      {nullptr, nullptr},
+    {nullptr, nullptr}, {"file", "f"}, {"directory", "d"}, {"ipv4", "4"},
+    {"ipv6", "6"},      {"unix", "u"}, {"pipe", "p"},      {nullptr, nullptr},
 };
 static_assert(std::size(kFdNames) == size_t(FdClass::Other) + 1);
 
@@ -208,6 +208,16 @@ V fd_connected(const EventView& v, const FieldArg&, std::string&) {
   if (!is_inet(e)) return V::na();
   return V::of_bool(!(e.fd_flags & PG_FDI_DESTINATION) && e.remote.port != 0);
 }
+// Falco renames a descriptor when an event gives it a new tuple or path: an
+// open or connect names its descriptor; a datagram sent to a destination
+// other than the last one on that descriptor renames it (the kernel keeps
+// the last destination per process, descriptor and socket).
+V fd_name_changed(const EventView& v, const FieldArg&, std::string&) {
+  const Event& e = v.evt;
+  if (is_open(e) || is_connect(e)) return V::of_bool(true);
+  if (fd_class(e) == FdClass::None) return V::na();
+  return V::of_bool(e.fd_flags & PG_FDI_NAME_CHANGED);
+}
 
 V fs_path_name(const EventView& v, const FieldArg& a, std::string& s) { return fd_name(v, a, s); }
 // The path as the process passed it, before any normalisation.
@@ -239,6 +249,7 @@ constexpr Entry kFdExtractors[] = {
     {"fd.lip", on_view<fd_lip>},
     {"fd.lport", on_view<fd_lport>},
     {"fd.connected", on_view<fd_connected>},
+    {"fd.name_changed", on_view<fd_name_changed>},
     {"fd.ip", on_view<fd_either_ip>},
     {"fd.net", on_view<fd_either_ip>},
     {"fd.snet", on_view<fd_sip>},

@@ -239,6 +239,10 @@ TEST_CASE("descriptor fields of a resolved socket: either end, networks, and num
   CHECK(matches("fd.snet = '8.8.0.0/16' and not fd.snet in ('10.0.0.0/8', '192.168.0.0/16')", e));
   CHECK(matches("fd.cnet in ('10.0.0.0/8')", e));
   CHECK(matches("evt.arg.fd = 4 and evt.arg.size = 30", e));  // numbers as text
+  // The kernel says whether this destination is new for the descriptor.
+  CHECK(matches("fd.name_changed = false", e));
+  e.fd_flags |= PG_FDI_NAME_CHANGED;
+  CHECK(matches("fd.name_changed = true", e));
   // Loopback on both ends: every end is in 127.0.0.0/8.
   e.local.addr = {127, 0, 0, 1};
   e.remote.addr = {127, 0, 0, 1};
@@ -246,4 +250,5 @@ TEST_CASE("descriptor fields of a resolved socket: either end, networks, and num
   // A descriptor that was not open: no fd.* at all.
   e.fd_mode = 0;
   CHECK_FALSE(matches("fd.type exists", e));
+  CHECK_FALSE(matches("fd.name_changed exists", e));
 }
