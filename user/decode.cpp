@@ -207,7 +207,14 @@ std::expected<void, std::string> decode_args(std::span<const std::byte> rec, Eve
   fill_sockaddr(r.fd.local, e.local);
   fill_sockaddr(r.fd.remote, e.remote);
   e.path = {};
-  if ((r.fd.mode & PG_S_IFMT) == PG_S_IFSOCK || r.fd.mode == 0) return {};
+  if (r.fd.mode == 0) return {};
+  if ((r.fd.mode & PG_S_IFMT) == PG_S_IFSOCK) {  // a unix socket's name, as is
+    PG_TRY(name, str_at(rec, r.fd.path));
+    e.path.raw.assign(name);
+    e.path.abs.assign(name);
+    e.path.incomplete = str_incomplete(r.fd.path);
+    return {};
+  }
   PG_TRY(walk, str_at(rec, r.fd.path));
   fill_walk(walk, r.fd.path, e.path);
   return {};

@@ -355,7 +355,8 @@ struct pg_fdinfo {
 	__u16 flags; /* enum pg_fdinfo_flags */
 	struct pg_sockaddr local;  /* sockets: this end, from the socket */
 	struct pg_sockaddr remote; /* sockets: the peer (sendto/sendmsg: the destination passed) */
-	struct pg_str path;	   /* other files: the file's path, as a dentry walk */
+	struct pg_str path;	   /* other files: the file's path, as a dentry walk;
+				    * unix sockets: the bound path, or the peer's */
 };
 PG_ABI_ASSERT(sizeof(struct pg_fdinfo) == 72, "pg_fdinfo layout");
 

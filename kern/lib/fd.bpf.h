@@ -64,6 +64,8 @@ static __always_inline __u32 pg_put_fdinfo(__u8 *rec, __u32 off, struct pg_fdinf
 	if ((fi->mode & PG_S_IFMT) == PG_S_IFSOCK) {
 		fi->sock_family =
 		    pg_read_socket(f, &fi->sock_type, &fi->protocol, &fi->local, &fi->remote);
+		if (fi->sock_family == PG_AF_UNIX)
+			off = pg_put_unix_path(rec, off, &fi->path, f);
 		return off;
 	}
 	return pg_put_path_walk(rec, off, &fi->path, BPF_CORE_READ(f, f_path.dentry),

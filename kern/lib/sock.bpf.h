@@ -5,6 +5,8 @@
 #include "lib/common.bpf.h"
 #include <bpf/bpf_endian.h>
 
+#include "lib/strings.bpf.h"
+
 #define PG_AF_UNIX 1
 #define PG_AF_INET 2
 #define PG_AF_INET6 10
@@ -59,6 +61,63 @@ static __always_inline __u16 pg_read_socket(struct file *file, __u16 *type, __u1
 			BPF_CORE_READ_INTO(&remote->addr, sk, __sk_common.skc_v6_daddr);
 	}
 	return family;
+}
+
+#define PG_UNIX_PATH_MAX 108 /* sizeof(sockaddr_un.sun_path) */
+
+/* The name a unix socket goes by: its own bound address, else its peer's
+ * (a client connected to a listening socket). An abstract name (sun_path
+ * starting with NUL) reads as "@name". Unnamed sockets (socketpair) get no
+ * string. Appended at `off` into `s`. */
+static __always_inline __u32 pg_put_unix_path(__u8 *rec, __u32 off, struct pg_str *s,
+					      struct file *file)
+{
+	s->off = s->len = s->flags = s->pad = 0;
+	struct socket *sock = BPF_CORE_READ(file, private_data);
+	struct unix_sock *u = (struct unix_sock *)BPF_CORE_READ(sock, sk);
+	struct unix_address *addr = BPF_CORE_READ(u, addr);
+	if (!addr) {
+		struct unix_sock *peer = (struct unix_sock *)BPF_CORE_READ(u, peer);
+		addr = BPF_CORE_READ(peer, addr);
+	}
+	if (!addr)
+		return off;
+	long len = BPF_CORE_READ(addr, len) - (long)sizeof(__u16); /* minus sun_family */
+	if (len <= 0)
+		return off;
+	if (off > PG_OFF_MASK) {
+		s->flags = PG_SF_TRUNCATED;
+		return off;
+	}
+	const char *path =
+	    (const char *)addr + bpf_core_field_offset(struct unix_address, name) + sizeof(__u16);
+	__u8 *dst = rec + PG_OFF(off);
+	char first = 0;
+	bpf_probe_read_kernel(&first, 1, path);
+	if (first) {
+		long n = bpf_probe_read_kernel_str(dst, PG_UNIX_PATH_MAX + 1, path);
+		if (n <= 0) {
+			s->flags = PG_SF_FAILED;
+			return off;
+		}
+		s->off = off;
+		s->len = n - 1;
+		return off + n;
+	}
+	/* abstract: the bytes after the NUL, as many as the address holds */
+	__u32 n = len - 1;
+	if (n > PG_UNIX_PATH_MAX - 1)
+		n = PG_UNIX_PATH_MAX - 1;
+	n = PG_MASK(n, 127);
+	dst[0] = '@';
+	if (n && bpf_probe_read_kernel(dst + 1, n, path + 1)) {
+		s->flags = PG_SF_FAILED;
+		return off;
+	}
+	dst[PG_MASK(n + 1, 127)] = 0;
+	s->off = off;
+	s->len = n + 1;
+	return off + n + 2;
 }
 
 #endif

@@ -7,9 +7,12 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstddef>
+#include <cstring>
 #include <fstream>
 
 #include "harness.h"
@@ -129,4 +132,49 @@ TEST_CASE("descriptors: accept, a dup'ed socket, sendto and a pipe are described
 
   for (int fd : {lsn, cli, acc, high, udp, p[0], p[1], pd}) close(fd);
   d.stop();
+}
+
+TEST_CASE("descriptors: unix sockets resolve to their path, the peer's path or an abstract name") {
+  TempDir dir;
+  const std::string path = dir.path + "/server.sock";
+  Daemon d({"trace", "--json", "--pid", std::to_string(getpid()), "--syscalls", "dup,accept4"});
+  REQUIRE(d.ready());
+  auto unix_addr = [](const std::string& name) {
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::memcpy(a.sun_path, name.data(), name.size());
+    return std::pair{a, socklen_t(offsetof(sockaddr_un, sun_path) + name.size())};
+  };
+  const int lsn = socket(AF_UNIX, SOCK_STREAM, 0);
+  auto [la, llen] = unix_addr(path);
+  REQUIRE(bind(lsn, reinterpret_cast<sockaddr*>(&la), llen) == 0);
+  REQUIRE(listen(lsn, 1) == 0);
+  const int cli = socket(AF_UNIX, SOCK_STREAM, 0);
+  REQUIRE(connect(cli, reinterpret_cast<sockaddr*>(&la), llen) == 0);
+  const int acc = accept4(lsn, nullptr, nullptr, 0);
+  REQUIRE(acc >= 0);
+  const int abs = socket(AF_UNIX, SOCK_DGRAM, 0);
+  auto [aa, alen] = unix_addr(std::string("\0pg-e2e-abstract", 16));
+  REQUIRE(bind(abs, reinterpret_cast<sockaddr*>(&aa), alen) == 0);
+  int pair[2];
+  REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, pair) == 0);
+  // The client is unnamed: it goes by the listener's path it connected to.
+  const int dups[] = {dup(cli), dup(lsn), dup(abs), dup(pair[0])};
+  const pid_t me = getpid();
+
+  auto a = d.wait_for(event_where(me, "accept4", "fd.num", acc), 10s);
+  REQUIRE_MESSAGE(a, d.stderr_text());
+  CHECK((*a)["fd.type"] == "unix");
+  CHECK((*a)["fd.name"] == path);
+  CHECK(d.wait_for(event_where(me, "dup", "evt.rawres", dups[0])).value()["fd.name"] == path);
+  CHECK(d.wait_for(event_where(me, "dup", "evt.rawres", dups[1])).value()["fd.name"] == path);
+  CHECK(d.wait_for(event_where(me, "dup", "evt.rawres", dups[2])).value()["fd.name"] ==
+        "@pg-e2e-abstract");
+  auto unnamed = d.wait_for(event_where(me, "dup", "evt.rawres", dups[3]));
+  REQUIRE(unnamed);
+  CHECK((*unnamed)["fd.type"] == "unix");
+  CHECK((*unnamed)["fd.name"].is_null());
+  for (int fd : dups) close(fd);
+  for (int fd : {lsn, cli, acc, abs, pair[0], pair[1]}) close(fd);
+  CHECK(d.stop() == 0);
 }

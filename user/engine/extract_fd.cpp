@@ -107,7 +107,9 @@ V fd_name(const EventView& v, const FieldArg&, std::string& s) {
     case FdClass::Directory:
       return has_file_path(e) ? V::of(e.path.abs) : V::na();
     case FdClass::Unix:
-      return is_connect(e) && !e.path.incomplete ? V::of(e.path.abs) : V::na();
+      // connect: the path passed; a resolved descriptor: its bound path,
+      // or its peer's (none for unnamed sockets)
+      return !e.path.incomplete ? str_or_na(e.path.abs) : V::na();
     case FdClass::Ipv4:
     case FdClass::Ipv6:
       break;
