@@ -341,6 +341,10 @@ enum pg_fdinfo_flags {
 	/* the destination differs from the last one this process passed on
 	 * this descriptor (or it is the first): Falco's fd.name_changed */
 	PG_FDI_NAME_CHANGED = 1 << 1,
+	/* a connected TCP socket whose local port came from bind(), as an
+	 * accepted connection's does (its listener's): local is the server end
+	 * of Falco's client->server tuple */
+	PG_FDI_SERVER = 1 << 2,
 };
 
 /* A file descriptor the event names, resolved in the kernel at event time

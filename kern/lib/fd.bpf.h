@@ -66,6 +66,8 @@ static __always_inline __u32 pg_put_fdinfo(__u8 *rec, __u32 off, struct pg_fdinf
 		    pg_read_socket(f, &fi->sock_type, &fi->protocol, &fi->local, &fi->remote);
 		if (fi->sock_family == PG_AF_UNIX)
 			off = pg_put_unix_path(rec, off, &fi->path, f);
+		else if (fi->protocol == PG_IPPROTO_TCP && fi->remote.port && pg_tcp_port_bound(f))
+			fi->flags |= PG_FDI_SERVER;
 		return off;
 	}
 	return pg_put_path_walk(rec, off, &fi->path, BPF_CORE_READ(f, f_path.dentry),

@@ -63,6 +63,20 @@ static __always_inline __u16 pg_read_socket(struct file *file, __u16 *type, __u1
 	return family;
 }
 
+#define PG_IPPROTO_TCP 6
+
+/* Whether a TCP socket's local port came from bind() (a listener's, which
+ * its accepted connections share) rather than from connect(): the port's
+ * bind bucket records it. connect() marks the buckets it creates with
+ * fastreuse -1 and never shares a bucket bind() made. */
+static __always_inline bool pg_tcp_port_bound(struct file *file)
+{
+	struct socket *sock = BPF_CORE_READ(file, private_data);
+	struct inet_connection_sock *icsk = (struct inet_connection_sock *)BPF_CORE_READ(sock, sk);
+	struct inet_bind_bucket *tb = BPF_CORE_READ(icsk, icsk_bind_hash);
+	return tb && BPF_CORE_READ(tb, fastreuse) >= 0;
+}
+
 #define PG_UNIX_PATH_MAX 108 /* sizeof(sockaddr_un.sun_path) */
 
 /* The name a unix socket goes by: its own bound address, else its peer's

@@ -92,6 +92,25 @@ TEST_CASE("descriptors: accept, a dup'ed socket, sendto and a pipe are described
   // puts one on 0-2.
   const int high = dup2(cli, 200);
   REQUIRE(high == 200);
+  // The accepted end dup'ed: still client->server. (The kernel tells an
+  // accepted connection by its port, which the listener's bind() chose;
+  // find a free port, then bind a listener to it by number.)
+  const int probe = socket(AF_INET, SOCK_STREAM, 0);
+  lo.sin_port = 0;
+  REQUIRE(bind(probe, reinterpret_cast<sockaddr*>(&lo), sizeof(lo)) == 0);
+  const uint16_t port2 = port_of(probe);
+  close(probe);
+  lo.sin_port = htons(port2);
+  const int lsn2 = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(bind(lsn2, reinterpret_cast<sockaddr*>(&lo), sizeof(lo)) == 0);
+  REQUIRE(listen(lsn2, 1) == 0);
+  const int cli2 = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(connect(cli2, reinterpret_cast<sockaddr*>(&lo), sizeof(lo)) == 0);
+  const int acc2 = accept4(lsn2, nullptr, nullptr, 0);
+  REQUIRE(acc2 >= 0);
+  const std::string tuple2 =
+      "127.0.0.1:" + std::to_string(port_of(cli2)) + "->127.0.0.1:" + std::to_string(port2);
+  const int acc2_dup = dup(acc2);
 
   const int udp = socket(AF_INET, SOCK_DGRAM, 0);
   sockaddr_in dst = lo;
@@ -117,6 +136,10 @@ TEST_CASE("descriptors: accept, a dup'ed socket, sendto and a pipe are described
   CHECK((*du)["fd.typechar"] == "4");
   CHECK((*du)["fd.name"] == tuple);
   CHECK((*du)["fd.connected"] == true);
+  auto ad = d.wait_for(event_where(me, "dup", "evt.rawres", acc2_dup), 10s);
+  REQUIRE(ad);
+  CHECK((*ad)["fd.name"] == tuple2);
+  CHECK((*ad)["fd.sport"] == port2);
 
   auto s = d.wait_for(event_where(me, "sendto", "fd.num", udp), 10s);
   REQUIRE(s);
@@ -130,7 +153,7 @@ TEST_CASE("descriptors: accept, a dup'ed socket, sendto and a pipe are described
   CHECK((*pe)["fd.type"] == "pipe");
   CHECK((*pe)["fd.typechar"] == "p");
 
-  for (int fd : {lsn, cli, acc, high, udp, p[0], p[1], pd}) close(fd);
+  for (int fd : {lsn, cli, acc, high, lsn2, cli2, acc2, acc2_dup, udp, p[0], p[1], pd}) close(fd);
   d.stop();
 }
 

@@ -80,9 +80,11 @@ bool has_file_path(const Event& e) {
 }
 bool have_local(const Event& e) { return e.local.family == e.remote.family && e.local.port != 0; }
 // Falco's server end of a connection: the peer for connect (and for sockets
-// this process reached out with), this end for accept.
+// this process reached out with), this end for accept and for descriptors
+// of accepted connections (the kernel sees their port was bound).
 bool server_is_local(const Event& e) {
-  return e.kind == K::Args && (e.args_kind == PG_AK_ACCEPT || e.args_kind == PG_AK_ACCEPT4);
+  return e.kind == K::Args && (e.args_kind == PG_AK_ACCEPT || e.args_kind == PG_AK_ACCEPT4 ||
+                               (e.fd_flags & PG_FDI_SERVER));
 }
 const SockAddr& server_end(const Event& e) { return server_is_local(e) ? e.local : e.remote; }
 const SockAddr& client_end(const Event& e) { return server_is_local(e) ? e.remote : e.local; }
