@@ -151,3 +151,31 @@ TEST_CASE("behaviour: ssh connecting out to a non-standard port") {
     return j.value("rule", "") == rule && j["output_fields"].value("fd.rport", 0) == 4444;
   });
 }
+
+TEST_CASE("behaviour: incubating host rules: a network tool, a user management binary, setns") {
+  const std::string incubating = "../shared/falco-rules/falco-incubating_rules.yaml";
+  Daemon d({"run", "-r", kFalcoRules, "-r", incubating, "--json", "-c", "/dev/null", "-o",
+            "rule_matching=all"});
+  REQUIRE(d.ready());
+  TempDir dir;
+  // busybox run under the name nc, as a downloaded netcat would be.
+  std::filesystem::create_symlink("/bin/busybox", dir.path + "/nc");
+  std::filesystem::create_symlink("/bin/busybox", dir.path + "/ncx");
+  sh(dir.path + "/ncx true >/dev/null 2>&1");  // benign: an applet name no rule lists
+  sh(dir.path + "/nc -h >/dev/null 2>&1");
+  sh("useradd --help >/dev/null 2>&1");
+  sh("perl -e 'syscall(308, -1, 0)'");  // setns(-1, 0): the attempt, refused
+
+  const std::pair<const char*, const char*> expected[] = {
+      {"Launch Suspicious Network Tool on Host", "nc"},
+      {"User mgmt binaries", "useradd"},
+      {"Change thread namespace", "perl"},
+  };
+  for (const auto& [rule, proc] : expected) {
+    auto a = d.wait_for(alert_where(rule, "proc.name", proc), 10s);
+    CHECK_MESSAGE(a, std::string(rule) << " did not fire for " << std::string(proc) << "\n"
+                                       << d.stderr_text());
+  }
+  CHECK(d.stop() == 0);
+  CHECK(d.all(alert_where("Launch Suspicious Network Tool on Host", "proc.name", "ncx")).empty());
+}

@@ -561,3 +561,86 @@ TEST_CASE(
            return j.value("rule", "") == "Contact EC2 Instance Metadata Service From Container";
          }).size() == 1);
 }
+
+TEST_CASE(
+    "container: incubating rules on real actions (cron, ssh keys, /proc environ, package "
+    "manager, wget, nc, a file under /dev, unshare, setns, a setuid bit, a shell config "
+    "write, mount when privileged); their benign neighbours stay quiet") {
+  PodmanApi api;
+  std::string name = unique("incubating");
+  std::string id = api.start(name);
+  std::string priv = unique("incubating-priv");
+  api.names.push_back(priv);
+  std::string priv_id =
+      trim(run_capture(kRun + "--privileged --name " + priv + " " + kImage + " sleep 600"));
+  REQUIRE(priv_id.size() == 64);
+  Daemon d(daemon_args(api, "../shared/falco-rules/falco-incubating_rules.yaml"));
+  REQUIRE(d.ready());
+  auto in = [&](const std::string& c, const std::string& cmd) {
+    sh(kPodman + " exec " + c + " sh -c '" + cmd + "' >/dev/null 2>&1");
+  };
+  // Benign neighbours first: a file next to cron's, a write (not a read)
+  // under ~/.ssh that is no authorized_keys, /proc status rather than
+  // environ, files outside /dev, an ordinary mode, a non-config file, unshare
+  // by a container that holds CAP_SYS_ADMIN, mount in an unprivileged one.
+  in(name, "echo x > /etc/notcron; mkdir -p /root/.ssh; echo k > /root/.ssh/known_hosts");
+  in(name, "/bin/cat /proc/self/status; /bin/touch /root/plain; /bin/chmod 0644 /root/plain");
+  in(name, "echo x > /root/src; /bin/cp /root/src /root/notes; /bin/mount -t tmpfs none /mnt");
+  in(priv, "/bin/unshare -m true");
+  // The actions.
+  in(name, "/bin/crontab -l");
+  in(name, "/bin/cat /root/.ssh/known_hosts");
+  in(name, "echo key >> /root/.ssh/authorized_keys");
+  in(name, "/bin/cat /proc/self/environ");
+  in(name, "/bin/dpkg -l");
+  in(name, "/bin/wget -q -O /dev/null http://127.0.0.1:9/");
+  in(name, "/bin/nc -h");
+  in(name, "/bin/touch /dev/pg-e2e-created");
+  in(name, "/bin/unshare -m true");
+  in(name, "/bin/nsenter -t 1 -u true");
+  in(name, "/bin/touch /root/suid; /bin/chmod u+s /root/suid");
+  in(name, "/bin/cp /root/src /root/.bashrc");
+  in(priv, "/bin/mount -t tmpfs none /mnt");
+
+  struct Expected {
+    const char* rule;
+    const char* field;
+    const char* value;
+    bool privileged = false;
+  };
+  const Expected expected[] = {
+      {"Schedule Cron Jobs", "proc.name", "crontab"},
+      {"Read ssh information", "fd.name", "/root/.ssh/known_hosts"},
+      {"Adding ssh keys to authorized_keys", "fd.name", "/root/.ssh/authorized_keys"},
+      {"Read environment variable from /proc files", "proc.name", "cat"},
+      {"Launch Package Management Process in Container", "proc.name", "dpkg"},
+      {"Launch Ingress Remote File Copy Tools in Container", "proc.name", "wget"},
+      {"Launch Suspicious Network Tool in Container", "proc.name", "nc"},
+      {"Create files below dev", "fd.name", "/dev/pg-e2e-created"},
+      {"Change namespace privileges via unshare", "proc.name", "unshare"},
+      {"Change thread namespace", "proc.name", "nsenter"},
+      {"Set Setuid or Setgid bit", "proc.name", "chmod"},
+      {"Modify Shell Configuration File", "fd.name", "/root/.bashrc"},
+      {"Mount Launched in Privileged Container", "proc.name", "mount", true},
+  };
+  auto is_expected = [&](const Expected& x, const Json& j) {
+    const Json& f = j["output_fields"];
+    const std::string cid = (x.privileged ? priv_id : id).substr(0, 12);
+    return j.value("rule", "") == x.rule && f.value("container.id", "") == cid &&
+           f.contains(x.field) && f[x.field] == x.value;
+  };
+  for (const auto& x : expected) {
+    auto a = d.wait_for([&](const Json& j) { return is_expected(x, j); }, 10s);
+    CHECK_MESSAGE(a, std::string(x.rule) << " did not fire with " << std::string(x.field) << "="
+                                         << std::string(x.value));
+  }
+  d.stop();
+  // In the test containers, each rule fired for its action only.
+  const std::string ours[] = {id.substr(0, 12), priv_id.substr(0, 12)};
+  for (const auto& x : expected)
+    for (const auto& j : d.all([&](const Json& j) {
+           const std::string cid = j["output_fields"].value("container.id", "");
+           return j.value("rule", "") == x.rule && (cid == ours[0] || cid == ours[1]);
+         }))
+      CHECK_MESSAGE(is_expected(x, j), j.dump());
+}
