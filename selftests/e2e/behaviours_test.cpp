@@ -179,3 +179,38 @@ TEST_CASE("behaviour: incubating host rules: a network tool, a user management b
   CHECK(d.stop() == 0);
   CHECK(d.all(alert_where("Launch Suspicious Network Tool on Host", "proc.name", "ncx")).empty());
 }
+
+TEST_CASE(
+    "behaviour: a server process spawning a shell, and reading /etc/shadow long after it "
+    "started") {
+  // Scripts run under their file's name: `nginx` here stands for a
+  // compromised web server.
+  TempDir dir;
+  auto script = [&](const std::string& name, const std::string& body) {
+    const std::string path = dir.path + "/" + name;
+    std::ofstream(path) << "#!/bin/sh\n" << body << "\n";
+    std::filesystem::permissions(path, std::filesystem::perms::owner_all);
+    return path;
+  };
+  Daemon d({"run", "-r", kFalcoRules, "--json", "-c", "/dev/null", "-o", "rule_matching=all"});
+  REQUIRE(d.ready());
+  sh(script("nginx", "read x < /etc/shadow; /bin/sh -c 'true; true'") + " young");
+  sh(script("nginx", "sleep 5.5; read x < /etc/shadow") + " old");
+  // Benign: the same shell spawned by a program no rule protects.
+  sh(script("webhook", "/bin/sh -c 'true; true'"));
+
+  const char* kShell = "Run shell untrusted";
+  const char* kTrusted = "Read sensitive file trusted after startup";
+  auto s = d.wait_for(alert_where(kShell, "proc.pname", "nginx"), 10s);
+  REQUIRE_MESSAGE(s, d.stderr_text());
+  CHECK(field(*s, "proc.name") == "sh");
+  auto t = d.wait_for(alert_where(kTrusted, "proc.name", "nginx"), 10s);
+  REQUIRE(t);
+  CHECK(field(*t, "fd.name") == "/etc/shadow");
+  CHECK(field(*t, "proc.cmdline").find("old") != std::string::npos);
+  CHECK(d.stop() == 0);
+  // The young server's read (under 5 s) and the unprotected parent: quiet.
+  CHECK(d.all([&](const Json& j) { return j.value("rule", "") == kTrusted; }).size() == 1);
+  for (const auto& j : d.all([&](const Json& j) { return j.value("rule", "") == kShell; }))
+    CHECK_MESSAGE(field(j, "proc.pname") == "nginx", j.dump());
+}

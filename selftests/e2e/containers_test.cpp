@@ -475,8 +475,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "container: a kernel module load attempt raises its stable rule through the raw syscall "
-    "fallback; the same attempt without CAP_SYS_MODULE does not") {
+    "container: a kernel module load attempt (through the raw syscall fallback) and debugfs "
+    "raise their stable rules in a privileged container, not in an unprivileged one") {
   // This kernel has no module support: init_module and finit_module have no
   // tracepoints and fail with ENOSYS. The attempt is still what the rule
   // looks for, and the raw sys_exit fallback sees it.
@@ -496,8 +496,13 @@ TEST_CASE(
   auto insmod = [&](const std::string& c) {
     sh(kPodman + " exec " + c + " sh -c 'echo x > /x.ko; /bin/insmod /x.ko' >/dev/null 2>&1");
   };
+  auto debugfs = [&](const std::string& c) {
+    sh(kPodman + " exec " + c + " sh -c 'cp /bin/busybox /debugfs; /debugfs' >/dev/null 2>&1");
+  };
   insmod(name);  // benign neighbour: no CAP_SYS_MODULE in a default container
+  debugfs(name);
   insmod(priv);
+  debugfs(priv);
 
   const char* kRule = "Linux Kernel Module Injection Detected";
   const std::string priv_short = priv_id.substr(0, 12);
@@ -513,8 +518,19 @@ TEST_CASE(
   CHECK(f["evt.res"] == "ENOSYS");
   CHECK(f["proc.name"] == "insmod");
   CHECK(f["proc.args"] == "/x.ko");
+  const char* kDebugfs = "Debugfs Launched in Privileged Container";
+  auto g = d.wait_for(
+      [&](const Json& j) {
+        return j.value("rule", "") == kDebugfs &&
+               j["output_fields"].value("container.id", "") == priv_short;
+      },
+      10s);
+  REQUIRE(g);
+  CHECK((*g)["output_fields"]["proc.name"] == "debugfs");
   d.stop();
-  for (const auto& j : d.all([&](const Json& j) { return j.value("rule", "") == kRule; }))
+  for (const auto& j : d.all([&](const Json& j) {
+         return j.value("rule", "") == kRule || j.value("rule", "") == kDebugfs;
+       }))
     CHECK_MESSAGE(j["output_fields"]["container.id"] == priv_short, j.dump());
 }
 
