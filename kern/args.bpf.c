@@ -1,7 +1,8 @@
 /* Syscalls whose arguments are plain numbers: socket, ptrace, setns,
  * unshare, the set*id family, capset, prctl, bpf, listen, fchmod, fchdir,
  * the dup family, accept, accept4, sendto, sendmsg, userfaultfd, the kill
- * family, process_vm_readv/writev, init_module, finit_module, socketpair.
+ * family, process_vm_readv/writev, init_module, finit_module, socketpair,
+ * bind (its socket resolved after the call: the address it got).
  *
  *   sys_exit_<syscall>: the six argument registers saved at entry, ret
  *     kernel filter (task fields: comm, parent comm, uid, container)
@@ -200,6 +201,7 @@ PG_ARGS_PROG(process_vm_readv, PG_AK_PROCESS_VM_READV, PG_FDS_NONE)
 PG_ARGS_PROG(process_vm_writev, PG_AK_PROCESS_VM_WRITEV, PG_FDS_NONE)
 PG_ARGS_PROG(fchdir, PG_AK_FCHDIR, PG_FDS_ARG0)
 PG_ARGS_PROG(socketpair, PG_AK_SOCKETPAIR, PG_FDS_NONE)
+PG_ARGS_PROG(bind, PG_AK_BIND, PG_FDS_ARG0)
 PG_ARGS_PROG(init_module, PG_AK_INIT_MODULE, PG_FDS_NONE)
 PG_ARGS_PROG(finit_module, PG_AK_FINIT_MODULE, PG_FDS_ARG0)
 

@@ -86,6 +86,7 @@ inline constexpr std::array<NumericSyscall, PG_AK__END> kNumericSyscalls = [] {
       {"init_module", {{{"length", 1, F::Long}}}},
       {"finit_module", {{{"fd", 0, F::Int}, {"flags", 2, F::Int}}}},
       {"socketpair", {{{"domain", 0, F::SocketDomain}, {"type", 1, F::Int}, {"proto", 2, F::Int}}}},
+      {"bind", {{{"fd", 0, F::Int}}}},
   }};
 }();
 

@@ -114,6 +114,7 @@ const std::vector<HookInfo>& all_hooks() {
       {"tgkill", false, [](pg_bpf* s) { return s->progs.pg_exit_tgkill; }},
       {"process_vm_readv", false, [](pg_bpf* s) { return s->progs.pg_exit_process_vm_readv; }},
       {"process_vm_writev", false, [](pg_bpf* s) { return s->progs.pg_exit_process_vm_writev; }},
+      {"bind", false, [](pg_bpf* s) { return s->progs.pg_exit_bind; }},
       {"socketpair", false, [](pg_bpf* s) { return s->progs.pg_exit_socketpair; }},
       {"init_module", false, [](pg_bpf* s) { return s->progs.pg_exit_init_module; }, {}, true},
       {"finit_module", false, [](pg_bpf* s) { return s->progs.pg_exit_finit_module; }, {}, true},

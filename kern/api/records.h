@@ -327,6 +327,7 @@ enum pg_args_kind {
 	PG_AK_INIT_MODULE = 30,
 	PG_AK_FINIT_MODULE = 31,
 	PG_AK_SOCKETPAIR = 32,
+	PG_AK_BIND = 33,
 	PG_AK__END,
 };
 

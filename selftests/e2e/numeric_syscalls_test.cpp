@@ -3,8 +3,10 @@
 // Falco's stable ptrace rules firing on a real PTRACE_TRACEME and a real
 // PTRACE_ATTACH; init_module/finit_module through the raw syscall fallback.
 // (A packet socket in a container is in containers_test.)
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
@@ -147,7 +149,7 @@ TEST_CASE(
 
 TEST_CASE(
     "init_module and finit_module: unseen with a warning on a kernel without them, caught by "
-    "the raw syscall fallback; socketpair traced") {
+    "the raw syscall fallback; socketpair and bind traced") {
   const std::string pid = std::to_string(getpid());
   {
     Daemon d({"trace", "--json", "--pid", pid, "--syscalls", "init_module"});
@@ -158,7 +160,7 @@ TEST_CASE(
     CHECK(d.stop() == 0);
   }
   Daemon d({"trace", "--json", "--pid", pid, "--raw-syscall-fallback", "--syscalls",
-            "init_module,finit_module,socketpair"});
+            "init_module,finit_module,socketpair,bind"});
   REQUIRE(d.ready());
   CHECK(d.stderr_text().find("no tracepoint") == std::string::npos);
   const int fd = open("/dev/null", O_RDONLY);
@@ -169,6 +171,14 @@ TEST_CASE(
   const long finit = syscall(SYS_finit_module, fd, empty, 0);
   int sv[2];
   REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+  const int udp = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in lo{};
+  lo.sin_family = AF_INET;
+  lo.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(bind(udp, reinterpret_cast<sockaddr*>(&lo), sizeof(lo)) == 0);
+  socklen_t lo_len = sizeof(lo);
+  REQUIRE(getsockname(udp, reinterpret_cast<sockaddr*>(&lo), &lo_len) == 0);
+  close(udp);
   close(sv[0]);
   close(sv[1]);
   close(fd);
@@ -185,5 +195,11 @@ TEST_CASE(
   REQUIRE((e = d.wait_for(event_of("socketpair"))));
   CHECK((*e)["evt.arg.domain"] == "AF_UNIX");
   CHECK((*e)["evt.arg.type"] == SOCK_STREAM);
+  REQUIRE((e = d.wait_for(event_of("bind"))));
+  CHECK((*e)["evt.arg.fd"] == udp);
+  CHECK((*e)["fd.l4proto"] == "udp");
+  // The address the socket got: a bound socket's end is the server's.
+  CHECK((*e)["fd.sip"] == "127.0.0.1");
+  CHECK((*e)["fd.sport"] == ntohs(lo.sin_port));
   CHECK(d.stop() == 0);
 }

@@ -80,11 +80,15 @@ bool has_file_path(const Event& e) {
 }
 bool have_local(const Event& e) { return e.local.family == e.remote.family && e.local.port != 0; }
 // Falco's server end of a connection: the peer for connect (and for sockets
-// this process reached out with), this end for accept and for descriptors
-// of accepted connections (the kernel sees their port was bound).
+// this process reached out with); this end for accept, for descriptors of
+// accepted connections (the kernel sees their port came from bind()), and
+// for bound sockets without a peer (bind, listen).
 bool server_is_local(const Event& e) {
-  return e.kind == K::Args && (e.args_kind == PG_AK_ACCEPT || e.args_kind == PG_AK_ACCEPT4 ||
-                               (e.fd_flags & PG_FDI_SERVER));
+  if (e.kind != K::Args) return false;
+  const bool unconnected_bound =
+      !(e.fd_flags & PG_FDI_DESTINATION) && e.remote.port == 0 && e.local.port != 0;
+  return e.args_kind == PG_AK_ACCEPT || e.args_kind == PG_AK_ACCEPT4 ||
+         (e.fd_flags & PG_FDI_SERVER) || unconnected_bound;
 }
 const SockAddr& server_end(const Event& e) { return server_is_local(e) ? e.local : e.remote; }
 const SockAddr& client_end(const Event& e) { return server_is_local(e) ? e.remote : e.local; }

@@ -74,6 +74,7 @@ TEST_CASE("every syscall on the coverage list is captured or listed") {
       "openat2",
       "creat",
       "socketpair",
+      "bind",
       "connect",
       "accept",
       "accept4",
