@@ -81,7 +81,11 @@ int BPF_PROG(pg_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 				arg_end > arg_start ? arg_end - arg_start : 0);
 	off = pg_put_path_walk(buf, off, &r->cwd, BPF_CORE_READ(task, fs, pwd.dentry),
 			       BPF_CORE_READ(task, fs, pwd.mnt), task);
-	if ((r->exe.flags | r->args.flags | r->cwd.flags) & PG_SF_TRUNCATED)
+	unsigned long env_start = BPF_CORE_READ(task, mm, env_start);
+	unsigned long env_end = BPF_CORE_READ(task, mm, env_end);
+	off = pg_put_user_bytes(buf, off, &r->env, (const void *)env_start,
+				env_end > env_start ? env_end - env_start : 0);
+	if ((r->exe.flags | r->args.flags | r->cwd.flags | r->env.flags) & PG_SF_TRUNCATED)
 		r->hdr.flags |= PG_RF_TRUNCATED;
 	pg_submit(buf, off);
 	return 0;

@@ -59,8 +59,12 @@ int pg_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	pg_read_user_sockaddr(uaddr, addrlen, &r->remote);
 	if (family == PG_AF_UNIX)
 		off = pg_put_user_str(buf, off, &r->unix_path, (const char *)uaddr + sizeof(__u16));
+	/* The socket's type and protocol whatever the result; its own end only
+	 * once the connection is under way (a failed one has none). */
+	struct pg_sockaddr local = {};
+	pg_read_socket(pg_fd_file(task, fd), &r->sock_type, &r->protocol, &local, NULL);
 	if (ctx->ret == 0 || ctx->ret == -PG_EINPROGRESS)
-		pg_read_socket(pg_fd_file(task, fd), &r->sock_type, &r->protocol, &r->local, NULL);
+		r->local = local;
 	pg_submit(buf, off);
 	return 0;
 }

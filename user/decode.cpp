@@ -120,6 +120,7 @@ std::expected<void, std::string> decode_exec(std::span<const std::byte> rec, Eve
   PG_TRY(exe, str_at(rec, r.exe));
   PG_TRY(args, str_at(rec, r.args));
   PG_TRY(cwd, str_at(rec, r.cwd));
+  PG_TRY(env, str_at(rec, r.env));
   fill_walk(exe, r.exe, e.exe);
   if ((r.exe_flags & PG_EXE_FROM_MEMFD) && !exe.empty()) {
     // A memfd lives on an internal mount no task can reach: Falco names
@@ -129,6 +130,7 @@ std::expected<void, std::string> decode_exec(std::span<const std::byte> rec, Eve
   }
   fill_walk(cwd, r.cwd, e.cwd);
   e.argv = split_argv(args);
+  e.env.assign(env);
   return {};
 }
 

@@ -71,6 +71,7 @@ struct Event {
   // Exec
   PathValue exe;
   std::vector<std::string> argv;
+  std::string env;  // NUL-separated NAME=value entries, as in /proc/PID/environ
   PathValue cwd;
   uint64_t start_ns = 0;
   uint32_t tty = 0;

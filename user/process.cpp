@@ -21,6 +21,7 @@ const Process& ProcessTable::update(const Event& e) {
     case EventKind::Exec:
       p.exepath = e.exe.abs;
       p.argv = e.argv;
+      p.env = e.env;
       p.cwd = e.cwd.abs;
       p.tty = e.tty;
       p.sid = e.sid;

@@ -17,6 +17,7 @@ struct Process {
   std::string comm;     // proc.name (kernel comm, at most 15 characters)
   std::string exepath;  // full path of the executable; "" if unknown
   std::vector<std::string> argv;
+  std::string env;  // NUL-separated NAME=value entries (as /proc/PID/environ)
   std::string cwd;  // "" if unknown
   uint32_t uid = 0;
   uint32_t gid = 0;

@@ -104,6 +104,7 @@ std::expected<Process, std::string> ProcFs::read_process(uint32_t pid) const {
     p.gid = parse_status_id(*status, "Gid").value_or(0);
   }
   if (auto cmdline = slurp(dir / "cmdline")) p.argv = split_argv(*cmdline);
+  if (auto environ = slurp(dir / "environ")) p.env = std::move(*environ);
   if (auto loginuid = slurp(dir / "loginuid")) {
     int64_t v = -1;
     std::string_view s = *loginuid;

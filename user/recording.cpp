@@ -8,12 +8,14 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "user/text.h"
+
 namespace pg::user {
 
 namespace {
 
 // The last byte is the record ABI version (kern/api/records.h layouts).
-constexpr char kMagic[8] = {'P', 'G', 'R', 'E', 'C', 0, 0, 3};
+constexpr char kMagic[8] = {'P', 'G', 'R', 'E', 'C', 0, 0, 4};
 constexpr uint32_t kClockFrame = 0xffffffffu;
 constexpr uint32_t kCgroupFrame = 0xfffffffeu;
 constexpr uint32_t kMaxFrame = 1u << 20;
@@ -24,6 +26,7 @@ nlohmann::json to_json(const Process& p) {
           {"comm", p.comm},
           {"exepath", p.exepath},
           {"argv", p.argv},
+          {"env", split_argv(p.env)},
           {"cwd", p.cwd},
           {"uid", p.uid},
           {"gid", p.gid},
@@ -42,6 +45,10 @@ Process from_json(const nlohmann::json& j) {
   p.comm = j.at("comm");
   p.exepath = j.at("exepath");
   p.argv = j.at("argv").get<std::vector<std::string>>();
+  for (const auto& entry : j.at("env").get<std::vector<std::string>>()) {
+    p.env += entry;
+    p.env += '\0';
+  }
   p.cwd = j.at("cwd");
   p.uid = j.at("uid");
   p.gid = j.at("gid");
@@ -114,9 +121,10 @@ std::expected<void, std::string> read_recording(
   char magic[8];
   if (std::fread(magic, 1, 8, f.get()) != 8) magic[0] = 0;
   if (std::memcmp(magic, kMagic, 7) == 0 && magic[7] != kMagic[7])
-    return std::unexpected(fmt::format("{} was recorded by another Peregrine version (record "
-                                       "format {}, this build reads {}); record it again",
-                                       path, int(magic[7]), int(kMagic[7])));
+    return std::unexpected(
+        fmt::format("{} was recorded by another Peregrine version (record "
+                    "format {}, this build reads {}); record it again",
+                    path, int(magic[7]), int(kMagic[7])));
   if (std::memcmp(magic, kMagic, 8) != 0)
     return std::unexpected(fmt::format(
         "{} is not a Peregrine recording (made with 'peregrine run --record FILE')", path));

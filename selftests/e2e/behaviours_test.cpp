@@ -152,7 +152,9 @@ TEST_CASE("behaviour: ssh connecting out to a non-standard port") {
   });
 }
 
-TEST_CASE("behaviour: incubating host rules: a network tool, a user management binary, setns") {
+TEST_CASE(
+    "behaviour: incubating host rules: a network tool, a user management binary, setns, wget "
+    "under HTTP_PROXY, GLIBC_TUNABLES in the environment") {
   const std::string incubating = "../shared/falco-rules/falco-incubating_rules.yaml";
   Daemon d({"run", "-r", kFalcoRules, "-r", incubating, "--json", "-c", "/dev/null", "-o",
             "rule_matching=all"});
@@ -161,6 +163,13 @@ TEST_CASE("behaviour: incubating host rules: a network tool, a user management b
   // busybox run under the name nc, as a downloaded netcat would be.
   std::filesystem::create_symlink("/bin/busybox", dir.path + "/nc");
   std::filesystem::create_symlink("/bin/busybox", dir.path + "/ncx");
+  std::filesystem::create_symlink("/bin/busybox", dir.path + "/wget");
+  // Benign: the same programs with a clean environment.
+  const std::string wget = dir.path + "/wget -q -T 1 -O /dev/null http://127.0.0.1:9/";
+  sh("env -i " + wget + " >/dev/null 2>&1");
+  sh("env -i /bin/true");
+  sh("env -i HTTP_PROXY=http://127.0.0.1:9 " + wget + " >/dev/null 2>&1");
+  sh("env -i GLIBC_TUNABLES=glibc.malloc.mxfast=0 /bin/true");
   sh(dir.path + "/ncx true >/dev/null 2>&1");  // benign: an applet name no rule lists
   sh(dir.path + "/nc -h >/dev/null 2>&1");
   sh("useradd --help >/dev/null 2>&1");
@@ -170,6 +179,8 @@ TEST_CASE("behaviour: incubating host rules: a network tool, a user management b
       {"Launch Suspicious Network Tool on Host", "nc"},
       {"User mgmt binaries", "useradd"},
       {"Change thread namespace", "perl"},
+      {"Program run with disallowed http proxy env", "wget"},
+      {"Potential Local Privilege Escalation via Environment Variables Misuse", "true"},
   };
   for (const auto& [rule, proc] : expected) {
     auto a = d.wait_for(alert_where(rule, "proc.name", proc), 10s);
@@ -178,6 +189,10 @@ TEST_CASE("behaviour: incubating host rules: a network tool, a user management b
   }
   CHECK(d.stop() == 0);
   CHECK(d.all(alert_where("Launch Suspicious Network Tool on Host", "proc.name", "ncx")).empty());
+  // One each: the clean-environment runs stayed quiet.
+  for (const char* rule : {"Program run with disallowed http proxy env",
+                           "Potential Local Privilege Escalation via Environment Variables Misuse"})
+    CHECK(d.all([&](const Json& j) { return j.value("rule", "") == rule; }).size() == 1);
 }
 
 TEST_CASE(

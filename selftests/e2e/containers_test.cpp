@@ -12,6 +12,7 @@
 
 #include <fstream>
 #include <memory>
+#include <sstream>
 
 #include "harness.h"
 
@@ -659,4 +660,53 @@ TEST_CASE(
            return j.value("rule", "") == x.rule && (cid == ours[0] || cid == ours[1]);
          }))
       CHECK_MESSAGE(is_expected(x, j), j.dump());
+}
+
+TEST_CASE(
+    "container: a connection to the Kubernetes API server address raises the stable rule "
+    "(fd.sip.name resolved forwards); another address does not") {
+  // The rule names the API server by its in-cluster domain name. Point that
+  // name at an address for the test (restored afterwards); the container
+  // carries the address on its loopback and listens there.
+  const std::string hosts = "/etc/hosts";
+  std::stringstream saved;
+  saved << std::ifstream(hosts).rdbuf();
+  struct Restore {
+    std::string path, text;
+    ~Restore() { std::ofstream(path, std::ios::trunc) << text; }
+  } restore{hosts, saved.str()};
+  std::ofstream(hosts, std::ios::app) << "\n10.96.0.1 kubernetes.default.svc.cluster.local\n";
+
+  PodmanApi api;
+  std::string name = unique("k8s-api");
+  api.names.push_back(name);
+  std::string id =
+      trim(run_capture(kRun + "--cap-add NET_ADMIN --name " + name + " " + kImage + " sleep 600"));
+  REQUIRE(id.size() == 64);
+  Daemon d(daemon_args(api));
+  REQUIRE(d.ready());
+  auto in = [&](const std::string& cmd) {
+    sh(kPodman + " exec " + name + " sh -c '" + cmd + "' >/dev/null 2>&1");
+  };
+  in("ip link set lo up; ip addr add 10.96.0.1/32 dev lo; ip addr add 10.96.0.2/32 dev lo");
+  in("(nc -l -s 10.96.0.1 -p 443 &); (nc -l -s 10.96.0.2 -p 443 &); sleep 0.3; "
+     "/bin/nc -w 1 10.96.0.2 443 </dev/null; /bin/nc -w 1 10.96.0.1 443 </dev/null");
+
+  const char* kRule = "Contact K8S API Server From Container";
+  const std::string short_id = id.substr(0, 12);
+  auto a = d.wait_for(
+      [&](const Json& j) {
+        return j.value("rule", "") == kRule &&
+               j["output_fields"].value("container.id", "") == short_id;
+      },
+      10s);
+  REQUIRE_MESSAGE(a, d.stderr_text());
+  auto to_api_server = [](const Json& j) {
+    return j["output_fields"].value("fd.name", "").ends_with("10.96.0.1:443");
+  };
+  CHECK_MESSAGE(to_api_server(*a), a->dump());
+  CHECK((*a)["output_fields"]["proc.name"] == "nc");
+  d.stop();
+  for (const auto& j : d.all([&](const Json& j) { return j.value("rule", "") == kRule; }))
+    CHECK_MESSAGE(to_api_server(j), j.dump());
 }

@@ -68,6 +68,7 @@ TEST_CASE("a refused IPv6 connect reports the error and the target") {
   CHECK((*e)["evt.res"] == "ECONNREFUSED");
   CHECK((*e)["fd.sip"] == "::1");
   CHECK((*e)["fd.type"] == "ipv6");
+  CHECK((*e)["fd.l4proto"] == "tcp");  // the socket says so, connected or not
 }
 
 TEST_CASE("a unix socket connect reports the socket path") {

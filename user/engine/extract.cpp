@@ -295,6 +295,28 @@ V proc_args(const EventView& v, const FieldArg&, std::string& s) {
   s = render_args(*v.proc);
   return V::of(s);
 }
+// proc.env: every NAME=value entry, space-joined, as Falco prints it;
+// proc.env[NAME]: that variable's value.
+V proc_env(const EventView& v, const FieldArg& a, std::string& s) {
+  if (!v.proc) return V::na();
+  s.clear();
+  std::string_view env = v.proc->env;
+  while (!env.empty()) {
+    const size_t end = env.find('\0');
+    std::string_view entry = env.substr(0, end);
+    env.remove_prefix(end == std::string_view::npos ? env.size() : end + 1);
+    if (entry.empty()) continue;
+    if (a.key.empty()) {
+      if (!s.empty()) s += ' ';
+      s.append(entry);
+    } else if (entry.size() > a.key.size() && entry.starts_with(a.key) &&
+               entry[a.key.size()] == '=') {
+      s.assign(entry.substr(a.key.size() + 1));
+      return V::of(s);
+    }
+  }
+  return a.key.empty() ? V::of(s) : V::na();
+}
 V proc_cmdline(const EventView& v, const FieldArg&, std::string& s) {
   if (!v.proc) return V::na();
   std::string args = render_args(*v.proc);
@@ -309,7 +331,7 @@ V proc_cwd(const EventView& v, const FieldArg&, std::string& s) {
 V proc_tty(const EventView& v, const FieldArg&, std::string&) {
   return v.proc ? V::of_int(v.proc->tty) : V::na();
 }
-template <uint64_t TaskInfo::* Set>
+template <uint64_t TaskInfo::*Set>
 V thread_caps(const EventView& v, const FieldArg&, std::string& s) {
   s = format_capabilities(v.evt.task.*Set);
   return V::of(s);
@@ -320,6 +342,19 @@ V proc_exe_flag(const EventView& v, const FieldArg&, std::string&) {
 }
 V proc_sid(const EventView& v, const FieldArg&, std::string&) {
   return v.proc ? V::of_int(v.proc->sid) : V::na();
+}
+// The session leader's name: the process whose pid is the session id, or
+// else the eldest ancestor still in the session (as Falco looks it up).
+V proc_sname(const EventView& v, const FieldArg&, std::string&) {
+  if (!v.proc || !v.proc->sid) return V::na();
+  const Process* eldest = nullptr;
+  const Process* p = v.proc;
+  for (int depth = 0; p && p->sid == v.proc->sid && depth < 64; ++depth) {
+    if (p->pid == p->sid) return V::of(p->comm);
+    eldest = p;
+    p = (p->ppid && p->ppid != p->pid) ? v.procs.find(p->ppid) : nullptr;
+  }
+  return eldest ? V::of(eldest->comm) : V::na();
 }
 V proc_loginuid(const EventView& v, const FieldArg&, std::string&) {
   return V::of_int(v.evt.task.loginuid == UINT32_MAX ? -1 : int64_t(v.evt.task.loginuid));
@@ -434,6 +469,7 @@ constexpr Entry kExtractors[] = {
     {"proc.exe", proc_exe},
     {"proc.exepath", proc_exepath},
     {"proc.args", proc_args},
+    {"proc.env", proc_env},
     {"proc.cmdline", proc_cmdline},
     {"proc.cwd", proc_cwd},
     {"proc.tty", proc_tty},
@@ -443,6 +479,7 @@ constexpr Entry kExtractors[] = {
     {"thread.cap_permitted", thread_caps<&TaskInfo::cap_permitted>},
     {"thread.cap_inheritable", thread_caps<&TaskInfo::cap_inheritable>},
     {"proc.sid", proc_sid},
+    {"proc.sname", proc_sname},
     {"proc.loginuid", proc_loginuid},
     {"proc.duration", proc_duration},
     {"proc.pname", proc_pname},

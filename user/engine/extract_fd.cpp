@@ -13,6 +13,7 @@
 #include <array>
 #include <vector>
 
+#include "user/engine/dns.h"
 #include "user/path.h"
 
 namespace pg::user::engine {
@@ -170,6 +171,7 @@ V fd_l4proto(const EventView& v, const FieldArg&, std::string&) {
   if (e.protocol == IPPROTO_UDP || (e.protocol == 0 && e.sock_type == SOCK_DGRAM))
     return V::of("udp");
   if (e.protocol == IPPROTO_ICMP || e.protocol == IPPROTO_ICMPV6) return V::of("icmp");
+  if (e.protocol == 0 && e.sock_type == 0) return V::na();  // the kernel could not say
   return V::of("raw");
 }
 V fd_sip(const EventView& v, const FieldArg&, std::string& s) {
@@ -196,6 +198,17 @@ V fd_lip(const EventView& v, const FieldArg&, std::string& s) {
 }
 V fd_lport(const EventView& v, const FieldArg&, std::string&) {
   return is_inet(v.evt) && have_local(v.evt) ? V::of_int(v.evt.local.port) : V::na();
+}
+// fd.sip.name, ...: the watched domain names that resolved to that end.
+const SockAddr& remote_end(const Event& e) { return e.remote; }
+const SockAddr& local_end(const Event& e) { return e.local; }
+template <const SockAddr& (*End)(const Event&), bool kNeedsLocal>
+V ip_names(const EventView& v, const FieldArg&, std::string&) {
+  if (!is_inet(v.evt) || (kNeedsLocal && !have_local(v.evt))) return V::na();
+  thread_local std::vector<std::string> names;
+  names.clear();
+  DnsNames::instance().names_of(End(v.evt).to_ip(), names);
+  return names.empty() ? V::na() : V::of_list(&names);
 }
 // fd.ip and fd.net: either end, so `=`, `!=` and `in` hold when they hold
 // for one of them (a list value).
@@ -262,6 +275,12 @@ constexpr Entry kFdExtractors[] = {
     {"fd.net", on_view<fd_either_ip>},
     {"fd.snet", on_view<fd_sip>},
     {"fd.cnet", on_view<fd_cip>},
+    {"fd.rnet", on_view<fd_rip>},
+    {"fd.sip.name", on_view<ip_names<server_end, false>>},
+    {"fd.cip.name", on_view<ip_names<client_end, true>>},
+    {"fd.rip.name", on_view<ip_names<remote_end, false>>},
+    {"fd.lip.name", on_view<ip_names<local_end, true>>},
+    {"fd.lnet", on_view<fd_lip>},
     {"fs.path.name", on_view<fs_path_name>},
     {"fd.nameraw", on_view<fd_nameraw>},
     {"fs.path.nameraw", on_view<fd_nameraw>},

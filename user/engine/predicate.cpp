@@ -11,6 +11,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "user/engine/dns.h"
 #include "user/engine/extract.h"
 
 namespace pg::user::engine {
@@ -389,6 +390,10 @@ Result compile_node(const Node& n, policy::EventSource src) {
     }
     case NodeKind::Compare: {
       auto cmp = std::make_unique<Compare>(bind_field(n.field, src), n.op);
+      // fd.sip.name and friends: the names compared with are resolved
+      // forwards, in the background (user/engine/dns.h).
+      if (n.field.name.starts_with("fd.") && n.field.name.ends_with("ip.name"))
+        for (const auto& v : n.values) DnsNames::instance().watch(v.text);
       if (n.rhs == policy::RhsKind::Field) {
         cmp->set_rhs_field(bind_field(n.rhs_field, src));
       } else if (auto ok = cmp->set_values(n.values); !ok) {

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include "policy/ruleset.h"
+#include "user/engine/dns.h"
 
 using namespace pg::user;
 using namespace pg::user::engine;
@@ -31,6 +32,7 @@ struct Fixture {
     bash.comm = "bash";
     bash.exepath = "/usr/bin/bash";
     bash.argv = {"bash"};
+    bash.sid = 100;  // the session leader
     procs.insert(bash);
     Process init;
     init.pid = 1;
@@ -45,6 +47,8 @@ struct Fixture {
     p.comm = e.task.comm;
     p.exepath = "/usr/bin/" + e.task.comm;
     p.argv = {e.task.comm, "arg1"};
+    p.sid = 100;
+    p.env = std::string("HOME=/root\0HTTP_PROXY=http://proxy:3128\0", 40);
     procs.insert(p);
     EventView v{e, procs, procs.find(e.task.tgid), 1, "host"};
     std::vector<std::string> rules;
@@ -117,6 +121,10 @@ TEST_CASE("operators on strings, paths and numbers") {
   CHECK(matches("basename(fd.name) = shadow", e));
   CHECK(matches("fd.name exists and not fd.sip exists", e));
   CHECK(matches("proc.cmdline = 'cat arg1' and proc.args = arg1", e));
+  CHECK(matches("proc.env = 'HOME=/root HTTP_PROXY=http://proxy:3128'", e));
+  CHECK(matches("proc.env icontains http_proxy and proc.env[HOME] = /root", e));
+  CHECK(matches("proc.sid = 100 and proc.sname = bash", e));
+  CHECK(matches("proc.env[HTTP_PROXY] = 'http://proxy:3128' and not proc.env[HOM] exists", e));
   CHECK(matches("evt.type in (open, openat) and evt.res = SUCCESS", e));
 }
 
@@ -238,6 +246,7 @@ TEST_CASE("descriptor fields of a resolved socket: either end, networks, and num
   CHECK(matches("fd.net = '10.0.0.0/8' and fd.net != '127.0.0.0/8'", e));
   CHECK(matches("fd.snet = '8.8.0.0/16' and not fd.snet in ('10.0.0.0/8', '192.168.0.0/16')", e));
   CHECK(matches("fd.cnet in ('10.0.0.0/8')", e));
+  CHECK(matches("fd.rnet = '8.8.8.0/24' and fd.lnet = '10.1.0.0/16'", e));
   CHECK(matches("evt.arg.fd = 4 and evt.arg.size = 30", e));  // numbers as text
   // The kernel says whether this destination is new for the descriptor.
   CHECK(matches("fd.name_changed = false", e));
@@ -251,4 +260,21 @@ TEST_CASE("descriptor fields of a resolved socket: either end, networks, and num
   e.fd_mode = 0;
   CHECK_FALSE(matches("fd.type exists", e));
   CHECK_FALSE(matches("fd.name_changed exists", e));
+}
+
+TEST_CASE("fd.sip.name: the address is every watched name that resolved to it") {
+  // The rule's names resolve forwards in the background (localhost from
+  // /etc/hosts); the event's server address is compared with the result.
+  Fixture f(rule_with("fd.sip.name = localhost"));
+  pg::user::engine::DnsNames::instance().wait_resolved();
+  Event e;
+  e.kind = EventKind::Connect;
+  e.task.tgid = e.task.tid = 200;
+  e.task.ppid = 100;
+  e.task.comm = "curl";
+  e.remote = {AF_INET, 80, {127, 0, 0, 1}};
+  e.local = {AF_INET, 40000, {127, 0, 0, 1}};
+  CHECK(f.fire(e).size() == 1);
+  e.remote.addr = {10, 0, 0, 1};
+  CHECK(f.fire(e).empty());
 }
