@@ -28,6 +28,20 @@ static __always_inline __u32 pg_tty_nr(struct task_struct *task)
 	return (minor & 0xff) | (major << 8) | ((minor & ~0xffu) << 12);
 }
 
+/* The process's id in its own pid namespace (proc.vpid): the innermost
+ * number of its thread-group leader's struct pid. */
+static __always_inline __u32 pg_vpid(struct task_struct *task)
+{
+	struct pid *pid = BPF_CORE_READ(task, group_leader, thread_pid);
+	__u32 level = BPF_CORE_READ(pid, level);
+	__u32 nr = 0;
+	bpf_probe_read_kernel(&nr, sizeof(nr),
+			      (void *)pid + bpf_core_field_offset(struct pid, numbers) +
+				  (level & 31) * bpf_core_type_size(struct upid) +
+				  bpf_core_field_offset(struct upid, nr));
+	return nr;
+}
+
 #define PG_OVERLAYFS_SUPER_MAGIC 0x794c7630
 #define PG_PF_KTHREAD 0x00200000 /* task_struct.flags: a kernel thread */
 
@@ -68,7 +82,7 @@ int BPF_PROG(pg_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	r->old_tid = old_pid;
 	r->sid = BPF_CORE_READ(task, signal, pids[PIDTYPE_SID], numbers[0].nr);
 	r->syscall_nr = (__s32)((struct pt_regs *)bpf_task_pt_regs(task))->orig_ax;
-	r->pad = 0;
+	r->vpid = pg_vpid(task);
 
 	__u32 off = sizeof(*r);
 	struct file *exe = BPF_CORE_READ(bprm, file);
@@ -107,6 +121,7 @@ int BPF_PROG(pg_fork, struct task_struct *parent, struct task_struct *child)
 	r.child_tgid = tgid;
 	r.child_tid = tid;
 	r.child_start_ns = BPF_CORE_READ(child, start_boottime);
+	r.child_vpid = pg_vpid(child);
 	/* The parent is current: its saved registers say which syscall
 	 * (clone, clone3, fork, vfork) is creating the process. */
 	r.syscall_nr = -1;

@@ -116,6 +116,7 @@ std::expected<void, std::string> decode_exec(std::span<const std::byte> rec, Eve
   e.sid = r.sid;
   e.exe_flags = r.exe_flags;
   e.syscall_nr = r.syscall_nr;
+  e.vpid = r.vpid;
   e.ret = 0;
   PG_TRY(exe, str_at(rec, r.exe));
   PG_TRY(args, str_at(rec, r.args));
@@ -140,6 +141,7 @@ std::expected<void, std::string> decode_fork(std::span<const std::byte> rec, Eve
   e.child_tgid = r.child_tgid;
   e.child_start_ns = r.child_start_ns;
   e.syscall_nr = r.syscall_nr;
+  e.vpid = r.child_vpid;
   e.ret = r.child_tgid;
   return {};
 }

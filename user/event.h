@@ -77,6 +77,7 @@ struct Event {
   uint32_t tty = 0;
   uint32_t sid = 0;
   uint32_t exe_flags = 0;  // pg_exe_flags
+  uint32_t vpid = 0;       // exec: the pid in its own namespace; fork: the child's
   // Exec and fork: the syscall (execve/execveat; clone/clone3/fork/vfork),
   // -1 when the kernel itself started the process.
   int32_t syscall_nr = -1;

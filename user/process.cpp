@@ -27,6 +27,7 @@ const Process& ProcessTable::update(const Event& e) {
       p.sid = e.sid;
       p.start_ns = e.start_ns;
       p.exe_flags = e.exe_flags;
+      p.vpid = e.vpid;
       break;
     case EventKind::Fork: {
       // The child starts as a copy of its parent; its own exec or events
@@ -35,6 +36,7 @@ const Process& ProcessTable::update(const Event& e) {
       child.pid = e.child_tgid;
       child.ppid = p.pid;
       child.start_ns = e.child_start_ns;
+      child.vpid = e.vpid;
       child.exited = false;
       procs_[e.child_tgid] = std::move(child);
       return procs_[e.task.tgid];

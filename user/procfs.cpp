@@ -72,6 +72,19 @@ std::optional<uint32_t> parse_status_id(std::string_view status, std::string_vie
   return std::nullopt;
 }
 
+// The innermost pid of "NSpid:\touter\t...\tinner".
+std::optional<uint32_t> parse_status_nspid(std::string_view status) {
+  for (std::string_view line : split(status, '\n')) {
+    if (!line.starts_with("NSpid:")) continue;
+    std::istringstream in{std::string(line.substr(6))};
+    uint32_t v = 0, last = 0;
+    bool any = false;
+    while (in >> v) last = v, any = true;
+    return any ? std::optional(last) : std::nullopt;
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> parse_cgroup_v2_path(std::string_view text) {
   for (std::string_view line : split(text, '\n')) {
     if (line.starts_with("0::")) return std::string(line.substr(3));
@@ -102,6 +115,7 @@ std::expected<Process, std::string> ProcFs::read_process(uint32_t pid) const {
   if (auto status = slurp(dir / "status")) {
     p.uid = parse_status_id(*status, "Uid").value_or(0);
     p.gid = parse_status_id(*status, "Gid").value_or(0);
+    p.vpid = parse_status_nspid(*status).value_or(p.pid);
   }
   if (auto cmdline = slurp(dir / "cmdline")) p.argv = split_argv(*cmdline);
   if (auto environ = slurp(dir / "environ")) p.env = std::move(*environ);

@@ -28,6 +28,8 @@ struct ProcStat {
 std::expected<ProcStat, std::string> parse_proc_stat(std::string_view text);
 // The effective id from a "Uid:"/"Gid:" line of /proc/PID/status.
 std::optional<uint32_t> parse_status_id(std::string_view status, std::string_view key);
+// The innermost pid of the NSpid line (the pid in its own namespace).
+std::optional<uint32_t> parse_status_nspid(std::string_view status);
 // The cgroup v2 path ("0::/path") from /proc/PID/cgroup.
 std::optional<std::string> parse_cgroup_v2_path(std::string_view text);
 

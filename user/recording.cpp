@@ -33,6 +33,7 @@ nlohmann::json to_json(const Process& p) {
           {"loginuid", p.loginuid},
           {"tty", p.tty},
           {"sid", p.sid},
+          {"vpid", p.vpid},
           {"start_ns", p.start_ns},
           {"cgroup_id", p.cgroup_id},
           {"exe_flags", p.exe_flags}};
@@ -55,6 +56,7 @@ Process from_json(const nlohmann::json& j) {
   p.loginuid = j.at("loginuid");
   p.tty = j.at("tty");
   p.sid = j.at("sid");
+  p.vpid = j.at("vpid");
   p.start_ns = j.at("start_ns");
   p.cgroup_id = j.at("cgroup_id");
   p.exe_flags = j.at("exe_flags");

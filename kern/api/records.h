@@ -133,7 +133,7 @@ struct pg_exec_rec {
 	__u32 sid;	/* session id in the initial pid namespace */
 	__u32 exe_flags; /* enum pg_exe_flags */
 	__s32 syscall_nr; /* execve or execveat */
-	__u32 pad;
+	__u32 vpid;	  /* proc.vpid: the pid in the process's own pid namespace */
 	struct pg_str exe;  /* the executable file, as a dentry walk */
 	struct pg_str args; /* argv, NUL-separated, as in /proc/PID/cmdline */
 	struct pg_str cwd;  /* working directory, as a dentry walk */
@@ -150,7 +150,7 @@ struct pg_fork_rec {
 	/* The parent's syscall number (clone, clone3, fork, vfork); -1 when the
 	 * kernel itself created the process. */
 	__s32 syscall_nr;
-	__u32 pad;
+	__u32 child_vpid; /* the child's pid in its own pid namespace */
 };
 PG_ABI_ASSERT(sizeof(struct pg_fork_rec) == 128, "pg_fork_rec layout");
 

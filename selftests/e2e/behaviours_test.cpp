@@ -154,7 +154,8 @@ TEST_CASE("behaviour: ssh connecting out to a non-standard port") {
 
 TEST_CASE(
     "behaviour: incubating host rules: a network tool, a user management binary, setns, wget "
-    "under HTTP_PROXY, GLIBC_TUNABLES in the environment") {
+    "under HTTP_PROXY, GLIBC_TUNABLES in the environment, a database server spawning a "
+    "program") {
   const std::string incubating = "../shared/falco-rules/falco-incubating_rules.yaml";
   Daemon d({"run", "-r", kFalcoRules, "-r", incubating, "--json", "-c", "/dev/null", "-o",
             "rule_matching=all"});
@@ -170,6 +171,12 @@ TEST_CASE(
   sh("env -i /bin/true");
   sh("env -i HTTP_PROXY=http://127.0.0.1:9 " + wget + " >/dev/null 2>&1");
   sh("env -i GLIBC_TUNABLES=glibc.malloc.mxfast=0 /bin/true");
+  // A script runs under its file's name: `mysqld` stands for the database
+  // server an SQL injection made run a program.
+  const std::string db = dir.path + "/mysqld";
+  std::ofstream(db) << "#!/bin/sh\n/bin/true\n";
+  std::filesystem::permissions(db, std::filesystem::perms::owner_all);
+  sh(db);
   sh(dir.path + "/ncx true >/dev/null 2>&1");  // benign: an applet name no rule lists
   sh(dir.path + "/nc -h >/dev/null 2>&1");
   sh("useradd --help >/dev/null 2>&1");
@@ -181,6 +188,7 @@ TEST_CASE(
       {"Change thread namespace", "perl"},
       {"Program run with disallowed http proxy env", "wget"},
       {"Potential Local Privilege Escalation via Environment Variables Misuse", "true"},
+      {"DB program spawned process", "true"},
   };
   for (const auto& [rule, proc] : expected) {
     auto a = d.wait_for(alert_where(rule, "proc.name", proc), 10s);

@@ -710,3 +710,46 @@ TEST_CASE(
   for (const auto& j : d.all([&](const Json& j) { return j.value("rule", "") == kRule; }))
     CHECK_MESSAGE(to_api_server(j), j.dump());
 }
+
+TEST_CASE(
+    "container: starting a privileged or an excessively capable container raises the incubating "
+    "launch rules (its first process is pid 1 in its namespace); a default one does not") {
+  PodmanApi api;
+  Daemon d(daemon_args(api, "../shared/falco-rules/falco-incubating_rules.yaml"));
+  REQUIRE(d.ready());
+  auto start = [&](const std::string& what, const std::string& flags) {
+    std::string name = unique(what);
+    api.names.push_back(name);
+    std::string id =
+        trim(run_capture(kRun + flags + " --name " + name + " " + kImage + " sleep 600"));
+    REQUIRE(id.size() == 64);
+    return id.substr(0, 12);
+  };
+  const std::string plain = start("launch-plain", "");
+  const std::string priv = start("launch-priv", "--privileged");
+  const std::string capable = start("launch-ptrace", "--cap-add SYS_PTRACE");
+
+  const char* kPrivileged = "Launch Privileged Container";
+  const char* kCapable = "Launch Excessively Capable Container";
+  auto alert = [&](const char* rule, const std::string& cid) {
+    return d.wait_for(
+        [&](const Json& j) {
+          return j.value("rule", "") == rule && j["output_fields"].value("container.id", "") == cid;
+        },
+        10s);
+  };
+  auto p = alert(kPrivileged, priv);
+  REQUIRE_MESSAGE(p, d.stderr_text());
+  CHECK((*p)["output_fields"]["proc.name"] == "sleep");
+  CHECK(alert(kCapable, capable));
+  CHECK(alert(kCapable, priv));
+  d.stop();
+  for (const auto& j : d.all([&](const Json& j) {
+         const std::string rule = j.value("rule", "");
+         return rule == kPrivileged || rule == kCapable;
+       })) {
+    const std::string cid = j["output_fields"].value("container.id", "");
+    CHECK_MESSAGE(cid != plain, j.dump());
+    if (j.value("rule", "") == kPrivileged) CHECK_MESSAGE(cid == priv, j.dump());
+  }
+}

@@ -340,6 +340,10 @@ template <uint32_t Flag>
 V proc_exe_flag(const EventView& v, const FieldArg&, std::string&) {
   return v.proc ? V::of_bool(v.proc->exe_flags & Flag) : V::na();
 }
+V proc_vpid(const EventView& v, const FieldArg&, std::string&) {
+  if (v.proc && v.proc->vpid) return V::of_int(v.proc->vpid);
+  return V::of_int(v.evt.task.tgid);
+}
 V proc_sid(const EventView& v, const FieldArg&, std::string&) {
   return v.proc ? V::of_int(v.proc->sid) : V::na();
 }
@@ -460,7 +464,7 @@ constexpr Entry kExtractors[] = {
     {"evt.args", evt_args},
     {"evt.rawarg", evt_rawarg},
     {"proc.pid", proc_pid},
-    {"proc.vpid", proc_pid},
+    {"proc.vpid", proc_vpid},
     {"thread.tid", thread_tid},
     {"thread.vtid", thread_tid},
     {"thread.ismain", thread_ismain},

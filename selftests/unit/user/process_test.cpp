@@ -80,6 +80,9 @@ TEST_CASE("status ids are the effective ones and cgroup v2 paths are found") {
   CHECK(parse_status_id(status, "Uid") == 0u);
   CHECK(parse_status_id(status, "Gid") == 50u);
   CHECK_FALSE(parse_status_id(status, "Foo"));
+  CHECK(parse_status_nspid("Name:\tsleep\nNSpid:\t4242\t1\n") == 1u);  // pid 1 in a container
+  CHECK(parse_status_nspid("NSpid:\t77\n") == 77u);
+  CHECK_FALSE(parse_status_nspid(status));
   CHECK(parse_cgroup_v2_path("0::/system.slice/x.service\n") == "/system.slice/x.service");
   CHECK_FALSE(parse_cgroup_v2_path("1:name=systemd:/x\n"));
 }
