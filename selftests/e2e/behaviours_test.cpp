@@ -237,3 +237,38 @@ TEST_CASE(
   for (const auto& j : d.all([&](const Json& j) { return j.value("rule", "") == kShell; }))
     CHECK_MESSAGE(field(j, "proc.pname") == "nginx", j.dump());
 }
+
+TEST_CASE(
+    "behaviour: incubating network rules: a shell opening a TCP connection, UDP to an "
+    "unexpected port") {
+  const std::string incubating = "../shared/falco-rules/falco-incubating_rules.yaml";
+  Daemon d({"run", "-r", kFalcoRules, "-r", incubating, "--json", "-c", "/dev/null", "-o",
+            "rule_matching=all"});
+  REQUIRE(d.ready());
+  // In a private network namespace an outside-looking address sits on the
+  // loopback, with a listener behind it (tests have no outside network).
+  // Benign: the same connections to 127.0.0.1, and UDP to port 53.
+  sh("unshare -n bash -c 'ip link set lo up && ip addr add 203.0.113.7/32 dev lo && "
+     "(busybox nc -l -p 80 -w 2 </dev/null >/dev/null &) && "
+     "(busybox nc -l -p 81 -w 2 </dev/null >/dev/null &) && sleep 0.3 && "
+     "exec 3<>/dev/tcp/127.0.0.1/81 && exec 4<>/dev/tcp/203.0.113.7/80 && "
+     "exec 5<>/dev/udp/203.0.113.7/53 && exec 6<>/dev/udp/203.0.113.7/9999' >/dev/null 2>&1");
+
+  const char* kShell = "System procs network activity";
+  const char* kUdp = "Unexpected UDP Traffic";
+  auto s = d.wait_for(alert_where(kShell, "proc.name", "bash"), 10s);
+  REQUIRE_MESSAGE(s, d.stderr_text());
+  CHECK(field(*s, "fd.name").ends_with("203.0.113.7:80"));
+  auto u = d.wait_for(
+      [&](const Json& j) {
+        return j.value("rule", "") == kUdp && field(j, "fd.name").ends_with("203.0.113.7:9999");
+      },
+      10s);
+  REQUIRE(u);
+  CHECK(d.stop() == 0);
+  // Loopback is no network activity; port 53 is expected UDP.
+  for (const auto& j : d.all([&](const Json& j) { return j.value("rule", "") == kShell; }))
+    CHECK_MESSAGE(field(j, "fd.name").find("127.0.0.1") == std::string::npos, j.dump());
+  for (const auto& j : d.all([&](const Json& j) { return j.value("rule", "") == kUdp; }))
+    CHECK_MESSAGE(field(j, "fd.name").ends_with("203.0.113.7:9999"), j.dump());
+}

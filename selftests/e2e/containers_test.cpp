@@ -581,7 +581,7 @@ TEST_CASE(
 
 TEST_CASE(
     "container: incubating rules on real actions (cron, ssh keys, /proc environ, package "
-    "manager, wget, nc, a file under /dev, unshare, setns, a setuid bit, a shell config "
+    "manager, wget, nc, scp, a file under /dev, unshare, setns, a setuid bit, a shell config "
     "write, mount when privileged); their benign neighbours stay quiet") {
   PodmanApi api;
   std::string name = unique("incubating");
@@ -617,6 +617,7 @@ TEST_CASE(
   in(name, "/bin/nsenter -t 1 -u true");
   in(name, "/bin/touch /root/suid; /bin/chmod u+s /root/suid");
   in(name, "/bin/cp /root/src /root/.bashrc");
+  in(name, "cp /bin/busybox /root/scp; /root/scp");  // a copy tool brought in
   in(priv, "/bin/mount -t tmpfs none /mnt");
 
   struct Expected {
@@ -638,6 +639,7 @@ TEST_CASE(
       {"Change thread namespace", "proc.name", "nsenter"},
       {"Set Setuid or Setgid bit", "proc.name", "chmod"},
       {"Modify Shell Configuration File", "fd.name", "/root/.bashrc"},
+      {"Launch Remote File Copy Tools in Container", "proc.name", "scp"},
       {"Mount Launched in Privileged Container", "proc.name", "mount", true},
   };
   auto is_expected = [&](const Expected& x, const Json& j) {

@@ -221,6 +221,15 @@ V fd_either_ip(const EventView& v, const FieldArg&, std::string&) {
   std::erase(ends, std::string());
   return ends.empty() ? V::na() : V::of_list(&ends);
 }
+// fd.port: either end's port (a list, like fd.ip).
+V fd_either_port(const EventView& v, const FieldArg&, std::string&) {
+  thread_local std::vector<std::string> ports;
+  ports.clear();
+  if (!is_inet(v.evt)) return V::na();
+  if (have_local(v.evt)) ports.push_back(std::to_string(v.evt.local.port));
+  ports.push_back(std::to_string(v.evt.remote.port));
+  return V::of_list(&ports);
+}
 V fd_connected(const EventView& v, const FieldArg&, std::string&) {
   const Event& e = v.evt;
   if (is_connect(e)) return V::of_bool(e.ret == 0);
@@ -273,6 +282,7 @@ constexpr Entry kFdExtractors[] = {
     {"fd.name_changed", on_view<fd_name_changed>},
     {"fd.ip", on_view<fd_either_ip>},
     {"fd.net", on_view<fd_either_ip>},
+    {"fd.port", on_view<fd_either_port>},
     {"fd.snet", on_view<fd_sip>},
     {"fd.cnet", on_view<fd_cip>},
     {"fd.rnet", on_view<fd_rip>},

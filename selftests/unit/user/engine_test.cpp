@@ -247,6 +247,8 @@ TEST_CASE("descriptor fields of a resolved socket: either end, networks, and num
   CHECK(matches("fd.snet = '8.8.0.0/16' and not fd.snet in ('10.0.0.0/8', '192.168.0.0/16')", e));
   CHECK(matches("fd.cnet in ('10.0.0.0/8')", e));
   CHECK(matches("fd.rnet = '8.8.8.0/24' and fd.lnet = '10.1.0.0/16'", e));
+  CHECK(matches("fd.port = 53 and fd.port = 5000 and fd.port in (53, 123)", e));
+  CHECK(matches("not fd.port in (80, 443) and not fd.port = 80", e));
   CHECK(matches("evt.arg.fd = 4 and evt.arg.size = 30", e));  // numbers as text
   // The kernel says whether this destination is new for the descriptor.
   CHECK(matches("fd.name_changed = false", e));
