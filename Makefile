@@ -72,6 +72,7 @@ unit: $(BUILD)/unit-policy $(BUILD)/unit-user ## build and run the unit tests on
 	@scripts/run-tests.sh --unit-only
 
 bench: deps all $(BUILD)/bench-loop $(BUILD)/bench-audit-load ## overhead benchmarks (ratios against a baseline in the same run)
+	@scripts/deps.sh bench
 	@scripts/bench.sh
 
 FUZZ_FILTER_CASES ?= 20000000

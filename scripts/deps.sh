@@ -15,6 +15,10 @@ packages=(
   # format / lint
   clang-format clang-tidy cppcheck
 )
+# `deps.sh bench` (make bench): the redis workload's server and client.
+if [ "${1:-}" = bench ]; then
+  packages+=(redis-server redis-tools)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -31,7 +35,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "deps: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
+  # Install without starting services (redis-server's would listen on
+  # 6379): the benchmark runs its own server on a private port.
+  guard=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 0755 /usr/sbin/policy-rc.d
+    guard=/usr/sbin/policy-rc.d
+  fi
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  [ -z "$guard" ] || rm -f "$guard"
 fi
 
 # promtool (the metrics format test's second opinion) ships only inside
