@@ -40,12 +40,15 @@ std::string errno_text(int err) { return std::strerror(err < 0 ? -err : err); }
 
 // Whether the tracepoint a program attaches to exists: a kernel built
 // without a syscall (CONFIG_MODULES off: init_module) has none for it.
+// tracefs is mounted at one of two places (system.cpp makes sure).
 bool tracepoint_exists(const bpf_program* prog) {
   std::string_view sec = bpf_program__section_name(prog);
   constexpr std::string_view kPrefix = "tracepoint/";
   if (!sec.starts_with(kPrefix)) return true;
   sec.remove_prefix(kPrefix.size());
-  return access(fmt::format("/sys/kernel/tracing/events/{}", sec).c_str(), F_OK) == 0;
+  for (const char* tracefs : {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"})
+    if (access(fmt::format("{}/events/{}", tracefs, sec).c_str(), F_OK) == 0) return true;
+  return false;
 }
 
 }  // namespace
@@ -196,7 +199,7 @@ std::expected<std::unique_ptr<BpfSession>, std::string> BpfSession::load(const L
     spdlog::warn(
         "this kernel has no tracepoint for {} (built without them): calls to them are not "
         "seen. Set raw_syscall_fallback: true to catch them on the raw sys_exit tracepoint, "
-        "at a small cost on every syscall of the node",
+        "at a cost on every syscall of the node (docs/performance.md)",
         fmt::join(s->uncaptured_, ", "));
   if (int err = pg_bpf__load(s->skel_))
     return std::unexpected(fmt::format(
