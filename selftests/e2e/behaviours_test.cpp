@@ -16,6 +16,13 @@ namespace {
 
 const std::string kFalcoRules = "../shared/falco-rules/falco_rules.yaml";
 
+// `peregrine run` with the stable and incubating files, every matching rule
+// alerting.
+std::vector<std::string> with_incubating() {
+  return {"run",    "-r", kFalcoRules, "-r", "../shared/falco-rules/falco-incubating_rules.yaml",
+          "--json", "-c", "/dev/null", "-o", "rule_matching=all"};
+}
+
 int sh(const std::string& cmd) {
   int rc = std::system(cmd.c_str());
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
@@ -156,9 +163,7 @@ TEST_CASE(
     "behaviour: incubating host rules: a network tool, a user management binary, setns, wget "
     "under HTTP_PROXY, GLIBC_TUNABLES in the environment, a database server spawning a "
     "program") {
-  const std::string incubating = "../shared/falco-rules/falco-incubating_rules.yaml";
-  Daemon d({"run", "-r", kFalcoRules, "-r", incubating, "--json", "-c", "/dev/null", "-o",
-            "rule_matching=all"});
+  Daemon d(with_incubating());
   REQUIRE(d.ready());
   TempDir dir;
   // busybox run under the name nc, as a downloaded netcat would be.
@@ -241,9 +246,7 @@ TEST_CASE(
 TEST_CASE(
     "behaviour: incubating network rules: a shell opening a TCP connection, UDP to an "
     "unexpected port") {
-  const std::string incubating = "../shared/falco-rules/falco-incubating_rules.yaml";
-  Daemon d({"run", "-r", kFalcoRules, "-r", incubating, "--json", "-c", "/dev/null", "-o",
-            "rule_matching=all"});
+  Daemon d(with_incubating());
   REQUIRE(d.ready());
   // In a private network namespace an outside-looking address sits on the
   // loopback, with a listener behind it (tests have no outside network).

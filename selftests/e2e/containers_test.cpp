@@ -91,10 +91,11 @@ struct PodmanApi {
       }
     }
   }
-  // Start a container that sleeps; its full id.
-  std::string start(const std::string& name) {
+  // Start a container that sleeps, with more `podman run` flags; its full id.
+  std::string start(const std::string& name, const std::string& flags = "") {
     names.push_back(name);
-    std::string id = trim(run_capture(kRun + "--name " + name + " " + kImage + " sleep 600"));
+    std::string id =
+        trim(run_capture(kRun + flags + " --name " + name + " " + kImage + " sleep 600"));
     std::string why = "podman run failed for " + name;
     REQUIRE_MESSAGE(id.size() == 64, why);
     return id;
@@ -130,6 +131,18 @@ std::vector<std::string> daemon_args(const PodmanApi& api, const std::string& ru
     a.push_back("rule_matching=all");
   }
   return a;
+}
+
+// Run a shell command in a container, output discarded.
+void run_in(const std::string& container, const std::string& cmd) {
+  sh(kPodman + " exec " + container + " sh -c '" + cmd + "' >/dev/null 2>&1");
+}
+
+// Alerts of `rule` from the container whose short id is `cid`.
+auto alert_in(const std::string& rule, const std::string& cid) {
+  return [=](const Json& j) {
+    return j.value("rule", "") == rule && j["output_fields"].value("container.id", "") == cid;
+  };
 }
 
 auto shell_alert_in(const std::string& id) {
@@ -396,15 +409,10 @@ TEST_CASE(
   std::string id = api.start(name);
   // A second, privileged container: only there does root hold CAP_SYS_ADMIN.
   std::string priv = unique("privileged");
-  api.names.push_back(priv);
-  std::string priv_id =
-      trim(run_capture(kRun + "--privileged --name " + priv + " " + kImage + " sleep 600"));
-  REQUIRE(priv_id.size() == 64);
+  std::string priv_id = api.start(priv, "--privileged");
   Daemon d(daemon_args(api));
   REQUIRE(d.ready());
-  auto in = [&](const std::string& c, const std::string& cmd) {
-    sh(kPodman + " exec " + c + " sh -c '" + cmd + "' >/dev/null 2>&1");
-  };
+  auto in = run_in;
   // Benign: a file put on stdin, nc without -e, the image's own binaries,
   // and release_agent written where capabilities do not allow an escape.
   in(name, "exec 0</etc/passwd; true");
@@ -420,11 +428,6 @@ TEST_CASE(
   in(priv, "echo x > /release_agent");
 
   const std::string short_id = id.substr(0, 12);
-  auto rule_in = [](const std::string& rule, const std::string& cid) {
-    return [=](const Json& j) {
-      return j.value("rule", "") == rule && j["output_fields"].value("container.id", "") == cid;
-    };
-  };
   const char* kRedirect = "Redirect STDOUT/STDIN to Network Connection in Container";
   const char* kNetcat = "Netcat Remote Code Execution in Container";
   const char* kDropped = "Drop and execute new binary in container";
@@ -433,20 +436,20 @@ TEST_CASE(
   // alerted, is IPv6).
   auto r = d.wait_for(
       [&](const Json& j) {
-        return rule_in(kRedirect, short_id)(j) && j["output_fields"]["fd.type"] == "ipv4";
+        return alert_in(kRedirect, short_id)(j) && j["output_fields"]["fd.type"] == "ipv4";
       },
       10s);
   REQUIRE_MESSAGE(r, d.stderr_text());
   CHECK((*r)["output_fields"]["proc.name"] == "nc");
   CHECK((*r)["output_fields"]["fd.rport"] == 4444);
   CHECK((*r)["output_fields"]["container.name"] == name);
-  auto n = d.wait_for(rule_in(kNetcat, short_id), 10s);
+  auto n = d.wait_for(alert_in(kNetcat, short_id), 10s);
   REQUIRE(n);
   CHECK((*n)["output_fields"]["proc.cmdline"].get<std::string>().find(" -e") != std::string::npos);
-  auto x = d.wait_for(rule_in(kDropped, short_id), 10s);
+  auto x = d.wait_for(alert_in(kDropped, short_id), 10s);
   REQUIRE(x);
   CHECK((*x)["output_fields"]["proc.exepath"] == "/opt/ls");
-  auto e = d.wait_for(rule_in(kRelease, priv_id.substr(0, 12)), 10s);
+  auto e = d.wait_for(alert_in(kRelease, priv_id.substr(0, 12)), 10s);
   REQUIRE(e);
   CHECK((*e)["output_fields"]["fd.name"] == "/release_agent");
   CHECK((*e)["output_fields"]["thread.cap_effective"].get<std::string>().find("CAP_SYS_ADMIN") !=
@@ -485,21 +488,14 @@ TEST_CASE(
   std::string name = unique("modules");
   std::string id = api.start(name);
   std::string priv = unique("modules-priv");
-  api.names.push_back(priv);
-  std::string priv_id =
-      trim(run_capture(kRun + "--privileged --name " + priv + " " + kImage + " sleep 600"));
-  REQUIRE(priv_id.size() == 64);
+  std::string priv_id = api.start(priv, "--privileged");
   auto args = daemon_args(api);
   args.insert(args.end(), {"-o", "raw_syscall_fallback=true"});
   Daemon d(args);
   REQUIRE(d.ready());
   CHECK(d.stderr_text().find("no tracepoint for") == std::string::npos);
-  auto insmod = [&](const std::string& c) {
-    sh(kPodman + " exec " + c + " sh -c 'echo x > /x.ko; /bin/insmod /x.ko' >/dev/null 2>&1");
-  };
-  auto debugfs = [&](const std::string& c) {
-    sh(kPodman + " exec " + c + " sh -c 'cp /bin/busybox /debugfs; /debugfs' >/dev/null 2>&1");
-  };
+  auto insmod = [](const std::string& c) { run_in(c, "echo x > /x.ko; /bin/insmod /x.ko"); };
+  auto debugfs = [](const std::string& c) { run_in(c, "cp /bin/busybox /debugfs; /debugfs"); };
   insmod(name);  // benign neighbour: no CAP_SYS_MODULE in a default container
   debugfs(name);
   insmod(priv);
@@ -507,12 +503,7 @@ TEST_CASE(
 
   const char* kRule = "Linux Kernel Module Injection Detected";
   const std::string priv_short = priv_id.substr(0, 12);
-  auto a = d.wait_for(
-      [&](const Json& j) {
-        return j.value("rule", "") == kRule &&
-               j["output_fields"].value("container.id", "") == priv_short;
-      },
-      10s);
+  auto a = d.wait_for(alert_in(kRule, priv_short), 10s);
   REQUIRE_MESSAGE(a, d.stderr_text());
   const Json& f = (*a)["output_fields"];
   CHECK((f["evt.type"] == "init_module" || f["evt.type"] == "finit_module"));
@@ -520,12 +511,7 @@ TEST_CASE(
   CHECK(f["proc.name"] == "insmod");
   CHECK(f["proc.args"] == "/x.ko");
   const char* kDebugfs = "Debugfs Launched in Privileged Container";
-  auto g = d.wait_for(
-      [&](const Json& j) {
-        return j.value("rule", "") == kDebugfs &&
-               j["output_fields"].value("container.id", "") == priv_short;
-      },
-      10s);
+  auto g = d.wait_for(alert_in(kDebugfs, priv_short), 10s);
   REQUIRE(g);
   CHECK((*g)["output_fields"]["proc.name"] == "debugfs");
   d.stop();
@@ -540,17 +526,12 @@ TEST_CASE(
     "rules once (retransmissions keep the descriptor's name); loopback traffic does not") {
   PodmanApi api;
   std::string name = unique("metadata");
-  api.names.push_back(name);
   // NET_ADMIN: the container puts the metadata address on its own loopback
   // (test containers have no network), so the datagrams are really sent.
-  std::string id =
-      trim(run_capture(kRun + "--cap-add NET_ADMIN --name " + name + " " + kImage + " sleep 600"));
-  REQUIRE(id.size() == 64);
+  std::string id = api.start(name, "--cap-add NET_ADMIN");
   Daemon d(daemon_args(api, "../shared/falco-rules/falco-incubating_rules.yaml"));
   REQUIRE(d.ready());
-  auto in = [&](const std::string& cmd) {
-    sh(kPodman + " exec " + name + " sh -c '" + cmd + "' >/dev/null 2>&1");
-  };
+  auto in = [&](const std::string& cmd) { run_in(name, cmd); };
   in("ip link set lo up; ip addr add 169.254.169.254/32 dev lo");
   // tftp sends its request with sendto on an unconnected socket and resends
   // it to the same destination until it gives up.
@@ -559,12 +540,7 @@ TEST_CASE(
 
   const char* kRule = "Contact cloud metadata service from container";
   const std::string short_id = id.substr(0, 12);
-  auto a = d.wait_for(
-      [&](const Json& j) {
-        return j.value("rule", "") == kRule &&
-               j["output_fields"].value("container.id", "") == short_id;
-      },
-      10s);
+  auto a = d.wait_for(alert_in(kRule, short_id), 10s);
   REQUIRE_MESSAGE(a, d.stderr_text());
   const Json& f = (*a)["output_fields"];
   CHECK(f["evt.type"] == "sendto");
@@ -587,15 +563,10 @@ TEST_CASE(
   std::string name = unique("incubating");
   std::string id = api.start(name);
   std::string priv = unique("incubating-priv");
-  api.names.push_back(priv);
-  std::string priv_id =
-      trim(run_capture(kRun + "--privileged --name " + priv + " " + kImage + " sleep 600"));
-  REQUIRE(priv_id.size() == 64);
+  std::string priv_id = api.start(priv, "--privileged");
   Daemon d(daemon_args(api, "../shared/falco-rules/falco-incubating_rules.yaml"));
   REQUIRE(d.ready());
-  auto in = [&](const std::string& c, const std::string& cmd) {
-    sh(kPodman + " exec " + c + " sh -c '" + cmd + "' >/dev/null 2>&1");
-  };
+  auto in = run_in;
   // Benign neighbours first: a file next to cron's, a write (not a read)
   // under ~/.ssh that is no authorized_keys, /proc status rather than
   // environ, files outside /dev, an ordinary mode, a non-config file, unshare
@@ -681,27 +652,17 @@ TEST_CASE(
 
   PodmanApi api;
   std::string name = unique("k8s-api");
-  api.names.push_back(name);
-  std::string id =
-      trim(run_capture(kRun + "--cap-add NET_ADMIN --name " + name + " " + kImage + " sleep 600"));
-  REQUIRE(id.size() == 64);
+  std::string id = api.start(name, "--cap-add NET_ADMIN");
   Daemon d(daemon_args(api));
   REQUIRE(d.ready());
-  auto in = [&](const std::string& cmd) {
-    sh(kPodman + " exec " + name + " sh -c '" + cmd + "' >/dev/null 2>&1");
-  };
+  auto in = [&](const std::string& cmd) { run_in(name, cmd); };
   in("ip link set lo up; ip addr add 10.96.0.1/32 dev lo; ip addr add 10.96.0.2/32 dev lo");
   in("(nc -l -s 10.96.0.1 -p 443 &); (nc -l -s 10.96.0.2 -p 443 &); sleep 0.3; "
      "/bin/nc -w 1 10.96.0.2 443 </dev/null; /bin/nc -w 1 10.96.0.1 443 </dev/null");
 
   const char* kRule = "Contact K8S API Server From Container";
   const std::string short_id = id.substr(0, 12);
-  auto a = d.wait_for(
-      [&](const Json& j) {
-        return j.value("rule", "") == kRule &&
-               j["output_fields"].value("container.id", "") == short_id;
-      },
-      10s);
+  auto a = d.wait_for(alert_in(kRule, short_id), 10s);
   REQUIRE_MESSAGE(a, d.stderr_text());
   auto to_api_server = [](const Json& j) {
     return j["output_fields"].value("fd.name", "").ends_with("10.96.0.1:443");
@@ -720,12 +681,7 @@ TEST_CASE(
   Daemon d(daemon_args(api, "../shared/falco-rules/falco-incubating_rules.yaml"));
   REQUIRE(d.ready());
   auto start = [&](const std::string& what, const std::string& flags) {
-    std::string name = unique(what);
-    api.names.push_back(name);
-    std::string id =
-        trim(run_capture(kRun + flags + " --name " + name + " " + kImage + " sleep 600"));
-    REQUIRE(id.size() == 64);
-    return id.substr(0, 12);
+    return api.start(unique(what), flags).substr(0, 12);
   };
   const std::string plain = start("launch-plain", "");
   const std::string priv = start("launch-priv", "--privileged");
@@ -734,11 +690,7 @@ TEST_CASE(
   const char* kPrivileged = "Launch Privileged Container";
   const char* kCapable = "Launch Excessively Capable Container";
   auto alert = [&](const char* rule, const std::string& cid) {
-    return d.wait_for(
-        [&](const Json& j) {
-          return j.value("rule", "") == rule && j["output_fields"].value("container.id", "") == cid;
-        },
-        10s);
+    return d.wait_for(alert_in(rule, cid), 10s);
   };
   auto p = alert(kPrivileged, priv);
   REQUIRE_MESSAGE(p, d.stderr_text());
