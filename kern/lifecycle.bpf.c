@@ -2,16 +2,20 @@
  *
  *   sched_process_exec: record task + exe (dentry walk) + argv + cwd
  *   sched_process_fork: record parent + child ids + the parent's syscall
- *                       (new processes only)
- *   sched_process_exit: record the thread-group leader's exit
+ *                       (new processes only); sent now when a rule wants
+ *                       forks, else kept pending until the child's first
+ *                       record (common.bpf.h, pg_flush_forks)
+ *   sched_process_exit: record the thread-group leader's exit, when a rule
+ *                       wants exits; else only drop its pending fork
  *
- * These are the low-volume events that always cross to userspace: they keep
- * the process table (ancestry, cmdline, cwd) that rules need. tp_btf gives
+ * They keep the process table (ancestry, cmdline, cwd) that rules need;
+ * only what the table will use crosses to userspace. tp_btf gives
  * typed access to the task and linux_binprm without per-syscall hooks, and
  * fires once per completed exec whichever syscall (execve, execveat) led
  * there.
  */
 #include "lib/common.bpf.h"
+#include "lib/filter.bpf.h"
 #include "lib/strings.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -71,6 +75,7 @@ int BPF_PROG(pg_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 {
 	if (pg_is_self())
 		return 0;
+	pg_count_lifecycle(PG_LC_EXEC, false);
 	__u8 *buf = pg_scratch_buf();
 	if (!buf)
 		return 0;
@@ -102,7 +107,18 @@ int BPF_PROG(pg_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	if ((r->exe.flags | r->args.flags | r->cwd.flags | r->env.flags) & PG_SF_TRUNCATED)
 		r->hdr.flags |= PG_RF_TRUNCATED;
 	pg_submit(buf, off);
+	pg_count_lifecycle(PG_LC_EXEC, true);
 	return 0;
+}
+
+/* PG_EAGER_* in force: everything while the filter is off. */
+static __always_inline __u32 pg_eager(void)
+{
+	__u32 zero = 0;
+	struct pg_filter_ctl *ctl = bpf_map_lookup_elem(&pg_fctl, &zero);
+	if (!ctl || !ctl->enabled)
+		return PG_EAGER_FORK | PG_EAGER_EXIT;
+	return ctl->eager;
 }
 
 SEC("tp_btf/sched_process_fork")
@@ -110,6 +126,7 @@ int BPF_PROG(pg_fork, struct task_struct *parent, struct task_struct *child)
 {
 	if (pg_is_self())
 		return 0;
+	pg_count_lifecycle(PG_LC_FORK, false);
 	__u32 tgid = BPF_CORE_READ(child, tgid);
 	__u32 tid = BPF_CORE_READ(child, pid);
 	/* Threads share their process's state; only new processes matter. */
@@ -128,8 +145,15 @@ int BPF_PROG(pg_fork, struct task_struct *parent, struct task_struct *child)
 	if (!(parent->flags & PG_PF_KTHREAD))
 		r.syscall_nr = (__s32)((struct pt_regs *)bpf_task_pt_regs(parent))->orig_ax;
 	r.hdr.size = sizeof(r);
+	if (!(pg_eager() & PG_EAGER_FORK) &&
+	    bpf_map_update_elem(&pg_pending_fork, &tgid, &r, BPF_ANY) == 0)
+		return 0;
+	/* Sent now: the parent's own pending fork goes first. */
+	pg_flush_forks(r.task.tgid, false);
 	if (bpf_ringbuf_output(&pg_events, &r, sizeof(r), 0))
 		pg_count_drop(PG_DROP_RINGBUF_FULL);
+	else
+		pg_count_lifecycle(PG_LC_FORK, true);
 	return 0;
 }
 
@@ -139,8 +163,16 @@ int BPF_PROG(pg_exit, struct task_struct *task)
 	if (pg_is_self())
 		return 0;
 	/* Other threads exiting leave the process alive. */
+	pg_count_lifecycle(PG_LC_EXIT, false);
 	if (BPF_CORE_READ(task, pid) != BPF_CORE_READ(task, tgid))
 		return 0;
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	if (!(pg_eager() & PG_EAGER_EXIT)) {
+		/* Userspace never heard of it, or sweeps it once it is gone. */
+		bpf_map_delete_elem(&pg_pending_fork, &tgid);
+		return 0;
+	}
+	pg_flush_forks(tgid, false);
 	struct pg_exit_rec r = {};
 	pg_fill_hdr(&r.hdr, PG_REC_EXIT);
 	pg_fill_task(&r.task, task);
@@ -148,5 +180,7 @@ int BPF_PROG(pg_exit, struct task_struct *task)
 	r.hdr.size = sizeof(r);
 	if (bpf_ringbuf_output(&pg_events, &r, sizeof(r), 0))
 		pg_count_drop(PG_DROP_RINGBUF_FULL);
+	else
+		pg_count_lifecycle(PG_LC_EXIT, true);
 	return 0;
 }

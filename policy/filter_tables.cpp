@@ -96,10 +96,18 @@ FilterTables build_filter_tables(const Ruleset& rs, std::size_t max_clauses) {
   t.halves.reserve(rules.size());
   for (const auto& r : rules) t.halves.push_back(lower_rule(r, max_clauses));
 
-  // The filtered syscalls each rule can match.
+  // The filtered syscalls each rule can match, and the lifecycle events.
   std::vector<std::vector<uint32_t>> kinds(rules.size());
   for (std::size_t i = 0; i < rules.size(); ++i) {
     if (!rules[i].enabled || rules[i].source != EventSource::Syscall) continue;
+    const auto& et = rules[i].event_types;
+    auto names = [&](std::initializer_list<const char*> ns) {
+      return et.all || std::any_of(ns.begin(), ns.end(), [&](const char* n) {
+               return std::binary_search(et.names.begin(), et.names.end(), std::string(n));
+             });
+    };
+    if (names({"clone", "clone3", "fork", "vfork"})) t.eager |= PG_EAGER_FORK;
+    if (names({"procexit"})) t.eager |= PG_EAGER_EXIT;
     for (uint32_t k = 0; k < PG_FK__COUNT; ++k) {
       const auto& et = rules[i].event_types;
       if (et.all || std::binary_search(et.names.begin(), et.names.end(),

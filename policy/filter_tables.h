@@ -48,6 +48,9 @@ struct FilterTables {
   // Trie entries: bytes as stored (exact paths end with '\0'; suffixes reversed).
   std::map<std::pair<int, std::string>, pg_slots> paths;
 
+  // PG_EAGER_*: lifecycle records some enabled rule evaluates as events.
+  uint32_t eager = 0;
+
   std::size_t slots_used() const { return slots.size(); }
 };
 

@@ -69,10 +69,15 @@ void log_filter_counters(const KernelFilter& f) {
     seen += k.seen;
     passed += k.passed;
   }
+  uint64_t lc_seen = 0, lc_sent = 0;
+  for (const auto& k : c.lifecycle) {
+    lc_seen += k.seen;
+    lc_sent += k.passed;
+  }
   spdlog::info(
       "kernel filter ({}): {} events judged, {} passed to userspace, {} stopped in the "
-      "kernel",
-      f.enabled() ? "on" : "off", seen, passed, seen - passed);
+      "kernel; {} exec/fork/exit events, {} sent",
+      f.enabled() ? "on" : "off", seen, passed, seen - passed, lc_seen, lc_sent);
 }
 
 int run_daemon(const RunOptions& o) {

@@ -44,11 +44,16 @@ bool percpu_sum(int fd, uint32_t key, std::array<uint64_t, N>& out) {
   return true;
 }
 
-FilterCounters read_counters(int stats_fd, int slot_fd) {
+// lc_fd: pg_flc, or -1 (a daemon of an older build pinned none).
+FilterCounters read_counters(int stats_fd, int slot_fd, int lc_fd) {
   FilterCounters c;
   for (uint32_t k = 0; k < PG_FK__COUNT; ++k) {
     std::array<uint64_t, 2> v{};
     if (percpu_sum(stats_fd, k, v)) c.kinds[k] = {v[0], v[1]};
+  }
+  for (uint32_t k = 0; lc_fd >= 0 && k < PG_LC__COUNT; ++k) {
+    std::array<uint64_t, 2> v{};
+    if (percpu_sum(lc_fd, k, v)) c.lifecycle[k] = {v[0], v[1]};
   }
   for (uint32_t s = 0; s < PG_SLOTS; ++s) {
     std::array<uint64_t, 1> v{};
@@ -63,7 +68,7 @@ const std::vector<std::string>& KernelFilter::map_names() {
   static const std::vector<std::string> names{"pg_fctl",  "pg_fkind",  "pg_fmask",
                                               "pg_fenum", "pg_fstr",   "pg_fnum",
                                               "pg_fpath", "pg_fstats", "pg_fslot",
-                                              "pg_fcgroup"};
+                                              "pg_fcgroup", "pg_flc", "pg_pending_fork"};
   return names;
 }
 
@@ -196,7 +201,7 @@ std::expected<uint32_t, std::string> KernelFilter::apply(const policy::FilterTab
 
   // The flip: one update makes the new generation live.
   uint32_t zero = 0;
-  pg_filter_ctl ctl{g, enabled_ ? 1u : 0u};
+  pg_filter_ctl ctl{g, enabled_ ? 1u : 0u, t.eager, 0};
   if (auto r = update(fd("pg_fctl"), &zero, &ctl, "pg_fctl"); !r) return std::unexpected(r.error());
   gen_ = g;
   applied_ = true;
@@ -204,7 +209,7 @@ std::expected<uint32_t, std::string> KernelFilter::apply(const policy::FilterTab
 }
 
 FilterCounters KernelFilter::counters() const {
-  return read_counters(fd("pg_fstats"), fd("pg_fslot"));
+  return read_counters(fd("pg_fstats"), fd("pg_fslot"), fd("pg_flc"));
 }
 
 std::expected<FilterCounters, std::string> read_pinned_counters(const std::string& pin_dir) {
@@ -217,9 +222,11 @@ std::expected<FilterCounters, std::string> read_pinned_counters(const std::strin
     ::close(stats);
     return std::unexpected(fmt::format("{}/pg_fslot: {}", pin_dir, errno_text(errno)));
   }
-  FilterCounters c = read_counters(stats, slots);
+  int lc = bpf_obj_get((pin_dir + "/pg_flc").c_str());
+  FilterCounters c = read_counters(stats, slots, lc);
   ::close(stats);
   ::close(slots);
+  if (lc >= 0) ::close(lc);
   return c;
 }
 

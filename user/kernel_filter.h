@@ -22,6 +22,7 @@ inline constexpr const char* kDefaultPinDir = "/sys/fs/bpf/peregrine";
 struct FilterCounters {
   std::array<pg_filter_stats, PG_FK__COUNT> kinds{};  // per filtered syscall
   std::array<uint64_t, PG_SLOTS> slot_passed{};
+  std::array<pg_filter_stats, PG_LC__COUNT> lifecycle{};  // exec, fork, exit: seen, sent
 };
 
 class KernelFilter {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cerrno>
 #include <csignal>
 #include <cstring>
 
@@ -103,6 +104,7 @@ void Pipeline::run(const std::atomic<bool>& stop, const Consumer& consumer,
                    const std::function<void()>& on_batch) {
   consumer_ = &consumer;
   auto last_report = std::chrono::steady_clock::now();
+  auto last_sweep = last_report;
   while (!stop.load()) {
     int n = ring_buffer__poll(rb_, 100);
     if (n < 0 && n != -EINTR) {
@@ -117,6 +119,11 @@ void Pipeline::run(const std::atomic<bool>& stop, const Consumer& consumer,
       clock_.refresh();
       if (recorder_ && clock_.offset_ns() != before) recorder_->write_clock(clock_.offset_ns());
       last_report = now;
+    }
+    if (now - last_sweep >= kSweepInterval) {
+      size_t gone = procs_.sweep([](uint32_t pid) { return ::kill(pid_t(pid), 0) == 0 || errno == EPERM; });
+      if (gone) spdlog::debug("process table: swept {} dead processes, {} left", gone, procs_.size());
+      last_sweep = now;
     }
   }
   // Drain what is already in the buffer, then account for every loss.

@@ -5,6 +5,7 @@
 // rule engine is another.
 #pragma once
 
+#include <chrono>
 #include <atomic>
 #include <cstdint>
 #include <expected>
@@ -68,6 +69,8 @@ class Pipeline {
   ::ring_buffer* rb_ = nullptr;
   Clock clock_;
   ProcessTable procs_;
+  // Dead processes leave the table at the second sweep that finds them gone.
+  static constexpr std::chrono::seconds kSweepInterval{10};
   CgroupMap cgroups_;
   Event event_;
   PipelineStats stats_;

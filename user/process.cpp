@@ -69,6 +69,24 @@ void ProcessTable::reap() {
   exited_.clear();
 }
 
+size_t ProcessTable::sweep(const std::function<bool(uint32_t)>& alive) {
+  std::unordered_set<uint32_t> dead;
+  size_t gone = 0;
+  for (auto it = procs_.begin(); it != procs_.end();) {
+    if (alive(it->first)) {
+      ++it;
+    } else if (dead_at_last_sweep_.contains(it->first)) {
+      it = procs_.erase(it);
+      ++gone;
+    } else {
+      dead.insert(it->first);
+      ++it;
+    }
+  }
+  dead_at_last_sweep_ = std::move(dead);
+  return gone;
+}
+
 const Process* ProcessTable::find(uint32_t pid) const {
   auto it = procs_.find(pid);
   return it == procs_.end() ? nullptr : &it->second;

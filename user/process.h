@@ -1,10 +1,15 @@
 // The process table: what userspace knows about each live process, seeded
 // from /proc at start and kept current by exec, fork, exit and chdir records.
+// Fork and exit records come only when useful (kern/api/filter.h,
+// PG_EAGER_*): a process may first appear by its exec or by any record, and
+// dead ones are swept.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "user/event.h"
@@ -42,6 +47,12 @@ class ProcessTable {
   // Called after each event so an exit event can still be evaluated.
   void reap();
 
+  // Forget processes that died without an exit record (the kernel sends
+  // exits only when a rule evaluates them). A process `alive` denies at two
+  // sweeps in a row goes: records it sent just before dying, still on
+  // their way, find it at the first. Returns how many went.
+  size_t sweep(const std::function<bool(uint32_t)>& alive);
+
   const Process* find(uint32_t pid) const;
   // Parents, grandparents, ... of pid (not pid itself), at most max_depth.
   std::vector<const Process*> ancestors(uint32_t pid, size_t max_depth = 16) const;
@@ -57,6 +68,7 @@ class ProcessTable {
   Process& touch(const TaskInfo& t);
   std::unordered_map<uint32_t, Process> procs_;
   std::vector<uint32_t> exited_;
+  std::unordered_set<uint32_t> dead_at_last_sweep_;
 };
 
 // proc.cmdline as Falco renders it: name followed by the arguments.

@@ -154,10 +154,32 @@ PG_FILTER_INLINE __u32 pg_family_class(__u16 family)
 
 /* ---- table layouts (keys and values of the pinned maps) ----------------- */
 
-/* pg_fctl[0]: which generation is live, and whether filtering is on. */
+/* pg_fctl[0]: which generation is live, whether filtering is on, and which
+ * lifecycle records go out as they happen. */
 struct pg_filter_ctl {
 	__u32 gen;
-	__u32 enabled; /* 0: every event passes with every slot */
+	__u32 enabled; /* 0: every event passes with every slot, every record is eager */
+	__u32 eager;   /* PG_EAGER_* */
+	__u32 pad;
+};
+
+/* pg_filter_ctl.eager: a loaded rule names forks (clone, clone3, fork,
+ * vfork) or exits (procexit), so those records are sent as they happen.
+ * Otherwise the process table does not need them then: a new process's
+ * fork record waits in pg_pending_fork until the process first sends a
+ * record (and is dropped when that record is its exec, which says all the
+ * fork would, or when it exits first), and exits are not sent at all:
+ * userspace sweeps dead processes from its table by itself. */
+#define PG_EAGER_FORK 1u
+#define PG_EAGER_EXIT 2u
+
+/* Lifecycle programs, for pg_flc (seen: the program ran; passed: a record
+ * went to userspace, pending forks included when they are flushed). */
+enum pg_lifecycle {
+	PG_LC_EXEC = 0,
+	PG_LC_FORK = 1,
+	PG_LC_EXIT = 2,
+	PG_LC__COUNT,
 };
 
 /* pg_fkind[gen * PG_FK__COUNT + kind]: slots interested in a syscall. */

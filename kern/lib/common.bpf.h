@@ -14,6 +14,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
+#include "api/filter.h"
 #include "api/records.h"
 
 /* Offsets into the scratch buffer are masked with PG_OFF_MASK before each
@@ -115,6 +116,89 @@ static __always_inline void pg_fill_task(struct pg_task *t, struct task_struct *
 	BPF_CORE_READ_STR_INTO(&t->pcomm, task, real_parent, group_leader, comm);
 }
 
+/* Lifecycle programs' counters (enum pg_lifecycle). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PG_LC__COUNT);
+	__type(key, __u32);
+	__type(value, struct pg_filter_stats);
+} pg_flc SEC(".maps") __weak;
+
+static __always_inline void pg_count_lifecycle(__u32 kind, bool sent)
+{
+	struct pg_filter_stats *st = bpf_map_lookup_elem(&pg_flc, &kind);
+	if (!st)
+		return;
+	if (sent)
+		st->passed++;
+	else
+		st->seen++;
+}
+
+/* Fork records not sent yet, by the new process's tgid (see PG_EAGER_FORK).
+ * Full: the fork record is sent at once instead. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 32768);
+	__type(key, __u32);
+	__type(value, struct pg_fork_rec);
+} pg_pending_fork SEC(".maps") __weak;
+
+/* Where a pending fork record is copied before its entry is deleted. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pg_fork_rec);
+} pg_fork_copy SEC(".maps") __weak;
+
+/* How many pending ancestors a flush sends: a process forked by a process
+ * that itself never sent anything, and so on. Deeper ones stay unknown to
+ * userspace, which then knows those ancestors by their ids and comm only. */
+#define PG_FORK_CHAIN 4
+
+/* Before the current process's first record: send its pending fork record,
+ * and its pending parents' before it, oldest first, so userspace copies
+ * each child from a parent it knows. An exec record replaces the process's
+ * own fork record (it carries everything the fork would), so that one is
+ * dropped. A record is sent by whoever deletes its entry, so two CPUs
+ * flushing a shared ancestor send it once. */
+static __always_inline void pg_flush_forks(__u32 tgid, bool own_replaced)
+{
+	__u32 chain[PG_FORK_CHAIN];
+	__u32 n = 0;
+#pragma unroll
+	for (int i = 0; i < PG_FORK_CHAIN; i++) {
+		struct pg_fork_rec *f = bpf_map_lookup_elem(&pg_pending_fork, &tgid);
+		if (!f)
+			break;
+		chain[i] = tgid;
+		n = i + 1;
+		tgid = f->task.tgid;
+	}
+	if (!n)
+		return;
+	__u32 zero = 0;
+	struct pg_fork_rec *r = bpf_map_lookup_elem(&pg_fork_copy, &zero);
+	if (!r)
+		return;
+#pragma unroll
+	for (int i = PG_FORK_CHAIN - 1; i >= 0; i--) {
+		if (i >= n)
+			continue;
+		struct pg_fork_rec *f = bpf_map_lookup_elem(&pg_pending_fork, &chain[i]);
+		if (!f)
+			continue;
+		__builtin_memcpy(r, f, sizeof(*r));
+		if (bpf_map_delete_elem(&pg_pending_fork, &chain[i]) != 0 || (i == 0 && own_replaced))
+			continue;
+		if (bpf_ringbuf_output(&pg_events, r, sizeof(*r), 0))
+			pg_count_drop(PG_DROP_RINGBUF_FULL);
+		else
+			pg_count_lifecycle(PG_LC_FORK, true);
+	}
+}
+
 /* Copy an assembled record of `size` bytes from scratch to the ring buffer. */
 static __always_inline void pg_submit(__u8 *buf, __u32 size)
 {
@@ -123,6 +207,7 @@ static __always_inline void pg_submit(__u8 *buf, __u32 size)
 		pg_count_drop(PG_DROP_READ);
 		return;
 	}
+	pg_flush_forks(bpf_get_current_pid_tgid() >> 32, h->type == PG_REC_EXEC);
 	h->size = size;
 	if (bpf_ringbuf_output(&pg_events, buf, PG_MASK(size, PG_SCRATCH_SIZE - 1), 0))
 		pg_count_drop(PG_DROP_RINGBUF_FULL);

@@ -643,6 +643,23 @@ TEST_CASE("kernel filter: container.id lowers to the cgroup's container-or-host"
   CHECK(passes(1, PG_CT_UNKNOWN));
 }
 
+TEST_CASE("kernel filter: fork and exit records go out as they happen only for rules that want them") {
+  auto eager = [](const char* condition) {
+    std::string rules = std::string("- rule: r\n  desc: d\n  condition: ") + condition +
+                        "\n  output: x\n  priority: WARNING\n";
+    Rig rig(std::vector<policy::InputFile>{{"e.yaml", rules}});
+    return rig.tables.eager;
+  };
+  CHECK(eager("evt.type = openat and fd.name = /etc/shadow") == 0);
+  CHECK(eager("evt.type in (execve, execveat) and proc.name = sh") == 0);
+  CHECK(eager("evt.type = vfork and proc.name = sh") == PG_EAGER_FORK);
+  CHECK(eager("evt.type = clone3") == PG_EAGER_FORK);
+  CHECK(eager("evt.type = procexit and proc.name = sh") == PG_EAGER_EXIT);
+  CHECK(eager("proc.name = sh") == (PG_EAGER_FORK | PG_EAGER_EXIT));  // every event type
+  // Falco's stable rules name no fork or exit.
+  CHECK(Rig(read_files({std::string(kRulesDir) + "falco_rules.yaml"})).tables.eager == 0);
+}
+
 TEST_CASE("kernel filter: the stable rules the kernel cannot sharpen, and why") {
   Rig rig(read_files({std::string(kRulesDir) + "falco_rules.yaml"}));
   // Each of these is judged by event type alone in the kernel:

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "user/cgroup.h"
 #include "user/procfs.h"
@@ -58,6 +59,35 @@ TEST_CASE("fork copies the parent, exec replaces the image, exit removes after r
   t.reap();
   CHECK_FALSE(t.find(11));
   CHECK(t.find(10));
+}
+
+TEST_CASE("a process first seen by its exec is complete; dead ones go at the second sweep") {
+  ProcessTable t;
+  // No fork record: the kernel drops it when the child's first record is
+  // its exec.
+  Event exec = lifecycle(EventKind::Exec, 20, 10, "cc1");
+  exec.exe.abs = "/usr/libexec/cc1";
+  exec.argv = {"cc1", "-quiet"};
+  exec.cwd.abs = "/src/";
+  t.update(exec);
+  REQUIRE(t.find(20));
+  CHECK(t.find(20)->ppid == 10);
+  CHECK(render_cmdline(*t.find(20)) == "cc1 -quiet");
+  CHECK(t.find(20)->cwd == "/src/");
+
+  t.update(lifecycle(EventKind::Exec, 21, 10, "as"));
+  std::set<uint32_t> alive{21};
+  auto is_alive = [&](uint32_t pid) { return alive.contains(pid); };
+  CHECK(t.sweep(is_alive) == 0);  // 20 found gone once: kept for records still on their way
+  CHECK(t.find(20));
+  alive.insert(20);  // a new process took the pid meanwhile
+  CHECK(t.sweep(is_alive) == 0);
+  alive.clear();
+  CHECK(t.sweep(is_alive) == 0);
+  CHECK(t.sweep(is_alive) == 2);  // gone at two sweeps in a row
+  CHECK_FALSE(t.find(20));
+  CHECK_FALSE(t.find(21));
+  CHECK(t.size() == 0);
 }
 
 TEST_CASE("parse_proc_stat handles comm with spaces and parentheses") {
