@@ -70,6 +70,70 @@ static __always_inline __u32 pg_exe_flags(struct file *exe)
 	return flags;
 }
 
+/* Where an exec's proc.exe and proc.args are assembled for pg_fproc. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pg_proc_strs);
+} pg_proc_scratch SEC(".maps");
+
+static long pg_proc_fill_cb(__u64 i, void *ctx)
+{
+	return pg_proc_fill_step(ctx, (__u32)i);
+}
+
+/* Remember what this exec makes proc.exe and proc.args, from the argument
+ * area just copied into the record (the same bytes userspace splits). */
+static __always_inline void pg_note_proc_strs(__u32 tgid, const __u8 *buf, const struct pg_str *args,
+					      __u32 total, __u32 exe_flags)
+{
+	__u32 zero = 0;
+	struct pg_proc_strs *p = bpf_map_lookup_elem(&pg_proc_scratch, &zero);
+	if (!p) {
+		bpf_map_delete_elem(&pg_fproc, &tgid);
+		return;
+	}
+	__builtin_memset(p, 0, sizeof(*p));
+	struct pg_proc_fill f;
+	pg_proc_fill_start(&f, p, (const char *)buf + PG_OFF(args->off),
+			   (args->flags & PG_SF_FAILED) ? 0 : args->len, total);
+	bpf_loop(2 * PG_PROC_STR, pg_proc_fill_cb, &f, 0);
+	p->exe_flags = exe_flags;
+	/* The old image's strings must not outlive it. */
+	if (bpf_map_update_elem(&pg_fproc, &tgid, p, BPF_ANY))
+		bpf_map_delete_elem(&pg_fproc, &tgid);
+}
+
+/* Children whose fork records are still pending must reach userspace
+ * before this exec does: they were copies of the image the exec replaces. */
+#define PG_EXEC_CHILDREN 32
+struct pg_children_walk {
+	struct list_head *head;
+	struct list_head *pos;
+	__u32 tgid;
+	bool self_flushed;
+};
+
+static long pg_flush_child(__u64 i, void *ctx)
+{
+	struct pg_children_walk *w = ctx;
+	struct list_head *pos = w->pos;
+	if (!pos || pos == w->head)
+		return 1;
+	struct task_struct *child = (void *)pos - bpf_core_field_offset(struct task_struct, sibling);
+	__u32 tgid = BPF_CORE_READ(child, tgid);
+	w->pos = BPF_CORE_READ(pos, next);
+	if (!bpf_map_lookup_elem(&pg_pending_fork, &tgid))
+		return 0;
+	if (!w->self_flushed) {
+		pg_flush_forks(w->tgid, false);
+		w->self_flushed = true;
+	}
+	pg_flush_forks(tgid, false);
+	return 0;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(pg_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -98,6 +162,8 @@ int BPF_PROG(pg_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	unsigned long arg_end = BPF_CORE_READ(task, mm, arg_end);
 	off = pg_put_user_bytes(buf, off, &r->args, (const void *)arg_start,
 				arg_end > arg_start ? arg_end - arg_start : 0);
+	pg_note_proc_strs(r->task.tgid, buf, &r->args, arg_end > arg_start ? arg_end - arg_start : 0,
+			  r->exe_flags);
 	off = pg_put_path_walk(buf, off, &r->cwd, BPF_CORE_READ(task, fs, pwd.dentry),
 			       BPF_CORE_READ(task, fs, pwd.mnt), task);
 	unsigned long env_start = BPF_CORE_READ(task, mm, env_start);
@@ -106,6 +172,9 @@ int BPF_PROG(pg_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 				env_end > env_start ? env_end - env_start : 0);
 	if ((r->exe.flags | r->args.flags | r->cwd.flags | r->env.flags) & PG_SF_TRUNCATED)
 		r->hdr.flags |= PG_RF_TRUNCATED;
+	struct pg_children_walk w = {
+	    .head = &task->children, .pos = task->children.next, .tgid = r->task.tgid};
+	bpf_loop(PG_EXEC_CHILDREN, pg_flush_child, &w, 0);
 	pg_submit(buf, off);
 	pg_count_lifecycle(PG_LC_EXEC, true);
 	return 0;
@@ -132,6 +201,12 @@ int BPF_PROG(pg_fork, struct task_struct *parent, struct task_struct *child)
 	/* Threads share their process's state; only new processes matter. */
 	if (tgid != tid)
 		return 0;
+	/* The child's proc.exe and proc.args are its parent's. */
+	__u32 ptgid = BPF_CORE_READ(parent, tgid);
+	struct pg_proc_strs *ps = bpf_map_lookup_elem(&pg_fproc, &ptgid);
+	if (!ps || bpf_map_update_elem(&pg_fproc, &tgid, ps, BPF_ANY))
+		bpf_map_delete_elem(&pg_fproc, &tgid);
+
 	struct pg_fork_rec r = {};
 	pg_fill_hdr(&r.hdr, PG_REC_FORK);
 	pg_fill_task(&r.task, parent);
@@ -167,6 +242,7 @@ int BPF_PROG(pg_exit, struct task_struct *task)
 	if (BPF_CORE_READ(task, pid) != BPF_CORE_READ(task, tgid))
 		return 0;
 	__u32 tgid = BPF_CORE_READ(task, tgid);
+	bpf_map_delete_elem(&pg_fproc, &tgid);
 	if (!(pg_eager() & PG_EAGER_EXIT)) {
 		/* Userspace never heard of it, or sweeps it once it is gone. */
 		bpf_map_delete_elem(&pg_pending_fork, &tgid);

@@ -23,6 +23,9 @@ static const pg_slots* pg_fl_str(PG_FL_CTX ctx, const pg_fkey_str* k) { return c
 static const pg_slots* pg_fl_num(PG_FL_CTX ctx, const pg_fkey_num* k) { return ctx->num(*k); }
 static const pg_slots* pg_fl_path(PG_FL_CTX ctx, const pg_fkey_path* k) { return ctx->path(*k); }
 static __u32 pg_fl_container(PG_FL_CTX, const pg_filter_event* e) { return e->container; }
+static const pg_proc_strs* pg_fl_proc(PG_FL_CTX ctx, const pg_filter_event*) {
+  return ctx->proc();
+}
 static long pg_fl_resolve(PG_FL_CTX ctx, const pg_filter_event*, pg_fkey_path* fwd, __u32 len) {
   return ctx->resolve(fwd, len);
 }
@@ -42,6 +45,12 @@ constexpr auto kKindNames = [] {
 }();
 
 bool clause_equal(const KClause& a, const KClause& b) { return to_string(a) == to_string(b); }
+
+// Fields judged by a lookup in the pg_fpath trie.
+bool is_trie_field(int f) {
+  return f == PG_FF_PATH || f == PG_FF_SUFFIX || f == PG_FF_ARG || f == PG_FF_EXE ||
+         f == PG_FF_ARGS;
+}
 
 // Does literal `l` hold for a value-set key (nullptr: a value in no set)?
 bool holds_value(const KLiteral& l, const std::string* key) {
@@ -90,11 +99,11 @@ int filter_kind_of(std::string_view evt_type) {
   return -1;
 }
 
-FilterTables build_filter_tables(const Ruleset& rs, std::size_t max_clauses) {
+FilterTables build_filter_tables(const Ruleset& rs, const LoweringOptions& o) {
   FilterTables t;
   const auto& rules = rs.rules;
   t.halves.reserve(rules.size());
-  for (const auto& r : rules) t.halves.push_back(lower_rule(r, max_clauses));
+  for (const auto& r : rules) t.halves.push_back(lower_rule(r, o));
 
   // The filtered syscalls each rule can match, and the lifecycle events.
   std::vector<std::vector<uint32_t>> kinds(rules.size());
@@ -172,7 +181,7 @@ FilterTables build_filter_tables(const Ruleset& rs, std::size_t max_clauses) {
             slot_set(arr[v], s);
         continue;  // every value has an entry
       }
-      if (f == PG_FF_PATH || f == PG_FF_SUFFIX || f == PG_FF_ARG)
+      if (is_trie_field(f))
         absent = clause_holds_on(c, f, [](const KLiteral& l) { return holds_path(l, nullptr); });
       else
         absent = clause_holds_on(c, f, [](const KLiteral& l) { return holds_value(l, nullptr); });
@@ -184,7 +193,7 @@ FilterTables build_filter_tables(const Ruleset& rs, std::size_t max_clauses) {
   for (const auto& slot : t.slots)
     for (const auto& l : slot.clause.literals) {
       if (l.enumerated()) continue;
-      if (l.field == PG_FF_PATH || l.field == PG_FF_SUFFIX || l.field == PG_FF_ARG) {
+      if (is_trie_field(l.field)) {
         for (const auto& v : l.values) path_keys.insert({l.field, v + '\0'});
         for (const auto& p : l.prefixes)
           path_keys.insert({l.field, l.field == PG_FF_SUFFIX ? std::string(p.rbegin(), p.rend())
@@ -279,8 +288,9 @@ long NativeFilter::resolve(pg_fkey_path* fwd, uint32_t len) const {
 }
 
 bool NativeFilter::eval(const pg_filter_event& e, const char* path, pg_slots& out,
-                        const char* base) const {
+                        const char* base, const pg_proc_strs* proc) const {
   base_ = base;
+  proc_ = proc;
   // As bpf_probe_read_user_str(fwd.path, PG_PATH_KEY_MAX, path) would.
   struct {
     pg_fkey_path fwd, rev;  // the path scan may read a word past fwd, as in pg_fkeys

@@ -54,7 +54,7 @@ struct FilterTables {
   std::size_t slots_used() const { return slots.size(); }
 };
 
-FilterTables build_filter_tables(const Ruleset& rs, std::size_t max_clauses = kMaxClausesPerRule);
+FilterTables build_filter_tables(const Ruleset& rs, const LoweringOptions& o = {});
 
 // The tables evaluated natively, with the kernel's logic.
 class NativeFilter {
@@ -63,9 +63,11 @@ class NativeFilter {
   // `path`: an open's path argument (nullptr: none, or unreadable), read
   // the way the eBPF program reads it. `base`: for a relative path, the
   // absolute directory it is relative to, as the kernel's walk finds it
-  // (nullptr: the walk failed).
+  // (nullptr: the walk failed). `proc`: the process's pg_fproc entry
+  // (nullptr: none).
   bool eval(const pg_filter_event& e, const char* path, pg_slots& out,
-            const char* base = nullptr) const;
+            const char* base = nullptr, const pg_proc_strs* proc = nullptr) const;
+  const pg_proc_strs* proc() const { return proc_; }
   // The kernel's pg_fl_resolve, on the base given to eval().
   long resolve(pg_fkey_path* fwd, uint32_t len) const;
 
@@ -82,6 +84,7 @@ class NativeFilter {
   std::unordered_map<std::string, pg_slots> trie_;  // field byte + bytes
   std::size_t longest_ = 0;
   mutable const char* base_ = nullptr;  // during eval() only
+  mutable const pg_proc_strs* proc_ = nullptr;
 };
 
 inline void slot_set(pg_slots& s, std::size_t i) { s.w[i / 64] |= uint64_t(1) << (i % 64); }

@@ -220,6 +220,7 @@ bool clean_abs_path(std::string_view p) {
 
 struct Lowering {
   std::size_t max_clauses;
+  const LoweringOptions& opts;
   // The rule's syscalls when every one is a path operation (else empty):
   // then evt.arg.NAME is the kernel's first path argument if NAME names it
   // for each of them.
@@ -294,6 +295,19 @@ struct Lowering {
       });
       if (ct) lits.push_back(*ct);
     }
+    // A flag of the process's exec, kept with its proc.exe (pg_fproc).
+    const bool booleans = std::all_of(vals.begin(), vals.end(), [](const Value& v) {
+      return v.text == "true" || v.text == "false";
+    });
+    if (f.name == "proc.is_exe_from_memfd" && booleans &&
+        (n.op == Op::Eq || n.op == Op::In || n.op == Op::Ne)) {
+      auto mf = enumerate(PG_FF_MEMFD, 2, [&](uint32_t v) -> std::optional<bool> {
+        auto r = str_op(n.op, vals, v ? "true" : "false");
+        if (!r) return std::nullopt;
+        return *r != negated;
+      });
+      if (mf) lits.push_back(*mf);
+    }
     if (f.name == "fd.nameraw" && n.op == Op::Contains && vals.size() == 1 &&
         vals[0].text == "../") {
       KLiteral lit;
@@ -309,6 +323,21 @@ struct Lowering {
                     : f.name == "user.uid"                          ? PG_FF_UID
                     : (f.name == "fd.sport" || f.name == "fd.rport") ? PG_FF_PORT
                                                                     : -1;
+    // user.name as the uids the host's user database gives those names:
+    // userspace names a uid the same way, so "in" and "not in" carry over.
+    if (f.name == "user.name" && opts.uids_named &&
+        (n.op == Op::Eq || n.op == Op::In || n.op == Op::Ne)) {
+      KLiteral lit;
+      lit.field = PG_FF_UID;
+      lit.negated = negated != (n.op == Op::Ne);
+      std::vector<std::string> names;
+      for (const auto& v : vals) names.push_back(v.text);
+      for (uint32_t uid : opts.uids_named(names)) lit.values.push_back(std::to_string(uid));
+      sort_unique(lit.values);
+      if (!lit.negated && lit.values.empty()) return Dnf{};  // no such user: never true
+      if (lit.negated && lit.values.empty()) return dnf_true();
+      lits.push_back(lit);
+    }
     if (set_field >= 0 && (n.op == Op::Eq || n.op == Op::In || n.op == Op::Ne)) {
       bool neg = negated != (n.op == Op::Ne);
       KLiteral lit;
@@ -387,14 +416,10 @@ struct Lowering {
       }
     }
 
-    // The first path argument of path operations, exact or prefix. Its value
-    // is the string as passed (a symlink's target) or, for names of files,
-    // what userspace resolves it to; the kernel judges the latter only when
-    // the argument is already absolute and normalised, so the same strings
-    // serve both.
-    if (is_first_path_arg(f)) {
+    // Strings judged exactly or by prefix in the trie, up to max_len bytes.
+    auto exact_or_prefix = [&](int field, size_t max_len, bool pmatch) {
       KLiteral lit;
-      lit.field = PG_FF_ARG;
+      lit.field = field;
       bool neg = negated;
       Op op = n.op;
       if (op == Op::Ne) {
@@ -403,10 +428,10 @@ struct Lowering {
       }
       bool ok = !vals.empty();
       for (const auto& v : vals) {
-        ok = ok && v.text.size() + 1 <= PG_PATH_KEY_MAX;
+        ok = ok && v.text.size() <= max_len;
         if (op == Op::Eq || op == Op::In)
           lit.values.push_back(v.text);
-        else if (!neg && (op == Op::StartsWith || op == Op::PMatch))
+        else if (!neg && (op == Op::StartsWith || (pmatch && op == Op::PMatch)))
           lit.prefixes.push_back(v.text);
         else
           ok = false;
@@ -417,7 +442,16 @@ struct Lowering {
         sort_unique(lit.prefixes);
         lits.push_back(lit);
       }
-    }
+    };
+    // The first path argument of path operations. Its value is the string
+    // as passed (a symlink's target) or, for names of files, what userspace
+    // resolves it to; the kernel judges the latter only when the argument
+    // is already absolute and normalised, so the same strings serve both.
+    if (is_first_path_arg(f)) exact_or_prefix(PG_FF_ARG, PG_PATH_KEY_MAX - 1, true);
+    // proc.exe and proc.args as the process's exec set them: the kernel
+    // keeps their first PG_PROC_STR - 1 bytes (see pg_proc_strs).
+    if (f.name == "proc.exe") exact_or_prefix(PG_FF_EXE, PG_PROC_STR - 2, false);
+    if (f.name == "proc.args") exact_or_prefix(PG_FF_ARGS, PG_PROC_STR - 2, false);
 
     if (lits.empty()) return unknown(n, negated);
     for (auto& l : lits) l.text = {text};
@@ -616,7 +650,7 @@ std::string join(const std::vector<std::string>& v, std::string_view sep) {
 
 bool KLiteral::enumerated() const {
   return field == PG_FF_CLASS || field == PG_FF_RAW || field == PG_FF_FAMILY ||
-         field == PG_FF_CONTAINER;
+         field == PG_FF_CONTAINER || field == PG_FF_MEMFD;
 }
 
 bool KernelHalf::sharper_than_type() const {
@@ -625,8 +659,8 @@ bool KernelHalf::sharper_than_type() const {
                      [](const KClause& c) { return !c.literals.empty(); });
 }
 
-KernelHalf lower_rule(const Rule& rule, std::size_t max_clauses) {
-  Lowering l{max_clauses};
+KernelHalf lower_rule(const Rule& rule, const LoweringOptions& o) {
+  Lowering l{o.max_clauses, o};
   if (rule.source == EventSource::Syscall && !rule.event_types.all) {
     for (const auto& t : rule.event_types.names) {
       const uint16_t k = pathop_kind_of(t);
@@ -668,6 +702,12 @@ std::string_view kernel_field_name(int field) {
       return "container";
     case PG_FF_ARG:
       return "first-path-arg";
+    case PG_FF_EXE:
+      return "exe";
+    case PG_FF_ARGS:
+      return "args";
+    case PG_FF_MEMFD:
+      return "exe-from-memfd";
     default:
       return "?";
   }

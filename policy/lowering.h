@@ -13,6 +13,7 @@
 #include <bitset>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -49,7 +50,15 @@ struct KernelHalf {
 
 inline constexpr std::size_t kMaxClausesPerRule = 16;
 
-KernelHalf lower_rule(const Rule& rule, std::size_t max_clauses = kMaxClausesPerRule);
+struct LoweringOptions {
+  std::size_t max_clauses = kMaxClausesPerRule;
+  // The uids whose user.name is one of `names`, exactly as userspace will
+  // name them (user/engine: the host's user database). Unset: user.name is
+  // residue.
+  std::function<std::vector<uint32_t>(const std::vector<std::string>& names)> uids_named;
+};
+
+KernelHalf lower_rule(const Rule& rule, const LoweringOptions& o = {});
 
 // Human-readable forms, for `policy explain`.
 std::string to_string(const KLiteral& lit);

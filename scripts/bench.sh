@@ -92,12 +92,14 @@ start_daemon() {  # start_daemon LOGNAME ARGS...
 
 # What the daemon counted, from its exit log: judged (filtered syscalls at
 # their programs), passed (of those, sent to userspace), records (all
-# records received, lifecycle events included).
+# records received, lifecycle events included), lifecycle (exec, fork and
+# exit events at their programs, threads included).
 counts() {
   local err=$1
   judged=$(sed -nE 's/.*: ([0-9]+) events judged, ([0-9]+) passed.*/\1/p' "$err")
   passed=$(sed -nE 's/.*: ([0-9]+) events judged, ([0-9]+) passed.*/\2/p' "$err")
   records=$(sed -nE 's/.*stopped: ([0-9]+) records received.*/\1/p' "$err")
+  lifecycle=$(sed -nE 's/.*; ([0-9]+) exec\/fork\/exit events, ([0-9]+) sent.*/\1/p' "$err")
   alerts=$(grep -c '"rule"' "${err%.err}.out" || true)
 }
 
@@ -188,9 +190,8 @@ for mode in filter nofilter; do
   mixed_run >/dev/null
   stop_tracer
   counts "$tmp/$mode.err"
-  lifecycle=$((records - passed))
   at_programs=$((judged + lifecycle))
-  stopped=$((judged - passed))
+  stopped=$((at_programs - records))
   eval "${mode}_alerts=\$alerts"
   results+=("$(printf '%-44s %s events at attached programs, %s crossed, %s stopped in the kernel (%s%%), %s alerts' \
     "mixed workload, $mode" "$at_programs" "$records" "$stopped" \

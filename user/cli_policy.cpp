@@ -7,6 +7,7 @@
 #include <ostream>
 
 #include "policy/filter_tables.h"
+#include "user/engine/extract.h"
 #include "user/cli_rules.h"
 #include "user/kernel_filter.h"
 
@@ -49,7 +50,7 @@ int run_policy_explain(const ExplainOptions& o, std::ostream& out, std::ostream&
                        o.rule);
     return 1;
   }
-  const pp::FilterTables t = pp::build_filter_tables(loaded->ruleset);
+  const pp::FilterTables t = pp::build_filter_tables(loaded->ruleset, engine::host_lowering_options());
   std::optional<FilterCounters> live;
   if (!o.pin_dir.empty()) {
     auto c = read_pinned_counters(o.pin_dir);

@@ -68,7 +68,8 @@ const std::vector<std::string>& KernelFilter::map_names() {
   static const std::vector<std::string> names{"pg_fctl",  "pg_fkind",  "pg_fmask",
                                               "pg_fenum", "pg_fstr",   "pg_fnum",
                                               "pg_fpath", "pg_fstats", "pg_fslot",
-                                              "pg_fcgroup", "pg_flc", "pg_pending_fork"};
+                                              "pg_fcgroup", "pg_flc", "pg_pending_fork",
+                                              "pg_fproc"};
   return names;
 }
 

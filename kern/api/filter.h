@@ -29,7 +29,16 @@
 
 #ifdef __BPF__
 #define PG_FILTER_INLINE static __always_inline
+/* v & mask, kept even where the compiler knows it changes nothing: the
+ * verifier needs to see the bound (see PG_MASK in kern/lib/common.bpf.h). */
+#define PG_FILTER_BOUND(v, mask)                                                                   \
+	({                                                                                         \
+		__u64 __b = (v);                                                                   \
+		asm volatile("%0 &= %1" : "+r"(__b) : "i"(mask));                                  \
+		__b;                                                                               \
+	})
 #else
+#define PG_FILTER_BOUND(v, mask) ((v) & (mask))
 #include <linux/types.h>
 #define PG_FILTER_INLINE static inline
 #endif
@@ -79,6 +88,9 @@ enum pg_ffield {
 	PG_FF_SUFFIX = 8, /* open: the same path reversed, for suffixes */
 	PG_FF_CONTAINER = 9, /* host or container, from the task's cgroup (enum) */
 	PG_FF_ARG = 10,	     /* path operations: the first path argument, exact or prefix */
+	PG_FF_EXE = 11,	     /* proc.exe (argv[0] at the process's exec), exact or prefix */
+	PG_FF_ARGS = 12,     /* proc.args (the rest of argv, space-joined), exact or prefix */
+	PG_FF_MEMFD = 13,    /* proc.is_exe_from_memfd (enum: 0 false, 1 true) */
 	PG_FF__COUNT,
 };
 
@@ -233,6 +245,88 @@ struct pg_fkey_path {
 PG_FILTER_INLINE long pg_path_len_from_read(long n)
 {
 	return n > 0 && n < PG_PATH_KEY_MAX ? n - 1 : -1;
+}
+
+/* pg_fproc[tgid]: proc.exe and proc.args as the process's exec set them
+ * (a forked child inherits its parent's), cut to PG_PROC_STR - 1 bytes. A
+ * string is `whole` when it fit; a cut one still answers every prefix of
+ * at most its length, and is unequal to every shorter exact value, so rule
+ * values longer than PG_PROC_STR - 2 bytes are not lowered. */
+#define PG_PROC_STR 64
+struct pg_proc_strs {
+	char exe[PG_PROC_STR];
+	char args[PG_PROC_STR];
+	__u8 exe_len; /* bytes stored, without a NUL */
+	__u8 args_len;
+	__u8 exe_whole;
+	__u8 args_whole;
+	__u32 exe_flags; /* enum pg_exe_flags of the exec */
+};
+
+/* Filling a pg_proc_strs from the first `n` bytes of a process's argument
+ * area of `total` bytes (argv strings, each NUL-terminated, as at exec), the
+ * way userspace splits it: proc.exe is the first string, proc.args the
+ * others joined by spaces. One byte per step, so the eBPF side can drive
+ * the steps with bpf_loop() (the verifier then sees one). */
+struct pg_proc_fill {
+	struct pg_proc_strs *p;
+	const char *area;
+	__u32 n, total;
+	__u32 x, a;  /* bytes of exe and args stored */
+	__u32 in_exe;
+	__u32 pad;
+};
+
+PG_FILTER_INLINE void pg_proc_fill_start(struct pg_proc_fill *f, struct pg_proc_strs *p,
+					 const char *area, __u32 n, __u32 total)
+{
+	f->p = p;
+	f->area = area;
+	f->n = n < total ? n : total;
+	f->total = total;
+	f->x = f->a = 0;
+	f->in_exe = 1;
+	p->exe_whole = p->args_whole = 0;
+	p->exe_len = p->args_len = 0;
+}
+
+/* Byte i; returns 1 when the strings are settled. */
+PG_FILTER_INLINE int pg_proc_fill_step(struct pg_proc_fill *f, __u32 i)
+{
+	struct pg_proc_strs *p = f->p;
+	if (i >= f->n || i >= 2 * PG_PROC_STR)
+		return 1;
+	const char c = f->area[PG_FILTER_BOUND(i, 2 * PG_PROC_STR - 1)];
+	if (f->in_exe) {
+		if (c == 0) {
+			f->in_exe = 0;
+			p->exe_whole = 1;
+			p->exe_len = f->x;
+			if (i + 1 >= f->total) {
+				p->args_whole = 1; /* no more arguments */
+				return 1;
+			}
+			return 0;
+		}
+		if (f->x >= PG_PROC_STR - 1) {
+			p->exe_len = f->x; /* argv[0] cut: the arguments are unknown */
+			return 1;
+		}
+		p->exe[f->x++ & (PG_PROC_STR - 1)] = c;
+		p->exe_len = f->x;
+		return 0;
+	}
+	if (i + 1 >= f->total) {
+		/* the area's last byte: its final NUL */
+		if (c == 0)
+			p->args_whole = 1;
+		return 1;
+	}
+	if (f->a >= PG_PROC_STR - 1)
+		return 1;
+	p->args[f->a++ & (PG_PROC_STR - 1)] = c ? c : ' ';
+	p->args_len = f->a;
+	return 0;
 }
 
 /* pg_fstats[kind] (per CPU): events the filter saw and let through. */

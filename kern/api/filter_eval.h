@@ -10,6 +10,9 @@
  *   const struct pg_slots *pg_fl_path(PG_FL_CTX ctx, const struct pg_fkey_path *key);
  *   __u32 pg_fl_container(PG_FL_CTX ctx, const struct pg_filter_event *e);
  *       the event's enum pg_container_class (asked only when a slot needs it)
+ *   const struct pg_proc_strs *pg_fl_proc(PG_FL_CTX ctx, const struct pg_filter_event *e);
+ *       the event's process's proc.exe and proc.args (NULL: unknown; asked
+ *       only when a slot needs them)
  *   long pg_fl_resolve(PG_FL_CTX ctx, const struct pg_filter_event *e,
  *                      struct pg_fkey_path *fwd, __u32 len);
  *       a relative path in fwd->path[0..len): replace it by its directory
@@ -43,6 +46,60 @@
 				return 0;                                                          \
 		}                                                                                  \
 	} while (0)
+
+/* A proc.exe or proc.args string as a trie key: with its NUL when whole. */
+PG_FILTER_INLINE void pg_proc_key(struct pg_fkey_path *k, __u32 gen, __u32 field, const char *str,
+				  __u32 len, __u32 whole)
+{
+	__builtin_memcpy(k->path, str, PG_PROC_STR);
+	len &= PG_PROC_STR - 1;
+	k->path[len] = 0;
+	k->gen = (__u8)gen;
+	k->field = (__u8)field;
+	k->prefixlen = 8 * (PG_PATH_KEY_HDR + len + (whole ? 1 : 0));
+}
+
+/* What the process's exec set: proc.is_exe_from_memfd, then proc.exe and
+ * proc.args, one trie lookup each in the key buffer `k`.
+ * Returns 0 when no slot is left. */
+PG_FILTER_INLINE int pg_filter_proc_strs(PG_FL_CTX ctx, __u32 gen, const struct pg_filter_event *e,
+					 struct pg_fkey_path *k, struct pg_slots *s)
+{
+	const struct pg_field_mask *xm = pg_fl_mask(ctx, gen, PG_FF_EXE);
+	const struct pg_field_mask *am = pg_fl_mask(ctx, gen, PG_FF_ARGS);
+	const struct pg_field_mask *mm = pg_fl_mask(ctx, gen, PG_FF_MEMFD);
+	const int use_x = xm && pg_slots_meet(s, &xm->uses);
+	const int use_a = am && pg_slots_meet(s, &am->uses);
+	const int use_m = mm && pg_slots_meet(s, &mm->uses);
+	if (!use_x && !use_a && !use_m)
+		return 1;
+	const struct pg_proc_strs *p = pg_fl_proc(ctx, e);
+	if (!p)
+		return 1;
+	if (use_m) {
+		const __u32 memfd = (p->exe_flags & PG_EXE_FROM_MEMFD) ? 1 : 0;
+		pg_slots_narrow(s, mm, pg_fl_enum(ctx, gen, PG_FF_MEMFD, memfd));
+		if (!pg_slots_any(s))
+			return 0;
+	}
+	if (use_x && (p->exe_whole || p->exe_len == PG_PROC_STR - 1)) {
+		pg_proc_key(k, gen, PG_FF_EXE, p->exe, p->exe_len, p->exe_whole);
+		pg_slots_narrow(s, xm, pg_fl_path(ctx, k));
+		if (!pg_slots_any(s))
+			return 0;
+	}
+	if (use_a && (p->args_whole || p->args_len == PG_PROC_STR - 1)) {
+		pg_proc_key(k, gen, PG_FF_ARGS, p->args, p->args_len, p->args_whole);
+		pg_slots_narrow(s, am, pg_fl_path(ctx, k));
+	}
+	return pg_slots_any(s);
+}
+
+/* The path fields of an open or a path operation (see pg_filter_eval).
+ * Returns 0 when no slot is left. */
+PG_FILTER_INLINE int pg_filter_paths(PG_FL_CTX ctx, __u32 gen, const struct pg_filter_event *e,
+				     struct pg_fkey_path *fwd, struct pg_fkey_path *rev,
+				     long path_len, struct pg_slots *s);
 
 /* Judge one event under generation `gen`. `fwd` holds the path argument of
  * an open, or the first path argument of a path operation, in
@@ -95,6 +152,17 @@ PG_FILTER_INLINE int pg_filter_eval(PG_FL_CTX ctx, __u32 gen, const struct pg_fi
 		}
 	}
 
+	if (!pg_filter_paths(ctx, gen, e, fwd, rev, path_len, s))
+		return 0;
+	/* After the paths: rev is free to hold a key. */
+	return pg_filter_proc_strs(ctx, gen, e, rev, s);
+}
+
+PG_FILTER_INLINE int pg_filter_paths(PG_FL_CTX ctx, __u32 gen, const struct pg_filter_event *e,
+				     struct pg_fkey_path *fwd, struct pg_fkey_path *rev,
+				     long path_len, struct pg_slots *s)
+{
+	const int is_open = pg_fkind_is_open(e->kind);
 	if (path_len < 0 || path_len >= PG_PATH_KEY_MAX || e->kind == PG_FK_CONNECT)
 		return 1;
 	__u32 len = (__u32)path_len;

@@ -80,6 +80,17 @@ struct {
 	__type(value, __u8);
 } pg_fcgroup SEC(".maps") __weak;
 
+/* proc.exe and proc.args by process (tgid), written at exec, copied at
+ * fork, deleted at exit (lifecycle.bpf.c). A process without an entry
+ * (started before the daemon) has them judged as unknown. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct pg_proc_strs);
+} pg_fproc SEC(".maps") __weak;
+
 /* Events let through, per slot (the "passed" column of policy explain). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -154,6 +165,13 @@ static __always_inline __u32 pg_fl_container(void *ctx, const struct pg_filter_e
 	__u64 id = bpf_get_current_cgroup_id();
 	__u8 *ct = bpf_map_lookup_elem(&pg_fcgroup, &id);
 	return ct && *ct < PG_CT_UNKNOWN ? *ct : PG_CT_UNKNOWN;
+}
+
+static __always_inline const struct pg_proc_strs *pg_fl_proc(void *ctx,
+							       const struct pg_filter_event *e)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	return bpf_map_lookup_elem(&pg_fproc, &tgid);
 }
 
 /* Prepending a directory's names to a relative path, leaf to root, as a

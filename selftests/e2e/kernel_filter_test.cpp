@@ -4,6 +4,7 @@
 // bpftool as typed entries; and the pins go away on exit.
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <set>
 
 #include "harness.h"
+#include "kern/api/filter.h"
 
 using namespace pg::e2e;
 
@@ -159,6 +161,48 @@ TEST_CASE("fork records wait for the child's first record, ancestors first; exit
   REQUIRE(std::regex_search(log, m, std::regex(R"((\d+) exec/fork/exit events, (\d+) sent)")));
   MESSAGE(m[0]);
   CHECK(std::stoull(m[2]) < std::stoull(m[1]));
+}
+
+// seen and passed of one filtered syscall, summed over CPUs, from the pins.
+static std::pair<uint64_t, uint64_t> kind_counts(int kind) {
+  Json j = Json::parse(run_capture(fmt::format("bpftool -j map lookup pinned {}/pg_fstats key {} 0 0 0",
+                                               kPinDir, kind)),
+                       nullptr, false);
+  uint64_t seen = 0, passed = 0;
+  const Json& f = j.contains("formatted") ? j["formatted"] : j;
+  if (f.contains("values"))
+    for (const auto& v : f["values"]) {
+      seen += v["value"].value("seen", uint64_t(0));
+      passed += v["value"].value("passed", uint64_t(0));
+    }
+  return {seen, passed};
+}
+
+TEST_CASE("failed execs are judged in the kernel by the caller's proc.exe and proc.args") {
+  Daemon d({"run", "-r", kStable, "--json", "-o", "rule_matching=all"});
+  REQUIRE(d.ready());
+  // env looks the command up along PATH: one failed execve per directory.
+  // Its proc.exe is "env": no stable rule can match, so all stop in the kernel.
+  for (int i = 0; i < 20; ++i) REQUIRE(std::system("env pg-e2e-no-such-cmd >/dev/null 2>&1") != 0);
+  // The same from a copy under /dev/shm: Execution from /dev/shm, for the
+  // exec and for each failed lookup after it (proc.exe starts with /dev/shm/).
+  const std::string shm_env = "/dev/shm/pg-e2e-env";
+  std::filesystem::copy_file("/usr/bin/env", shm_env,
+                             std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::permissions(shm_env, std::filesystem::perms::owner_all);
+  REQUIRE(std::system((shm_env + " pg-e2e-no-such-cmd >/dev/null 2>&1").c_str()) != 0);
+  auto failed = d.wait_for([](const Json& j) {
+    return j.value("rule", "") == "Execution from /dev/shm" && j.contains("output_fields") &&
+           j["output_fields"].value("evt.res", "") == "ENOENT";
+  });
+  std::filesystem::remove(shm_env);
+  REQUIRE_MESSAGE(failed, d.stderr_text());
+  CHECK((*failed)["output_fields"]["proc.exepath"] == shm_env);
+  const auto [seen, passed] = kind_counts(PG_FK_PATHOP + PG_PO_EXECVE - 1);
+  MESSAGE("failed execve: " << seen << " judged, " << passed << " passed");
+  CHECK(seen >= 40);
+  CHECK(passed * 4 < seen);  // the /dev/shm copy's lookups, not env's
+  REQUIRE(d.stop() == 0);
 }
 
 TEST_CASE("the filter maps are pinned, typed for bpftool, and removed on exit") {

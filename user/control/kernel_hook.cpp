@@ -4,6 +4,8 @@
 
 #include <set>
 
+#include "user/engine/extract.h"
+
 namespace pg::user::control {
 
 policy::Ruleset combined_ruleset(const ActivePolicy& a) {
@@ -18,7 +20,7 @@ policy::Ruleset combined_ruleset(const ActivePolicy& a) {
 
 std::expected<void, std::string> KernelTablesHook::prepare(const ActivePolicy& next) {
   const policy::Ruleset combined = combined_ruleset(next);
-  const policy::FilterTables tables = policy::build_filter_tables(combined);
+  const policy::FilterTables tables = policy::build_filter_tables(combined, engine::host_lowering_options());
   auto gen = filter_.apply(tables);
   if (!gen) return std::unexpected(gen.error());
   // The engine is not published yet: only this thread sees it.

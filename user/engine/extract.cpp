@@ -14,6 +14,7 @@
 #include <cstring>
 #include <ctime>
 #include <mutex>
+#include <set>
 #include <unordered_map>
 #include <utility>
 
@@ -671,6 +672,31 @@ std::string_view user_name(uint32_t uid) {
     return getpwuid_r(id, &pw, buf, sizeof(buf), &res) == 0 && res ? std::string(pw.pw_name)
                                                                    : std::string();
   });
+}
+
+std::vector<uint32_t> uids_named(const std::vector<std::string>& names) {
+  std::set<uint32_t> uids;
+  {
+    static std::mutex mu;  // getpwent walks one database cursor
+    std::lock_guard lock(mu);
+    setpwent();
+    while (const passwd* pw = getpwent()) uids.insert(pw->pw_uid);
+    endpwent();
+  }
+  // Named as user_name() names them (the first entry of a uid wins), which
+  // also caches each answer for the events to come.
+  std::vector<uint32_t> out;
+  for (uint32_t uid : uids) {
+    std::string_view n = user_name(uid);
+    if (!n.empty() && std::find(names.begin(), names.end(), n) != names.end()) out.push_back(uid);
+  }
+  return out;
+}
+
+policy::LoweringOptions host_lowering_options() {
+  policy::LoweringOptions o;
+  o.uids_named = uids_named;
+  return o;
 }
 
 std::string_view group_name(uint32_t gid) {

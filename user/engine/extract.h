@@ -11,6 +11,7 @@
 
 #include "policy/ast.h"
 #include "policy/fields.h"
+#include "policy/lowering.h"
 #include "user/engine/view.h"
 
 namespace pg::user::engine {
@@ -67,6 +68,10 @@ std::string render_value(const Value& v);
 
 // User and group names from the host's databases, cached.
 std::string_view user_name(uint32_t uid);
+// The uids user_name() gives one of `names`, from the host's user database.
+std::vector<uint32_t> uids_named(const std::vector<std::string>& names);
+// How the kernel filter's tables are lowered on this host.
+policy::LoweringOptions host_lowering_options();
 std::string_view group_name(uint32_t gid);
 
 }  // namespace pg::user::engine

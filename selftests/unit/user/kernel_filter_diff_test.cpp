@@ -15,6 +15,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <random>
 #include <set>
 #include <string>
@@ -27,6 +28,7 @@
 #include "user/cgroup.h"
 #include "user/decode.h"
 #include "user/engine/engine.h"
+#include "user/engine/extract.h"
 #include "user/process.h"
 
 using namespace pg;
@@ -134,6 +136,26 @@ const char* kAdversarial = R"(
   desc: numeric arguments and uid
   condition: evt.type = ptrace and evt.arg.request in (PTRACE_ATTACH, PTRACE_SEIZE) and user.uid != 0
   output: x %evt.args
+  priority: WARNING
+- rule: exe and args
+  desc: proc.exe and proc.args exact, by prefix, negated, empty
+  condition: evt.type in (execve, execveat, openat, connect) and (proc.exe startswith /dev/shm/ or proc.exe in (./run, "", sh)) and not proc.args in (-c, "", "-c -c")
+  output: x %proc.exe %proc.args
+  priority: WARNING
+- rule: args prefixes
+  desc: proc.args by prefix, with an empty argument inside
+  condition: evt.type in (execve, openat) and (proc.args startswith "-c /dev/shm" or proc.args startswith " " or proc.args = "-c  -c") and proc.exe != ./run
+  output: x %proc.args
+  priority: WARNING
+- rule: users by name
+  desc: user.name as uids, in and not in
+  condition: evt.type in (openat, connect, execve) and (user.name in (daemon, www-data, nobody, no-such-user) or (not user.name in (root, bin) and proc.is_exe_from_memfd = true))
+  output: x %user.name
+  priority: WARNING
+- rule: not from memfd
+  desc: the memfd flag negated
+  condition: evt.type = openat and proc.is_exe_from_memfd != true and not user.name = root and fd.name startswith /etc
+  output: x %fd.name
   priority: WARNING
 - rule: unix connect
   desc: unix sockets
@@ -244,6 +266,30 @@ class Gen {
     return p;
   }
 
+  // argv as an exec leaves it in the process's memory: NUL-terminated
+  // strings. argv[0] and the arguments come from rule values (so prefixes
+  // and exact values of proc.exe and proc.args hit), around the kernel's
+  // PG_PROC_STR cut, empty, or relative.
+  std::string argv_area(const std::string& comm) {
+    auto part = [&]() -> std::string {
+      switch (below(6)) {
+        case 0:
+          return "";
+        case 1:
+          return pick(c_.words) + std::string(PG_PROC_STR - 8 + below(16), 'x');
+        case 2:
+          return "./" + pick(c_.words);
+        case 3:
+          return pick(c_.words) + "/" + pick(kLeaves);
+        default:
+          return pick(c_.words);
+      }
+    };
+    std::string area = (chance(40) ? comm : part()) + '\0';
+    for (size_t i = below(4); i > 0; --i) area += (chance(20) ? "-c" : part()) + '\0';
+    return area;
+  }
+
   uint64_t flags() {
     static const uint64_t bits[] = {O_CREAT,     O_TRUNC,   O_APPEND, O_DIRECTORY, O_PATH,
                                     O_CLOEXEC,   O_EXCL,    O_NOCTTY, O_NONBLOCK,  O_NOFOLLOW,
@@ -297,7 +343,7 @@ struct Rig {
     for (const auto& d : loaded.diagnostics.all())
       if (d.is_error()) MESSAGE(policy::render_text(d));
     REQUIRE_MESSAGE(loaded.ok(), "rules did not load");
-    tables = policy::build_filter_tables(loaded.ruleset);
+    tables = policy::build_filter_tables(loaded.ruleset, engine::host_lowering_options());
     engine::EngineOptions o;
     o.all_matches = true;
     plain = std::move(*engine::Engine::build(loaded.ruleset, o));
@@ -352,6 +398,7 @@ TEST_CASE("kernel filter differential: a full match always passes the kernel hal
     return !c ? PG_CT_UNKNOWN : c->host() ? PG_CT_HOST : PG_CT_CONTAINER;
   };
   std::set<std::string> fired;
+  std::map<uint32_t, pg_proc_strs> kernel_proc;  // pg_fproc: processes exec'd so far
 
   for (uint64_t i = 0; i < cases; ++i) {
     const uint32_t pid = 1000 + uint32_t(i % 64);
@@ -369,8 +416,9 @@ TEST_CASE("kernel filter differential: a full match always passes the kernel hal
       t.uid = uid;
       std::strncpy(t.comm, comm.c_str(), sizeof(t.comm) - 1);
       std::strncpy(t.pcomm, pcomm.c_str(), sizeof(t.pcomm) - 1);
-      std::string args = comm + '\0' + g.pick(rig.corpus.words);
-      b.rec().args = b.add(args);
+      const std::string args = g.argv_area(comm);
+      b.rec().args = b.add(args);  // the whole area, final NUL included, as the kernel copies it
+      b.rec().exe_flags = g.chance(10) ? PG_EXE_FROM_MEMFD : 0;
       std::string exe = g.path();
       // The exe arrives as a dentry walk: components leaf first.
       std::string comps;
@@ -383,8 +431,21 @@ TEST_CASE("kernel filter differential: a full match always passes the kernel hal
       }
       b.rec().exe = b.add(comps, PG_SF_COMPONENTS);
       b.rec().cwd = b.add(std::string("tmp\0", 4), PG_SF_COMPONENTS);
-      if (decode_record(b.finish(PG_REC_EXEC), clock, exec_ev)) procs.update(exec_ev);
+      const uint32_t exe_flags = b.rec().exe_flags;
+      if (decode_record(b.finish(PG_REC_EXEC), clock, exec_ev)) {
+        procs.update(exec_ev);
+        // What the kernel keeps for the process (pg_fproc), from the same area.
+        pg_proc_strs& k = kernel_proc[pid];
+        k = {};
+        pg_proc_fill f;
+        pg_proc_fill_start(&f, &k, args.data(), uint32_t(args.size()), uint32_t(args.size()));
+        for (uint32_t at = 0; !pg_proc_fill_step(&f, at); ++at) {
+        }
+        k.exe_flags = exe_flags;
+      }
     }
+    auto known = kernel_proc.find(pid);
+    const pg_proc_strs* kproc = known == kernel_proc.end() ? nullptr : &known->second;
 
     pg_filter_event fe{};
     fe.uid = uid;
@@ -546,7 +607,7 @@ TEST_CASE("kernel filter differential: a full match always passes the kernel hal
 
     pg_slots verdict{};
     const bool pass = native.eval(fe, have_path ? path.c_str() : nullptr, verdict,
-                                  base.empty() ? nullptr : base.c_str());
+                                  base.empty() ? nullptr : base.c_str(), kproc);
     passed += pass;
 
     engine::EventView view{ev, procs, procs.find(pid), i, "host", &cgroups};
@@ -662,11 +723,9 @@ TEST_CASE("kernel filter: fork and exit records go out as they happen only for r
 
 TEST_CASE("kernel filter: the stable rules the kernel cannot sharpen, and why") {
   Rig rig(read_files({std::string(kRulesDir) + "falco_rules.yaml"}));
-  // Each of these is judged by event type alone in the kernel:
-  const std::set<std::string> expected{
-      // proc.exe / proc.cwd / proc.args: the executable's path is not a kernel field
-      "Execution from /dev/shm",
-  };
+  // None is judged by event type alone in the kernel any more ("Execution
+  // from /dev/shm" was, until proc.exe and proc.args became kernel fields).
+  const std::set<std::string> expected{};
   std::set<std::string> blunt;
   size_t syscall_rules = 0, filtered_now = 0;
   for (size_t i = 0; i < rig.loaded.ruleset.rules.size(); ++i) {
