@@ -119,8 +119,8 @@ TEST_CASE("fork records wait for the child's first record, ancestors first; exit
   std::ofstream(rules) << "- rule: probe opened\n  desc: d\n  condition: evt.type in (open, openat) "
                           "and fd.name = "
                        << probe
-                       << "\n  output: probe opened (pid=%proc.pid exe=%proc.exepath "
-                          "pexe=%proc.pexepath)\n  priority: WARNING\n";
+                       << "\n  output: probe opened (pid=%proc.pid ppid=%proc.ppid "
+                          "exe=%proc.exepath pexe=%proc.pexepath)\n  priority: WARNING\n";
   Daemon d({"run", "-r", rules, "--json"});
   REQUIRE(d.ready());
   const std::string self = std::filesystem::read_symlink("/proc/self/exe");
@@ -153,6 +153,34 @@ TEST_CASE("fork records wait for the child's first record, ancestors first; exit
   REQUIRE(by_child);
   CHECK((*by_child)["output_fields"]["proc.exepath"] == self);
   CHECK((*by_child)["output_fields"]["proc.pexepath"] == self);
+
+  // A parent that execs while its child has sent nothing yet: the child's
+  // fork record goes out before the exec, so the child is the old image.
+  int gate[2];
+  REQUIRE(pipe(gate) == 0);
+  const pid_t parent = fork();
+  if (parent == 0) {
+    const pid_t c = fork();
+    if (c == 0) {
+      char b;
+      if (read(gate[0], &b, 1) == 1) ::close(::open(probe.c_str(), O_RDONLY));
+      _exit(0);
+    }
+    dup2(gate[1], 9);  // no close-on-exec: the shell releases the child after the exec
+    execl("/bin/sh", "sh", "-c", "echo x >&9; sleep 0.5", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  ::close(gate[0]);
+  ::close(gate[1]);
+  waitpid(parent, nullptr, 0);
+  auto after_exec = d.wait_for([&](const Json& j) {
+    return j.value("rule", "") == "probe opened" && j.contains("output_fields") &&
+           j["output_fields"].value("proc.ppid", 0) == parent;
+  });
+  REQUIRE_MESSAGE(after_exec, d.stderr_text());
+  CHECK((*after_exec)["output_fields"]["proc.exepath"] == self);
+  CHECK((*after_exec)["output_fields"]["proc.pexepath"] != self);  // the parent is sh now
+
   REQUIRE(d.stop() == 0);
   // Of the lifecycle events the programs saw, only the forks above crossed
   // (the rule names no fork or exit); the exits of both stayed in the kernel.
