@@ -23,14 +23,18 @@ static const pg_slots* pg_fl_str(PG_FL_CTX ctx, const pg_fkey_str* k) { return c
 static const pg_slots* pg_fl_num(PG_FL_CTX ctx, const pg_fkey_num* k) { return ctx->num(*k); }
 static const pg_slots* pg_fl_path(PG_FL_CTX ctx, const pg_fkey_path* k) { return ctx->path(*k); }
 static __u32 pg_fl_container(PG_FL_CTX, const pg_filter_event* e) { return e->container; }
+// No cache kept natively: the task's verdict is computed for every event,
+// so the differential test runs the very path a cache miss takes.
+static pg_slots* pg_fl_task_cache(PG_FL_CTX ctx, const pg_filter_event*, int* fresh) {
+  *fresh = 0;
+  return ctx->task_slots();
+}
+static void pg_fl_task_cache_done(PG_FL_CTX, const pg_filter_event*) {}
 static const pg_proc_strs* pg_fl_proc(PG_FL_CTX ctx, const pg_filter_event*) {
   return ctx->proc();
 }
 static long pg_fl_resolve(PG_FL_CTX ctx, const pg_filter_event*, pg_fkey_path* fwd, __u32 len) {
   return ctx->resolve(fwd, len);
-}
-static void pg_fl_reverse(PG_FL_CTX, const pg_fkey_path* fwd, pg_fkey_path* rev, __u32 len) {
-  for (__u32 i = 0; i < len; i++) rev->path[i] = fwd->path[len - 1 - i];
 }
 #include "kern/api/filter_eval.h"
 

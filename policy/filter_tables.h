@@ -68,6 +68,7 @@ class NativeFilter {
   bool eval(const pg_filter_event& e, const char* path, pg_slots& out,
             const char* base = nullptr, const pg_proc_strs* proc = nullptr) const;
   const pg_proc_strs* proc() const { return proc_; }
+  pg_slots* task_slots() const { return &task_slots_; }
   // The kernel's pg_fl_resolve, on the base given to eval().
   long resolve(pg_fkey_path* fwd, uint32_t len) const;
 
@@ -85,6 +86,7 @@ class NativeFilter {
   std::size_t longest_ = 0;
   mutable const char* base_ = nullptr;  // during eval() only
   mutable const pg_proc_strs* proc_ = nullptr;
+  mutable pg_slots task_slots_{};  // the task's verdict, recomputed per event
 };
 
 inline void slot_set(pg_slots& s, std::size_t i) { s.w[i / 64] |= uint64_t(1) << (i % 64); }

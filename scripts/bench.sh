@@ -18,11 +18,15 @@ PAIRS=${PAIRS:-7}
 GETPPID_N=${GETPPID_N:-2000000}
 OPEN_N=${OPEN_N:-200000}
 PEREGRINE=build/peregrine
-LOOP=build/bench-loop
+# The loops run on one CPU (the daemon's reader then mostly on another):
+# fewer migrations, steadier pairs. BENCH_CPU= (empty) lets them roam.
+BENCH_CPU=${BENCH_CPU-1}
+loop() { if [ -n "$BENCH_CPU" ]; then taskset -c "$BENCH_CPU" build/bench-loop "$@"; else build/bench-loop "$@"; fi; }
+LOOP=loop
 [ "$(id -u)" -eq 0 ] || { echo "bench: needs root (attaches eBPF programs)" >&2; exit 1; }
 
 tmp=$(mktemp -d)
-trap 'kill "${tracer:-}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+trap 'kill "${tracer:-}" 2>/dev/null || true; [ -n "${FLOOR_EVENT:-}" ] && echo 0 >"$FLOOR_EVENT" 2>/dev/null; rm -rf "$tmp"' EXIT
 echo x > "$tmp/target"
 
 start_tracer() {
@@ -68,6 +72,36 @@ bench() {
 }
 
 results=()
+
+# The kernel's own floor: with any syscall tracepoint enabled, every syscall
+# of every task takes the kernel's syscall-tracing path, whoever listens.
+# Enabling one through tracefs (no BPF, a syscall the loops never make,
+# tracing off so nothing is written) measures what no eBPF design on
+# per-syscall tracepoints can go below.
+TRACEFS=/sys/kernel/tracing
+[ -d "$TRACEFS/events/syscalls" ] || TRACEFS=/sys/kernel/debug/tracing
+FLOOR_EVENT=$TRACEFS/events/syscalls/sys_exit_vhangup/enable
+floor_bench() {  # floor_bench NAME LOOP-ARGS...
+  local name=$1
+  shift
+  [ -w "$FLOOR_EVENT" ] || { results+=("$name: skipped (no $FLOOR_EVENT)"); return; }
+  local was_on ratios=() base with
+  was_on=$(cat "$TRACEFS/tracing_on")
+  echo 0 >"$TRACEFS/tracing_on"
+  for i in $(seq "$PAIRS"); do
+    base=$("$LOOP" "$@")
+    echo 1 >"$FLOOR_EVENT"; with=$("$LOOP" "$@"); echo 0 >"$FLOOR_EVENT"
+    ratios+=("$(awk -v a="$with" -v b="$base" 'BEGIN {printf "%.4f", a / b}')")
+    printf '  %-28s pair %d: baseline %8s ns/op, tracepoint on %8s ns/op, ratio %s\n' \
+      "$name" "$i" "$base" "$with" "${ratios[-1]}"
+  done
+  echo "$was_on" >"$TRACEFS/tracing_on"
+  results+=("$(printf '%-44s median ratio %s (%d pairs)' "$name" \
+    "$(printf '%s\n' "${ratios[@]}" | median)" "$PAIRS")")
+}
+floor_bench "getppid, kernel floor (a tracepoint, no BPF)" getppid "$GETPPID_N"
+floor_bench "open+close, kernel floor (a tracepoint, no BPF)" openclose "$OPEN_N" "$tmp/target"
+
 open_family=open,openat,openat2,creat
 bench "getppid, open family traced (no filter)" "$open_family" getppid "$GETPPID_N"
 bench "open+close, open family traced (no filter)" "$open_family" openclose "$OPEN_N" "$tmp/target"

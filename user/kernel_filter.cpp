@@ -202,7 +202,7 @@ std::expected<uint32_t, std::string> KernelFilter::apply(const policy::FilterTab
 
   // The flip: one update makes the new generation live.
   uint32_t zero = 0;
-  pg_filter_ctl ctl{g, enabled_ ? 1u : 0u, t.eager, 0};
+  pg_filter_ctl ctl{g, enabled_ ? 1u : 0u, t.eager, ++version_};
   if (auto r = update(fd("pg_fctl"), &zero, &ctl, "pg_fctl"); !r) return std::unexpected(r.error());
   gen_ = g;
   applied_ = true;

@@ -66,6 +66,7 @@ class KernelFilter {
   bool enabled_ = true;
   bool applied_ = false;
   uint32_t gen_ = 0;
+  uint32_t version_ = 0;  // pg_filter_ctl.version: one more per apply()
 };
 
 // Counters of a running daemon, from its pinned maps (for `policy explain`).

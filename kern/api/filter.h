@@ -172,7 +172,20 @@ struct pg_filter_ctl {
 	__u32 gen;
 	__u32 enabled; /* 0: every event passes with every slot, every record is eager */
 	__u32 eager;   /* PG_EAGER_* */
-	__u32 pad;
+	__u32 version; /* changes with every table change: cached verdicts older are stale */
+};
+
+/* pg_ftask (task storage): what a task's own fields (comm, parent comm,
+ * uid, container) leave of all slots, with the facts it was computed
+ * from. An event of the task whose facts and table version match uses
+ * the slots instead of one lookup per field. */
+struct pg_task_slots {
+	__u32 version; /* pg_filter_ctl.version + 1; 0: never computed */
+	__u32 uid;
+	__u64 cgroup_id;
+	char comm[PG_COMM_LEN];
+	char pcomm[PG_COMM_LEN];
+	struct pg_slots slots;
 };
 
 /* pg_filter_ctl.eager: a loaded rule names forks (clone, clone3, fork,
@@ -352,7 +365,8 @@ struct pg_filter_event {
 	__u8 arg_as_is;
 	__u8 pad[2];
 	__s32 dirfd; /* opens: what a relative path is relative to (PG_AT_FDCWD: the cwd) */
-	__u32 pad2;
+	__u32 version; /* pg_filter_ctl.version of the tables judging it */
+	__u64 cgroup_id;
 	char comm[PG_COMM_LEN];
 	char pcomm[PG_COMM_LEN];
 };
@@ -447,6 +461,26 @@ PG_FILTER_INLINE __u32 pg_path_facts(const char *p, __u32 len)
 		dotdot |= valid & dot & dot1 & slash2;			      /* "../" */
 	}
 	return (bad ? 0 : PG_PF_CLEAN) | (dotdot ? PG_PF_DOTDOT : 0);
+}
+
+/* rev[i] = fwd[len - 1 - i] for i < len (len < PG_PATH_KEY_MAX): eight
+ * bytes at a time from the end of fwd, byte-swapped, then the at most seven
+ * bytes left at its start one by one. Like pg_path_facts, it may read past
+ * fwd's PG_PATH_KEY_MAX bytes into the key that follows. */
+PG_FILTER_INLINE void pg_path_reverse(const char *fwd, char *rev, __u32 len)
+{
+	__u32 k = 0;
+	for (; k < PG_PATH_KEY_MAX / 8; k++) {
+		if (8 * k + 8 > len)
+			break;
+		__u64 w = __builtin_bswap64(pg_load64(fwd + PG_FILTER_BOUND(len - 8 * k - 8, 255)));
+		__builtin_memcpy(rev + PG_FILTER_BOUND(8 * k, 255), &w, sizeof(w));
+	}
+	for (__u32 j = 8 * k; j < 8 * k + 8; j++) {
+		if (j >= len)
+			break;
+		rev[PG_FILTER_BOUND(j, 255)] = fwd[PG_FILTER_BOUND(len - 1 - j, 255)];
+	}
 }
 
 #endif

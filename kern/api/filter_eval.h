@@ -10,6 +10,13 @@
  *   const struct pg_slots *pg_fl_path(PG_FL_CTX ctx, const struct pg_fkey_path *key);
  *   __u32 pg_fl_container(PG_FL_CTX ctx, const struct pg_filter_event *e);
  *       the event's enum pg_container_class (asked only when a slot needs it)
+ *   struct pg_slots *pg_fl_task_cache(PG_FL_CTX ctx, const struct pg_filter_event *e,
+ *                                     int *fresh);
+ *       where the task's own verdict (pg_task_slots.slots) is kept, and
+ *       whether it is current for this event (NULL: no cache; judge each
+ *       field instead)
+ *   void pg_fl_task_cache_done(PG_FL_CTX ctx, const struct pg_filter_event *e);
+ *       the slots just computed there are current for this event's facts
  *   const struct pg_proc_strs *pg_fl_proc(PG_FL_CTX ctx, const struct pg_filter_event *e);
  *       the event's process's proc.exe and proc.args (NULL: unknown; asked
  *       only when a slot needs them)
@@ -18,13 +25,6 @@
  *       a relative path in fwd->path[0..len): replace it by its directory
  *       (cwd or e->dirfd) + "/" + the path, NUL-terminated; returns the new
  *       length, or -1 when the directory is unknown or the result too long
- *
- * and the byte loop that reverses a path (the eBPF side drives it with
- * bpf_loop(), so the verifier sees one iteration rather than 253):
- *
- *   void pg_fl_reverse(PG_FL_CTX ctx, const struct pg_fkey_path *fwd,
- *                      struct pg_fkey_path *rev, __u32 len);
- *       rev->path[i] = fwd->path[len - 1 - i] for i < len
  *
  * each returning NULL when there is no entry. The eBPF programs look into
  * maps; the native build looks into the tables the daemon is about to load.
@@ -101,6 +101,37 @@ PG_FILTER_INLINE int pg_filter_paths(PG_FL_CTX ctx, __u32 gen, const struct pg_f
 				     struct pg_fkey_path *fwd, struct pg_fkey_path *rev,
 				     long path_len, struct pg_slots *s);
 
+/* comm, parent comm, uid and container narrow `s`. Clears *cacheable when
+ * the container class was unknown to a slot that asks for it. Returns 0
+ * when no slot is left. */
+PG_FILTER_INLINE int pg_filter_task_fields(PG_FL_CTX ctx, __u32 gen,
+					   const struct pg_filter_event *e, struct pg_slots *s,
+					   int *cacheable)
+{
+	struct pg_fkey_str sk = {.gen = gen, .field = PG_FF_COMM};
+	__builtin_memcpy(sk.value, e->comm, PG_COMM_LEN);
+	PG_FILTER_NARROW(PG_FF_COMM, pg_fl_str(ctx, &sk));
+	sk.field = PG_FF_PCOMM;
+	__builtin_memcpy(sk.value, e->pcomm, PG_COMM_LEN);
+	PG_FILTER_NARROW(PG_FF_PCOMM, pg_fl_str(ctx, &sk));
+
+	struct pg_fkey_num uk = {.gen = gen, .field = PG_FF_UID, .value = e->uid};
+	PG_FILTER_NARROW(PG_FF_UID, pg_fl_num(ctx, &uk));
+
+	const struct pg_field_mask *cm = pg_fl_mask(ctx, gen, PG_FF_CONTAINER);
+	if (cm && pg_slots_meet(s, &cm->uses)) {
+		__u32 ct = pg_fl_container(ctx, e);
+		if (ct == PG_CT_UNKNOWN) {
+			*cacheable = 0;
+		} else {
+			pg_slots_narrow(s, cm, pg_fl_enum(ctx, gen, PG_FF_CONTAINER, ct));
+			if (!pg_slots_any(s))
+				return 0;
+		}
+	}
+	return 1;
+}
+
 /* Judge one event under generation `gen`. `fwd` holds the path argument of
  * an open, or the first path argument of a path operation, in
  * fwd->path[0..path_len) when path_len >= 0 (path_len < 0: no
@@ -132,24 +163,25 @@ PG_FILTER_INLINE int pg_filter_eval(PG_FL_CTX ctx, __u32 gen, const struct pg_fi
 		}
 	}
 
-	struct pg_fkey_str sk = {.gen = gen, .field = PG_FF_COMM};
-	__builtin_memcpy(sk.value, e->comm, PG_COMM_LEN);
-	PG_FILTER_NARROW(PG_FF_COMM, pg_fl_str(ctx, &sk));
-	sk.field = PG_FF_PCOMM;
-	__builtin_memcpy(sk.value, e->pcomm, PG_COMM_LEN);
-	PG_FILTER_NARROW(PG_FF_PCOMM, pg_fl_str(ctx, &sk));
-
-	struct pg_fkey_num uk = {.gen = gen, .field = PG_FF_UID, .value = e->uid};
-	PG_FILTER_NARROW(PG_FF_UID, pg_fl_num(ctx, &uk));
-
-	const struct pg_field_mask *cm = pg_fl_mask(ctx, gen, PG_FF_CONTAINER);
-	if (cm && pg_slots_meet(s, &cm->uses)) {
-		__u32 ct = pg_fl_container(ctx, e);
-		if (ct != PG_CT_UNKNOWN) {
-			pg_slots_narrow(s, cm, pg_fl_enum(ctx, gen, PG_FF_CONTAINER, ct));
-			if (!pg_slots_any(s))
-				return 0;
-		}
+	/* The task's own fields: from the task's cached verdict when current,
+	 * else computed for every slot (and kept when the container class was
+	 * known: an unknown one may become known). */
+	int fresh = 0;
+	struct pg_slots *t = pg_fl_task_cache(ctx, e, &fresh);
+	if (t && !fresh) {
+		int cacheable = 1;
+		__builtin_memset(t, 0xff, sizeof(*t));
+		pg_filter_task_fields(ctx, gen, e, t, &cacheable);
+		if (cacheable)
+			pg_fl_task_cache_done(ctx, e);
+	}
+	if (t) {
+		for (int i = 0; i < PG_SLOT_WORDS; i++)
+			s->w[i] &= t->w[i];
+		if (!pg_slots_any(s))
+			return 0;
+	} else if (!pg_filter_task_fields(ctx, gen, e, s, &fresh)) {
+		return 0;
 	}
 
 	if (!pg_filter_paths(ctx, gen, e, fwd, rev, path_len, s))
@@ -212,7 +244,7 @@ PG_FILTER_INLINE int pg_filter_paths(PG_FL_CTX ctx, __u32 gen, const struct pg_f
 
 	const struct pg_field_mask *sm = pg_fl_mask(ctx, gen, PG_FF_SUFFIX);
 	if (sm && pg_slots_meet(s, &sm->uses)) {
-		pg_fl_reverse(ctx, fwd, rev, len);
+		pg_path_reverse(fwd->path, rev->path, len);
 		rev->gen = (__u8)gen;
 		rev->field = PG_FF_SUFFIX;
 		rev->prefixlen = 8 * (PG_PATH_KEY_HDR + len);

@@ -91,6 +91,14 @@ struct {
 	__type(value, struct pg_proc_strs);
 } pg_fproc SEC(".maps") __weak;
 
+/* Each task's own verdict (struct pg_task_slots). */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct pg_task_slots);
+} pg_ftask SEC(".maps") __weak;
+
 /* Events let through, per slot (the "passed" column of policy explain). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -162,9 +170,38 @@ static __always_inline const struct pg_slots *pg_fl_path(void *ctx, const struct
 
 static __always_inline __u32 pg_fl_container(void *ctx, const struct pg_filter_event *e)
 {
-	__u64 id = bpf_get_current_cgroup_id();
+	__u64 id = e->cgroup_id;
 	__u8 *ct = bpf_map_lookup_elem(&pg_fcgroup, &id);
 	return ct && *ct < PG_CT_UNKNOWN ? *ct : PG_CT_UNKNOWN;
+}
+
+static __always_inline bool pg_comm_eq(const char *a, const char *b)
+{
+	return *(const __u64 *)a == *(const __u64 *)b && *(const __u64 *)(a + 8) == *(const __u64 *)(b + 8);
+}
+
+static __always_inline struct pg_slots *pg_fl_task_cache(void *ctx, const struct pg_filter_event *e,
+							 int *fresh)
+{
+	struct pg_task_slots *c = bpf_task_storage_get(&pg_ftask, bpf_get_current_task_btf(), NULL,
+						       BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!c)
+		return NULL;
+	*fresh = c->version == e->version + 1 && c->uid == e->uid && c->cgroup_id == e->cgroup_id &&
+		 pg_comm_eq(c->comm, e->comm) && pg_comm_eq(c->pcomm, e->pcomm);
+	return &c->slots;
+}
+
+static __always_inline void pg_fl_task_cache_done(void *ctx, const struct pg_filter_event *e)
+{
+	struct pg_task_slots *c = bpf_task_storage_get(&pg_ftask, bpf_get_current_task_btf(), NULL, 0);
+	if (!c)
+		return;
+	c->version = e->version + 1;
+	c->uid = e->uid;
+	c->cgroup_id = e->cgroup_id;
+	__builtin_memcpy(c->comm, e->comm, PG_COMM_LEN);
+	__builtin_memcpy(c->pcomm, e->pcomm, PG_COMM_LEN);
 }
 
 static __always_inline const struct pg_proc_strs *pg_fl_proc(void *ctx,
@@ -277,29 +314,6 @@ static __always_inline long pg_fl_resolve(void *ctx, const struct pg_filter_even
 	return total;
 }
 
-struct pg_path_loop {
-	struct pg_fkeys *keys;
-	__u32 len;
-};
-
-static long pg_reverse_step(__u64 i, void *ctx)
-{
-	struct pg_path_loop *l = ctx;
-	__u64 j = (__u64)l->len - 1 - i;
-	if (i >= PG_PATH_KEY_MAX || j >= PG_PATH_KEY_MAX)
-		return 1;
-	l->keys->rev.path[i] = l->keys->fwd.path[j];
-	return 0;
-}
-
-/* fwd and rev are the two halves of the per-CPU pg_fkeybuf entry. */
-static __always_inline void pg_fl_reverse(void *ctx, const struct pg_fkey_path *fwd,
-					  struct pg_fkey_path *rev, __u32 len)
-{
-	struct pg_path_loop l = {.keys = (struct pg_fkeys *)fwd, .len = len};
-	bpf_loop(len, pg_reverse_step, &l, 0);
-}
-
 #include "api/filter_eval.h"
 
 /* ---- entry point -------------------------------------------------------- */
@@ -354,6 +368,8 @@ static __always_inline bool pg_filter(struct pg_filter_event *e, const char *upa
 		return true;
 	}
 	__u32 gen = ctl->gen & 1;
+	e->version = ctl->version;
+	e->cgroup_id = bpf_get_current_cgroup_id();
 	v->gen = gen;
 	v->flags = PG_VF_FILTERED;
 
