@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/wait.h>
+#include <sys/stat.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -189,6 +191,50 @@ TEST_CASE("fork records wait for the child's first record, ancestors first; exit
   REQUIRE(std::regex_search(log, m, std::regex(R"((\d+) exec/fork/exit events, (\d+) sent)")));
   MESSAGE(m[0]);
   CHECK(std::stoull(m[2]) < std::stoull(m[1]));
+}
+
+TEST_CASE("a task's cached verdict is judged again when its comm or uid changes") {
+  TempDir dir;
+  const std::string probe = dir.path + "/probe";
+  std::ofstream(probe) << "x";
+  chmod(dir.path.c_str(), 0755);
+  chmod(probe.c_str(), 0644);
+  const std::string rules = dir.path + "/rules.yaml";
+  std::ofstream(rules) << "- rule: renamed opens probe\n  desc: d\n  condition: evt.type = openat "
+                          "and proc.name = pg-renamed and fd.name = "
+                       << probe
+                       << "\n  output: renamed (pid=%proc.pid)\n  priority: WARNING\n"
+                          "- rule: daemon opens probe\n  desc: d\n  condition: evt.type = openat "
+                          "and user.uid = 1 and fd.name = "
+                       << probe << "\n  output: uid 1 (pid=%proc.pid)\n  priority: WARNING\n";
+  Daemon d({"run", "-r", rules, "--json"});
+  REQUIRE(d.ready());
+  // The same task opens the probe before and after each change: the first
+  // open leaves it a cached verdict in which neither rule survives.
+  const pid_t child = fork();
+  if (child == 0) {
+    for (int i = 0; i < 3; ++i) ::close(::open(probe.c_str(), O_RDONLY));
+    prctl(PR_SET_NAME, "pg-renamed");
+    ::close(::open(probe.c_str(), O_RDONLY));
+    prctl(PR_SET_NAME, "pg-plain");
+    if (setresuid(1, 1, 1) != 0) _exit(1);
+    ::close(::open(probe.c_str(), O_RDONLY));
+    _exit(0);
+  }
+  int st = 0;
+  waitpid(child, &st, 0);
+  REQUIRE(WIFEXITED(st));
+  REQUIRE(WEXITSTATUS(st) == 0);
+  auto fired = [&](const std::string& rule) {
+    return d.wait_for([&](const Json& j) {
+      return j.value("rule", "") == rule && j.contains("output_fields") &&
+             j["output_fields"].value("proc.pid", 0) == child;
+    });
+  };
+  CHECK_MESSAGE(fired("renamed opens probe"), d.stderr_text());
+  CHECK(fired("daemon opens probe"));
+  REQUIRE(d.stop() == 0);
+  CHECK(d.all([](const Json& j) { return j.contains("rule"); }).size() == 2);
 }
 
 // seen and passed of one filtered syscall, summed over CPUs, from the pins.
