@@ -175,8 +175,8 @@ int BPF_PROG(pg_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	struct pg_children_walk w = {
 	    .head = &task->children, .pos = task->children.next, .tgid = r->task.tgid};
 	bpf_loop(PG_EXEC_CHILDREN, pg_flush_child, &w, 0);
-	pg_submit(buf, off);
-	pg_count_lifecycle(PG_LC_EXEC, true);
+	if (pg_submit(buf, off))
+		pg_count_lifecycle(PG_LC_EXEC, true);
 	return 0;
 }
 
@@ -237,17 +237,21 @@ int BPF_PROG(pg_exit, struct task_struct *task)
 {
 	if (pg_is_self())
 		return 0;
-	/* Other threads exiting leave the process alive. */
 	pg_count_lifecycle(PG_LC_EXIT, false);
-	if (BPF_CORE_READ(task, pid) != BPF_CORE_READ(task, tgid))
-		return 0;
-	__u32 tgid = BPF_CORE_READ(task, tgid);
-	bpf_map_delete_elem(&pg_fproc, &tgid);
-	if (!(pg_eager() & PG_EAGER_EXIT)) {
-		/* Userspace never heard of it, or sweeps it once it is gone. */
-		bpf_map_delete_elem(&pg_pending_fork, &tgid);
-		return 0;
+	const __u32 tgid = BPF_CORE_READ(task, tgid);
+	const bool eager = pg_eager() & PG_EAGER_EXIT;
+	/* The last thread out (do_exit() has counted it already): the
+	 * process's state here goes. Without exit records, a fork record
+	 * still pending is of a process userspace never heard of; it sweeps
+	 * the others from its table itself. */
+	if (BPF_CORE_READ(task, signal, live.counter) == 0) {
+		bpf_map_delete_elem(&pg_fproc, &tgid);
+		if (!eager)
+			bpf_map_delete_elem(&pg_pending_fork, &tgid);
 	}
+	/* Other threads exiting leave the process alive. */
+	if (!eager || BPF_CORE_READ(task, pid) != tgid)
+		return 0;
 	pg_flush_forks(tgid, false);
 	struct pg_exit_rec r = {};
 	pg_fill_hdr(&r.hdr, PG_REC_EXIT);

@@ -199,18 +199,22 @@ static __always_inline void pg_flush_forks(__u32 tgid, bool own_replaced)
 	}
 }
 
-/* Copy an assembled record of `size` bytes from scratch to the ring buffer. */
-static __always_inline void pg_submit(__u8 *buf, __u32 size)
+/* Copy an assembled record of `size` bytes from scratch to the ring buffer;
+ * whether it went. */
+static __always_inline bool pg_submit(__u8 *buf, __u32 size)
 {
 	struct pg_hdr *h = (struct pg_hdr *)buf;
 	if (size > PG_SCRATCH_SIZE || size < sizeof(struct pg_hdr)) {
 		pg_count_drop(PG_DROP_READ);
-		return;
+		return false;
 	}
 	pg_flush_forks(bpf_get_current_pid_tgid() >> 32, h->type == PG_REC_EXEC);
 	h->size = size;
-	if (bpf_ringbuf_output(&pg_events, buf, PG_MASK(size, PG_SCRATCH_SIZE - 1), 0))
+	if (bpf_ringbuf_output(&pg_events, buf, PG_MASK(size, PG_SCRATCH_SIZE - 1), 0)) {
 		pg_count_drop(PG_DROP_RINGBUF_FULL);
+		return false;
+	}
+	return true;
 }
 
 #endif
