@@ -5,8 +5,8 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstring>
 
@@ -121,8 +121,10 @@ void Pipeline::run(const std::atomic<bool>& stop, const Consumer& consumer,
       last_report = now;
     }
     if (now - last_sweep >= kSweepInterval) {
-      size_t gone = procs_.sweep([](uint32_t pid) { return ::kill(pid_t(pid), 0) == 0 || errno == EPERM; });
-      if (gone) spdlog::debug("process table: swept {} dead processes, {} left", gone, procs_.size());
+      size_t gone =
+          procs_.sweep([](uint32_t pid) { return ::kill(pid_t(pid), 0) == 0 || errno == EPERM; });
+      if (gone)
+        spdlog::debug("process table: swept {} dead processes, {} left", gone, procs_.size());
       last_sweep = now;
     }
   }

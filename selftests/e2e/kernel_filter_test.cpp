@@ -5,9 +5,9 @@
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/wait.h>
-#include <sys/stat.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -113,16 +113,18 @@ TEST_CASE("the same attack raises the same alerts with and without the kernel fi
   CHECK(off_passed == off_seen);    // nothing stopped without the filter
 }
 
-TEST_CASE("fork records wait for the child's first record, ancestors first; exits stay in the kernel") {
+TEST_CASE(
+    "fork records wait for the child's first record, ancestors first; exits stay in the kernel") {
   TempDir dir;
   const std::string probe = dir.path + "/probe";
   std::ofstream(probe) << "x";
   const std::string rules = dir.path + "/rules.yaml";
-  std::ofstream(rules) << "- rule: probe opened\n  desc: d\n  condition: evt.type in (open, openat) "
-                          "and fd.name = "
-                       << probe
-                       << "\n  output: probe opened (pid=%proc.pid ppid=%proc.ppid "
-                          "exe=%proc.exepath pexe=%proc.pexepath)\n  priority: WARNING\n";
+  std::ofstream(rules)
+      << "- rule: probe opened\n  desc: d\n  condition: evt.type in (open, openat) "
+         "and fd.name = "
+      << probe
+      << "\n  output: probe opened (pid=%proc.pid ppid=%proc.ppid "
+         "exe=%proc.exepath pexe=%proc.pexepath)\n  priority: WARNING\n";
   Daemon d({"run", "-r", rules, "--json"});
   REQUIRE(d.ready());
   const std::string self = std::filesystem::read_symlink("/proc/self/exe");
@@ -239,9 +241,10 @@ TEST_CASE("a task's cached verdict is judged again when its comm or uid changes"
 
 // seen and passed of one filtered syscall, summed over CPUs, from the pins.
 static std::pair<uint64_t, uint64_t> kind_counts(int kind) {
-  Json j = Json::parse(run_capture(fmt::format("bpftool -j map lookup pinned {}/pg_fstats key {} 0 0 0",
-                                               kPinDir, kind)),
-                       nullptr, false);
+  Json j =
+      Json::parse(run_capture(fmt::format("bpftool -j map lookup pinned {}/pg_fstats key {} 0 0 0",
+                                          kPinDir, kind)),
+                  nullptr, false);
   uint64_t seen = 0, passed = 0;
   const Json& f = j.contains("formatted") ? j["formatted"] : j;
   if (f.contains("values"))
