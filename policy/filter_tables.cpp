@@ -23,13 +23,12 @@ static const pg_slots* pg_fl_str(PG_FL_CTX ctx, const pg_fkey_str* k) { return c
 static const pg_slots* pg_fl_num(PG_FL_CTX ctx, const pg_fkey_num* k) { return ctx->num(*k); }
 static const pg_slots* pg_fl_path(PG_FL_CTX ctx, const pg_fkey_path* k) { return ctx->path(*k); }
 static __u32 pg_fl_container(PG_FL_CTX, const pg_filter_event* e) { return e->container; }
-// No cache kept natively: the task's verdict is computed for every event,
-// so the differential test runs the very path a cache miss takes.
-static pg_slots* pg_fl_task_cache(PG_FL_CTX ctx, const pg_filter_event*, int* fresh) {
-  *fresh = 0;
-  return ctx->task_slots();
+// One task verdict for every event, as if all came from one task whose
+// facts keep changing: the differential test runs both the misses and the
+// hits of the kernel's per-task cache.
+static pg_task_slots* pg_fl_task_cache(PG_FL_CTX ctx, const pg_filter_event*) {
+  return ctx->task_cache();
 }
-static void pg_fl_task_cache_done(PG_FL_CTX, const pg_filter_event*) {}
 static const pg_proc_strs* pg_fl_proc(PG_FL_CTX ctx, const pg_filter_event*) {
   return ctx->proc();
 }

@@ -68,7 +68,7 @@ class NativeFilter {
   bool eval(const pg_filter_event& e, const char* path, pg_slots& out,
             const char* base = nullptr, const pg_proc_strs* proc = nullptr) const;
   const pg_proc_strs* proc() const { return proc_; }
-  pg_slots* task_slots() const { return &task_slots_; }
+  pg_task_slots* task_cache() const { return &task_cache_; }
   // The kernel's pg_fl_resolve, on the base given to eval().
   long resolve(pg_fkey_path* fwd, uint32_t len) const;
 
@@ -86,7 +86,7 @@ class NativeFilter {
   std::size_t longest_ = 0;
   mutable const char* base_ = nullptr;  // during eval() only
   mutable const pg_proc_strs* proc_ = nullptr;
-  mutable pg_slots task_slots_{};  // the task's verdict, recomputed per event
+  mutable pg_task_slots task_cache_{};  // see pg_fl_task_cache
 };
 
 inline void slot_set(pg_slots& s, std::size_t i) { s.w[i / 64] |= uint64_t(1) << (i % 64); }

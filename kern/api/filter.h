@@ -434,6 +434,28 @@ PG_FILTER_INLINE __u64 pg_load64(const char *p)
 	return w; /* little-endian: byte i of the string is bits 8i..8i+7 */
 }
 
+/* Whether the task verdict `c` was computed from this event's task facts
+ * under the tables judging it. */
+PG_FILTER_INLINE int pg_task_slots_current(const struct pg_task_slots *c,
+					   const struct pg_filter_event *e)
+{
+	return c->version == e->version + 1 && c->uid == e->uid && c->cgroup_id == e->cgroup_id &&
+	       pg_load64(c->comm) == pg_load64(e->comm) &&
+	       pg_load64(c->comm + 8) == pg_load64(e->comm + 8) &&
+	       pg_load64(c->pcomm) == pg_load64(e->pcomm) &&
+	       pg_load64(c->pcomm + 8) == pg_load64(e->pcomm + 8);
+}
+
+/* Mark `c`'s slots as computed from this event's task facts. */
+PG_FILTER_INLINE void pg_task_slots_stamp(struct pg_task_slots *c, const struct pg_filter_event *e)
+{
+	c->version = e->version + 1;
+	c->uid = e->uid;
+	c->cgroup_id = e->cgroup_id;
+	__builtin_memcpy(c->comm, e->comm, PG_COMM_LEN);
+	__builtin_memcpy(c->pcomm, e->pcomm, PG_COMM_LEN);
+}
+
 PG_FILTER_INLINE __u32 pg_path_facts(const char *p, __u32 len)
 {
 	__u64 bad = len == 0 || p[0] != '/';

@@ -10,13 +10,9 @@
  *   const struct pg_slots *pg_fl_path(PG_FL_CTX ctx, const struct pg_fkey_path *key);
  *   __u32 pg_fl_container(PG_FL_CTX ctx, const struct pg_filter_event *e);
  *       the event's enum pg_container_class (asked only when a slot needs it)
- *   struct pg_slots *pg_fl_task_cache(PG_FL_CTX ctx, const struct pg_filter_event *e,
- *                                     int *fresh);
- *       where the task's own verdict (pg_task_slots.slots) is kept, and
- *       whether it is current for this event (NULL: no cache; judge each
- *       field instead)
- *   void pg_fl_task_cache_done(PG_FL_CTX ctx, const struct pg_filter_event *e);
- *       the slots just computed there are current for this event's facts
+ *   struct pg_task_slots *pg_fl_task_cache(PG_FL_CTX ctx, const struct pg_filter_event *e);
+ *       where the event's task keeps its own verdict (NULL: nowhere; each
+ *       task field is then judged for the event)
  *   const struct pg_proc_strs *pg_fl_proc(PG_FL_CTX ctx, const struct pg_filter_event *e);
  *       the event's process's proc.exe and proc.args (NULL: unknown; asked
  *       only when a slot needs them)
@@ -166,21 +162,21 @@ PG_FILTER_INLINE int pg_filter_eval(PG_FL_CTX ctx, __u32 gen, const struct pg_fi
 	/* The task's own fields: from the task's cached verdict when current,
 	 * else computed for every slot (and kept when the container class was
 	 * known: an unknown one may become known). */
-	int fresh = 0;
-	struct pg_slots *t = pg_fl_task_cache(ctx, e, &fresh);
-	if (t && !fresh) {
-		int cacheable = 1;
-		__builtin_memset(t, 0xff, sizeof(*t));
-		pg_filter_task_fields(ctx, gen, e, t, &cacheable);
+	int cacheable = 1;
+	struct pg_task_slots *c = pg_fl_task_cache(ctx, e);
+	if (c && !pg_task_slots_current(c, e)) {
+		c->version = 0; /* stale until stamped: the slots change under it */
+		__builtin_memset(&c->slots, 0xff, sizeof(c->slots));
+		pg_filter_task_fields(ctx, gen, e, &c->slots, &cacheable);
 		if (cacheable)
-			pg_fl_task_cache_done(ctx, e);
+			pg_task_slots_stamp(c, e);
 	}
-	if (t) {
+	if (c) {
 		for (int i = 0; i < PG_SLOT_WORDS; i++)
-			s->w[i] &= t->w[i];
+			s->w[i] &= c->slots.w[i];
 		if (!pg_slots_any(s))
 			return 0;
-	} else if (!pg_filter_task_fields(ctx, gen, e, s, &fresh)) {
+	} else if (!pg_filter_task_fields(ctx, gen, e, s, &cacheable)) {
 		return 0;
 	}
 

@@ -175,33 +175,11 @@ static __always_inline __u32 pg_fl_container(void *ctx, const struct pg_filter_e
 	return ct && *ct < PG_CT_UNKNOWN ? *ct : PG_CT_UNKNOWN;
 }
 
-static __always_inline bool pg_comm_eq(const char *a, const char *b)
+static __always_inline struct pg_task_slots *pg_fl_task_cache(void *ctx,
+							      const struct pg_filter_event *e)
 {
-	return *(const __u64 *)a == *(const __u64 *)b && *(const __u64 *)(a + 8) == *(const __u64 *)(b + 8);
-}
-
-static __always_inline struct pg_slots *pg_fl_task_cache(void *ctx, const struct pg_filter_event *e,
-							 int *fresh)
-{
-	struct pg_task_slots *c = bpf_task_storage_get(&pg_ftask, bpf_get_current_task_btf(), NULL,
-						       BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!c)
-		return NULL;
-	*fresh = c->version == e->version + 1 && c->uid == e->uid && c->cgroup_id == e->cgroup_id &&
-		 pg_comm_eq(c->comm, e->comm) && pg_comm_eq(c->pcomm, e->pcomm);
-	return &c->slots;
-}
-
-static __always_inline void pg_fl_task_cache_done(void *ctx, const struct pg_filter_event *e)
-{
-	struct pg_task_slots *c = bpf_task_storage_get(&pg_ftask, bpf_get_current_task_btf(), NULL, 0);
-	if (!c)
-		return;
-	c->version = e->version + 1;
-	c->uid = e->uid;
-	c->cgroup_id = e->cgroup_id;
-	__builtin_memcpy(c->comm, e->comm, PG_COMM_LEN);
-	__builtin_memcpy(c->pcomm, e->pcomm, PG_COMM_LEN);
+	return bpf_task_storage_get(&pg_ftask, bpf_get_current_task_btf(), NULL,
+				    BPF_LOCAL_STORAGE_GET_F_CREATE);
 }
 
 static __always_inline const struct pg_proc_strs *pg_fl_proc(void *ctx,

@@ -450,6 +450,7 @@ TEST_CASE("kernel filter differential: a full match always passes the kernel hal
     pg_filter_event fe{};
     fe.uid = uid;
     fe.container = kernel_container(cgroup);
+    fe.cgroup_id = cgroup;  // as the kernel reads it: the task verdict is cached per cgroup
     std::memcpy(fe.comm, comm.data(), comm.size());
     std::memcpy(fe.pcomm, pcomm.data(), pcomm.size());
     std::string path, base;
@@ -693,6 +694,7 @@ TEST_CASE("kernel filter: container.id lowers to the cgroup's container-or-host"
     pg_filter_event fe{};
     fe.kind = PG_FK_OPENAT;
     fe.container = ct;
+    fe.cgroup_id = 100 + ct;  // one cgroup per class, as the kernel tells them apart
     pg_slots s{};
     return native.eval(fe, "/x", s) && pg_slots_meet(&s, &rig.tables.rule_slots[rule]);
   };
@@ -771,6 +773,7 @@ TEST_CASE("kernel filter: sendto is judged by its socket's family and port; dup 
     fe.family = family;
     fe.port = port;
     fe.container = ct;
+    fe.cgroup_id = 100 + ct;
     pg_slots s{};
     return native.eval(fe, "", s) && pg_slots_meet(&s, &rig.tables.rule_slots[rule]);
   };
