@@ -10,6 +10,12 @@
 #   build/e2e-tests           end-to-end tests (root, real BPF)
 
 .DEFAULT_GOAL := all
+# Build in parallel by default (one job per core); `make -j1` still works.
+MAKEFLAGS += -j$(shell nproc)
+# The official Falco rule files, test data kept outside the repository.
+# Tests that read them are skipped, with the reason, where they are absent.
+FALCO_RULES ?= ../shared/falco-rules
+export FALCO_RULES
 BUILD     ?= build
 CXX       ?= g++
 CLANG     ?= clang

@@ -21,6 +21,7 @@ run_suite() {
   # Show the failures (with their context), not every passing test's chatter.
   grep -E -B2 -A6 'ERROR|CRASHED' "$log_dir/$name.log" | head -300
   grep -E 'MESSAGE: (storm|bench)' "$log_dir/$name.log" | sed -E 's/.*MESSAGE: /  note: /'
+  grep -m1 -E '^note: the official Falco rule files' "$log_dir/$name.log" | sed -E 's/^/  /'
   local line
   line=$(grep -E '^\[doctest\] test cases:' "$log_dir/$name.log" | tail -1)
   if [ -z "$line" ]; then

@@ -14,6 +14,7 @@
 #include <map>
 
 #include "harness.h"
+#include "selftests/common/falco_files.h"
 #include "selftests/unit/user/audit_cases.h"
 #include "user/output/httplib_config.h"
 
@@ -22,9 +23,7 @@ namespace cases = pg::test::audit;
 
 namespace {
 
-const std::string kAuditRules = "../shared/falco-rules/k8s_audit_rules.yaml";
-
-bool have_rules() { return std::filesystem::exists(kAuditRules); }
+const std::string kAuditRules = pg::test::falco_file("k8s_audit_rules.yaml");
 
 // A loopback port nothing listens on right now.
 int free_port() {
@@ -85,8 +84,8 @@ std::map<std::string, int> alerts_before_marker(Daemon& d) {
 
 }  // namespace
 
-TEST_CASE("audit e2e: events posted to the webhook fire their rules; benign ones fire nothing") {
-  if (!have_rules()) return;
+TEST_CASE("audit e2e: events posted to the webhook fire their rules; benign ones fire nothing" *
+          PG_NEEDS_FALCO_FILES) {
   const int port = free_port();
   Daemon d(audit_args({"-o", "k8s_audit.port=" + std::to_string(port)}));
   REQUIRE_MESSAGE(d.ready(), d.stderr_text());
@@ -118,8 +117,8 @@ TEST_CASE("audit e2e: events posted to the webhook fire their rules; benign ones
         std::string::npos);
 }
 
-TEST_CASE("audit e2e: bad webhook requests are rejected, counted, and change nothing") {
-  if (!have_rules()) return;
+TEST_CASE("audit e2e: bad webhook requests are rejected, counted, and change nothing" *
+          PG_NEEDS_FALCO_FILES) {
   const int port = free_port();
   Daemon d(audit_args({"-o", "k8s_audit.port=" + std::to_string(port), "-o",
                        "k8s_audit.token=e2e-token", "-o", "k8s_audit.max_request_mb=1"}));
@@ -155,8 +154,8 @@ TEST_CASE("audit e2e: bad webhook requests are rejected, counted, and change not
         std::string::npos);
 }
 
-TEST_CASE("audit e2e: a followed audit log fires the same rules, across rotation") {
-  if (!have_rules()) return;
+TEST_CASE("audit e2e: a followed audit log fires the same rules, across rotation" *
+          PG_NEEDS_FALCO_FILES) {
   TempDir dir;
   const std::string log = dir.path + "/audit.log";
   auto all = cases::cases();
@@ -184,8 +183,8 @@ TEST_CASE("audit e2e: a followed audit log fires the same rules, across rotation
   CHECK(d.stderr_text().find("0 malformed lines") != std::string::npos);
 }
 
-TEST_CASE("audit e2e: replay recognises an audit file and loads it with the syscall rules") {
-  if (!have_rules()) return;
+TEST_CASE("audit e2e: replay recognises an audit file and loads it with the syscall rules" *
+          PG_NEEDS_FALCO_FILES) {
   TempDir dir;
   cases::Json list = {
       {"kind", "EventList"}, {"apiVersion", "audit.k8s.io/v1"}, {"items", cases::Json::array()}};
@@ -193,7 +192,7 @@ TEST_CASE("audit e2e: replay recognises an audit file and loads it with the sysc
   list["items"].push_back(marker());
   const std::string file = dir.path + "/events.json";
   std::ofstream(file) << list.dump(2);
-  Daemon d({"replay", "-r", "../shared/falco-rules/falco_rules.yaml", "-r", kAuditRules, "--json",
+  Daemon d({"replay", "-r", pg::test::falco_file("falco_rules.yaml"), "-r", kAuditRules, "--json",
             "-o", "rule_matching=all", file},
            "");
   CHECK(d.wait_exit(30s) == 0);
@@ -202,11 +201,11 @@ TEST_CASE("audit e2e: replay recognises an audit file and loads it with the sysc
         std::string::npos);
 }
 
-TEST_CASE("audit e2e: one daemon judges syscall events and audit events side by side") {
-  if (!have_rules()) return;
+TEST_CASE("audit e2e: one daemon judges syscall events and audit events side by side" *
+          PG_NEEDS_FALCO_FILES) {
   const int port = free_port();
   auto args = audit_args({"-o", "k8s_audit.port=" + std::to_string(port), "-c", "/dev/null"});
-  args.insert(args.begin() + 1, {"-r", "../shared/falco-rules/falco_rules.yaml"});
+  args.insert(args.begin() + 1, {"-r", pg::test::falco_file("falco_rules.yaml")});
   Daemon d(args);
   REQUIRE_MESSAGE(d.ready(), d.stderr_text());
   CHECK(d.stderr_text().find("no programs attached") == std::string::npos);

@@ -1,5 +1,5 @@
 // Attacker behaviours, performed for real, each raising the specific rule
-// of Falco's stable file (read from ../shared/falco-rules/) while a nearby
+// of Falco's stable file (read from the FALCO_RULES directory) while a nearby
 // benign action raises nothing. (Path operations have their own file,
 // pathops_test.cpp; containers theirs.)
 #include <doctest/doctest.h>
@@ -9,17 +9,18 @@
 #include <fstream>
 
 #include "harness.h"
+#include "selftests/common/falco_files.h"
 
 using namespace pg::e2e;
 
 namespace {
 
-const std::string kFalcoRules = "../shared/falco-rules/falco_rules.yaml";
+const std::string kFalcoRules = pg::test::falco_file("falco_rules.yaml");
 
 // `peregrine run` with the stable and incubating files, every matching rule
 // alerting.
 std::vector<std::string> with_incubating() {
-  return {"run",    "-r", kFalcoRules, "-r", "../shared/falco-rules/falco-incubating_rules.yaml",
+  return {"run",    "-r", kFalcoRules, "-r", pg::test::falco_file("falco-incubating_rules.yaml"),
           "--json", "-c", "/dev/null", "-o", "rule_matching=all"};
 }
 
@@ -55,20 +56,20 @@ void check_behaviour(const std::string& rule, const std::string& benign, const s
 
 }  // namespace
 
-TEST_CASE("behaviour: reading /etc/shadow by a relative path from /etc") {
+TEST_CASE("behaviour: reading /etc/shadow by a relative path from /etc" * PG_NEEDS_FALCO_FILES) {
   check_behaviour("Read sensitive file untrusted", "cd /etc && cat hostname > /dev/null",
                   "cd /etc && cat shadow > /dev/null",
                   alert_where("Read sensitive file untrusted", "fd.name", "/etc/shadow"));
 }
 
-TEST_CASE("behaviour: searching for private keys with find") {
+TEST_CASE("behaviour: searching for private keys with find" * PG_NEEDS_FALCO_FILES) {
   TempDir dir;
   check_behaviour("Search Private Keys or Passwords", "find " + dir.path + " -name notes.txt",
                   "find " + dir.path + " -name id_rsa",
                   alert_where("Search Private Keys or Passwords", "proc.name", "find"));
 }
 
-TEST_CASE("behaviour: executing a program from /dev/shm") {
+TEST_CASE("behaviour: executing a program from /dev/shm" * PG_NEEDS_FALCO_FILES) {
   const std::string exe = "/dev/shm/pg-e2e-" + std::to_string(getpid());
   REQUIRE(sh("cp /bin/true " + exe) == 0);
   // The program itself, and the shell that ran it with `-c /dev/shm/...`,
@@ -85,7 +86,7 @@ TEST_CASE("behaviour: executing a program from /dev/shm") {
   std::filesystem::remove(exe);
 }
 
-TEST_CASE("behaviour: truncating a log file under /var/log") {
+TEST_CASE("behaviour: truncating a log file under /var/log" * PG_NEEDS_FALCO_FILES) {
   const std::string log = "/var/log/pg-e2e-" + std::to_string(getpid()) + ".log";
   REQUIRE(sh("echo line > " + log) == 0);
   check_behaviour("Clear Log Activities", "cat " + log + " > /dev/null; echo more >> " + log,
@@ -93,7 +94,7 @@ TEST_CASE("behaviour: truncating a log file under /var/log") {
   std::filesystem::remove(log);
 }
 
-TEST_CASE("behaviour: fileless execution of a program copied into a memfd") {
+TEST_CASE("behaviour: fileless execution of a program copied into a memfd" * PG_NEEDS_FALCO_FILES) {
   // memfd_create (syscall 319 on x86-64), /bin/true copied in, executed
   // through /proc/self/fd: nothing of it is ever on disk.
   const std::string attack =
@@ -108,7 +109,7 @@ TEST_CASE("behaviour: fileless execution of a program copied into a memfd") {
                   });
 }
 
-TEST_CASE("behaviour: shredding data with shred") {
+TEST_CASE("behaviour: shredding data with shred" * PG_NEEDS_FALCO_FILES) {
   TempDir dir;
   const std::string a = dir.path + "/a", b = dir.path + "/b";
   REQUIRE(sh("echo data > " + a + " && echo data > " + b) == 0);
@@ -116,14 +117,14 @@ TEST_CASE("behaviour: shredding data with shred") {
                   alert_where("Remove Bulk Data from Disk", "proc.name", "shred"));
 }
 
-TEST_CASE("behaviour: looking for AWS credentials with find") {
+TEST_CASE("behaviour: looking for AWS credentials with find" * PG_NEEDS_FALCO_FILES) {
   TempDir dir;
   check_behaviour("Find AWS Credentials", "find " + dir.path + " -name notes.txt",
                   "find " + dir.path + " -path '*/.aws/credentials'",
                   alert_where("Find AWS Credentials", "proc.name", "find"));
 }
 
-TEST_CASE("behaviour: reading a file under /etc through a ../ traversal") {
+TEST_CASE("behaviour: reading a file under /etc through a ../ traversal" * PG_NEEDS_FALCO_FILES) {
   // `timeout` is the parent, so the shell exclusion of the rule does not
   // apply (as for a web server reading what a request asked for).
   check_behaviour(
@@ -132,14 +133,14 @@ TEST_CASE("behaviour: reading a file under /etc through a ../ traversal") {
       alert_where("Directory traversal monitored file read", "fd.name", "/etc/hostname"));
 }
 
-TEST_CASE("behaviour: a system account starting an interactive login") {
+TEST_CASE("behaviour: a system account starting an interactive login" * PG_NEEDS_FALCO_FILES) {
   // `nobody` running login(1): refused right away, but the program started.
   check_behaviour("System user interactive", "runuser -u nobody -- /bin/true",
                   "runuser -u nobody -- /bin/login -h pg-e2e </dev/null >/dev/null 2>&1",
                   alert_where("System user interactive", "proc.name", "login"));
 }
 
-TEST_CASE("behaviour: ssh connecting out to a non-standard port") {
+TEST_CASE("behaviour: ssh connecting out to a non-standard port" * PG_NEEDS_FALCO_FILES) {
   // A public-looking address on the loopback of a private network
   // namespace stands in for an outside host (tests have no outside
   // network); busybox's nc listens there so the connect succeeds.
@@ -162,7 +163,8 @@ TEST_CASE("behaviour: ssh connecting out to a non-standard port") {
 TEST_CASE(
     "behaviour: incubating host rules: a network tool, a user management binary, setns, wget "
     "under HTTP_PROXY, GLIBC_TUNABLES in the environment, a database server spawning a "
-    "program") {
+    "program" *
+    PG_NEEDS_FALCO_FILES) {
   Daemon d(with_incubating());
   REQUIRE(d.ready());
   TempDir dir;
@@ -210,7 +212,8 @@ TEST_CASE(
 
 TEST_CASE(
     "behaviour: a server process spawning a shell, and reading /etc/shadow long after it "
-    "started") {
+    "started" *
+    PG_NEEDS_FALCO_FILES) {
   // Scripts run under their file's name: `nginx` here stands for a
   // compromised web server.
   TempDir dir;
@@ -245,7 +248,8 @@ TEST_CASE(
 
 TEST_CASE(
     "behaviour: incubating network rules: a shell opening a TCP connection, UDP to an "
-    "unexpected port") {
+    "unexpected port" *
+    PG_NEEDS_FALCO_FILES) {
   Daemon d(with_incubating());
   REQUIRE(d.ready());
   // In a private network namespace an outside-looking address sits on the

@@ -15,12 +15,13 @@
 #include <sstream>
 
 #include "harness.h"
+#include "selftests/common/falco_files.h"
 
 using namespace pg::e2e;
 
 namespace {
 
-const std::string kFalcoRules = "../shared/falco-rules/falco_rules.yaml";
+const std::string kFalcoRules = pg::test::falco_file("falco_rules.yaml");
 const std::string kImage = "localhost/pg-e2e-busybox";
 const std::string kPodman = "podman --runtime runc --cgroup-manager=cgroupfs";
 const std::string kRun = kPodman +
@@ -162,7 +163,8 @@ void check_identity(const Json& f, const std::string& id, const std::string& nam
 }  // namespace
 
 TEST_CASE(
-    "container: a terminal shell in a container started before the daemon raises Falco's rule") {
+    "container: a terminal shell in a container started before the daemon raises Falco's rule" *
+    PG_NEEDS_FALCO_FILES) {
   PodmanApi api;
   std::string name = unique("before");
   std::string id = api.start(name);
@@ -179,7 +181,8 @@ TEST_CASE(
   d.stop();
 }
 
-TEST_CASE("container: started after the daemon, its first event already has name and image") {
+TEST_CASE("container: started after the daemon, its first event already has name and image" *
+          PG_NEEDS_FALCO_FILES) {
   PodmanApi api;
   TempDir dir;
   // Every exec in a container, so the container's very first event (its
@@ -221,7 +224,8 @@ TEST_CASE("container: started after the daemon, its first event already has name
   CHECK(err.find("0 sent without it") != std::string::npos);
 }
 
-TEST_CASE("container: a host shell with a terminal does not match container rules") {
+TEST_CASE("container: a host shell with a terminal does not match container rules" *
+          PG_NEEDS_FALCO_FILES) {
   PodmanApi api;
   Daemon d(daemon_args(api));
   REQUIRE(d.ready());
@@ -275,7 +279,8 @@ struct BadRuntime {
 
 TEST_CASE(
     "container: an absent, garbage or silent runtime socket degrades to id-only; detection goes "
-    "on") {
+    "on" *
+    PG_NEEDS_FALCO_FILES) {
   PodmanApi api;
   std::string name = unique("degraded");
   std::string id = api.start(name);
@@ -310,7 +315,8 @@ TEST_CASE(
   CHECK_MESSAGE(err[at + counter.size()] != '0', err);
 }
 
-TEST_CASE("container: the kernel filter tells host from container by cgroup, as userspace does") {
+TEST_CASE("container: the kernel filter tells host from container by cgroup, as userspace does" *
+          PG_NEEDS_FALCO_FILES) {
   PodmanApi api;
   TempDir dir;
   std::string rules = dir.path + "/in-container.yaml";
@@ -374,8 +380,8 @@ TEST_CASE("container: the kernel filter tells host from container by cgroup, as 
   d.stop();
 }
 
-TEST_CASE(
-    "container: a packet socket in a container raises Falco's rule; on the host it does not") {
+TEST_CASE("container: a packet socket in a container raises Falco's rule; on the host it does not" *
+          PG_NEEDS_FALCO_FILES) {
   PodmanApi api;
   std::string name = unique("packet");
   std::string id = api.start(name);
@@ -403,7 +409,8 @@ TEST_CASE(
 
 TEST_CASE(
     "container: a netcat reverse shell, a dropped binary and a release_agent write raise their "
-    "stable rules; their benign neighbours do not") {
+    "stable rules; their benign neighbours do not" *
+    PG_NEEDS_FALCO_FILES) {
   PodmanApi api;
   std::string name = unique("attacks");
   std::string id = api.start(name);
@@ -480,7 +487,8 @@ TEST_CASE(
 
 TEST_CASE(
     "container: a kernel module load attempt (through the raw syscall fallback) and debugfs "
-    "raise their stable rules in a privileged container, not in an unprivileged one") {
+    "raise their stable rules in a privileged container, not in an unprivileged one" *
+    PG_NEEDS_FALCO_FILES) {
   // This kernel has no module support: init_module and finit_module have no
   // tracepoints and fail with ENOSYS. The attempt is still what the rule
   // looks for, and the raw sys_exit fallback sees it.
@@ -523,13 +531,14 @@ TEST_CASE(
 
 TEST_CASE(
     "container: a UDP datagram to the cloud metadata address raises the incubating metadata "
-    "rules once (retransmissions keep the descriptor's name); loopback traffic does not") {
+    "rules once (retransmissions keep the descriptor's name); loopback traffic does not" *
+    PG_NEEDS_FALCO_FILES) {
   PodmanApi api;
   std::string name = unique("metadata");
   // NET_ADMIN: the container puts the metadata address on its own loopback
   // (test containers have no network), so the datagrams are really sent.
   std::string id = api.start(name, "--cap-add NET_ADMIN");
-  Daemon d(daemon_args(api, "../shared/falco-rules/falco-incubating_rules.yaml"));
+  Daemon d(daemon_args(api, pg::test::falco_file("falco-incubating_rules.yaml")));
   REQUIRE(d.ready());
   auto in = [&](const std::string& cmd) { run_in(name, cmd); };
   in("ip link set lo up; ip addr add 169.254.169.254/32 dev lo");
@@ -558,13 +567,14 @@ TEST_CASE(
 TEST_CASE(
     "container: incubating rules on real actions (cron, ssh keys, /proc environ, package "
     "manager, wget, nc, scp, a file under /dev, unshare, setns, a setuid bit, a shell config "
-    "write, mount when privileged); their benign neighbours stay quiet") {
+    "write, mount when privileged); their benign neighbours stay quiet" *
+    PG_NEEDS_FALCO_FILES) {
   PodmanApi api;
   std::string name = unique("incubating");
   std::string id = api.start(name);
   std::string priv = unique("incubating-priv");
   std::string priv_id = api.start(priv, "--privileged");
-  Daemon d(daemon_args(api, "../shared/falco-rules/falco-incubating_rules.yaml"));
+  Daemon d(daemon_args(api, pg::test::falco_file("falco-incubating_rules.yaml")));
   REQUIRE(d.ready());
   auto in = run_in;
   // Benign neighbours first: a file next to cron's, a write (not a read)
@@ -637,7 +647,8 @@ TEST_CASE(
 
 TEST_CASE(
     "container: a connection to the Kubernetes API server address raises the stable rule "
-    "(fd.sip.name resolved forwards); another address does not") {
+    "(fd.sip.name resolved forwards); another address does not" *
+    PG_NEEDS_FALCO_FILES) {
   // The rule names the API server by its in-cluster domain name. Point that
   // name at an address for the test (restored afterwards); the container
   // carries the address on its loopback and listens there.
@@ -676,9 +687,10 @@ TEST_CASE(
 
 TEST_CASE(
     "container: starting a privileged or an excessively capable container raises the incubating "
-    "launch rules (its first process is pid 1 in its namespace); a default one does not") {
+    "launch rules (its first process is pid 1 in its namespace); a default one does not" *
+    PG_NEEDS_FALCO_FILES) {
   PodmanApi api;
-  Daemon d(daemon_args(api, "../shared/falco-rules/falco-incubating_rules.yaml"));
+  Daemon d(daemon_args(api, pg::test::falco_file("falco-incubating_rules.yaml")));
   REQUIRE(d.ready());
   auto start = [&](const std::string& what, const std::string& flags) {
     return api.start(unique(what), flags).substr(0, 12);

@@ -18,12 +18,13 @@
 #include <cerrno>
 
 #include "harness.h"
+#include "selftests/common/falco_files.h"
 
 using namespace pg::e2e;
 
 namespace {
 
-const std::string kFalcoRules = "../shared/falco-rules/falco_rules.yaml";
+const std::string kFalcoRules = pg::test::falco_file("falco_rules.yaml");
 
 auto event_of(const std::string& type, pid_t pid = getpid()) {
   return [type, pid](const Json& j) {
@@ -87,7 +88,8 @@ TEST_CASE("numeric-argument syscalls are traced with Falco's argument names and 
   CHECK((*e)["evt.arg.mode"] == "S_IXGRP|S_IRGRP|S_IXUSR|S_IWUSR|S_IRUSR|S_ISUID");
 }
 
-TEST_CASE("ptrace: PTRACE_TRACEME and PTRACE_ATTACH raise Falco's stable ptrace rules") {
+TEST_CASE("ptrace: PTRACE_TRACEME and PTRACE_ATTACH raise Falco's stable ptrace rules" *
+          PG_NEEDS_FALCO_FILES) {
   Daemon d({"run", "-r", kFalcoRules, "--json", "-c", "/dev/null"});
   REQUIRE(d.ready());
   // A benign process-related syscall first: reading a child's status.
@@ -119,8 +121,9 @@ TEST_CASE("ptrace: PTRACE_TRACEME and PTRACE_ATTACH raise Falco's stable ptrace 
 }
 
 TEST_CASE(
-    "incubating rules: setuid by a non-root program and a BPF program load by an unprofiled one") {
-  const std::string incubating = "../shared/falco-rules/falco-incubating_rules.yaml";
+    "incubating rules: setuid by a non-root program and a BPF program load by an unprofiled one" *
+    PG_NEEDS_FALCO_FILES) {
+  const std::string incubating = pg::test::falco_file("falco-incubating_rules.yaml");
   Daemon d({"run", "-r", kFalcoRules, "-r", incubating, "--json", "-c", "/dev/null", "-o",
             "rule_matching=all"});
   REQUIRE(d.ready());

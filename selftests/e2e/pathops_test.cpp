@@ -13,13 +13,14 @@
 #include <fstream>
 
 #include "harness.h"
+#include "selftests/common/falco_files.h"
 
 using namespace pg::e2e;
 
 namespace {
 
-const std::string kFalcoRules = "../shared/falco-rules/falco_rules.yaml";
-const std::string kIncubating = "../shared/falco-rules/falco-incubating_rules.yaml";
+const std::string kFalcoRules = pg::test::falco_file("falco_rules.yaml");
+const std::string kIncubating = pg::test::falco_file("falco-incubating_rules.yaml");
 
 auto event_of(const std::string& type) {
   return [type, pid = getpid()](const Json& j) {
@@ -123,7 +124,8 @@ TEST_CASE("every path operation is traced with its arguments resolved as Falco n
   CHECK((*e)["evt.arg.path"] == t + "/m1");  // "./m1/" normalised
 }
 
-TEST_CASE("symlinks and hard links over sensitive files raise Falco's rules; others do not") {
+TEST_CASE("symlinks and hard links over sensitive files raise Falco's rules; others do not" *
+          PG_NEEDS_FALCO_FILES) {
   RootFsDir dir;
   const std::string& t = dir.path;
   Daemon d({"run", "-r", kFalcoRules, "--json", "-c", "/dev/null"});
@@ -171,7 +173,8 @@ TEST_CASE("symlinks and hard links over sensitive files raise Falco's rules; oth
   }
 }
 
-TEST_CASE("renaming and deleting shell history raise Falco's incubating rule") {
+TEST_CASE("renaming and deleting shell history raise Falco's incubating rule" *
+          PG_NEEDS_FALCO_FILES) {
   TempDir dir;
   const std::string& t = dir.path;
   Daemon d({"run", "-r", kFalcoRules, "-r", kIncubating, "--json", "-c", "/dev/null", "-o",

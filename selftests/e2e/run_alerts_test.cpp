@@ -12,13 +12,14 @@
 #include <mutex>
 
 #include "harness.h"
+#include "selftests/common/falco_files.h"
 #include "user/output/httplib_config.h"
 
 using namespace pg::e2e;
 
 namespace {
 
-const std::string kFalcoRules = "../shared/falco-rules/falco_rules.yaml";
+const std::string kFalcoRules = pg::test::falco_file("falco_rules.yaml");
 
 // Run a command in a child shell and wait for it.
 void sh(const std::string& cmd) {
@@ -78,7 +79,8 @@ struct Receiver {
 }  // namespace
 
 TEST_CASE(
-    "reading /etc/shadow raises Falco's Read sensitive file untrusted; a benign read does not") {
+    "reading /etc/shadow raises Falco's Read sensitive file untrusted; a benign read does not" *
+    PG_NEEDS_FALCO_FILES) {
   Daemon d({"run", "-r", kFalcoRules, "--json", "-c", "/dev/null"});
   REQUIRE(d.ready());
   sh("cat /etc/hostname > /dev/null");
@@ -107,7 +109,8 @@ TEST_CASE(
     CHECK(j["output_fields"].value("fd.name", "") != "/etc/hostname");
 }
 
-TEST_CASE("the same alert arrives through the file, program, syslog and HTTP outputs") {
+TEST_CASE("the same alert arrives through the file, program, syslog and HTTP outputs" *
+          PG_NEEDS_FALCO_FILES) {
   TempDir dir;
   std::string file_out = dir.path + "/alerts.log", prog_out = dir.path + "/program.log",
               syslog_sock = dir.path + "/syslog.sock";
@@ -170,7 +173,8 @@ TEST_CASE("the same alert arrives through the file, program, syslog and HTTP out
   close(slog);
 }
 
-TEST_CASE("a refusing or slow webhook does not delay stdout, and its failures are counted") {
+TEST_CASE("a refusing or slow webhook does not delay stdout, and its failures are counted" *
+          PG_NEEDS_FALCO_FILES) {
   // A port nobody listens on: bind, learn the port, close.
   int s = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
@@ -219,7 +223,8 @@ TEST_CASE("a rules file with an error is refused with its location, and nothing 
   CHECK(err.find("attached") == std::string::npos);
 }
 
-TEST_CASE("replaying a recording of a live run gives exactly that run's alerts") {
+TEST_CASE("replaying a recording of a live run gives exactly that run's alerts" *
+          PG_NEEDS_FALCO_FILES) {
   TempDir dir;
   std::string rec = dir.path + "/live.pgrec";
   std::vector<std::string> live;

@@ -7,24 +7,19 @@
 #include <iostream>
 
 #include "helpers.h"
+#include "selftests/common/falco_files.h"
 
 using namespace pg::policy;
 using namespace pg::policy::test;
 
 namespace {
-const char* kDir = "../shared/falco-rules/";
 const char* kFiles[] = {"falco_rules.yaml", "falco-incubating_rules.yaml",
                         "falco-sandbox_rules.yaml", "k8s_audit_rules.yaml"};
-bool available() { return std::filesystem::exists(std::string(kDir) + kFiles[0]); }
 }  // namespace
 
-TEST_CASE("each official Falco rules file loads without errors") {
-  if (!available()) {
-    MESSAGE("../shared/falco-rules not present; skipped");
-    return;
-  }
+TEST_CASE("each official Falco rules file loads without errors" * PG_NEEDS_FALCO_FILES) {
   for (const char* f : kFiles) {
-    std::vector<std::string> p{std::string(kDir) + f};
+    std::vector<std::string> p{pg::test::falco_file(f)};
     auto r = load_rules(p);
     CAPTURE(f);
     CAPTURE(all_diags(r));
@@ -34,10 +29,9 @@ TEST_CASE("each official Falco rules file loads without errors") {
   }
 }
 
-TEST_CASE("all four official files load together in 200 ms or less") {
-  if (!available()) return;
+TEST_CASE("all four official files load together in 200 ms or less" * PG_NEEDS_FALCO_FILES) {
   std::vector<std::string> p;
-  for (const char* f : kFiles) p.push_back(std::string(kDir) + f);
+  for (const char* f : kFiles) p.push_back(pg::test::falco_file(f));
   auto t0 = std::chrono::steady_clock::now();
   auto r = load_rules(p);
   auto ms =

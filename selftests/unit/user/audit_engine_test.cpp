@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "policy/ruleset.h"
+#include "selftests/common/falco_files.h"
 #include "selftests/unit/user/audit_cases.h"
 #include "user/engine/engine.h"
 
@@ -15,9 +16,6 @@ using pg::policy::EventSource;
 using pg::test::audit::Json;
 
 namespace {
-
-const std::string kRulesDir = "../shared/falco-rules/";
-bool have_rules() { return std::filesystem::exists(kRulesDir + "k8s_audit_rules.yaml"); }
 
 struct Loaded {
   pg::policy::LoadResult loaded;
@@ -33,7 +31,7 @@ struct Loaded {
   }
   static Loaded files(const std::vector<std::string>& names, bool all = true) {
     std::vector<std::string> paths;
-    for (const auto& n : names) paths.push_back(kRulesDir + n);
+    for (const auto& n : names) paths.push_back(pg::test::falco_file(n));
     EngineOptions o;
     o.all_matches = all;
     return Loaded(pg::policy::load_rules(paths), o);
@@ -69,8 +67,8 @@ std::string field(const std::string& name, const Json& event) {
 
 }  // namespace
 
-TEST_CASE("audit: k8s_audit_rules.yaml loads and compiles together with the syscall rules") {
-  if (!have_rules()) return;
+TEST_CASE("audit: k8s_audit_rules.yaml loads and compiles together with the syscall rules" *
+          PG_NEEDS_FALCO_FILES) {
   auto l = Loaded::files({"falco_rules.yaml", "falco-incubating_rules.yaml",
                           "falco-sandbox_rules.yaml", "k8s_audit_rules.yaml"});
   CHECK(l.engine->rule_count(EventSource::K8sAudit) >= 30);
@@ -86,8 +84,8 @@ TEST_CASE("audit: k8s_audit_rules.yaml loads and compiles together with the sysc
         Loaded::files({"falco_rules.yaml", "k8s_audit_rules.yaml"}).engine->needed_types());
 }
 
-TEST_CASE("audit: each test event fires exactly its rules, benign events none") {
-  if (!have_rules()) return;
+TEST_CASE("audit: each test event fires exactly its rules, benign events none" *
+          PG_NEEDS_FALCO_FILES) {
   // Syscall rules loaded too: they must never see an audit event.
   auto l = Loaded::files({"falco_rules.yaml", "k8s_audit_rules.yaml"});
   for (const auto& c : pg::test::audit::cases()) {
@@ -96,8 +94,8 @@ TEST_CASE("audit: each test event fires exactly its rules, benign events none") 
   }
 }
 
-TEST_CASE("audit: alerts carry source k8s_audit, the event time and rendered ka.* fields") {
-  if (!have_rules()) return;
+TEST_CASE("audit: alerts carry source k8s_audit, the event time and rendered ka.* fields" *
+          PG_NEEDS_FALCO_FILES) {
   auto l = Loaded::files({"k8s_audit_rules.yaml"});
   auto cases = pg::test::audit::cases();
   const auto& exec = *std::find_if(cases.begin(), cases.end(),
@@ -114,8 +112,8 @@ TEST_CASE("audit: alerts carry source k8s_audit, the event time and rendered ka.
   CHECK(a.priority == output::Priority::Notice);
 }
 
-TEST_CASE("audit: first-match mode reports one rule per event, in load order") {
-  if (!have_rules()) return;
+TEST_CASE("audit: first-match mode reports one rule per event, in load order" *
+          PG_NEEDS_FALCO_FILES) {
   auto l = Loaded::files({"k8s_audit_rules.yaml"}, /*all=*/false);
   auto cases = pg::test::audit::cases();
   const auto& secret = *std::find_if(cases.begin(), cases.end(), [](const auto& c) {

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include "policy/ruleset.h"
+#include "selftests/common/falco_files.h"
 #include "user/engine/dns.h"
 
 using namespace pg::user;
@@ -208,10 +209,10 @@ TEST_CASE("the default ruleset loads without warnings and compiles") {
   CHECK_FALSE((*e)->needs_all_types());  // every default rule names its event types
 }
 
-TEST_CASE("Falco's official syscall rule files compile into the engine") {
-  std::vector<std::string> files{"../shared/falco-rules/falco_rules.yaml",
-                                 "../shared/falco-rules/falco-incubating_rules.yaml",
-                                 "../shared/falco-rules/falco-sandbox_rules.yaml"};
+TEST_CASE("Falco's official syscall rule files compile into the engine" * PG_NEEDS_FALCO_FILES) {
+  std::vector<std::string> files{pg::test::falco_file("falco_rules.yaml"),
+                                 pg::test::falco_file("falco-incubating_rules.yaml"),
+                                 pg::test::falco_file("falco-sandbox_rules.yaml")};
   auto loaded = pg::policy::load_rules(files);
   REQUIRE(loaded.ok());
   auto e = Engine::build(loaded.ruleset, {});

@@ -9,13 +9,12 @@
 #include <string>
 
 #include "policy/ruleset.h"
+#include "selftests/common/falco_files.h"
 #include "user/bpf_loader.h"
 
 using namespace pg;
 
 namespace {
-
-const char* kRulesDir = "../shared/falco-rules/";
 
 // Event types named by rules that this build does not capture, and why.
 // (init_module and finit_module are captured: by their tracepoints, or on
@@ -24,10 +23,11 @@ const std::map<std::string, std::string> kNotCaptured = {};
 
 }  // namespace
 
-TEST_CASE("every event type the stable and incubating rules name is captured or listed") {
+TEST_CASE("every event type the stable and incubating rules name is captured or listed" *
+          PG_NEEDS_FALCO_FILES) {
   std::vector<std::string> files;
   for (const char* f : {"falco_rules.yaml", "falco-incubating_rules.yaml"})
-    files.push_back(std::string(kRulesDir) + f);
+    files.push_back(pg::test::falco_file(f));
   auto loaded = policy::load_rules(files);
   REQUIRE(loaded.ok());
 

@@ -1,0 +1,39 @@
+// The official Falco rule files are test data that live outside the
+// repository (../shared/falco-rules beside a checkout). One setting says
+// where: the environment variable FALCO_RULES (`make test FALCO_RULES=DIR`),
+// default ../shared/falco-rules relative to the repository root. Tests that
+// read those files carry PG_NEEDS_FALCO_FILES, so where the directory is
+// absent they are reported as skipped (the run says why) instead of failing.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace pg::test {
+
+inline std::string falco_rules_dir() {
+  const char* dir = std::getenv("FALCO_RULES");
+  return dir && *dir ? dir : "../shared/falco-rules";
+}
+
+// The path of one official file, e.g. falco_file("falco_rules.yaml").
+inline std::string falco_file(std::string_view name) {
+  return falco_rules_dir() + "/" + std::string(name);
+}
+
+// All four files the tests read must be there; a partial copy is absent.
+inline bool have_falco_files() {
+  for (const char* f : {"falco_rules.yaml", "falco-incubating_rules.yaml",
+                        "falco-sandbox_rules.yaml", "k8s_audit_rules.yaml"})
+    if (!std::filesystem::is_regular_file(falco_file(f))) return false;
+  return true;
+}
+
+}  // namespace pg::test
+
+// Decorator for a TEST_CASE that reads the official files.
+#define PG_NEEDS_FALCO_FILES doctest::skip(!pg::test::have_falco_files())
