@@ -35,12 +35,7 @@ static __always_inline int pg_emit_open(long ret, __u16 kind, long dirfd, const 
 		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pg_open_rec *r = (struct pg_open_rec *)buf;
-	struct pg_filter_event fe = {
-		.kind = kind - PG_OPEN_OPEN + PG_FK_OPEN,
-		.open_flags = flags,
-		.ret = ret,
-		.dirfd = (__s32)dirfd,
-	};
+	struct pg_filter_event fe = pg_fe_open(kind, ret, flags, (__s32)dirfd);
 	pg_filter_task(&fe, task);
 	if (!pg_filter(&fe, upath, &r->verdict))
 		return 0;

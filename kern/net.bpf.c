@@ -1,4 +1,6 @@
-/* Network: connect.
+/* Network: connect, and the "net" rows of the catalogue (api/syscalls.h):
+ * socket, socketpair, bind, listen, accept, accept4, sendto, sendmsg,
+ * through the shared emitter of lib/args.bpf.h.
  *
  *   sys_exit_connect: args from the saved user registers, ret from ctx
  *     kernel filter on family and remote port: no slot left? stop here
@@ -8,6 +10,7 @@
  * The local side is read from the socket itself rather than tracked from
  * bind/getsockname events, so no state has to cross just to know it.
  */
+#include "lib/args.bpf.h"
 #include "lib/common.bpf.h"
 #include "lib/fd.bpf.h"
 #include "lib/sock.bpf.h"
@@ -42,11 +45,7 @@ int pg_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	/* sin_port and sin6_port both follow the family */
 	if (family == PG_AF_INET || family == PG_AF_INET6)
 		bpf_probe_read_user(&nport, sizeof(nport), (const char *)uaddr + 2);
-	struct pg_filter_event fe = {
-		.kind = PG_FK_CONNECT,
-		.family = family,
-		.port = bpf_ntohs(nport),
-	};
+	struct pg_filter_event fe = pg_fe_connect(family, bpf_ntohs(nport));
 	pg_filter_task(&fe, task);
 	if (!pg_filter(&fe, NULL, &r->verdict))
 		return 0;
@@ -68,3 +67,8 @@ int pg_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	pg_submit(buf, off);
 	return 0;
 }
+
+#define PG_ARGS_FAMILY_net PG_ARGS_PROG
+#define PG_ARGS_FAMILY_creds PG_ARGS_SKIP
+#define PG_ARGS_FAMILY_proc PG_ARGS_SKIP
+PG_ARGS_SYSCALLS(PG_ARGS_ROW)

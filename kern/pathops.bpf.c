@@ -1,6 +1,6 @@
 /* Path operations: syscalls that make, remove, rename, link, chmod, mount
  * or enter names in the file tree, memfd_create, and failed execs (the
- * table in api/records.h says which argument is which).
+ * catalogue, api/syscalls.h, says which argument is which).
  *
  *   sys_exit_<syscall>: args from the saved user registers, ret from ctx
  *     kernel filter, judging the first path argument: no slot left? stop
@@ -42,14 +42,10 @@ static __always_inline int pg_emit_pathop(long ret, __u16 kind, const struct pg_
 	 * other paths name files and are judged only when absolute and
 	 * normalised. */
 	const bool as_is = pg_pathop_arg1_as_is(kind);
-	struct pg_filter_event fe = {
-		.kind = PG_FK_PATHOP + kind - 1,
-		.ret = ret,
-		.arg_as_is = as_is,
-	};
+	struct pg_filter_event fe = pg_fe_pathop(kind, ret);
 	pg_filter_task(&fe, task);
 	if (!pg_filter(&fe, a->path1, &r->verdict)) {
-		if (kind != PG_PO_CHDIR || ret != 0)
+		if (!(pg_pathop_flags(kind) & PG_SC_STATE) || ret != 0)
 			return 0;
 		/* for the process table only: no rule is a candidate */
 		__builtin_memset(&r->verdict.slots, 0, sizeof(r->verdict.slots));
@@ -88,11 +84,16 @@ static __always_inline int pg_emit_pathop(long ret, __u16 kind, const struct pg_
 #define PG_PATH(i) ((const char *)pg_syscall_arg(regs, i))
 #define PG_CWD PG_AT_FDCWD
 
-/* One exit program per syscall, from where its arguments are. */
-#define PG_PATHOP_PROG(name, KIND, DIRFD1, PATH1, DIRFD2, PATH2, FLAGS, MODE, EXTRA)               \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                                                 \
-	int pg_exit_##name(struct trace_event_raw_sys_exit *ctx)                                   \
+/* One exit program per catalogue row (api/syscalls.h), from where its
+ * arguments are. A PG_SC_FAILED_ONLY syscall (execve, execveat) is an event
+ * here only when it fails: a successful exec is reported by the exec
+ * tracepoint (lifecycle.bpf.c), after which the arguments are gone anyway. */
+#define PG_PATHOP_ROW(name, NAME, tp, FL, DIRFD1, PATH1, DIRFD2, PATH2, FLAGS, MODE, EXTRA, args)  \
+	SEC("tracepoint/syscalls/sys_exit_" #tp)                                                   \
+	int pg_exit_##tp(struct trace_event_raw_sys_exit *ctx)                                     \
 	{                                                                                          \
+		if (((FL) & PG_SC_FAILED_ONLY) && ctx->ret >= 0)                                   \
+			return 0;                                                                  \
 		struct pt_regs *regs = pg_user_regs();                                             \
 		struct pg_pathop_args a = {.dirfd1 = (DIRFD1),                                     \
 					   .path1 = (PATH1),                                       \
@@ -101,47 +102,7 @@ static __always_inline int pg_emit_pathop(long ret, __u16 kind, const struct pg_
 					   .flags = (FLAGS),                                       \
 					   .mode = (MODE),                                         \
 					   .extra = (EXTRA)};                                      \
-		return pg_emit_pathop(ctx->ret, KIND, &a);                                         \
+		return pg_emit_pathop(ctx->ret, PG_PO_##NAME, &a);                                 \
 	}
 
-/* clang-format off */
-/*             syscall    kind             dirfd1       path1        dirfd2       path2        flags      mode  extra */
-PG_PATHOP_PROG(symlink,   PG_PO_SYMLINK,   PG_CWD,      PG_PATH(0),  PG_CWD,      PG_PATH(1),  0,         0, NULL)
-PG_PATHOP_PROG(symlinkat, PG_PO_SYMLINKAT, PG_CWD,      PG_PATH(0),  (int)PG_ARG(1), PG_PATH(2), 0,       0, NULL)
-PG_PATHOP_PROG(link,      PG_PO_LINK,      PG_CWD,      PG_PATH(0),  PG_CWD,      PG_PATH(1),  0,         0, NULL)
-PG_PATHOP_PROG(linkat,    PG_PO_LINKAT,    (int)PG_ARG(0), PG_PATH(1), (int)PG_ARG(2), PG_PATH(3), PG_ARG(4), 0, NULL)
-PG_PATHOP_PROG(unlink,    PG_PO_UNLINK,    PG_CWD,      PG_PATH(0),  PG_CWD,      NULL,        0,         0, NULL)
-PG_PATHOP_PROG(unlinkat,  PG_PO_UNLINKAT,  (int)PG_ARG(0), PG_PATH(1), PG_CWD,    NULL,        PG_ARG(2), 0, NULL)
-PG_PATHOP_PROG(rename,    PG_PO_RENAME,    PG_CWD,      PG_PATH(0),  PG_CWD,      PG_PATH(1),  0,         0, NULL)
-PG_PATHOP_PROG(renameat,  PG_PO_RENAMEAT,  (int)PG_ARG(0), PG_PATH(1), (int)PG_ARG(2), PG_PATH(3), 0,     0, NULL)
-PG_PATHOP_PROG(renameat2, PG_PO_RENAMEAT2, (int)PG_ARG(0), PG_PATH(1), (int)PG_ARG(2), PG_PATH(3), PG_ARG(4), 0, NULL)
-PG_PATHOP_PROG(mkdir,     PG_PO_MKDIR,     PG_CWD,      PG_PATH(0),  PG_CWD,      NULL,        0,         PG_ARG(1), NULL)
-PG_PATHOP_PROG(mkdirat,   PG_PO_MKDIRAT,   (int)PG_ARG(0), PG_PATH(1), PG_CWD,    NULL,        0,         PG_ARG(2), NULL)
-PG_PATHOP_PROG(rmdir,     PG_PO_RMDIR,     PG_CWD,      PG_PATH(0),  PG_CWD,      NULL,        0,         0, NULL)
-PG_PATHOP_PROG(chmod,     PG_PO_CHMOD,     PG_CWD,      PG_PATH(0),  PG_CWD,      NULL,        0,         PG_ARG(1), NULL)
-PG_PATHOP_PROG(fchmodat,  PG_PO_FCHMODAT,  (int)PG_ARG(0), PG_PATH(1), PG_CWD,    NULL,        0,         PG_ARG(2), NULL)
-PG_PATHOP_PROG(chdir,     PG_PO_CHDIR,     PG_CWD,      PG_PATH(0),  PG_CWD,      NULL,        0,         0, NULL)
-PG_PATHOP_PROG(mount,     PG_PO_MOUNT,     PG_CWD,      PG_PATH(0),  PG_CWD,      PG_PATH(1),  PG_ARG(3), 0, PG_PATH(2))
-/* umount2 is "umount" in the kernel's syscall table */
-PG_PATHOP_PROG(umount,    PG_PO_UMOUNT2,   PG_CWD,      PG_PATH(0),  PG_CWD,      NULL,        PG_ARG(1), 0, NULL)
-PG_PATHOP_PROG(memfd_create, PG_PO_MEMFD_CREATE, PG_CWD, PG_PATH(0), PG_CWD,      NULL,        PG_ARG(1), 0, NULL)
-/* clang-format on */
-
-/* A failed exec: a successful one is reported by the exec tracepoint
- * (lifecycle.bpf.c), after which the arguments are gone anyway. */
-#define PG_FAILED_EXEC_PROG(name, KIND, DIRFD1, PATH1, FLAGS)                                      \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                                                 \
-	int pg_exit_##name(struct trace_event_raw_sys_exit *ctx)                                   \
-	{                                                                                          \
-		if (ctx->ret >= 0)                                                                 \
-			return 0;                                                                  \
-		struct pt_regs *regs = pg_user_regs();                                             \
-		struct pg_pathop_args a = {                                                        \
-		    .dirfd1 = (DIRFD1), .path1 = (PATH1), .dirfd2 = PG_CWD, .flags = (FLAGS)};     \
-		return pg_emit_pathop(ctx->ret, KIND, &a);                                         \
-	}
-
-/* clang-format off */
-PG_FAILED_EXEC_PROG(execve,   PG_PO_EXECVE,   PG_CWD,          PG_PATH(0), 0)
-PG_FAILED_EXEC_PROG(execveat, PG_PO_EXECVEAT, (int)PG_ARG(0),  PG_PATH(1), PG_ARG(4))
-/* clang-format on */
+PG_PATHOP_SYSCALLS(PG_PATHOP_ROW)

@@ -1,11 +1,11 @@
 #include "policy/filter_tables.h"
 
-#include "policy/pathop_args.h"
-#include "policy/syscall_args.h"
-
 #include <algorithm>
 #include <cstring>
 #include <set>
+
+#include "policy/pathop_args.h"
+#include "policy/syscall_args.h"
 
 namespace pg::policy {
 
@@ -29,9 +29,7 @@ static __u32 pg_fl_container(PG_FL_CTX, const pg_filter_event* e) { return e->co
 static pg_task_slots* pg_fl_task_cache(PG_FL_CTX ctx, const pg_filter_event*) {
   return ctx->task_cache();
 }
-static const pg_proc_strs* pg_fl_proc(PG_FL_CTX ctx, const pg_filter_event*) {
-  return ctx->proc();
-}
+static const pg_proc_strs* pg_fl_proc(PG_FL_CTX ctx, const pg_filter_event*) { return ctx->proc(); }
 static long pg_fl_resolve(PG_FL_CTX ctx, const pg_filter_event*, pg_fkey_path* fwd, __u32 len) {
   return ctx->resolve(fwd, len);
 }
@@ -39,13 +37,12 @@ static long pg_fl_resolve(PG_FL_CTX ctx, const pg_filter_event*, pg_fkey_path* f
 
 namespace {
 
-constexpr auto kKindNames = [] {
-  std::array<std::string_view, PG_FK__COUNT> names{"open", "openat", "openat2", "creat",
-                                                   "connect"};
-  for (uint16_t k = PG_PO_SYMLINK; k < PG_PO__END; ++k) names[PG_FK_PATHOP + k - 1] = kPathOps[k].name;
-  for (uint16_t k = 1; k < PG_AK__END; ++k) names[PG_FK_ARGS + k - 1] = kNumericSyscalls[k].name;
-  return names;
-}();
+// Names of the filtered syscalls, in pg_fkind order (the catalogue's).
+#define PG_FK_NAME_ROW(name, ...) #name,
+constexpr std::array<std::string_view, PG_FK__COUNT> kKindNames{
+    PG_OPEN_SYSCALLS(PG_FK_NAME_ROW) "connect",
+    PG_PATHOP_SYSCALLS(PG_FK_NAME_ROW) PG_ARGS_SYSCALLS(PG_FK_NAME_ROW)};
+#undef PG_FK_NAME_ROW
 
 bool clause_equal(const KClause& a, const KClause& b) { return to_string(a) == to_string(b); }
 
@@ -122,8 +119,8 @@ FilterTables build_filter_tables(const Ruleset& rs, const LoweringOptions& o) {
     if (names({"procexit"})) t.eager |= PG_EAGER_EXIT;
     for (uint32_t k = 0; k < PG_FK__COUNT; ++k) {
       const auto& et = rules[i].event_types;
-      if (et.all || std::binary_search(et.names.begin(), et.names.end(),
-                                       std::string(kKindNames[k])))
+      if (et.all ||
+          std::binary_search(et.names.begin(), et.names.end(), std::string(kKindNames[k])))
         kinds[i].push_back(k);
     }
   }
@@ -199,8 +196,8 @@ FilterTables build_filter_tables(const Ruleset& rs, const LoweringOptions& o) {
       if (is_trie_field(l.field)) {
         for (const auto& v : l.values) path_keys.insert({l.field, v + '\0'});
         for (const auto& p : l.prefixes)
-          path_keys.insert({l.field, l.field == PG_FF_SUFFIX ? std::string(p.rbegin(), p.rend())
-                                                             : p});
+          path_keys.insert(
+              {l.field, l.field == PG_FF_SUFFIX ? std::string(p.rbegin(), p.rend()) : p});
       } else {
         for (const auto& v : l.values) value_keys.insert({l.field, v});
       }
@@ -290,8 +287,8 @@ long NativeFilter::resolve(pg_fkey_path* fwd, uint32_t len) const {
   return long(full.size());
 }
 
-bool NativeFilter::eval(const pg_filter_event& e, const char* path, pg_slots& out,
-                        const char* base, const pg_proc_strs* proc) const {
+bool NativeFilter::eval(const pg_filter_event& e, const char* path, pg_slots& out, const char* base,
+                        const pg_proc_strs* proc) const {
   base_ = base;
   proc_ = proc;
   // As bpf_probe_read_user_str(fwd.path, PG_PATH_KEY_MAX, path) would.

@@ -1,7 +1,7 @@
 // The path operations' arguments by Falco's names (evt.arg.NAME), per
 // pg_pathop_kind: what the decoder, the field extractors and the kernel
-// filter's lowering agree on. kern/api/records.h has the same table as a
-// comment.
+// filter's lowering agree on, as the catalogue's rows (kern/api/syscalls.h)
+// say.
 #pragma once
 
 #include <array>
@@ -30,45 +30,15 @@ struct PathOpSyscall {
   std::array<std::pair<std::string_view, PathOpArg>, 5> args;
 };
 
-inline constexpr std::array<PathOpSyscall, PG_PO__END> kPathOps = [] {
-  using A = PathOpArg;
-  return std::array<PathOpSyscall, PG_PO__END>{{
-    {"", {}},
-    {"symlink", {{{"target", A::Path1}, {"linkpath", A::Path2}}}},
-    {"symlinkat", {{{"target", A::Path1}, {"linkdirfd", A::Dirfd2}, {"linkpath", A::Path2}}}},
-    {"link", {{{"oldpath", A::Path1}, {"newpath", A::Path2}}}},
-    {"linkat",
-     {{{"olddir", A::Dirfd1},
-       {"oldpath", A::Path1},
-       {"newdir", A::Dirfd2},
-       {"newpath", A::Path2},
-       {"flags", A::Flags}}}},
-    {"unlink", {{{"path", A::Path1}}}},
-    {"unlinkat", {{{"dirfd", A::Dirfd1}, {"name", A::Path1}, {"flags", A::Flags}}}},
-    {"rename", {{{"oldpath", A::Path1}, {"newpath", A::Path2}}}},
-    {"renameat",
-     {{{"olddirfd", A::Dirfd1}, {"oldpath", A::Path1}, {"newdirfd", A::Dirfd2}, {"newpath", A::Path2}}}},
-    {"renameat2",
-     {{{"olddirfd", A::Dirfd1},
-       {"oldpath", A::Path1},
-       {"newdirfd", A::Dirfd2},
-       {"newpath", A::Path2},
-       {"flags", A::Flags}}}},
-    {"mkdir", {{{"path", A::Path1}, {"mode", A::Mode}}}},
-    {"mkdirat", {{{"dirfd", A::Dirfd1}, {"path", A::Path1}, {"mode", A::Mode}}}},
-    {"rmdir", {{{"path", A::Path1}}}},
-    {"chmod", {{{"filename", A::Path1}, {"mode", A::Mode}}}},
-    {"fchmodat", {{{"dirfd", A::Dirfd1}, {"filename", A::Path1}, {"mode", A::Mode}}}},
-    {"chdir", {{{"path", A::Path1}}}},
-    {"mount",
-     {{{"dev", A::Path1}, {"dir", A::Path2}, {"type", A::Extra}, {"flags", A::Flags}}}},
-    {"umount2", {{{"name", A::Path1}, {"flags", A::Flags}}}},
-    {"memfd_create", {{{"fd", A::Ret}, {"name", A::Path1}, {"flags", A::Flags}}}},
-    // Only failed execs: a successful one is an exec record.
-    {"execve", {{{"filename", A::Path1}}}},
-    {"execveat", {{{"dirfd", A::Dirfd1}, {"pathname", A::Path1}, {"flags", A::Flags}}}},
-  }};
-}();
+// From the catalogue's rows (kern/api/syscalls.h), indexed by pg_pathop_kind.
+#define PG_PO_ARG(name, where) \
+  std::pair<std::string_view, PathOpArg> { #name, PathOpArg::where }
+#define PG_PATHOP_ROW(name, NAME, tp, flags, d1, p1, d2, p2, fl, mode, extra, args) \
+  PathOpSyscall{#name, {{PG_SC_UNPAREN args}}},
+inline constexpr std::array<PathOpSyscall, PG_PO__END> kPathOps{
+    {PathOpSyscall{"", {}}, PG_PATHOP_SYSCALLS(PG_PATHOP_ROW)}};
+#undef PG_PATHOP_ROW
+#undef PG_PO_ARG
 
 // pg_pathop_kind of a syscall name; 0 when it is not a path operation.
 constexpr uint16_t pathop_kind_of(std::string_view syscall) {

@@ -53,6 +53,24 @@ bool tracepoint_exists(const bpf_program* prog) {
 
 }  // namespace
 
+// The lifecycle programs, connect, then every catalogue row
+// (kern/api/syscalls.h) in its family's order.
+#define PG_OPEN_HOOK(name, NAME) \
+  HookInfo{#name, false, [](pg_bpf* s) { return s->progs.pg_exit_##name; }},
+// A failed-only exec is its own program ("execve-failed") whose events are
+// execve's: the program named "execve" is the exec tracepoint.
+#define PG_PATHOP_HOOK(name, NAME, tp, flags, ...)                \
+  HookInfo{((flags)&PG_SC_FAILED_ONLY) ? #name "-failed" : #name, \
+           ((flags)&PG_SC_STATE) != 0,                            \
+           [](pg_bpf* s) { return s->progs.pg_exit_##tp; },       \
+           {((flags)&PG_SC_FAILED_ONLY) ? #name : ""}},
+#define PG_ARGS_HOOK(name, NAME, family, fds, flags, args)    \
+  HookInfo{#name,                                             \
+           ((flags)&PG_SC_STATE) != 0,                        \
+           [](pg_bpf* s) { return s->progs.pg_exit_##name; }, \
+           {},                                                \
+           ((flags)&PG_SC_RAW_FALLBACK) != 0},
+
 const std::vector<HookInfo>& all_hooks() {
   static const std::vector<HookInfo> hooks = {
       {"execve", true, [](pg_bpf* s) { return s->progs.pg_exec; }, {"execve", "execveat"}},
@@ -61,69 +79,14 @@ const std::vector<HookInfo>& all_hooks() {
        [](pg_bpf* s) { return s->progs.pg_fork; },
        {"clone", "clone3", "fork", "vfork"}},
       {"procexit", true, [](pg_bpf* s) { return s->progs.pg_exit; }},
-      // The process table follows the working directory.
-      {"chdir", true, [](pg_bpf* s) { return s->progs.pg_exit_chdir; }},
-      {"fchdir", true, [](pg_bpf* s) { return s->progs.pg_exit_fchdir; }},
-      // Failed execs (successful ones come from the exec tracepoint).
-      {"execve-failed", false, [](pg_bpf* s) { return s->progs.pg_exit_execve; }, {"execve"}},
-      {"execveat-failed", false, [](pg_bpf* s) { return s->progs.pg_exit_execveat; }, {"execveat"}},
-      {"open", false, [](pg_bpf* s) { return s->progs.pg_exit_open; }},
-      {"openat", false, [](pg_bpf* s) { return s->progs.pg_exit_openat; }},
-      {"openat2", false, [](pg_bpf* s) { return s->progs.pg_exit_openat2; }},
-      {"creat", false, [](pg_bpf* s) { return s->progs.pg_exit_creat; }},
-      {"connect", false, [](pg_bpf* s) { return s->progs.pg_exit_connect; }},
-      {"symlink", false, [](pg_bpf* s) { return s->progs.pg_exit_symlink; }},
-      {"symlinkat", false, [](pg_bpf* s) { return s->progs.pg_exit_symlinkat; }},
-      {"link", false, [](pg_bpf* s) { return s->progs.pg_exit_link; }},
-      {"linkat", false, [](pg_bpf* s) { return s->progs.pg_exit_linkat; }},
-      {"unlink", false, [](pg_bpf* s) { return s->progs.pg_exit_unlink; }},
-      {"unlinkat", false, [](pg_bpf* s) { return s->progs.pg_exit_unlinkat; }},
-      {"rename", false, [](pg_bpf* s) { return s->progs.pg_exit_rename; }},
-      {"renameat", false, [](pg_bpf* s) { return s->progs.pg_exit_renameat; }},
-      {"renameat2", false, [](pg_bpf* s) { return s->progs.pg_exit_renameat2; }},
-      {"mkdir", false, [](pg_bpf* s) { return s->progs.pg_exit_mkdir; }},
-      {"mkdirat", false, [](pg_bpf* s) { return s->progs.pg_exit_mkdirat; }},
-      {"rmdir", false, [](pg_bpf* s) { return s->progs.pg_exit_rmdir; }},
-      {"chmod", false, [](pg_bpf* s) { return s->progs.pg_exit_chmod; }},
-      {"fchmodat", false, [](pg_bpf* s) { return s->progs.pg_exit_fchmodat; }},
-      {"socket", false, [](pg_bpf* s) { return s->progs.pg_exit_socket; }},
-      {"ptrace", false, [](pg_bpf* s) { return s->progs.pg_exit_ptrace; }},
-      {"setns", false, [](pg_bpf* s) { return s->progs.pg_exit_setns; }},
-      {"unshare", false, [](pg_bpf* s) { return s->progs.pg_exit_unshare; }},
-      {"setuid", false, [](pg_bpf* s) { return s->progs.pg_exit_setuid; }},
-      {"setgid", false, [](pg_bpf* s) { return s->progs.pg_exit_setgid; }},
-      {"bpf", false, [](pg_bpf* s) { return s->progs.pg_exit_bpf; }},
-      {"listen", false, [](pg_bpf* s) { return s->progs.pg_exit_listen; }},
-      {"fchmod", false, [](pg_bpf* s) { return s->progs.pg_exit_fchmod; }},
-      {"dup", false, [](pg_bpf* s) { return s->progs.pg_exit_dup; }},
-      {"dup2", false, [](pg_bpf* s) { return s->progs.pg_exit_dup2; }},
-      {"dup3", false, [](pg_bpf* s) { return s->progs.pg_exit_dup3; }},
-      {"accept", false, [](pg_bpf* s) { return s->progs.pg_exit_accept; }},
-      {"accept4", false, [](pg_bpf* s) { return s->progs.pg_exit_accept4; }},
-      {"sendto", false, [](pg_bpf* s) { return s->progs.pg_exit_sendto; }},
-      {"sendmsg", false, [](pg_bpf* s) { return s->progs.pg_exit_sendmsg; }},
-      {"mount", false, [](pg_bpf* s) { return s->progs.pg_exit_mount; }},
-      {"umount2", false, [](pg_bpf* s) { return s->progs.pg_exit_umount; }},
-      {"memfd_create", false, [](pg_bpf* s) { return s->progs.pg_exit_memfd_create; }},
-      {"setresuid", false, [](pg_bpf* s) { return s->progs.pg_exit_setresuid; }},
-      {"setresgid", false, [](pg_bpf* s) { return s->progs.pg_exit_setresgid; }},
-      {"setreuid", false, [](pg_bpf* s) { return s->progs.pg_exit_setreuid; }},
-      {"setregid", false, [](pg_bpf* s) { return s->progs.pg_exit_setregid; }},
-      {"capset", false, [](pg_bpf* s) { return s->progs.pg_exit_capset; }},
-      {"prctl", false, [](pg_bpf* s) { return s->progs.pg_exit_prctl; }},
-      {"userfaultfd", false, [](pg_bpf* s) { return s->progs.pg_exit_userfaultfd; }},
-      {"kill", false, [](pg_bpf* s) { return s->progs.pg_exit_kill; }},
-      {"tkill", false, [](pg_bpf* s) { return s->progs.pg_exit_tkill; }},
-      {"tgkill", false, [](pg_bpf* s) { return s->progs.pg_exit_tgkill; }},
-      {"process_vm_readv", false, [](pg_bpf* s) { return s->progs.pg_exit_process_vm_readv; }},
-      {"process_vm_writev", false, [](pg_bpf* s) { return s->progs.pg_exit_process_vm_writev; }},
-      {"bind", false, [](pg_bpf* s) { return s->progs.pg_exit_bind; }},
-      {"socketpair", false, [](pg_bpf* s) { return s->progs.pg_exit_socketpair; }},
-      {"init_module", false, [](pg_bpf* s) { return s->progs.pg_exit_init_module; }, {}, true},
-      {"finit_module", false, [](pg_bpf* s) { return s->progs.pg_exit_finit_module; }, {}, true},
-  };
+      PG_OPEN_SYSCALLS(PG_OPEN_HOOK){"connect", false,
+                                     [](pg_bpf* s) { return s->progs.pg_exit_connect; }},
+      PG_PATHOP_SYSCALLS(PG_PATHOP_HOOK) PG_ARGS_SYSCALLS(PG_ARGS_HOOK)};
   return hooks;
 }
+#undef PG_OPEN_HOOK
+#undef PG_PATHOP_HOOK
+#undef PG_ARGS_HOOK
 
 bool HookInfo::produces(std::string_view type) const {
   if (types[0].empty()) return type == name;

@@ -47,20 +47,52 @@
 
 #define PG_GENERATIONS 2
 
-/* Syscalls whose events are filtered (index of pg_fkind). */
+/* Syscalls whose events are filtered (index of pg_fkind): the open family,
+ * connect, the path operations, then the syscalls judged by numbers, each
+ * in its catalogue order (syscalls.h). */
+#define PG_FK_ROW(name, NAME, ...) PG_FK_##NAME,
 enum pg_fkind {
-	PG_FK_OPEN = 0,
-	PG_FK_OPENAT = 1,
-	PG_FK_OPENAT2 = 2,
-	PG_FK_CREAT = 3,
-	PG_FK_CONNECT = 4,
-	/* The path operations, in enum pg_pathop_kind order: PG_FK_PATHOP +
-	 * kind - 1 (symlink, symlinkat, link, ..., fchmodat). */
-	PG_FK_PATHOP = 5,
-	/* Then the syscalls judged by numbers: PG_FK_ARGS + kind - 1. */
-	PG_FK_ARGS = PG_FK_PATHOP + PG_PO__END - 1,
-	PG_FK__COUNT = PG_FK_ARGS + PG_AK__END - 1,
+	PG_OPEN_SYSCALLS(PG_FK_ROW) PG_FK_CONNECT,
+	PG_PATHOP_SYSCALLS(PG_FK_ROW) PG_ARGS_SYSCALLS(PG_FK_ROW) PG_FK__COUNT,
 };
+#undef PG_FK_ROW
+
+/* The filter index of each record family's kinds. */
+PG_FILTER_INLINE __u32 pg_fkind_of_open(__u16 kind)
+{
+	switch (kind) {
+#define PG_FK_OPEN_ROW(name, NAME)                                                                 \
+	case PG_OPEN_##NAME:                                                                       \
+		return PG_FK_##NAME;
+		PG_OPEN_SYSCALLS(PG_FK_OPEN_ROW)
+#undef PG_FK_OPEN_ROW
+	}
+	return PG_FK__COUNT;
+}
+
+PG_FILTER_INLINE __u32 pg_fkind_of_pathop(__u16 kind)
+{
+	switch (kind) {
+#define PG_FK_PATHOP_ROW(name, NAME, ...)                                                          \
+	case PG_PO_##NAME:                                                                         \
+		return PG_FK_##NAME;
+		PG_PATHOP_SYSCALLS(PG_FK_PATHOP_ROW)
+#undef PG_FK_PATHOP_ROW
+	}
+	return PG_FK__COUNT;
+}
+
+PG_FILTER_INLINE __u32 pg_fkind_of_args(__u16 kind)
+{
+	switch (kind) {
+#define PG_FK_ARGS_ROW(name, NAME, ...)                                                            \
+	case PG_AK_##NAME:                                                                         \
+		return PG_FK_##NAME;
+		PG_ARGS_SYSCALLS(PG_FK_ARGS_ROW)
+#undef PG_FK_ARGS_ROW
+	}
+	return PG_FK__COUNT;
+}
 
 PG_FILTER_INLINE int pg_fkind_is_open(__u32 kind)
 {
@@ -71,8 +103,7 @@ PG_FILTER_INLINE int pg_fkind_is_open(__u32 kind)
  * port of their socket (the kernel resolves it before filtering). */
 PG_FILTER_INLINE int pg_fkind_is_send(__u32 kind)
 {
-	const __u32 base = (__u32)PG_FK_ARGS - 1;
-	return kind == base + (__u32)PG_AK_SENDTO || kind == base + (__u32)PG_AK_SENDMSG;
+	return kind == PG_FK_SENDTO || kind == PG_FK_SENDMSG;
 }
 
 /* Fields the kernel judges. */
@@ -370,6 +401,55 @@ struct pg_filter_event {
 	char comm[PG_COMM_LEN];
 	char pcomm[PG_COMM_LEN];
 };
+
+/* How each record family becomes the filter's input, in one place for the
+ * BPF programs and the native differential test. The task's facts (uid,
+ * comm, container...) are added by the includer afterwards. */
+PG_FILTER_INLINE struct pg_filter_event pg_fe_open(__u16 kind, __s64 ret, __u64 flags, __s32 dirfd)
+{
+	struct pg_filter_event fe = {};
+	fe.kind = pg_fkind_of_open(kind);
+	fe.open_flags = flags;
+	fe.ret = ret;
+	fe.dirfd = dirfd;
+	return fe;
+}
+
+/* connect: the family and port the caller asked for (host byte order). */
+PG_FILTER_INLINE struct pg_filter_event pg_fe_connect(__u16 family, __u16 port)
+{
+	struct pg_filter_event fe = {};
+	fe.kind = PG_FK_CONNECT;
+	fe.family = family;
+	fe.port = port;
+	return fe;
+}
+
+/* A symlink's target (and the like) is a string, judged as passed; other
+ * paths name files and are judged only when absolute and normalised. */
+PG_FILTER_INLINE struct pg_filter_event pg_fe_pathop(__u16 kind, __s64 ret)
+{
+	struct pg_filter_event fe = {};
+	fe.kind = pg_fkind_of_pathop(kind);
+	fe.ret = ret;
+	fe.arg_as_is = (__u8)pg_pathop_arg1_as_is(kind);
+	return fe;
+}
+
+/* sock: the descriptor resolved before judging (sendto, sendmsg), else
+ * NULL; a send is judged by its socket's family and remote port. */
+PG_FILTER_INLINE struct pg_filter_event pg_fe_args(__u16 kind, __s64 ret,
+						    const struct pg_fdinfo *sock)
+{
+	struct pg_filter_event fe = {};
+	fe.kind = pg_fkind_of_args(kind);
+	fe.ret = ret;
+	if (sock && pg_fkind_is_send(fe.kind)) {
+		fe.family = sock->sock_family;
+		fe.port = sock->remote.port;
+	}
+	return fe;
+}
 
 /* ---- slot-set arithmetic ------------------------------------------------ */
 

@@ -31,6 +31,8 @@
 #define PG_SHARED_FN static inline
 #endif
 
+#include "syscalls.h"
+
 #define PG_COMM_LEN 16
 /* Longest string captured from user memory (paths, one argv block). */
 #define PG_STR_MAX 4096
@@ -162,13 +164,13 @@ struct pg_exit_rec {
 };
 PG_ABI_ASSERT(sizeof(struct pg_exit_rec) == 112, "pg_exit_rec layout");
 
-/* Which syscall produced a PG_REC_OPEN. */
+/* Which syscall produced a PG_REC_OPEN (rows of PG_OPEN_SYSCALLS). */
+#define PG_OPEN_KIND_ROW(name, NAME) PG_OPEN_##NAME,
 enum pg_open_kind {
-	PG_OPEN_OPEN = 1,
-	PG_OPEN_OPENAT = 2,
-	PG_OPEN_OPENAT2 = 3,
-	PG_OPEN_CREAT = 4,
+	PG_OPEN__NONE = 0,
+	PG_OPEN_SYSCALLS(PG_OPEN_KIND_ROW) PG_OPEN__END,
 };
+#undef PG_OPEN_KIND_ROW
 
 /* AT_FDCWD as the kernel defines it; dirfd takes this value for plain
  * open/creat too, since they resolve relative paths against the cwd. */
@@ -213,65 +215,39 @@ struct pg_connect_rec {
 };
 PG_ABI_ASSERT(sizeof(struct pg_connect_rec) == 216, "pg_connect_rec layout");
 
-/* Which syscall produced a PG_REC_PATHOP. Every one of them takes one or
- * two path arguments; which argument is which, by Falco's names:
- *
- *   kind        path1            path2             dirfd1     dirfd2     flags  mode
- *   symlink     target (as is)   linkpath          -          -
- *   symlinkat   target (as is)   linkpath          -          linkdirfd
- *   link        oldpath          newpath           -          -
- *   linkat      oldpath          newpath           olddir     newdir     flags
- *   unlink      path
- *   unlinkat    name                               dirfd                 flags
- *   rename      oldpath          newpath
- *   renameat    oldpath          newpath           olddirfd   newdirfd
- *   renameat2   oldpath          newpath           olddirfd   newdirfd   flags
- *   mkdir       path                                                            mode
- *   mkdirat     path                               dirfd                        mode
- *   rmdir       path
- *   chmod       filename                                                        mode
- *   fchmodat    filename                           dirfd                        mode
- *   chdir       path
- *   mount       dev (as is)      dir                                     flags
- *   umount2     name                                                     flags
- *   memfd_create name (as is)                                            flags
- *   execve      filename                                      (failed only)
- *   execveat    pathname                           dirfd                 flags (failed only)
- *
- * A symlink's target, a mount's source and a memfd's name are only strings
- * (they need not name a file: pg_pathop_arg1_as_is); every other path names
- * a file, and relative ones come with their base directory. mount also
- * carries its filesystem type, as passed, in `extra`. */
+/* Which syscall produced a PG_REC_PATHOP (rows of PG_PATHOP_SYSCALLS, which
+ * also say which argument is which, by Falco's names). Every one of them
+ * takes one or two path arguments. A symlink's target, a mount's source and
+ * a memfd's name are only strings (they need not name a file:
+ * pg_pathop_arg1_as_is); every other path names a file, and relative ones
+ * come with their base directory. mount also carries its filesystem type,
+ * as passed, in `extra`. execve and execveat are here only when they fail:
+ * a successful exec is a PG_REC_EXEC. */
+#define PG_PO_KIND_ROW(name, NAME, ...) PG_PO_##NAME,
 enum pg_pathop_kind {
-	PG_PO_SYMLINK = 1,
-	PG_PO_SYMLINKAT = 2,
-	PG_PO_LINK = 3,
-	PG_PO_LINKAT = 4,
-	PG_PO_UNLINK = 5,
-	PG_PO_UNLINKAT = 6,
-	PG_PO_RENAME = 7,
-	PG_PO_RENAMEAT = 8,
-	PG_PO_RENAMEAT2 = 9,
-	PG_PO_MKDIR = 10,
-	PG_PO_MKDIRAT = 11,
-	PG_PO_RMDIR = 12,
-	PG_PO_CHMOD = 13,
-	PG_PO_FCHMODAT = 14,
-	PG_PO_CHDIR = 15,
-	PG_PO_MOUNT = 16,
-	PG_PO_UMOUNT2 = 17,
-	PG_PO_MEMFD_CREATE = 18,
-	PG_PO_EXECVE = 19,   /* failed: a successful exec is a PG_REC_EXEC */
-	PG_PO_EXECVEAT = 20, /* likewise */
-	PG_PO__END,
+	PG_PO__NONE = 0,
+	PG_PATHOP_SYSCALLS(PG_PO_KIND_ROW) PG_PO__END,
 };
+#undef PG_PO_KIND_ROW
+
+/* A path operation's row flags (PG_SC_*). */
+PG_SHARED_FN __u32 pg_pathop_flags(__u16 kind)
+{
+	switch (kind) {
+#define PG_PO_FLAGS_ROW(name, NAME, tp, flags, ...)                                                \
+	case PG_PO_##NAME:                                                                         \
+		return (flags);
+		PG_PATHOP_SYSCALLS(PG_PO_FLAGS_ROW)
+#undef PG_PO_FLAGS_ROW
+	}
+	return 0;
+}
 
 /* Whether a path operation's first argument is a string kept as passed
  * rather than the name of a file (so never resolved against a directory). */
 PG_SHARED_FN int pg_pathop_arg1_as_is(__u16 kind)
 {
-	return kind == PG_PO_SYMLINK || kind == PG_PO_SYMLINKAT || kind == PG_PO_MOUNT ||
-	       kind == PG_PO_MEMFD_CREATE;
+	return (pg_pathop_flags(kind) & PG_SC_AS_IS) != 0;
 }
 
 struct pg_pathop_rec {
@@ -294,43 +270,27 @@ struct pg_pathop_rec {
 PG_ABI_ASSERT(sizeof(struct pg_pathop_rec) == 216, "pg_pathop_rec layout");
 
 /* Which syscall produced a PG_REC_ARGS: syscalls whose arguments are plain
- * numbers (policy/syscall_args.h names and formats them). */
+ * numbers (rows of PG_ARGS_SYSCALLS; policy/syscall_args.h names and
+ * formats them). */
+#define PG_AK_KIND_ROW(name, NAME, ...) PG_AK_##NAME,
 enum pg_args_kind {
-	PG_AK_SOCKET = 1,
-	PG_AK_PTRACE = 2,
-	PG_AK_SETNS = 3,
-	PG_AK_UNSHARE = 4,
-	PG_AK_SETUID = 5,
-	PG_AK_SETGID = 6,
-	PG_AK_BPF = 7,
-	PG_AK_LISTEN = 8,
-	PG_AK_FCHMOD = 9,
-	PG_AK_DUP = 10,
-	PG_AK_DUP2 = 11,
-	PG_AK_DUP3 = 12,
-	PG_AK_ACCEPT = 13,
-	PG_AK_ACCEPT4 = 14,
-	PG_AK_SENDTO = 15,
-	PG_AK_SENDMSG = 16,
-	PG_AK_SETRESUID = 17,
-	PG_AK_SETRESGID = 18,
-	PG_AK_SETREUID = 19,
-	PG_AK_SETREGID = 20,
-	PG_AK_CAPSET = 21,
-	PG_AK_PRCTL = 22,
-	PG_AK_USERFAULTFD = 23,
-	PG_AK_KILL = 24,
-	PG_AK_TKILL = 25,
-	PG_AK_TGKILL = 26,
-	PG_AK_PROCESS_VM_READV = 27,
-	PG_AK_PROCESS_VM_WRITEV = 28,
-	PG_AK_FCHDIR = 29,
-	PG_AK_INIT_MODULE = 30,
-	PG_AK_FINIT_MODULE = 31,
-	PG_AK_SOCKETPAIR = 32,
-	PG_AK_BIND = 33,
-	PG_AK__END,
+	PG_AK__NONE = 0,
+	PG_ARGS_SYSCALLS(PG_AK_KIND_ROW) PG_AK__END,
 };
+#undef PG_AK_KIND_ROW
+
+/* A numeric syscall's row flags (PG_SC_*). */
+PG_SHARED_FN __u32 pg_args_flags(__u16 kind)
+{
+	switch (kind) {
+#define PG_AK_FLAGS_ROW(name, NAME, family, fd, flags, ...)                                        \
+	case PG_AK_##NAME:                                                                         \
+		return (flags);
+		PG_ARGS_SYSCALLS(PG_AK_FLAGS_ROW)
+#undef PG_AK_FLAGS_ROW
+	}
+	return 0;
+}
 
 /* The file type bits of an inode's mode (as in <sys/stat.h>). */
 #define PG_S_IFMT 0170000

@@ -24,6 +24,7 @@
 #include "policy/filter_tables.h"
 #include "policy/pathop_args.h"
 #include "policy/ruleset.h"
+#include "selftests/common/falco_files.h"
 #include "selftests/unit/user/record_builder.h"
 #include "user/cgroup.h"
 #include "user/decode.h"
@@ -36,8 +37,6 @@ using namespace pg::user;
 using pg::user::test::RecordBuilder;
 
 namespace {
-
-const char* kRulesDir = "../shared/falco-rules/";
 
 // Rules that aim at the corners of the lowering: comm truncation, paths
 // the kernel must not judge, negations, suffixes, directories, flags.
@@ -291,9 +290,9 @@ class Gen {
   }
 
   uint64_t flags() {
-    static const uint64_t bits[] = {O_CREAT,     O_TRUNC,   O_APPEND, O_DIRECTORY, O_PATH,
-                                    O_CLOEXEC,   O_EXCL,    O_NOCTTY, O_NONBLOCK,  O_NOFOLLOW,
-                                    __O_TMPFILE, O_LARGEFILE};
+    static const uint64_t bits[] = {O_CREAT,    O_TRUNC,    O_APPEND,    O_DIRECTORY,
+                                    O_PATH,     O_CLOEXEC,  O_EXCL,      O_NOCTTY,
+                                    O_NONBLOCK, O_NOFOLLOW, __O_TMPFILE, O_LARGEFILE};
     uint64_t f = below(4);
     for (uint64_t b : bits)
       if (chance(15)) f |= b;
@@ -313,17 +312,17 @@ class Gen {
   const Corpus& c_;
   std::mt19937_64 rng_;
   const std::vector<std::string> kNames{"cat", "bash", "sshd", "python3", "nginx", "vi", "", "ssh"};
-  const std::vector<std::string> kDirs{"/etc", "/tmp", "/root", "/home/u", "/usr/bin", "/var/log",
-                                       "/proc/1", "/dev", "/"};
-  const std::vector<std::string> kLeaves{"shadow", "passwd", "id_rsa", "x.key", "a", "..", ".",
-                                         "release_agent", "authorized_keys"};
+  const std::vector<std::string> kDirs{"/etc",     "/tmp",    "/root", "/home/u", "/usr/bin",
+                                       "/var/log", "/proc/1", "/dev",  "/"};
+  const std::vector<std::string> kLeaves{"shadow", "passwd", "id_rsa",        "x.key",          "a",
+                                         "..",     ".",      "release_agent", "authorized_keys"};
 };
 
 std::vector<std::string> syscall_rule_files() {
   std::vector<std::string> files;
   for (const char* f :
        {"falco_rules.yaml", "falco-incubating_rules.yaml", "falco-sandbox_rules.yaml"})
-    files.push_back(std::string(kRulesDir) + f);
+    files.push_back(pg::test::falco_file(f));
   return files;
 }
 
@@ -370,7 +369,8 @@ std::vector<policy::InputFile> read_files(const std::vector<std::string>& paths)
 
 }  // namespace
 
-TEST_CASE("kernel filter differential: a full match always passes the kernel half") {
+TEST_CASE("kernel filter differential: a full match always passes the kernel half" *
+          PG_NEEDS_FALCO_FILES) {
   auto files = read_files(syscall_rule_files());
   files.push_back({"adversarial.yaml", kAdversarial});
   // The adversarial rules use the official macros (open_read, ...).
@@ -447,12 +447,10 @@ TEST_CASE("kernel filter differential: a full match always passes the kernel hal
     auto known = kernel_proc.find(pid);
     const pg_proc_strs* kproc = known == kernel_proc.end() ? nullptr : &known->second;
 
+    // The family's part of the filter input comes from the same builders
+    // the BPF programs use (pg_fe_*); the task's facts are added after, as
+    // pg_filter_task does in the kernel.
     pg_filter_event fe{};
-    fe.uid = uid;
-    fe.container = kernel_container(cgroup);
-    fe.cgroup_id = cgroup;  // as the kernel reads it: the task verdict is cached per cgroup
-    std::memcpy(fe.comm, comm.data(), comm.size());
-    std::memcpy(fe.pcomm, pcomm.data(), pcomm.size());
     std::string path, base;
     bool have_path = false;
     bool decoded;
@@ -467,9 +465,10 @@ TEST_CASE("kernel filter differential: a full match always passes the kernel hal
       r.task.cgroup_id = cgroup;
       std::memcpy(r.task.comm, comm.data(), comm.size());
       std::memcpy(r.task.pcomm, pcomm.data(), pcomm.size());
-      r.kind = uint16_t(PG_OPEN_OPEN + g.below(4));
+      r.kind = uint16_t(1 + g.below(PG_OPEN__END - 1));
       r.flags = r.kind == PG_OPEN_CREAT ? (O_CREAT | O_WRONLY | O_TRUNC) : g.flags();
-      r.ret = g.chance(60) ? int64_t(3 + g.below(100)) : -int64_t(g.pick(std::vector<int>{1, 2, 13, 17, 20}));
+      r.ret = g.chance(60) ? int64_t(3 + g.below(100))
+                           : -int64_t(g.pick(std::vector<int>{1, 2, 13, 17, 20}));
       r.dirfd = PG_AT_FDCWD;
       path = g.path();
       const bool failed_read = g.chance(1);
@@ -499,9 +498,7 @@ TEST_CASE("kernel filter differential: a full match always passes the kernel hal
           }
         }
       }
-      fe.kind = r.kind - PG_OPEN_OPEN + PG_FK_OPEN;
-      fe.open_flags = r.flags;
-      fe.ret = r.ret;
+      fe = pg_fe_open(r.kind, r.ret, r.flags, r.dirfd);
       decoded = bool(decode_record(b.finish(PG_REC_OPEN), clock, ev));
     } else if (what < 75) {
       RecordBuilder<pg_pathop_rec> b;
@@ -537,9 +534,7 @@ TEST_CASE("kernel filter differential: a full match always passes the kernel hal
         r.path2 = b.add(p2);
         if (p2.empty() || p2[0] != '/') r.base2 = b.add(base(), PG_SF_COMPONENTS);
       }
-      fe.kind = PG_FK_PATHOP + r.kind - 1;
-      fe.ret = r.ret;
-      fe.arg_as_is = as_is;
+      fe = pg_fe_pathop(r.kind, r.ret);
       decoded = bool(decode_record(b.finish(PG_REC_PATHOP), clock, ev));
     } else if (what < 85) {
       RecordBuilder<pg_args_rec> b;
@@ -569,19 +564,14 @@ TEST_CASE("kernel filter differential: a full match always passes the kernel hal
         r.fd.remote.addr[0] = r.fd.local.addr[0] = 127;
         r.fd.remote.addr[3] = r.fd.local.addr[3] = 1;
       } else if (r.fd.mode != 0) {
-        r.fd.path = b.add(g.chance(50) ? std::string("shadow\0etc\0", 11) : std::string("x\0tmp\0", 6),
-                          PG_SF_COMPONENTS);
+        r.fd.path =
+            b.add(g.chance(50) ? std::string("shadow\0etc\0", 11) : std::string("x\0tmp\0", 6),
+                  PG_SF_COMPONENTS);
       }
-      fe.kind = PG_FK_ARGS + r.kind - 1;
-      fe.ret = r.ret;
-      if (pg_fkind_is_send(fe.kind) && r.fd.num >= 0) {
-        // As the kernel does: the socket's family and remote port.
-        fe.family = r.fd.sock_family;
-        fe.port = r.fd.remote.port;
-      }
+      // As the kernel does: a send's socket is resolved before judging.
+      fe = pg_fe_args(r.kind, r.ret, r.fd.num >= 0 ? &r.fd : nullptr);
       decoded = bool(decode_record(b.finish(PG_REC_ARGS), clock, ev));
-    }
-    else {
+    } else {
       RecordBuilder<pg_connect_rec> b;
       b.bytes.reserve(4096);  // r stays valid across add()
       auto& r = b.rec();
@@ -599,12 +589,15 @@ TEST_CASE("kernel filter differential: a full match always passes the kernel hal
       r.remote.addr[3] = 1;
       r.local = r.remote;
       if (r.remote.family == AF_UNIX) r.unix_path = b.add(g.path());
-      fe.kind = PG_FK_CONNECT;
-      fe.family = r.remote.family;
-      fe.port = r.remote.port;
+      fe = pg_fe_connect(r.remote.family, r.remote.port);
       decoded = bool(decode_record(b.finish(PG_REC_CONNECT), clock, ev));
     }
     REQUIRE(decoded);
+    fe.uid = uid;
+    fe.container = kernel_container(cgroup);
+    fe.cgroup_id = cgroup;  // as the kernel reads it: the task verdict is cached per cgroup
+    std::memcpy(fe.comm, comm.data(), comm.size());
+    std::memcpy(fe.pcomm, pcomm.data(), pcomm.size());
 
     pg_slots verdict{};
     const bool pass = native.eval(fe, have_path ? path.c_str() : nullptr, verdict,
@@ -627,11 +620,10 @@ TEST_CASE("kernel filter differential: a full match always passes the kernel hal
       if (violations <= 5)
         MESSAGE("violation #" << violations << ": " << ev.type_name() << " comm=" << comm
                               << " pcomm=" << pcomm << " uid=" << uid << " cgroup=" << cgroup
-                              << " flags=0x"
-                              << fmt::format("{:x}", ev.open_flags) << " ret=" << ev.ret << " path='"
-                              << path << "' family=" << ev.remote.family
-                              << " port=" << ev.remote.port << " expected "
-                              << (want.empty() ? "" : want[0]) << " got "
+                              << " flags=0x" << fmt::format("{:x}", ev.open_flags)
+                              << " ret=" << ev.ret << " path='" << path
+                              << "' family=" << ev.remote.family << " port=" << ev.remote.port
+                              << " expected " << (want.empty() ? "" : want[0]) << " got "
                               << (got.empty() ? "(dropped)" : got[0]));
     }
   }
@@ -706,7 +698,9 @@ TEST_CASE("kernel filter: container.id lowers to the cgroup's container-or-host"
   CHECK(passes(1, PG_CT_UNKNOWN));
 }
 
-TEST_CASE("kernel filter: fork and exit records go out as they happen only for rules that want them") {
+TEST_CASE(
+    "kernel filter: fork and exit records go out as they happen only for rules that want them" *
+    PG_NEEDS_FALCO_FILES) {
   auto eager = [](const char* condition) {
     std::string rules = std::string("- rule: r\n  desc: d\n  condition: ") + condition +
                         "\n  output: x\n  priority: WARNING\n";
@@ -720,11 +714,12 @@ TEST_CASE("kernel filter: fork and exit records go out as they happen only for r
   CHECK(eager("evt.type = procexit and proc.name = sh") == PG_EAGER_EXIT);
   CHECK(eager("proc.name = sh") == (PG_EAGER_FORK | PG_EAGER_EXIT));  // every event type
   // Falco's stable rules name no fork or exit.
-  CHECK(Rig(read_files({std::string(kRulesDir) + "falco_rules.yaml"})).tables.eager == 0);
+  CHECK(Rig(read_files({pg::test::falco_file("falco_rules.yaml")})).tables.eager == 0);
 }
 
-TEST_CASE("kernel filter: the stable rules the kernel cannot sharpen, and why") {
-  Rig rig(read_files({std::string(kRulesDir) + "falco_rules.yaml"}));
+TEST_CASE("kernel filter: the stable rules the kernel cannot sharpen, and why" *
+          PG_NEEDS_FALCO_FILES) {
+  Rig rig(read_files({pg::test::falco_file("falco_rules.yaml")}));
   // None is judged by event type alone in the kernel any more ("Execution
   // from /dev/shm" was, until proc.exe and proc.args became kernel fields).
   const std::set<std::string> expected{};
@@ -777,8 +772,7 @@ TEST_CASE("kernel filter: sendto is judged by its socket's family and port; dup 
     pg_slots s{};
     return native.eval(fe, "", s) && pg_slots_meet(&s, &rig.tables.rule_slots[rule]);
   };
-  const uint32_t sendto = uint32_t(PG_FK_ARGS) + PG_AK_SENDTO - 1,
-                 dup2 = uint32_t(PG_FK_ARGS) + PG_AK_DUP2 - 1;
+  const uint32_t sendto = PG_FK_SENDTO, dup2 = PG_FK_DUP2;
   CHECK(passes(0, sendto, AF_INET, 53, PG_CT_HOST));
   CHECK_FALSE(passes(0, sendto, AF_INET, 9, PG_CT_HOST));
   CHECK_FALSE(passes(0, sendto, AF_INET6, 53, PG_CT_HOST));
