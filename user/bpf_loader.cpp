@@ -201,11 +201,6 @@ BpfSession::~BpfSession() {
 
 int BpfSession::events_fd() const { return bpf_map__fd(skel_->maps.pg_events); }
 
-int BpfSession::map_fd(std::string_view name) const {
-  bpf_map* m = bpf_object__find_map_by_name(skel_->obj, std::string(name).c_str());
-  return m ? bpf_map__fd(m) : -1;
-}
-
 std::array<uint64_t, PG_DROP__COUNT> BpfSession::drops() const {
   std::array<uint64_t, PG_DROP__COUNT> out{};
   const int ncpu = libbpf_num_possible_cpus();

@@ -63,7 +63,7 @@ class BpfSession {
   std::expected<void, std::string> attach();
   int events_fd() const;
   // A map of the loaded object by name (pg_...), or -1.
-  int map_fd(std::string_view name) const;
+  pg_bpf* skeleton() const { return skel_; }
   // Lost-record counters summed over CPUs, indexed by pg_drop_reason.
   std::array<uint64_t, PG_DROP__COUNT> drops() const;
   const std::vector<std::string>& attached() const { return attached_names_; }

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "peregrine.skel.h"
 #include "user/bpf_loader.h"
 
 namespace pg::user {
@@ -62,39 +63,66 @@ FilterCounters read_counters(int stats_fd, int slot_fd, int lc_fd) {
   return c;
 }
 
-}  // namespace
-
-const std::vector<std::string>& KernelFilter::map_names() {
-  static const std::vector<std::string> names{"pg_fctl",  "pg_fkind",  "pg_fmask",
-                                              "pg_fenum", "pg_fstr",   "pg_fnum",
-                                              "pg_fpath", "pg_fstats", "pg_fslot",
-                                              "pg_fcgroup", "pg_flc", "pg_pending_fork",
-                                              "pg_fproc"};
-  return names;
+bpf_map* skeleton_map(pg_bpf* s, FilterMap m) {
+  switch (m) {
+    case FilterMap::Ctl:
+      return s->maps.pg_fctl;
+    case FilterMap::Kind:
+      return s->maps.pg_fkind;
+    case FilterMap::Mask:
+      return s->maps.pg_fmask;
+    case FilterMap::Enum:
+      return s->maps.pg_fenum;
+    case FilterMap::Str:
+      return s->maps.pg_fstr;
+    case FilterMap::Num:
+      return s->maps.pg_fnum;
+    case FilterMap::Path:
+      return s->maps.pg_fpath;
+    case FilterMap::Stats:
+      return s->maps.pg_fstats;
+    case FilterMap::Slot:
+      return s->maps.pg_fslot;
+    case FilterMap::Cgroup:
+      return s->maps.pg_fcgroup;
+    case FilterMap::Lifecycle:
+      return s->maps.pg_flc;
+    case FilterMap::PendingFork:
+      return s->maps.pg_pending_fork;
+    case FilterMap::Proc:
+      return s->maps.pg_fproc;
+    case FilterMap::Count:
+      break;
+  }
+  return nullptr;
 }
 
+}  // namespace
+
 std::expected<std::unique_ptr<KernelFilter>, std::string> KernelFilter::create(BpfSession& bpf,
-                                                                              std::string pin_dir,
-                                                                              bool enabled) {
+                                                                               std::string pin_dir,
+                                                                               bool enabled) {
   std::unique_ptr<KernelFilter> f(new KernelFilter());
   f->pin_dir_ = std::move(pin_dir);
   f->enabled_ = enabled;
   std::error_code ec;
   std::filesystem::create_directories(f->pin_dir_, ec);
   if (ec)
-    return std::unexpected(fmt::format("cannot create the pin directory {}: {} (is bpffs mounted "
-                                       "at /sys/fs/bpf?)",
-                                       f->pin_dir_, ec.message()));
-  for (const auto& name : map_names()) {
-    int fd = bpf.map_fd(name);
-    if (fd < 0) return std::unexpected("the BPF object has no map " + name);
+    return std::unexpected(
+        fmt::format("cannot create the pin directory {}: {} (is bpffs mounted "
+                    "at /sys/fs/bpf?)",
+                    f->pin_dir_, ec.message()));
+  for (size_t i = 0; i < size_t(FilterMap::Count); ++i) {
+    bpf_map* map = skeleton_map(bpf.skeleton(), FilterMap(i));
+    const std::string name = bpf_map__name(map);
+    const int fd = bpf_map__fd(map);
     std::string path = f->pin_dir_ + "/" + name;
     if (::unlink(path.c_str()) == 0)
       spdlog::warn("replaced {} (left pinned by an earlier or concurrent run)", path);
     if (bpf_obj_pin(fd, path.c_str()) != 0)
       return std::unexpected(
           fmt::format("pinning {} at {} failed: {}", name, path, errno_text(errno)));
-    f->maps_.push_back({name, fd, map_id(fd)});
+    f->maps_[i] = {name, fd, map_id(fd)};
   }
   return f;
 }
@@ -102,6 +130,7 @@ std::expected<std::unique_ptr<KernelFilter>, std::string> KernelFilter::create(B
 KernelFilter::~KernelFilter() {
   // Remove a pin only if it is still ours: a later run may have replaced it.
   for (const auto& m : maps_) {
+    if (m.name.empty()) continue;  // not pinned (create stopped early)
     std::string path = pin_dir_ + "/" + m.name;
     int fd = bpf_obj_get(path.c_str());
     if (fd < 0) continue;
@@ -115,20 +144,15 @@ KernelFilter::~KernelFilter() {
 void KernelFilter::note_cgroup(uint64_t id, bool container) {
   const uint8_t ct = container ? PG_CT_CONTAINER : PG_CT_HOST;
   // A failed update leaves the cgroup unknown, which only costs filtering.
-  if (bpf_map_update_elem(fd("pg_fcgroup"), &id, &ct, BPF_ANY) != 0)
+  if (bpf_map_update_elem(fd(FilterMap::Cgroup), &id, &ct, BPF_ANY) != 0)
     spdlog::debug("pg_fcgroup: cannot note cgroup {}: {}", id, errno_text(errno));
-}
-
-int KernelFilter::fd(std::string_view name) const {
-  for (const auto& m : maps_)
-    if (m.name == name) return m.fd;
-  return -1;
 }
 
 // Delete every keyed entry (strings, numbers, paths) of generation `gen`.
 std::expected<void, std::string> KernelFilter::clear_generation(uint32_t gen) {
-  auto sweep = [&](const char* name, size_t key_size, auto gen_of) -> std::expected<void, std::string> {
-    int mfd = fd(name);
+  auto sweep = [&](FilterMap m, size_t key_size, auto gen_of) -> std::expected<void, std::string> {
+    const int mfd = fd(m);
+    const std::string& name = maps_[size_t(m)].name;
     std::vector<uint8_t> key(key_size), next(key_size);
     std::vector<std::vector<uint8_t>> doomed;
     const void* prev = nullptr;
@@ -147,11 +171,10 @@ std::expected<void, std::string> KernelFilter::clear_generation(uint32_t gen) {
     std::memcpy(&g, k, 4);
     return g;
   };
-  if (auto r = sweep("pg_fstr", sizeof(pg_fkey_str), g32); !r) return r;
-  if (auto r = sweep("pg_fnum", sizeof(pg_fkey_num), g32); !r) return r;
-  return sweep("pg_fpath", sizeof(pg_fkey_path), [](const uint8_t* k) {
-    return uint32_t(k[offsetof(pg_fkey_path, gen)]);
-  });
+  if (auto r = sweep(FilterMap::Str, sizeof(pg_fkey_str), g32); !r) return r;
+  if (auto r = sweep(FilterMap::Num, sizeof(pg_fkey_num), g32); !r) return r;
+  return sweep(FilterMap::Path, sizeof(pg_fkey_path),
+               [](const uint8_t* k) { return uint32_t(k[offsetof(pg_fkey_path, gen)]); });
 }
 
 std::expected<uint32_t, std::string> KernelFilter::apply(const policy::FilterTables& t) {
@@ -162,32 +185,35 @@ std::expected<uint32_t, std::string> KernelFilter::apply(const policy::FilterTab
   for (uint32_t k = 0; k < PG_FK__COUNT; ++k) {
     uint32_t i = g * PG_FK__COUNT + k;
     pg_kind_slots v{t.kind[k]};
-    if (auto r = update(fd("pg_fkind"), &i, &v, "pg_fkind"); !r) return std::unexpected(r.error());
+    if (auto r = update(fd(FilterMap::Kind), &i, &v, "pg_fkind"); !r)
+      return std::unexpected(r.error());
   }
   for (uint32_t f = 0; f < PG_FF__COUNT; ++f) {
     uint32_t i = g * PG_FF__COUNT + f;
-    if (auto r = update(fd("pg_fmask"), &i, &t.mask[f], "pg_fmask"); !r)
+    if (auto r = update(fd(FilterMap::Mask), &i, &t.mask[f], "pg_fmask"); !r)
       return std::unexpected(r.error());
     auto it = t.enums.find(int(f));
     for (uint32_t v = 0; v < PG_ENUM_VALUES; ++v) {
       uint32_t idx = (g * PG_FF__COUNT + f) * PG_ENUM_VALUES + v;
       pg_accept a{it == t.enums.end() ? pg_slots{} : it->second[v]};
-      if (auto r = update(fd("pg_fenum"), &idx, &a, "pg_fenum"); !r)
+      if (auto r = update(fd(FilterMap::Enum), &idx, &a, "pg_fenum"); !r)
         return std::unexpected(r.error());
     }
   }
   for (const auto& [k, slots] : t.strs) {
     pg_fkey_str key{};
     key.gen = g;
-    key.field = pg_ffield(k.first);
+    key.field = uint32_t(k.first);
     std::memcpy(key.value, k.second.data(), std::min<size_t>(k.second.size(), PG_COMM_LEN - 1));
     pg_accept a{slots};
-    if (auto r = update(fd("pg_fstr"), &key, &a, "pg_fstr"); !r) return std::unexpected(r.error());
+    if (auto r = update(fd(FilterMap::Str), &key, &a, "pg_fstr"); !r)
+      return std::unexpected(r.error());
   }
   for (const auto& [k, slots] : t.nums) {
-    pg_fkey_num key{g, pg_ffield(k.first), k.second};
+    pg_fkey_num key{g, uint32_t(k.first), k.second};
     pg_accept a{slots};
-    if (auto r = update(fd("pg_fnum"), &key, &a, "pg_fnum"); !r) return std::unexpected(r.error());
+    if (auto r = update(fd(FilterMap::Num), &key, &a, "pg_fnum"); !r)
+      return std::unexpected(r.error());
   }
   for (const auto& [k, slots] : t.paths) {
     pg_fkey_path key{};
@@ -196,28 +222,29 @@ std::expected<uint32_t, std::string> KernelFilter::apply(const policy::FilterTab
     std::memcpy(key.path, k.second.data(), std::min<size_t>(k.second.size(), PG_PATH_KEY_MAX));
     key.prefixlen = uint32_t(8 * (PG_PATH_KEY_HDR + k.second.size()));
     pg_accept a{slots};
-    if (auto r = update(fd("pg_fpath"), &key, &a, "pg_fpath"); !r)
+    if (auto r = update(fd(FilterMap::Path), &key, &a, "pg_fpath"); !r)
       return std::unexpected(r.error());
   }
 
   // The flip: one update makes the new generation live.
   uint32_t zero = 0;
   pg_filter_ctl ctl{g, enabled_ ? 1u : 0u, t.eager, ++version_};
-  if (auto r = update(fd("pg_fctl"), &zero, &ctl, "pg_fctl"); !r) return std::unexpected(r.error());
+  if (auto r = update(fd(FilterMap::Ctl), &zero, &ctl, "pg_fctl"); !r)
+    return std::unexpected(r.error());
   gen_ = g;
   applied_ = true;
   return g;
 }
 
 FilterCounters KernelFilter::counters() const {
-  return read_counters(fd("pg_fstats"), fd("pg_fslot"), fd("pg_flc"));
+  return read_counters(fd(FilterMap::Stats), fd(FilterMap::Slot), fd(FilterMap::Lifecycle));
 }
 
 std::expected<FilterCounters, std::string> read_pinned_counters(const std::string& pin_dir) {
   int stats = bpf_obj_get((pin_dir + "/pg_fstats").c_str());
   if (stats < 0)
-    return std::unexpected(fmt::format("no running daemon's filter is pinned at {}: {}", pin_dir,
-                                       errno_text(errno)));
+    return std::unexpected(
+        fmt::format("no running daemon's filter is pinned at {}: {}", pin_dir, errno_text(errno)));
   int slots = bpf_obj_get((pin_dir + "/pg_fslot").c_str());
   if (slots < 0) {
     ::close(stats);

@@ -19,6 +19,25 @@ class BpfSession;
 
 inline constexpr const char* kDefaultPinDir = "/sys/fs/bpf/peregrine";
 
+// The maps the filter pins, by role. Each is reached through the
+// skeleton (a renamed map fails to compile) and pinned under its own name.
+enum class FilterMap : uint8_t {
+  Ctl,          // pg_fctl
+  Kind,         // pg_fkind
+  Mask,         // pg_fmask
+  Enum,         // pg_fenum
+  Str,          // pg_fstr
+  Num,          // pg_fnum
+  Path,         // pg_fpath
+  Stats,        // pg_fstats
+  Slot,         // pg_fslot
+  Cgroup,       // pg_fcgroup
+  Lifecycle,    // pg_flc
+  PendingFork,  // pg_pending_fork
+  Proc,         // pg_fproc
+  Count,
+};
+
 struct FilterCounters {
   std::array<pg_filter_stats, PG_FK__COUNT> kinds{};  // per filtered syscall
   std::array<uint64_t, PG_SLOTS> slot_passed{};
@@ -48,8 +67,6 @@ class KernelFilter {
   void note_cgroup(uint64_t id, bool container);
 
   FilterCounters counters() const;
-  // The names of the pinned maps.
-  static const std::vector<std::string>& map_names();
 
  private:
   KernelFilter() = default;
@@ -58,10 +75,10 @@ class KernelFilter {
     int fd = -1;
     uint32_t id = 0;
   };
-  int fd(std::string_view name) const;
+  int fd(FilterMap m) const { return maps_[size_t(m)].fd; }
   std::expected<void, std::string> clear_generation(uint32_t gen);
 
-  std::vector<Map> maps_;
+  std::array<Map, size_t(FilterMap::Count)> maps_;
   std::string pin_dir_;
   bool enabled_ = true;
   bool applied_ = false;

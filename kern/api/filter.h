@@ -1,9 +1,11 @@
-/* The kernel filter: table layouts and the evaluation logic.
+/* The kernel filter: its syscall index, field ids, the layouts of its
+ * pinned maps (each size asserted: userspace writes them), and the shared
+ * helpers that build an event's filter input and path facts.
  *
- * One header, compiled twice: into the eBPF programs, and natively into the
- * daemon's table builder and the differential fuzzer, so the logic that the
- * fuzzer checks is the logic the kernel runs. The includer provides the
- * table lookups (see "Lookups" below); everything else is here.
+ * Compiled twice: into the eBPF programs, and natively into the daemon's
+ * table builder and the differential fuzzer. The evaluation itself is in
+ * filter_eval.h, whose includer provides the table lookups it declares, so
+ * the logic that the fuzzer checks is the logic the kernel runs.
  *
  * Model (DESIGN.md section 4). Every rule is lowered into clauses; every
  * clause owns one slot of a PG_SLOTS-bit set. For an event:
@@ -205,6 +207,7 @@ struct pg_filter_ctl {
 	__u32 eager;   /* PG_EAGER_* */
 	__u32 version; /* changes with every table change: cached verdicts older are stale */
 };
+PG_ABI_ASSERT(sizeof(struct pg_filter_ctl) == 16, "pg_filter_ctl layout");
 
 /* pg_ftask (task storage): what a task's own fields (comm, parent comm,
  * uid, container) leave of all slots, with the facts it was computed
@@ -218,6 +221,7 @@ struct pg_task_slots {
 	char pcomm[PG_COMM_LEN];
 	struct pg_slots slots;
 };
+PG_ABI_ASSERT(sizeof(struct pg_task_slots) == 48 + PG_SLOTS / 8, "pg_task_slots layout");
 
 /* pg_filter_ctl.eager: a loaded rule names forks (clone, clone3, fork,
  * vfork) or exits (procexit), so those records are sent as they happen.
@@ -242,31 +246,36 @@ enum pg_lifecycle {
 struct pg_kind_slots {
 	struct pg_slots slots;
 };
+PG_ABI_ASSERT(sizeof(struct pg_kind_slots) == PG_SLOTS / 8, "pg_kind_slots layout");
 
 /* pg_fmask[gen * PG_FF__COUNT + field]. */
 struct pg_field_mask {
 	struct pg_slots uses;	     /* slots with a constraint on the field */
 	struct pg_slots absent_pass; /* of those, slots that pass when no entry matches */
 };
+PG_ABI_ASSERT(sizeof(struct pg_field_mask) == 2 * (PG_SLOTS / 8), "pg_field_mask layout");
 
 /* pg_fenum[(gen * PG_FF__COUNT + field) * PG_ENUM_VALUES + value]. */
 struct pg_accept {
 	struct pg_slots slots; /* slots accepting this value */
 };
+PG_ABI_ASSERT(sizeof(struct pg_accept) == PG_SLOTS / 8, "pg_accept layout");
 
 /* pg_fstr: comm-valued fields. */
 struct pg_fkey_str {
 	__u32 gen;
-	enum pg_ffield field; /* PG_FF_COMM or PG_FF_PCOMM */
+	__u32 field; /* enum pg_ffield: PG_FF_COMM or PG_FF_PCOMM */
 	char value[PG_COMM_LEN];
 };
+PG_ABI_ASSERT(sizeof(struct pg_fkey_str) == 8 + PG_COMM_LEN, "pg_fkey_str layout");
 
 /* pg_fnum: integer-valued fields. */
 struct pg_fkey_num {
 	__u32 gen;
-	enum pg_ffield field; /* PG_FF_UID or PG_FF_PORT */
+	__u32 field; /* enum pg_ffield: PG_FF_UID or PG_FF_PORT */
 	__u64 value;
 };
+PG_ABI_ASSERT(sizeof(struct pg_fkey_num) == 16, "pg_fkey_num layout");
 
 /* pg_fpath: an LPM trie over {generation, field, path bytes}. Exact paths
  * are stored with their terminating NUL, prefixes without; suffixes are
@@ -282,6 +291,8 @@ struct pg_fkey_path {
 	__u8 field;
 	char path[PG_PATH_KEY_MAX];
 };
+PG_ABI_ASSERT(sizeof(struct pg_fkey_path) == 4 + PG_PATH_KEY_HDR + PG_PATH_KEY_MAX,
+	      "pg_fkey_path layout");
 
 /* The usable length of a path read into a key with
  * bpf_probe_read_user_str(key->path, PG_PATH_KEY_MAX, ...) returning `n`,
@@ -306,6 +317,7 @@ struct pg_proc_strs {
 	__u8 args_whole;
 	__u32 exe_flags; /* enum pg_exe_flags of the exec */
 };
+PG_ABI_ASSERT(sizeof(struct pg_proc_strs) == 2 * PG_PROC_STR + 8, "pg_proc_strs layout");
 
 /* Filling a pg_proc_strs from the first `n` bytes of a process's argument
  * area of `total` bytes (argv strings, each NUL-terminated, as at exec), the
@@ -378,6 +390,7 @@ struct pg_filter_stats {
 	__u64 seen;
 	__u64 passed;
 };
+PG_ABI_ASSERT(sizeof(struct pg_filter_stats) == 16, "pg_filter_stats layout");
 
 /* What the filter needs to know about one event. */
 struct pg_filter_event {
@@ -494,7 +507,7 @@ enum pg_path_facts {
  *
  * p must have a NUL at p[len] (len < PG_PATH_KEY_MAX) and be readable up to
  * 16 bytes past PG_PATH_KEY_MAX rounded down to a word (the key buffers are
- * followed by more key, see pg_fkeys and NativeFilter). Bytes after the
+ * followed by more key, see pg_fkeys and the native test double). Bytes after the
  * NUL are never decisive: every sequence tested needs its earlier bytes to
  * be '/' or '.', and the NUL is neither. */
 #define PG_ONES 0x0101010101010101ULL

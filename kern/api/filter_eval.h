@@ -24,9 +24,23 @@
  *
  * each returning NULL when there is no entry. The eBPF programs look into
  * maps; the native build looks into the tables the daemon is about to load.
+ * The declarations below restate that contract, so an includer whose
+ * definition drifts from it fails to compile.
  */
 #ifndef PG_KERN_API_FILTER_EVAL_H
 #define PG_KERN_API_FILTER_EVAL_H
+
+static const struct pg_field_mask *pg_fl_mask(PG_FL_CTX ctx, __u32 gen, __u32 field);
+static const struct pg_slots *pg_fl_kind(PG_FL_CTX ctx, __u32 gen, __u32 kind);
+static const struct pg_slots *pg_fl_enum(PG_FL_CTX ctx, __u32 gen, __u32 field, __u32 value);
+static const struct pg_slots *pg_fl_str(PG_FL_CTX ctx, const struct pg_fkey_str *key);
+static const struct pg_slots *pg_fl_num(PG_FL_CTX ctx, const struct pg_fkey_num *key);
+static const struct pg_slots *pg_fl_path(PG_FL_CTX ctx, const struct pg_fkey_path *key);
+static __u32 pg_fl_container(PG_FL_CTX ctx, const struct pg_filter_event *e);
+static struct pg_task_slots *pg_fl_task_cache(PG_FL_CTX ctx, const struct pg_filter_event *e);
+static const struct pg_proc_strs *pg_fl_proc(PG_FL_CTX ctx, const struct pg_filter_event *e);
+static long pg_fl_resolve(PG_FL_CTX ctx, const struct pg_filter_event *e, struct pg_fkey_path *fwd,
+			  __u32 len);
 
 #include "filter.h"
 

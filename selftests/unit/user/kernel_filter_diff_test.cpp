@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "policy/filter_tables.h"
+#include "selftests/unit/user/native_filter.h"
 #include "policy/pathop_args.h"
 #include "policy/ruleset.h"
 #include "selftests/common/falco_files.h"

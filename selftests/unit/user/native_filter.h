@@ -1,0 +1,47 @@
+// The kernel filter evaluated natively: the tables a daemon is about to
+// load, judged by the same C body the eBPF programs run
+// (kern/api/filter_eval.h). The differential test checks with it that no
+// event a rule matches is dropped; it is a test double, so it lives here.
+#pragma once
+
+#include <string>
+#include <unordered_map>
+
+#include "policy/filter_tables.h"
+
+namespace pg::policy {
+
+// The tables evaluated natively, with the kernel's logic.
+class NativeFilter {
+ public:
+  explicit NativeFilter(const FilterTables& t, uint32_t gen = 0);
+  // `path`: an open's path argument (nullptr: none, or unreadable), read
+  // the way the eBPF program reads it. `base`: for a relative path, the
+  // absolute directory it is relative to, as the kernel's walk finds it
+  // (nullptr: the walk failed). `proc`: the process's pg_fproc entry
+  // (nullptr: none).
+  bool eval(const pg_filter_event& e, const char* path, pg_slots& out, const char* base = nullptr,
+            const pg_proc_strs* proc = nullptr) const;
+  const pg_proc_strs* proc() const { return proc_; }
+  pg_task_slots* task_cache() const { return &task_cache_; }
+  // The kernel's pg_fl_resolve, on the base given to eval().
+  long resolve(pg_fkey_path* fwd, uint32_t len) const;
+
+  const pg_field_mask* mask(uint32_t field) const;
+  const pg_slots* kind(uint32_t kind) const;
+  const pg_slots* enum_value(uint32_t field, uint32_t value) const;
+  const pg_slots* str(const pg_fkey_str& k) const;
+  const pg_slots* num(const pg_fkey_num& k) const;
+  const pg_slots* path(const pg_fkey_path& k) const;
+
+ private:
+  const FilterTables& t_;
+  uint32_t gen_;
+  std::unordered_map<std::string, pg_slots> trie_;  // field byte + bytes
+  std::size_t longest_ = 0;
+  mutable const char* base_ = nullptr;  // during eval() only
+  mutable const pg_proc_strs* proc_ = nullptr;
+  mutable pg_task_slots task_cache_{};  // see pg_fl_task_cache
+};
+
+}  // namespace pg::policy
