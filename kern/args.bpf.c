@@ -1,6 +1,7 @@
 /* Numeric-argument syscalls about processes and files: ptrace, setns,
  * unshare, bpf, fchmod, the dup family, prctl, userfaultfd, the kill
- * family, process_vm_readv/writev, fchdir, init_module, finit_module —
+ * family, process_vm_readv/writev, fchdir, init_module, finit_module,
+ * pidfd_getfd (the descriptor it took, resolved) —
  * the "proc" rows of the catalogue (api/syscalls.h); sockets are in
  * net.bpf.c, credentials in creds.bpf.c. lib/args.bpf.h has the shared
  * emitter and its pseudocode.

@@ -136,7 +136,8 @@ X(fchdir,     FCHDIR,     proc,  ARG0, PG_SC_STATE, (PG_AK_ARG(fd, 0, Int))) \
 X(init_module, INIT_MODULE, proc, NONE, PG_SC_RAW_FALLBACK, (PG_AK_ARG(length, 1, Long))) \
 X(finit_module, FINIT_MODULE, proc, ARG0, PG_SC_RAW_FALLBACK, (PG_AK_ARG(fd, 0, Int), PG_AK_ARG(flags, 2, Int))) \
 X(socketpair, SOCKETPAIR, net,   NONE, 0, (PG_AK_ARG(domain, 0, SocketDomain), PG_AK_ARG(type, 1, Int), PG_AK_ARG(proto, 2, Int))) \
-X(bind,       BIND,       net,   ARG0, 0, (PG_AK_ARG(fd, 0, Int)))
+X(bind,       BIND,       net,   ARG0, 0, (PG_AK_ARG(fd, 0, Int))) \
+X(pidfd_getfd, PIDFD_GETFD, proc, RET, 0, (PG_AK_ARG(pid_fd, 0, Int), PG_AK_ARG(target_fd, 1, Int), PG_AK_ARG(flags, 2, Int)))
 /* clang-format on */
 
 /* Expands a parenthesised column (ARGS) into its contents. */

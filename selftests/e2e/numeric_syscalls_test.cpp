@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
+#include <fstream>
 
 #include "harness.h"
 #include "selftests/common/falco_files.h"
@@ -86,6 +88,47 @@ TEST_CASE("numeric-argument syscalls are traced with Falco's argument names and 
   CHECK((*e)["evt.failed"] == true);
   REQUIRE((e = d.wait_for(event_of("fchmod"))));
   CHECK((*e)["evt.arg.mode"] == "S_IXGRP|S_IRGRP|S_IXUSR|S_IWUSR|S_IRUSR|S_ISUID");
+}
+
+TEST_CASE("pidfd_getfd: a descriptor taken from another process is traced with the file it names") {
+  TempDir dir;
+  const std::string secret = dir.path + "/secret";
+  { std::ofstream(secret) << "key"; }
+  int ready[2];
+  REQUIRE(pipe(ready) == 0);
+  const pid_t victim = fork();
+  REQUIRE(victim >= 0);
+  if (victim == 0) {
+    const int fd = open(secret.c_str(), O_RDONLY);  // the descriptor to steal
+    (void)!write(ready[1], &fd, sizeof(fd));
+    pause();
+    _exit(0);
+  }
+  int target = -1;
+  REQUIRE(read(ready[0], &target, sizeof(target)) == sizeof(target));
+  Daemon d({"trace", "--json", "--pid", std::to_string(getpid()), "--syscalls", "pidfd_getfd"});
+  REQUIRE(d.ready());
+  const int pidfd = int(syscall(SYS_pidfd_open, victim, 0));
+  REQUIRE(pidfd >= 0);
+  const int stolen = int(syscall(SYS_pidfd_getfd, pidfd, target, 0));
+  CHECK(stolen >= 0);
+  CHECK(syscall(SYS_pidfd_getfd, pidfd, 999, 0) < 0);  // EBADF, still reported
+  auto e = d.wait_for([&](const Json& j) {
+    return j.value("evt.type", "") == "pidfd_getfd" && j.value("evt.res", "") == "SUCCESS";
+  });
+  REQUIRE(e);
+  CHECK((*e)["evt.arg.pid_fd"] == pidfd);
+  CHECK((*e)["evt.arg.target_fd"] == target);
+  CHECK((*e)["fd.name"] == secret);  // the descriptor it returned, resolved in the kernel
+  CHECK(d.wait_for([](const Json& j) {
+    return j.value("evt.type", "") == "pidfd_getfd" && j.value("evt.res", "") == "EBADF";
+  }));
+  kill(victim, SIGKILL);
+  waitpid(victim, nullptr, 0);
+  close(stolen);
+  close(pidfd);
+  close(ready[0]);
+  close(ready[1]);
 }
 
 TEST_CASE("ptrace: PTRACE_TRACEME and PTRACE_ATTACH raise Falco's stable ptrace rules" *
