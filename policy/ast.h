@@ -1,6 +1,6 @@
 // The condition tree: what the parser produces and, after macro, list and
-// exception expansion plus type checking, what the compiler (issue 4) and
-// the kernel lowering (issue 5) consume.
+// exception expansion plus type checking, what the compiler and
+// the kernel lowering consume.
 //
 // Nodes are plain values (copyable), so macro expansion is a tree copy.
 #pragma once

@@ -1,5 +1,5 @@
 // The field registry: every field a condition or output may name, with its
-// type, argument form, event source and a kernel-lowering hint (issue 5).
+// type, argument form, event source and a kernel-lowering hint.
 #pragma once
 
 #include <cstdint>
@@ -38,7 +38,7 @@ enum class EventSource { Syscall, K8sAudit };
 std::string_view source_name(EventSource s);
 std::optional<EventSource> source_from_name(std::string_view s);
 
-// What the kernel half (issue 5) could judge for this field; None means
+// What the kernel half could judge for this field; None means
 // "userspace only". Filled where obvious.
 enum class KernelHint : std::uint8_t {
   None,

@@ -1,5 +1,5 @@
-// The public result of loading rules: what the engine (issue 4), the kernel
-// lowering (issue 5) and the CLI consume.
+// The public result of loading rules: what the engine, the kernel
+// lowering and the CLI consume.
 //
 //   auto result = pg::policy::load_rules({"rules/a.yaml", "rules/b.yaml"});
 //   for (const auto& d : result.diagnostics.all()) std::cerr << render_text(d);

@@ -82,7 +82,7 @@ struct ActivePolicy {
   const Policy* find(std::string_view name) const;
 };
 
-// The kernel side of a switch (issue 5's filter tables). `prepare` runs on
+// The kernel side of a switch (the filter tables). `prepare` runs on
 // the control thread after the new engine compiled and before anything is
 // published: build complete new tables for `next`; an error aborts the
 // switch and is reported to the operator. `activate` runs on the event
