@@ -280,3 +280,71 @@ TEST_CASE("fd.sip.name: the address is every watched name that resolved to it") 
   e.remote.addr = {10, 0, 0, 1};
   CHECK(f.fire(e).empty());
 }
+
+TEST_CASE("string comparator modifiers: oneof is exactly one, anyof at least one, allof every") {
+  Event e = open_event("cat", "/etc/shadow");
+  CHECK(matches("fd.name startswith oneof (/etc, /var)", e));
+  CHECK_FALSE(matches("fd.name startswith oneof (/etc, /etc/sh)", e));  // two hold
+  CHECK_FALSE(matches("fd.name startswith oneof (/usr, /var)", e));
+  CHECK(matches("fd.name startswith anyof (/etc, /etc/sh)", e));
+  CHECK_FALSE(matches("fd.name startswith anyof (/usr, /var)", e));
+  CHECK(matches("fd.name startswith allof (/etc, /etc/sh)", e));
+  CHECK_FALSE(matches("fd.name startswith allof (/etc, /var)", e));
+  CHECK(matches("fd.name != allof (/etc/passwd, /etc/group)", e));
+  CHECK(matches("fd.name = anyof (/etc/passwd, /etc/shadow)", e));
+  CHECK(matches("fd.name contains allof (etc, shad)", e));
+  CHECK(matches("fd.name icontains oneof (SHADOW, PASSWD)", e));
+  CHECK(matches("fd.name endswith anyof (dow, wd)", e));
+  CHECK(matches("fd.name glob oneof ('/etc/*', '/var/*')", e));
+  CHECK(matches("fd.name iglob allof ('/ETC/*', '*DOW')", e));
+  CHECK(matches("fd.name regex anyof ('^/var', 'sha.ow$')", e));
+  CHECK(matches("proc.name startswith anyof (readers)", e));  // list names expand
+  CHECK(matches("fd.num = anyof (2, 3)", e));
+  CHECK_FALSE(matches("fd.name startswith anyof ()", e));  // empty: false, as libs
+  CHECK_FALSE(matches("fd.name != allof ()", e));
+  CHECK(matches("not fd.name startswith oneof (/etc, /etc/sh)", e));
+  // proc.aname holds every ancestor (bash, systemd): one ancestor must
+  // satisfy the whole modified comparison, as in libs.
+  CHECK(matches("proc.aname startswith allof (sys, syst)", e));
+  CHECK_FALSE(matches("proc.aname startswith allof (bas, sys)", e));
+  CHECK(matches("proc.aname startswith anyof (bas, zzz)", e));
+}
+
+TEST_CASE("a modified comparison on a field without a value is false") {
+  Event e = open_event("cat", "/etc/shadow");
+  e.path.abs.clear();
+  e.path.incomplete = true;
+  CHECK_FALSE(matches("fd.name != allof (/a, /b)", e));
+  CHECK_FALSE(matches("fd.name startswith anyof (/, /etc)", e));
+  CHECK(matches("not fd.name != anyof (/a)", e));
+}
+
+TEST_CASE("exceptions with modifier comps filter alerts") {
+  const std::string rules = R"(
+- list: skipped_dirs
+  items: [/etc/ssl, /etc/pki]
+- rule: r
+  desc: d
+  condition: evt.type = openat and fd.name startswith /etc
+  output: "hit %fd.name"
+  priority: WARNING
+  exceptions:
+    - name: dirs
+      fields: fd.name
+      comps: startswith oneof
+      values: [skipped_dirs, /etc/ss]
+    - name: pairs
+      fields: [proc.name, fd.name]
+      comps: [=, endswith anyof]
+      values:
+        - [cat, [.crt, .pem]]
+)";
+  Fixture f(rules);
+  CHECK(f.fire(open_event("cat", "/etc/shadow")).size() == 1);
+  // Exactly one of the prefixes: excepted.
+  CHECK(f.fire(open_event("cat", "/etc/pki/x")).empty());
+  // /etc/ssl/x starts with both /etc/ssl and /etc/ss: oneof is false, so it alerts.
+  CHECK(f.fire(open_event("cat", "/etc/ssl/x")).size() == 1);
+  CHECK(f.fire(open_event("cat", "/etc/x.pem")).empty());
+  CHECK(f.fire(open_event("vi", "/etc/x.pem")).size() == 1);
+}

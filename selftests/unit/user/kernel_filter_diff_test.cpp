@@ -157,6 +157,26 @@ const char* kAdversarial = R"(
   condition: evt.type = openat and proc.is_exe_from_memfd != true and not user.name = root and fd.name startswith /etc
   output: x %fd.name
   priority: WARNING
+- rule: modified prefixes
+  desc: string comparator modifiers on paths, negated too
+  condition: open_read and (fd.name startswith oneof (/etc, /etc/ssh, /root) or fd.name startswith allof (/tmp, /tmp/a)) and not fd.name endswith anyof (.key, shadow)
+  output: x %fd.name
+  priority: WARNING
+- rule: modified names
+  desc: = anyof and != allof on comm-like fields, not oneof, exceptions with modifier comps
+  condition: evt.type in (openat, execve, connect) and proc.name = anyof (cat, bash, abcdefghijklmnopq) and not fd.name startswith oneof (/etc/passwd, /etc) and proc.pname != allof (sshd, abcdefghijklmnopqr)
+  output: x %fd.name
+  priority: WARNING
+  exceptions:
+    - name: pairs
+      fields: [proc.name, fd.name]
+      comps: [= anyof, startswith oneof]
+      values:
+        - [[cat, vi], [/tmp, /root/.ssh]]
+    - name: dirs
+      fields: fd.directory
+      comps: "!= allof"
+      values: [/etc, /root]
 - rule: unix connect
   desc: unix sockets
   condition: evt.type = connect and fd.type = unix and proc.pname != ""
@@ -291,9 +311,9 @@ class Gen {
   }
 
   uint64_t flags() {
-    static const uint64_t bits[] = {O_CREAT,     O_TRUNC,   O_APPEND, O_DIRECTORY, O_PATH,
-                                    O_CLOEXEC,   O_EXCL,    O_NOCTTY, O_NONBLOCK,  O_NOFOLLOW,
-                                    __O_TMPFILE, O_LARGEFILE};
+    static const uint64_t bits[] = {O_CREAT,    O_TRUNC,    O_APPEND,    O_DIRECTORY,
+                                    O_PATH,     O_CLOEXEC,  O_EXCL,      O_NOCTTY,
+                                    O_NONBLOCK, O_NOFOLLOW, __O_TMPFILE, O_LARGEFILE};
     uint64_t f = below(4);
     for (uint64_t b : bits)
       if (chance(15)) f |= b;
@@ -313,10 +333,10 @@ class Gen {
   const Corpus& c_;
   std::mt19937_64 rng_;
   const std::vector<std::string> kNames{"cat", "bash", "sshd", "python3", "nginx", "vi", "", "ssh"};
-  const std::vector<std::string> kDirs{"/etc", "/tmp", "/root", "/home/u", "/usr/bin", "/var/log",
-                                       "/proc/1", "/dev", "/"};
-  const std::vector<std::string> kLeaves{"shadow", "passwd", "id_rsa", "x.key", "a", "..", ".",
-                                         "release_agent", "authorized_keys"};
+  const std::vector<std::string> kDirs{"/etc",     "/tmp",    "/root", "/home/u", "/usr/bin",
+                                       "/var/log", "/proc/1", "/dev",  "/"};
+  const std::vector<std::string> kLeaves{"shadow", "passwd", "id_rsa",        "x.key",          "a",
+                                         "..",     ".",      "release_agent", "authorized_keys"};
 };
 
 std::vector<std::string> syscall_rule_files() {
@@ -469,7 +489,8 @@ TEST_CASE("kernel filter differential: a full match always passes the kernel hal
       std::memcpy(r.task.pcomm, pcomm.data(), pcomm.size());
       r.kind = uint16_t(PG_OPEN_OPEN + g.below(4));
       r.flags = r.kind == PG_OPEN_CREAT ? (O_CREAT | O_WRONLY | O_TRUNC) : g.flags();
-      r.ret = g.chance(60) ? int64_t(3 + g.below(100)) : -int64_t(g.pick(std::vector<int>{1, 2, 13, 17, 20}));
+      r.ret = g.chance(60) ? int64_t(3 + g.below(100))
+                           : -int64_t(g.pick(std::vector<int>{1, 2, 13, 17, 20}));
       r.dirfd = PG_AT_FDCWD;
       path = g.path();
       const bool failed_read = g.chance(1);
@@ -569,8 +590,9 @@ TEST_CASE("kernel filter differential: a full match always passes the kernel hal
         r.fd.remote.addr[0] = r.fd.local.addr[0] = 127;
         r.fd.remote.addr[3] = r.fd.local.addr[3] = 1;
       } else if (r.fd.mode != 0) {
-        r.fd.path = b.add(g.chance(50) ? std::string("shadow\0etc\0", 11) : std::string("x\0tmp\0", 6),
-                          PG_SF_COMPONENTS);
+        r.fd.path =
+            b.add(g.chance(50) ? std::string("shadow\0etc\0", 11) : std::string("x\0tmp\0", 6),
+                  PG_SF_COMPONENTS);
       }
       fe.kind = PG_FK_ARGS + r.kind - 1;
       fe.ret = r.ret;
@@ -580,8 +602,7 @@ TEST_CASE("kernel filter differential: a full match always passes the kernel hal
         fe.port = r.fd.remote.port;
       }
       decoded = bool(decode_record(b.finish(PG_REC_ARGS), clock, ev));
-    }
-    else {
+    } else {
       RecordBuilder<pg_connect_rec> b;
       b.bytes.reserve(4096);  // r stays valid across add()
       auto& r = b.rec();
@@ -627,11 +648,10 @@ TEST_CASE("kernel filter differential: a full match always passes the kernel hal
       if (violations <= 5)
         MESSAGE("violation #" << violations << ": " << ev.type_name() << " comm=" << comm
                               << " pcomm=" << pcomm << " uid=" << uid << " cgroup=" << cgroup
-                              << " flags=0x"
-                              << fmt::format("{:x}", ev.open_flags) << " ret=" << ev.ret << " path='"
-                              << path << "' family=" << ev.remote.family
-                              << " port=" << ev.remote.port << " expected "
-                              << (want.empty() ? "" : want[0]) << " got "
+                              << " flags=0x" << fmt::format("{:x}", ev.open_flags)
+                              << " ret=" << ev.ret << " path='" << path
+                              << "' family=" << ev.remote.family << " port=" << ev.remote.port
+                              << " expected " << (want.empty() ? "" : want[0]) << " got "
                               << (got.empty() ? "(dropped)" : got[0]));
     }
   }
@@ -706,7 +726,8 @@ TEST_CASE("kernel filter: container.id lowers to the cgroup's container-or-host"
   CHECK(passes(1, PG_CT_UNKNOWN));
 }
 
-TEST_CASE("kernel filter: fork and exit records go out as they happen only for rules that want them") {
+TEST_CASE(
+    "kernel filter: fork and exit records go out as they happen only for rules that want them") {
   auto eager = [](const char* condition) {
     std::string rules = std::string("- rule: r\n  desc: d\n  condition: ") + condition +
                         "\n  output: x\n  priority: WARNING\n";
