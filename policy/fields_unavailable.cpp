@@ -97,8 +97,6 @@ constexpr UnavailableField kUnavailable[] = {
   {"thread.totexectime", SC},
   {"thread.cgroups", SC},
   {"thread.nametid", SC},
-  {"user.homedir", SC},
-  {"user.shell", SC},
   {"fd.is_server", SC},
   {"fd.uid", SC},
   {"fd.proto", SC},

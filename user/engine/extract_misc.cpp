@@ -5,8 +5,12 @@
 #include "user/engine/extract_misc.h"
 
 #include <fmt/format.h>
+#include <pwd.h>
 
 #include <ctime>
+#include <mutex>
+#include <unordered_map>
+#include <utility>
 
 #include "user/engine/extract.h"
 #include "user/engine/extract_container.h"
@@ -72,6 +76,29 @@ V proc_is_sid_leader(const EventView& v, const FieldArg&, std::string&) {
   return V::of_bool(v.proc->sid == v.proc->pid);
 }
 
+// user.homedir / user.shell from the host's user database, looked up once
+// per uid (entries are never removed, so the views stay valid).
+const std::pair<std::string, std::string>& passwd_entry(uint32_t uid) {
+  static std::unordered_map<uint32_t, std::pair<std::string, std::string>> cache;
+  static std::mutex mu;
+  std::lock_guard lock(mu);
+  auto it = cache.find(uid);
+  if (it != cache.end()) return it->second;
+  struct passwd pw {};
+  struct passwd* res = nullptr;
+  char buf[4096];
+  std::pair<std::string, std::string> e;
+  if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res)
+    e = {pw.pw_dir ? pw.pw_dir : "", pw.pw_shell ? pw.pw_shell : ""};
+  return cache.emplace(uid, std::move(e)).first->second;
+}
+V user_homedir(const EventView& v, const FieldArg&, std::string&) {
+  return str_or_na(passwd_entry(v.evt.task.uid).first);
+}
+V user_shell(const EventView& v, const FieldArg&, std::string&) {
+  return str_or_na(passwd_entry(v.evt.task.uid).second);
+}
+
 // fd.containername / fd.containerdirectory: "<container.id>:<fd.name>".
 template <const char* Fd>
 V container_qualified(const View& view, const FieldArg& a, std::string& s) {
@@ -103,6 +130,8 @@ const Row kRows[] = {
     {"proc.cmdlenargs", on_view<proc_cmdlenargs>},
     {"proc.exeline", on_view<proc_exeline>},
     {"proc.is_sid_leader", on_view<proc_is_sid_leader>},
+    {"user.homedir", on_view<user_homedir>},
+    {"user.shell", on_view<user_shell>},
     {"fd.containername", container_qualified<kFdName>},
     {"fd.containerdirectory", container_qualified<kFdDirectory>},
 };

@@ -2,7 +2,10 @@
 
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/socket.h>
+
+#include <ctime>
 
 #include "policy/ruleset.h"
 #include "user/engine/dns.h"
@@ -347,4 +350,31 @@ TEST_CASE("exceptions with modifier comps filter alerts") {
   CHECK(f.fire(open_event("cat", "/etc/ssl/x")).size() == 1);
   CHECK(f.fire(open_event("cat", "/etc/x.pem")).empty());
   CHECK(f.fire(open_event("vi", "/etc/x.pem")).size() == 1);
+}
+
+TEST_CASE("derived fields: time renderings, argument counts, session leader, user database") {
+  Event e = open_event("cat", "/etc/shadow");
+  e.time_ns = 1'700'000'000'123'456'789;  // 2023-11-14 22:13:20 UTC
+  e.task.uid = 0;
+  time_t secs = 1'700'000'000;
+  struct tm tm {};
+  localtime_r(&secs, &tm);
+  char date[32], clock[16];
+  strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm);
+  strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
+  CHECK(matches(std::string("evt.time.s = '") + clock + "'", e));
+  CHECK(matches(std::string("evt.datetime = '") + date + ".123456789'", e));
+  CHECK(matches(std::string("evt.datetime.s = '") + date + "'", e));
+  CHECK(matches("evt.type.is[openat] = 1 and evt.type.is[execve] = 0", e));
+  // The fixture's process: argv {cat, arg1}, session 100 led by bash.
+  CHECK(matches("proc.cmdnargs = 1 and proc.cmdlenargs = 4", e));
+  CHECK(matches("proc.exeline = 'cat arg1'", e));
+  CHECK(matches("proc.is_sid_leader = false", e));
+  struct passwd pw {};
+  struct passwd* res = nullptr;
+  char buf[4096];
+  REQUIRE(getpwuid_r(0, &pw, buf, sizeof(buf), &res) == 0);
+  REQUIRE(res);
+  CHECK(matches(
+      std::string("user.homedir = '") + pw.pw_dir + "' and user.shell = '" + pw.pw_shell + "'", e));
 }
