@@ -105,6 +105,10 @@ void print(const Node& n, std::string& out) {
       out += ' ';
       out += op_name(n.op);
       out += ' ';
+      if (n.mod != Modifier::None) {
+        out += modifier_name(n.mod);
+        out += ' ';
+      }
       switch (n.rhs) {
         case RhsKind::List:
           print_list(n.values, out);
@@ -138,6 +142,62 @@ std::optional<Op> op_from_name(std::string_view s) {
 }
 
 bool op_takes_list(Op op) { return op == Op::In || op == Op::Intersects || op == Op::PMatch; }
+
+bool op_takes_modifier(Op op) {
+  switch (op) {
+    case Op::Eq:
+    case Op::Ne:
+    case Op::Contains:
+    case Op::IContains:
+    case Op::BContains:
+    case Op::StartsWith:
+    case Op::BStartsWith:
+    case Op::EndsWith:
+    case Op::Glob:
+    case Op::IGlob:
+    case Op::Regex:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string_view modifier_name(Modifier m) {
+  switch (m) {
+    case Modifier::OneOf:
+      return "oneof";
+    case Modifier::AnyOf:
+      return "anyof";
+    case Modifier::AllOf:
+      return "allof";
+    case Modifier::None:
+      break;
+  }
+  return "";
+}
+
+std::optional<Modifier> modifier_from_name(std::string_view s) {
+  if (s == "oneof") return Modifier::OneOf;
+  if (s == "anyof") return Modifier::AnyOf;
+  if (s == "allof") return Modifier::AllOf;
+  return std::nullopt;
+}
+
+std::optional<Comparator> comparator_from_name(std::string_view s) {
+  auto blank = [](char c) { return c == ' ' || c == '\t'; };
+  while (!s.empty() && blank(s.front())) s.remove_prefix(1);
+  while (!s.empty() && blank(s.back())) s.remove_suffix(1);
+  std::size_t sp = 0;
+  while (sp < s.size() && !blank(s[sp])) ++sp;
+  auto op = op_from_name(s.substr(0, sp));
+  if (!op) return std::nullopt;
+  std::string_view rest = s.substr(sp);
+  while (!rest.empty() && blank(rest.front())) rest.remove_prefix(1);
+  if (rest.empty()) return Comparator{*op, Modifier::None};
+  auto mod = modifier_from_name(rest);
+  if (!mod || !op_takes_modifier(*op)) return std::nullopt;
+  return Comparator{*op, *mod};
+}
 
 std::string_view transformer_name(Transformer t) {
   for (const auto& [x, s] : kTransformers)
@@ -215,7 +275,14 @@ std::string quote_value(std::string_view v) {
         out += "\\r";
         break;
       default:
-        out += c;
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+          static constexpr char kHex[] = "0123456789abcdef";
+          out += "\\x";
+          out += kHex[(static_cast<unsigned char>(c) >> 4) & 0xf];
+          out += kHex[static_cast<unsigned char>(c) & 0xf];
+        } else {
+          out += c;
+        }
     }
   }
   out += '"';

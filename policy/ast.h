@@ -39,9 +39,28 @@ enum class Op {
 
 enum class Transformer { ToLower, ToUpper, B64, Basename, Len };
 
+// String comparator modifiers (Falco engine 0.62, libs 0.25): the operator
+// is applied to each value of a list and the results are combined.
+//   `fd.name startswith anyof (/etc, /root)`  at least one holds
+//   `fd.name startswith allof (/etc, /etc/x)` every one holds
+//   `fd.name startswith oneof (/etc, /root)`  exactly one holds
+// An empty list, or a field without a value, makes the comparison false.
+enum class Modifier { None, OneOf, AnyOf, AllOf };
+
 std::string_view op_name(Op op);
 std::optional<Op> op_from_name(std::string_view s);
 bool op_takes_list(Op op);  // in, intersects, pmatch
+// The operators a modifier may follow: =, !=, and the word string operators.
+bool op_takes_modifier(Op op);
+std::string_view modifier_name(Modifier m);
+std::optional<Modifier> modifier_from_name(std::string_view s);
+// "startswith oneof" -> {StartsWith, OneOf}; "in" -> {In, None}. nullopt
+// for unknown words and for modifiers after an operator that takes none.
+struct Comparator {
+  Op op = Op::Eq;
+  Modifier mod = Modifier::None;
+};
+std::optional<Comparator> comparator_from_name(std::string_view s);
 std::string_view transformer_name(Transformer t);
 std::optional<Transformer> transformer_from_name(std::string_view s);
 
@@ -71,6 +90,7 @@ struct Node {
   // Compare and Exists
   FieldRef field;
   Op op = Op::Exists;
+  Modifier mod = Modifier::None;  // when set, `rhs` is List
   RhsKind rhs = RhsKind::None;
   std::vector<Value> values;  // Single: one; List: any number
   FieldRef rhs_field;         // Field: val(field)

@@ -28,7 +28,8 @@ std::string unquote(const std::string& item) {
 
 class Compiler {
  public:
-  Compiler(Collector& c, Diagnostics& d, Ruleset& out) : col_(c), diags_(d), out_(out) {}
+  Compiler(Collector& c, Diagnostics& d, Ruleset& out, const LoadOptions& o)
+      : col_(c), diags_(d), out_(out), opts_(o) {}
 
   void run() {
     for (std::size_t i = 0; i < col_.lists().size(); ++i) list_index_[col_.lists()[i].name] = i;
@@ -287,7 +288,9 @@ class Compiler {
                     out.error().message);
       return;
     }
+    expand_container_info(*out, source, r);
     if (check_output(*out, r.output, opts, diags_) != CheckStatus::Ok) return;
+    report_field_gaps(cond, *out, source, r);
 
     Rule rule;
     rule.name = r.name;
@@ -316,12 +319,134 @@ class Compiler {
                               {},
                               0});
     }
+    if (source == EventSource::Syscall) report_uncaptured(rule);
     out_.rules.push_back(std::move(rule));
+  }
+
+  // `%container.info` (Falco rules before 2024): Falco expanded it to the
+  // container's id and name, and now warns that it is deprecated. Peregrine
+  // expands it to `container_id=%container.id container_name=%container.name`
+  // (nothing for Kubernetes audit rules, which have no container) and warns.
+  void expand_container_info(OutputFormat& out, EventSource source, const CollectedRule& r) {
+    std::vector<OutputSegment> segs;
+    for (auto& seg : out.segments) {
+      if (!seg.is_field || seg.field.name != "container.info" || seg.field.arg ||
+          !seg.field.transformers.empty()) {
+        segs.push_back(std::move(seg));
+        continue;
+      }
+      diags_.add_at(
+          Code::DeprecatedItem, ItemType::Rule, r.name, r.output, seg.pos,
+          "%container.info is deprecated (Falco dropped it); it is expanded to " +
+              std::string(source == EventSource::Syscall ? "'container_id=%container.id "
+                                                           "container_name=%container.name'"
+                                                         : "nothing for a k8s_audit rule") +
+              ". Write the container fields you want instead");
+      if (source != EventSource::Syscall) continue;
+      auto literal = [&](std::string text) {
+        OutputSegment l;
+        l.text = std::move(text);
+        l.pos = seg.pos;
+        segs.push_back(std::move(l));
+      };
+      auto field = [&](const char* name) {
+        OutputSegment f;
+        f.is_field = true;
+        f.field.name = name;
+        f.field.pos = seg.pos;
+        f.pos = seg.pos;
+        segs.push_back(std::move(f));
+      };
+      literal("container_id=");
+      field("container.id");
+      literal(" container_name=");
+      field("container.name");
+    }
+    out.segments = std::move(segs);
+  }
+
+  // Falco deprecates these (0.42, 0.43): Falco no longer sees syscall
+  // entries, so `evt.dir = <` always holds and latencies are unknown.
+  static bool deprecated_field(std::string_view name) {
+    return name == "evt.dir" || name == "evt.latency" || name == "evt.latency.s" ||
+           name == "evt.latency.ns" || name == "evt.latency.human" || name == "evt.wait_latency";
+  }
+
+  void field_gap(const FieldRef& f, EventSource source, ItemType type, const std::string& item,
+                 const MappedText& text, std::size_t pos) {
+    if (f.field_id < 0) return;
+    const auto& reg = FieldRegistry::instance();
+    if (deprecated_field(f.name))
+      diags_.add_at(Code::DeprecatedItem, type, item, text, pos,
+                    "field '" + f.name + "' is deprecated: " +
+                        (f.name == "evt.dir"
+                             ? "only syscall exits are seen, so 'evt.dir = <' always holds and "
+                               "'evt.dir = >' never does; drop the comparison"
+                             : "syscall entries are not captured, so it is always <NA>"));
+    if (!reg.extracted(f.field_id, source))
+      diags_.add_at(Code::FieldUnavailable, type, item, text, pos,
+                    "field '" + f.name + "' has no extractor in this build, so it is always <NA>" +
+                        " (`peregrine fields` marks such fields)");
+  }
+
+  void condition_gaps(const Node& n, EventSource source, const CollectedRule& r) {
+    for (const auto& c : n.children) condition_gaps(c, source, r);
+    if (n.kind != NodeKind::Compare && n.kind != NodeKind::Exists) return;
+    auto at = [&](const FieldRef& f) {
+      if (n.origin)
+        field_gap(f, source, n.origin->item_type, n.origin->item_name, n.origin->text, f.pos);
+      else
+        field_gap(f, source, ItemType::Rule, r.name, r.condition, 0);
+    };
+    at(n.field);
+    if (n.rhs == RhsKind::Field) at(n.rhs_field);
+  }
+
+  void report_field_gaps(const Node& cond, const OutputFormat& out, EventSource source,
+                         const CollectedRule& r) {
+    condition_gaps(cond, source, r);
+    for (const auto& seg : out.segments)
+      if (seg.is_field) field_gap(seg.field, source, ItemType::Rule, r.name, r.output, seg.pos);
+  }
+
+  // Where a condition names event type `name` (for the diagnostic's place).
+  static const Node* find_evttype(const Node& n, const std::string& name, std::size_t& pos) {
+    for (const auto& c : n.children)
+      if (const Node* f = find_evttype(c, name, pos)) return f;
+    if (n.kind != NodeKind::Compare || n.rhs == RhsKind::Field) return nullptr;
+    if (n.field.name != "evt.type" && n.field.name != "syscall.type") return nullptr;
+    for (const auto& v : n.values)
+      if (v.text == name) {
+        pos = v.pos;
+        return &n;
+      }
+    return nullptr;
+  }
+
+  void report_uncaptured(const Rule& rule) {
+    if (!opts_.evttype_captured || rule.event_types.all) return;
+    for (const auto& t : rule.event_types.names) {
+      if (!is_known_event_type(t) || opts_.evttype_captured(t)) continue;
+      std::string msg = "event type '" + t +
+                        "' is not captured by this build, so the rule never sees such events" +
+                        " (`peregrine trace --help` lists the captured ones)";
+      std::size_t pos = 0;
+      const Node* n = find_evttype(rule.condition, t, pos);
+      if (n && n->origin && n->origin->item_name != rule.name)
+        msg = "rule '" + rule.name + "': " + msg;
+      if (n && n->origin)
+        diags_.add_at(Code::EvttypeNotCaptured, n->origin->item_type, n->origin->item_name,
+                      n->origin->text, pos, std::move(msg));
+      else
+        diags_.add(Diagnostic{
+            Code::EvttypeNotCaptured, ItemType::Rule, rule.name, rule.loc, std::move(msg), {}, 0});
+    }
   }
 
   Collector& col_;
   Diagnostics& diags_;
   Ruleset& out_;
+  const LoadOptions& opts_;
   std::vector<MacroSlot> macros_;
   std::unordered_map<std::string, std::size_t> macro_index_, list_index_;
   std::vector<State> list_state_;
@@ -331,8 +456,9 @@ class Compiler {
 
 }  // namespace
 
-void compile_rules(Collector& collected, Diagnostics& diags, Ruleset& out) {
-  Compiler(collected, diags, out).run();
+void compile_rules(Collector& collected, Diagnostics& diags, Ruleset& out,
+                   const LoadOptions& opts) {
+  Compiler(collected, diags, out, opts).run();
 }
 
 }  // namespace pg::policy

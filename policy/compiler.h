@@ -10,6 +10,7 @@
 
 namespace pg::policy {
 
-void compile_rules(Collector& collected, Diagnostics& diags, Ruleset& out);
+void compile_rules(Collector& collected, Diagnostics& diags, Ruleset& out,
+                   const LoadOptions& opts = {});
 
 }  // namespace pg::policy

@@ -51,7 +51,21 @@ constexpr CodeInfo kCodes[] = {
      "evt.type is compared with a name that is not a known event type"},
     {Code::AppendNoValues, "LOAD_APPEND_NO_VALUES", Severity::Warning,
      "an append or override adds nothing (empty value)"},
+    {Code::DeprecatedItem, "LOAD_DEPRECATED_ITEM", Severity::Warning,
+     "a deprecated construct (%container.info, evt.dir, evt.latency) is used"},
+    {Code::FieldUnavailable, "LOAD_FIELD_UNAVAILABLE", Severity::Warning,
+     "a field this build has no extractor for is used; it is always <NA>"},
+    {Code::EvttypeNotCaptured, "LOAD_EVTTYPE_NOT_CAPTURED", Severity::Warning,
+     "a rule names an event type this build does not capture; it never sees such events"},
 };
+
+}  // namespace
+
+bool is_gap_warning(Code c) {
+  return c == Code::FieldUnavailable || c == Code::EvttypeNotCaptured || c == Code::DeprecatedItem;
+}
+
+namespace {
 
 const CodeInfo& info(Code c) {
   for (const auto& i : kCodes)

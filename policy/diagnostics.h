@@ -38,6 +38,9 @@ enum class Code {
   InvalidListName,
   UnknownEvttype,
   AppendNoValues,
+  DeprecatedItem,
+  FieldUnavailable,
+  EvttypeNotCaptured,
 };
 
 inline constexpr Code kAllCodes[] = {
@@ -62,6 +65,9 @@ inline constexpr Code kAllCodes[] = {
     Code::InvalidListName,
     Code::UnknownEvttype,
     Code::AppendNoValues,
+    Code::DeprecatedItem,
+    Code::FieldUnavailable,
+    Code::EvttypeNotCaptured,
 };
 
 enum class Severity { Error, Warning };
@@ -70,6 +76,10 @@ std::string_view code_name(Code c);     // "LOAD_ERR_YAML_PARSE"
 std::string_view code_summary(Code c);  // one line for docs and --help
 Severity code_severity(Code c);
 std::optional<Code> code_from_name(std::string_view s);
+// Warnings about what this build cannot see (a field without an extractor,
+// an uncaptured event type) or about deprecated constructs: the daemon logs
+// them at warning level, not only at debug.
+bool is_gap_warning(Code c);
 
 struct Diagnostic {
   Code code;

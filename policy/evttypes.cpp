@@ -146,7 +146,13 @@ Pair eval(const Node& n, Universe& u) {
     case NodeKind::Bool:
       return n.bool_value ? Pair{full_set(), Bits{}} : Pair{Bits{}, full_set()};
     case NodeKind::Compare:
+      if (n.mod != Modifier::None && n.values.empty())  // never true
+        return {Bits{}, full_set()};
+      // With a modifier only `= anyof` (membership) and `!= allof`
+      // (non-membership) decide the type exactly; the others stay open.
       if (is_evt_type(n.field) && n.rhs != RhsKind::Field &&
+          (n.mod == Modifier::None || (n.mod == Modifier::AnyOf && n.op == Op::Eq) ||
+           (n.mod == Modifier::AllOf && n.op == Op::Ne)) &&
           (n.op == Op::Eq || n.op == Op::Ne || n.op == Op::In)) {
         std::vector<std::size_t> idx;
         for (const auto& v : n.values) idx.push_back(u.index(v.text));

@@ -34,12 +34,13 @@ class Builder {
   }
 
  private:
-  Node leaf(const FieldRef& f, Op op) {
+  Node leaf(const FieldRef& f, Comparator c) {
     Node n;
     n.kind = NodeKind::Compare;
     n.field = f;
     n.field.pos = 0;
-    n.op = op;
+    n.op = c.op;
+    n.mod = c.mod;
     n.origin = origin_;
     return n;
   }
@@ -58,10 +59,16 @@ class Builder {
     return out;
   }
 
-  std::optional<Node> compare(const ExceptionSpec& e, const FieldRef& f, Op op,
+  // A comparison with a modifier takes a list, as `in` does: a scalar
+  // value is a one-element list (or the name of a list), as Falco
+  // parenthesises it.
+  static bool takes_list(Comparator c) { return op_takes_list(c.op) || c.mod != Modifier::None; }
+
+  std::optional<Node> compare(const ExceptionSpec& e, const FieldRef& f, Comparator c,
                               const ExceptionValue& v) {
-    Node n = leaf(f, op);
-    if (op_takes_list(op)) {
+    const Op op = c.op;
+    Node n = leaf(f, c);
+    if (takes_list(c)) {
       n.rhs = RhsKind::List;
       n.values = list_values({v});
     } else {
@@ -90,30 +97,31 @@ class Builder {
       }
       fields.push_back(std::move(*f));
     }
-    std::vector<Op> ops;
+    std::vector<Comparator> ops;
     if (e.fields_is_list) {
       if (e.comps_given && (!e.comps_is_list || e.comps.size() != e.fields.size())) {
         fail(e, "'comps' must be a list with one comparison per field (" +
                     std::to_string(e.fields.size()) + ")");
         return std::nullopt;
       }
-      for (std::size_t i = 0; i < e.fields.size(); ++i) ops.push_back(Op::Eq);
+      for (std::size_t i = 0; i < e.fields.size(); ++i) ops.push_back({Op::Eq, Modifier::None});
     } else {
       if (e.comps_given && e.comps_is_list) {
         fail(e, "with a single field, 'comps' must be a single comparison");
         return std::nullopt;
       }
-      ops.push_back(Op::In);
+      ops.push_back({Op::In, Modifier::None});
     }
     if (e.comps_given) {
       for (std::size_t i = 0; i < e.comps.size(); ++i) {
-        auto op = op_from_name(e.comps[i]);
-        if (!op || *op == Op::Exists) {
-          fail(e,
-               "unknown comparison '" + e.comps[i] + "' (use =, !=, in, pmatch, startswith, ...)");
+        auto c = comparator_from_name(e.comps[i]);
+        if (!c || c->op == Op::Exists) {
+          fail(e, "unknown comparison '" + e.comps[i] +
+                      "' (use =, !=, in, pmatch, startswith, ..., or an operator with a "
+                      "modifier such as 'startswith oneof')");
           return std::nullopt;
         }
-        ops[i] = *op;
+        ops[i] = *c;
       }
     }
     if (e.values.empty()) return std::nullopt;  // nothing excepted yet
@@ -121,7 +129,7 @@ class Builder {
       // Single-field form: all values in one list comparison.
       std::vector<ExceptionValue> flat;
       for (const auto& row : e.values) flat.push_back(row.at(0));
-      if (op_takes_list(ops[0])) {
+      if (takes_list(ops[0])) {
         Node n = leaf(fields[0], ops[0]);
         n.rhs = RhsKind::List;
         n.values = list_values(flat);

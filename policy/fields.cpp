@@ -53,6 +53,16 @@ const FieldRegistry& FieldRegistry::instance() {
 FieldRegistry::FieldRegistry() {
   for (const auto& f : syscall_fields()) fields_.push_back(f);
   for (const auto& f : k8s_audit_fields()) fields_.push_back(f);
+  unavailable_.assign(fields_.size(), 0);
+  for (const auto& u : unavailable_fields())
+    if (auto id = find(u.name)) unavailable_[static_cast<std::size_t>(*id)] |= u.sources;
+}
+
+bool FieldRegistry::extracted(int id, EventSource s) const {
+  const auto& f = fields_[static_cast<std::size_t>(id)];
+  if (!f.in_source(s)) return false;
+  const std::uint8_t bit = s == EventSource::Syscall ? kSrcSyscall : kSrcK8sAudit;
+  return !(unavailable_[static_cast<std::size_t>(id)] & bit);
 }
 
 std::optional<int> FieldRegistry::find(std::string_view name) const {

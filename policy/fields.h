@@ -83,16 +83,31 @@ class FieldRegistry {
   // through `dotted_arg`, the argument carried in the name.
   std::optional<int> resolve(std::string_view name, std::optional<std::string>& dotted_arg) const;
 
+  // Whether this build extracts the field for events of `s`. The registry
+  // lists every field Falco's rules may name; the few this build has no
+  // extractor for (fields_unavailable.cpp) are always <NA>, and loading a
+  // rule that uses one warns (LOAD_FIELD_UNAVAILABLE). A unit test
+  // (selftests/unit/user/field_extractors_test.cpp) keeps this exact.
+  bool extracted(int id, EventSource s) const;
+
   // Closest known name for "did you mean" (edit distance <= 3), or empty.
   std::string suggest(std::string_view name) const;
 
  private:
   FieldRegistry();
   std::vector<FieldInfo> fields_;
+  std::vector<std::uint8_t> unavailable_;  // SourceMask per field id
 };
 
 // Table parts, one per family (fields_syscall.cpp, fields_k8s.cpp).
 std::span<const FieldInfo> syscall_fields();
 std::span<const FieldInfo> k8s_audit_fields();
+
+// Fields without an extractor in this build, with the sources they lack one for.
+struct UnavailableField {
+  std::string_view name;
+  std::uint8_t sources;  // SourceMask
+};
+std::span<const UnavailableField> unavailable_fields();
 
 }  // namespace pg::policy

@@ -136,6 +136,24 @@ std::string Lexer::scan_quoted() {
       case 't':
         out += '\t';
         break;
+      case 'x': {
+        // `\xHH`: one byte (Falco engine 0.63), so bytes that are not valid
+        // UTF-8 can be matched. The type checker allows \x00 only for
+        // buffer fields, as libs does.
+        auto hex = [](char h) -> int {
+          if (h >= '0' && h <= '9') return h - '0';
+          if (h >= 'a' && h <= 'f') return h - 'a' + 10;
+          if (h >= 'A' && h <= 'F') return h - 'A' + 10;
+          return -1;
+        };
+        int hi = pos_ < text_.size() ? hex(text_[pos_]) : -1;
+        int lo = pos_ + 1 < text_.size() ? hex(text_[pos_ + 1]) : -1;
+        if (hi < 0 || lo < 0)
+          fail_at(pos_ - 2, "invalid escape: '\\x' needs two hex digits, e.g. \\xFF");
+        out += static_cast<char>(hi * 16 + lo);
+        pos_ += 2;
+        break;
+      }
       // Anything else is kept as written, so regular expressions such as
       // '\d+' survive quoting unchanged.
       default:

@@ -52,16 +52,17 @@ const Rule* Ruleset::find(std::string_view name) const {
 }
 
 namespace {
-LoadResult load(const std::vector<std::shared_ptr<SourceFile>>& files, LoadResult result) {
+LoadResult load(const std::vector<std::shared_ptr<SourceFile>>& files, LoadResult result,
+                const LoadOptions& opts) {
   Collector collector(result.diagnostics);
   for (const auto& f : files)
     for (auto& item : read_rules(f, result.diagnostics)) collector.add(std::move(item));
-  compile_rules(collector, result.diagnostics, result.ruleset);
+  compile_rules(collector, result.diagnostics, result.ruleset, opts);
   return result;
 }
 }  // namespace
 
-LoadResult load_rules(std::span<const std::string> paths) {
+LoadResult load_rules(std::span<const std::string> paths, const LoadOptions& opts) {
   LoadResult result;
   std::vector<std::shared_ptr<SourceFile>> files;
   for (const auto& p : paths) {
@@ -80,13 +81,13 @@ LoadResult load_rules(std::span<const std::string> paths) {
     }
     files.push_back(SourceFile::make(p, ss.str()));
   }
-  return load(files, std::move(result));
+  return load(files, std::move(result), opts);
 }
 
-LoadResult load_rules_from_memory(std::span<const InputFile> inputs) {
+LoadResult load_rules_from_memory(std::span<const InputFile> inputs, const LoadOptions& opts) {
   std::vector<std::shared_ptr<SourceFile>> files;
   for (const auto& f : inputs) files.push_back(SourceFile::make(f.name, f.content));
-  return load(files, LoadResult{});
+  return load(files, LoadResult{}, opts);
 }
 
 }  // namespace pg::policy

@@ -24,8 +24,8 @@ void sort_unique(std::vector<std::string>& v) {
   v.erase(std::unique(v.begin(), v.end()), v.end());
 }
 
-std::vector<std::string> set_op(const std::vector<std::string>& a, const std::vector<std::string>& b,
-                                char op) {
+std::vector<std::string> set_op(const std::vector<std::string>& a,
+                                const std::vector<std::string>& b, char op) {
   std::vector<std::string> out;
   if (op == '&')
     std::set_intersection(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
@@ -62,9 +62,8 @@ std::optional<bool> str_op(Op op, const std::vector<Value>& vals, std::string_vi
     case Op::Contains:
       return any([&](const std::string& v) { return s.find(v) != std::string_view::npos; });
     case Op::Glob:
-      return any([&](const std::string& v) {
-        return fnmatch(v.c_str(), std::string(s).c_str(), 0) == 0;
-      });
+      return any(
+          [&](const std::string& v) { return fnmatch(v.c_str(), std::string(s).c_str(), 0) == 0; });
     default:
       return std::nullopt;
   }
@@ -230,9 +229,8 @@ struct Lowering {
 
   bool is_first_path_arg(const FieldRef& f) const {
     return f.name == "evt.arg" && f.arg && !pathops.empty() &&
-           std::all_of(pathops.begin(), pathops.end(), [&](uint16_t k) {
-             return pathop_arg(k, *f.arg) == PathOpArg::Path1;
-           });
+           std::all_of(pathops.begin(), pathops.end(),
+                       [&](uint16_t k) { return pathop_arg(k, *f.arg) == PathOpArg::Path1; });
   }
 
   Dnf unknown(const Node& n, bool negated) {
@@ -282,8 +280,8 @@ struct Lowering {
     if (f.name == "container.id" && (n.op == Op::Eq || n.op == Op::In || n.op == Op::Ne)) {
       // Outside containers the id is "host"; inside, 12 hex digits the
       // kernel does not know, so only a set of "host" alone decides there.
-      const bool only_host = std::all_of(vals.begin(), vals.end(),
-                                         [](const Value& v) { return v.text == "host"; });
+      const bool only_host =
+          std::all_of(vals.begin(), vals.end(), [](const Value& v) { return v.text == "host"; });
       auto ct = enumerate(PG_FF_CONTAINER, PG_CT_UNKNOWN, [&](uint32_t v) -> std::optional<bool> {
         if (v == PG_CT_HOST) {
           auto r = str_op(n.op, vals, "host");
@@ -318,11 +316,11 @@ struct Lowering {
     }
 
     // Value sets: comm, parent comm, uid, remote port.
-    int set_field = f.name == "proc.name"                           ? PG_FF_COMM
-                    : f.name == "proc.pname"                        ? PG_FF_PCOMM
-                    : f.name == "user.uid"                          ? PG_FF_UID
+    int set_field = f.name == "proc.name"                            ? PG_FF_COMM
+                    : f.name == "proc.pname"                         ? PG_FF_PCOMM
+                    : f.name == "user.uid"                           ? PG_FF_UID
                     : (f.name == "fd.sport" || f.name == "fd.rport") ? PG_FF_PORT
-                                                                    : -1;
+                                                                     : -1;
     // user.name as the uids the host's user database gives those names:
     // userspace names a uid the same way, so "in" and "not in" carry over.
     if (f.name == "user.name" && opts.uids_named &&
@@ -364,8 +362,10 @@ struct Lowering {
         lit.values.push_back(s);
       }
       sort_unique(lit.values);
-      if (ok && !(neg && lit.values.empty())) lits.push_back(lit);
-      else if (ok) return dnf_true();  // "not in" nothing: always true
+      if (ok && !(neg && lit.values.empty()))
+        lits.push_back(lit);
+      else if (ok)
+        return dnf_true();  // "not in" nothing: always true
     }
 
     // Paths of opens.
@@ -458,6 +458,32 @@ struct Lowering {
     return one(std::move(lits));
   }
 
+  // A comparison with a modifier against the single comparisons c1..cn
+  // (each false when the field has no value, as the modified one is):
+  //   anyof = c1 or ... or cn, exactly, also for fields with several
+  //     values (proc.aname): "some value matches some ci" either way;
+  //   allof implies c1 and ... and cn (equal for single-valued fields);
+  //   oneof implies anyof.
+  // Negated, only anyof is exact (not c1 and ... and not cn); the negation
+  // of allof or oneof is not implied by anything simpler over fields with
+  // several values, so it is left to userspace. An empty list is never true.
+  Dnf modified(const Node& n, bool negated) {
+    if (n.values.empty()) return negated ? dnf_true() : Dnf{};
+    if (negated && n.mod != Modifier::AnyOf) return unknown(n, negated);
+    std::vector<Node> singles;
+    for (const auto& v : n.values) {
+      Node c = n;
+      c.mod = Modifier::None;
+      c.rhs = RhsKind::Single;
+      c.values = {v};
+      singles.push_back(std::move(c));
+    }
+    const bool as_or = n.mod != Modifier::AllOf;
+    // not (a or b) = not a and not b; not (a and b) = not a or not b.
+    if (as_or != negated) return disjoin(singles, negated);
+    return conjoin(singles, negated);
+  }
+
   Dnf lower(const Node& n, bool negated) {
     switch (n.kind) {
       case NodeKind::Bool:
@@ -469,6 +495,7 @@ struct Lowering {
       case NodeKind::Or:
         return negated ? conjoin(n.children, true) : disjoin(n.children, false);
       case NodeKind::Compare:
+        if (n.mod != Modifier::None) return modified(n, negated);
         return compare(n, negated);
       case NodeKind::Exists:
       case NodeKind::Macro:
@@ -491,8 +518,9 @@ struct Lowering {
       return p;
     };
     while (!parts.empty() && product() > max_clauses) {
-      auto widest = std::max_element(parts.begin(), parts.end(),
-                                     [](const Dnf& a, const Dnf& b) { return a.size() < b.size(); });
+      auto widest = std::max_element(parts.begin(), parts.end(), [](const Dnf& a, const Dnf& b) {
+        return a.size() < b.size();
+      });
       parts.erase(widest);
       coarsened = true;
     }
@@ -630,7 +658,8 @@ struct Lowering {
     }
     // A literal that accepts everything says nothing.
     for (auto& c : d)
-      std::erase_if(c.literals, [](const KLiteral& l) { return l.enumerated() && l.accepts.all(); });
+      std::erase_if(c.literals,
+                    [](const KLiteral& l) { return l.enumerated() && l.accepts.all(); });
     for (const auto& c : d)
       if (c.literals.empty()) return dnf_true();
     return d;
@@ -717,21 +746,24 @@ std::string to_string(const KLiteral& lit) {
   std::string out(kernel_field_name(lit.field));
   if (lit.field == PG_FF_CONTAINER) {
     const bool host = lit.accepts[PG_CT_HOST], ctr = lit.accepts[PG_CT_CONTAINER];
-    return out + " in {" + (host && ctr ? "host,container" : host ? "host" : ctr ? "container" : "") +
+    return out + " in {" +
+           (host && ctr ? "host,container"
+            : host      ? "host"
+            : ctr       ? "container"
+                        : "") +
            "} [" + join(lit.text, "; ") + "]";
   }
   if (lit.enumerated()) {
     std::vector<std::string> vs;
     for (std::size_t v = 0; v < PG_ENUM_VALUES; ++v)
       if (lit.accepts[v]) vs.push_back(std::to_string(v));
-    if (vs.size() > 12) return out + " in {" + std::to_string(vs.size()) + " values} [" +
-                               join(lit.text, "; ") + "]";
+    if (vs.size() > 12)
+      return out + " in {" + std::to_string(vs.size()) + " values} [" + join(lit.text, "; ") + "]";
     return out + " in {" + join(vs, ",") + "} [" + join(lit.text, "; ") + "]";
   }
   out += lit.negated ? " not in (" : " in (";
   std::vector<std::string> items = lit.values;
-  for (const auto& p : lit.prefixes)
-    items.push_back(lit.field == PG_FF_SUFFIX ? "*" + p : p + "*");
+  for (const auto& p : lit.prefixes) items.push_back(lit.field == PG_FF_SUFFIX ? "*" + p : p + "*");
   return out + join(items, ", ") + ")";
 }
 

@@ -139,6 +139,55 @@ class Parser {
     return v;
   }
 
+  // `OP oneof|anyof|allof (v, ...)` or `OP anyof list_name`. As in libs'
+  // parser, the modifier word is one only when a blank separates it from
+  // the operator and from what follows, and a list or a name (not `and`,
+  // `or`, `not`) follows; otherwise it is an ordinary value, so
+  // `proc.name = oneof` still compares with the word "oneof".
+  bool parse_modifier(Node& n, std::size_t after_op) {
+    const std::size_t save = lex_.pos();
+    auto text = lex_.text();
+    auto blank_at = [&](std::size_t p) { return p < text.size() && Lexer::is_space(text[p]); };
+    if (!blank_at(after_op)) return false;
+    lex_.skip_ws();
+    std::size_t word_pos = lex_.pos();
+    std::size_t e = word_pos;
+    while (e < text.size() && Lexer::is_ident_char(text[e])) ++e;
+    auto mod = modifier_from_name(text.substr(word_pos, e - word_pos));
+    if (!mod || !blank_at(e)) {
+      lex_.set_pos(save);
+      return false;
+    }
+    lex_.set_pos(e);
+    lex_.skip_ws();
+    std::size_t p = lex_.pos();
+    if (lex_.accept('(')) {
+      n.mod = *mod;
+      n.rhs = RhsKind::List;
+      if (!lex_.accept(')')) {
+        do {
+          n.values.push_back(parse_value());
+        } while (lex_.accept(','));
+        lex_.expect(')', "to close the list");
+      }
+      return true;
+    }
+    if (p < text.size() && Lexer::is_ident_start(text[p])) {
+      std::size_t q = p;
+      while (q < text.size() && Lexer::is_ident_char(text[q])) ++q;
+      auto name = text.substr(p, q - p);
+      if (name != "and" && name != "or" && name != "not") {
+        n.mod = *mod;
+        n.rhs = RhsKind::List;
+        n.values.push_back(Value{std::string(name), false, p});  // a list's name
+        lex_.set_pos(q);
+        return true;
+      }
+    }
+    lex_.set_pos(save);
+    return false;
+  }
+
   Node parse_check(int depth) {
     Node n;
     n.origin = origin_;
@@ -153,6 +202,7 @@ class Parser {
     }
     auto op = op_from_name(*op_text);
     if (!op) lex_.fail_at(op_pos, "unknown operator '" + *op_text + "'");
+    const std::size_t after_op = lex_.pos();
     n.op = *op;
     if (n.op == Op::Exists) {
       n.kind = NodeKind::Exists;
@@ -175,6 +225,7 @@ class Parser {
       }
       return n;
     }
+    if (op_takes_modifier(n.op) && parse_modifier(n, after_op)) return n;
     // val(field) on the right-hand side compares two fields.
     std::size_t save = lex_.pos();
     if (lex_.accept_word("val") && lex_.accept('(')) {

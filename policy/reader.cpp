@@ -110,6 +110,9 @@ class Reader {
 
   void read_item(const YAML::Node& item) {
     Location item_loc = loc(item.Mark());
+    // A bare `-` (an empty item) is skipped, as Falco skips it: rules
+    // files of 2023 (the k8saudit plugin's among them) contain one.
+    if (item.IsNull()) return;
     if (!item.IsMap() || item.size() == 0) {
       error(Code::ErrYamlValidate, ItemType::None, "", item_loc,
             "each item must be a mapping such as '- rule: NAME' (found a " +

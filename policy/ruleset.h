@@ -6,6 +6,7 @@
 //   if (result.ok()) for (const auto& r : result.ruleset.rules) ...
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -83,8 +84,18 @@ struct InputFile {
   std::string content;
 };
 
+// What the build that will run the rules can see. The policy library does
+// not know which syscalls the daemon captures; the daemon and the CLI pass
+// it (user/bpf_loader.h: captured_types()).
+struct LoadOptions {
+  // True for event types this build captures. Unset: not checked. Set, a
+  // syscall rule naming a known event type that is not captured gets
+  // LOAD_EVTTYPE_NOT_CAPTURED.
+  std::function<bool(std::string_view)> evttype_captured;
+};
+
 // Loads files in order (later files append to / override earlier ones).
-LoadResult load_rules(std::span<const std::string> paths);
-LoadResult load_rules_from_memory(std::span<const InputFile> files);
+LoadResult load_rules(std::span<const std::string> paths, const LoadOptions& opts = {});
+LoadResult load_rules_from_memory(std::span<const InputFile> files, const LoadOptions& opts = {});
 
 }  // namespace pg::policy

@@ -135,6 +135,26 @@ class Checker {
       report(n, n.pos, "'" + to_string(n.field) + "': " + *e);
       return;
     }
+    if (n.mod != Modifier::None) {
+      // As libs: a modifier compares one value with each list element, so
+      // list fields take none, and addresses, numbers and booleans only
+      // with = and !=.
+      std::string what = std::string(op_name(n.op)) + " " + std::string(modifier_name(n.mod));
+      if (t == FieldType::StringList) {
+        report(n, n.pos,
+               "'" + to_string(n.field) + "' holds several values; '" + what +
+                   "' needs a single-valued field (use 'in' or 'intersects')");
+        return;
+      }
+      if (!is_text(t) && t != FieldType::Bytes && n.op != Op::Eq && n.op != Op::Ne) {
+        report(n, n.pos,
+               "'" + what + "' is not supported for " + std::string(field_type_name(t)) +
+                   " field '" + to_string(n.field) +
+                   "' (only '= " + std::string(modifier_name(n.mod)) +
+                   "' and '!= " + std::string(modifier_name(n.mod)) + "')");
+        return;
+      }
+    }
     if (n.rhs == RhsKind::Field) {
       if (!field(n, n.rhs_field)) return;
       FieldType rt = effective_type(n.rhs_field);
@@ -269,6 +289,8 @@ std::optional<std::string> check_operator(FieldType t, Op op) {
 }
 
 std::optional<std::string> check_value(FieldType t, Op op, const std::string& v) {
+  if (v.find('\0') != std::string::npos && t != FieldType::Bytes)
+    return "a NUL byte (\\x00) can only be compared with a buffer field";
   if (op == Op::BContains || op == Op::BStartsWith) {
     if (!is_hex(v)) return "expected hex bytes such as 'deadbeef' (an even number of hex digits)";
     return std::nullopt;

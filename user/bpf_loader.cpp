@@ -109,6 +109,15 @@ std::vector<std::string> captured_types() {
   return out;
 }
 
+policy::LoadOptions rules_load_options() {
+  static const std::vector<std::string> types = captured_types();
+  policy::LoadOptions o;
+  o.evttype_captured = [](std::string_view t) {
+    return std::find(types.begin(), types.end(), t) != types.end();
+  };
+  return o;
+}
+
 void route_libbpf_log() { libbpf_set_print(libbpf_to_spdlog); }
 
 std::string_view drop_reason_name(uint32_t reason) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "kern/api/records.h"
+#include "policy/ruleset.h"
 
 struct pg_bpf;
 struct bpf_program;
@@ -42,6 +43,10 @@ const std::vector<HookInfo>& all_hooks();
 std::vector<std::string> hook_names();
 // Every evt.type some program produces.
 std::vector<std::string> captured_types();
+// Rule loading as this build sees it: event types outside captured_types()
+// are reported (LOAD_EVTTYPE_NOT_CAPTURED) by rules validate, run and
+// policy load alike.
+policy::LoadOptions rules_load_options();
 
 struct LoadOptions {
   uint32_t ringbuf_bytes = 8u << 20;  // power of two, multiple of the page size

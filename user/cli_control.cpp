@@ -84,6 +84,8 @@ void print_change(const json& r, const std::string& what) {
         fmt::join(s, ", "));
   }
   if (r.contains("note")) std::cerr << "note: " << r["note"].get<std::string>() << "\n";
+  if (r.contains("warnings"))
+    for (const auto& d : r["warnings"]) std::cerr << d.value("text", "") << "\n";
 }
 
 }  // namespace
@@ -171,17 +173,22 @@ void add_control_commands(CLI::App& app, CLI::App* rules) {
     struct Opts : Common {
       std::string name;
       std::vector<std::string> files;
+      bool strict = false;
     };
     auto o = std::make_shared<Opts>();
     auto* cmd = policy->add_subcommand(
         "load", "Load rules files as policy NAME (replacing a policy of that name atomically)");
     cmd->add_option("name", o->name, "Policy name")->required();
     cmd->add_option("files", o->files, "Rules files or directories")->required();
+    cmd->add_flag("--strict", o->strict,
+                  "refuse the load on warnings too (e.g. an uncaptured event type)");
     add_common(cmd, *o);
     cmd->callback([o] {
       std::vector<std::string> abs;
       for (const auto& f : o->files) abs.push_back(std::filesystem::absolute(f).lexically_normal());
-      auto r = request(*o, "policy.load", {{"name", o->name}, {"files", abs}});
+      json args{{"name", o->name}, {"files", abs}};
+      if (o->strict) args["strict"] = true;
+      auto r = request(*o, "policy.load", args);
       if (o->json) return print_json(r);
       print_change(r, fmt::format("policy '{}' {}", o->name,
                                   r.value("replaced", false) ? "replaced" : "loaded"));

@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "policy/ruleset.h"
+#include "user/bpf_loader.h"
+#include "user/config/config.h"
 
 namespace pg::user {
 namespace {
@@ -112,13 +114,32 @@ void throw_if_failed(int code) {
 
 }  // namespace
 
-std::optional<pp::LoadResult> load_rules_or_report(std::vector<std::string> files, std::ostream& err) {
-  if (files.empty()) files = default_rules_files();
-  if (files.empty()) {
+// Files and directories expand as `run` expands them (*.yaml and *.yml of
+// a directory, in name order); nullopt after reporting a missing path.
+std::optional<std::vector<std::string>> expand_or_report(const std::vector<std::string>& paths,
+                                                         std::ostream& err) {
+  auto files = config::expand_rules_paths(paths);
+  if (!files) {
+    err << files.error().to_string() << "\n";
+    return std::nullopt;
+  }
+  if (files->empty()) {
+    err << "no rules files (*.yaml, *.yml) in " << join(paths, ", ") << "\n";
+    return std::nullopt;
+  }
+  return std::move(*files);
+}
+
+std::optional<pp::LoadResult> load_rules_or_report(std::vector<std::string> paths,
+                                                   std::ostream& err) {
+  if (paths.empty()) paths = default_rules_files();
+  if (paths.empty()) {
     err << "no rules files given (use -r FILE) and none found in rules/\n";
     return std::nullopt;
   }
-  auto r = pp::load_rules(files);
+  auto files = expand_or_report(paths, err);
+  if (!files) return std::nullopt;
+  auto r = pp::load_rules(*files, rules_load_options());
   if (!r.ok()) {
     print_diagnostics(r, err);
     err << "rules did not load: " << r.diagnostics.error_count() << " error(s)\n";
@@ -127,14 +148,16 @@ std::optional<pp::LoadResult> load_rules_or_report(std::vector<std::string> file
   return r;
 }
 
-
 int run_rules_validate(const ValidateOptions& o, std::ostream& out, std::ostream& err) {
-  auto r = pp::load_rules(o.files);
+  auto expanded = expand_or_report(o.files, err);
+  if (!expanded) return 1;
+  const std::vector<std::string>& files = *expanded;
+  auto r = pp::load_rules(files, rules_load_options());
   bool failed = !r.ok() || (o.strict && r.diagnostics.warning_count() > 0);
   if (o.json) {
     json diags = json::array();
     for (const auto& d : r.diagnostics.all()) diags.push_back(to_json(d));
-    out << json{{"files", o.files},
+    out << json{{"files", files},
                 {"ok", !failed},
                 {"strict", o.strict},
                 {"errors", r.diagnostics.error_count()},
@@ -147,7 +170,7 @@ int run_rules_validate(const ValidateOptions& o, std::ostream& out, std::ostream
         << "\n";
   } else {
     print_diagnostics(r, err);
-    out << (failed ? "FAILED" : "OK") << ": " << o.files.size() << " file(s), "
+    out << (failed ? "FAILED" : "OK") << ": " << files.size() << " file(s), "
         << r.ruleset.rules.size() << " rules, " << r.ruleset.macros.size() << " macros, "
         << r.ruleset.lists.size() << " lists; " << r.diagnostics.error_count() << " error(s), "
         << r.diagnostics.warning_count() << " warning(s)"
@@ -247,21 +270,31 @@ int run_fields(const FieldsOptions& o, std::ostream& out, std::ostream& err) {
     }
   }
   json all = json::array();
-  for (const auto& f : pp::FieldRegistry::instance().all()) {
+  const auto& reg = pp::FieldRegistry::instance();
+  for (int id = 0; id < int(reg.all().size()); ++id) {
+    const auto& f = reg.at(id);
     if (src && !f.in_source(*src)) continue;
+    // The sources (of those asked for) this build has no extractor for.
+    std::vector<std::string> missing;
+    for (auto s : {pp::EventSource::Syscall, pp::EventSource::K8sAudit})
+      if (f.in_source(s) && (!src || *src == s) && !reg.extracted(id, s))
+        missing.emplace_back(pp::source_name(s));
     if (o.json) {
       all.push_back(json{{"name", f.name},
                          {"type", pp::field_type_name(f.type)},
                          {"arg", arg_form(f)},
                          {"sources", sources_of(f)},
                          {"kernel", kernel_hint_name(f.kernel)},
+                         {"extracted", missing.empty()},
+                         {"unavailable_for", missing},
                          {"desc", f.desc}});
     } else {
       std::string name = std::string(f.name) + arg_form(f);
       name.resize(std::max<std::size_t>(name.size(), 42), ' ');
       std::string type(pp::field_type_name(f.type));
       type.resize(8, ' ');
-      out << name << " " << type << " " << f.desc << "\n";
+      out << name << " " << type << " " << f.desc
+          << (missing.empty() ? "" : " [no extractor in this build: always <NA>]") << "\n";
     }
   }
   if (o.json) out << all.dump(2) << "\n";
@@ -276,14 +309,19 @@ CLI::App* add_rules_commands(CLI::App& app) {
 
   auto v = std::make_shared<ValidateOptions>();
   auto* validate = rules->add_subcommand("validate", "Load rules files and report every problem");
-  validate->add_option("files", v->files, "rules files, loaded in order")->required();
+  validate
+      ->add_option("files", v->files,
+                   "rules files or directories (their *.yaml and *.yml, in name order), "
+                   "loaded in order")
+      ->required();
   validate->add_flag("--strict", v->strict, "fail on warnings too");
   validate->add_flag("--json", v->json, "machine-readable result on stdout");
   validate->callback([v] { throw_if_failed(run_rules_validate(*v, std::cout, std::cerr)); });
 
   auto l = std::make_shared<ListOptions>();
   auto* list = rules->add_subcommand("list", "List rules: name, priority, source, enabled, tags");
-  list->add_option("-r,--rules", l->files, "rules file (repeatable; default rules/*.yaml)");
+  list->add_option("-r,--rules", l->files,
+                   "rules file or directory (repeatable; default rules/*.yaml)");
   list->add_flag("--json", l->json, "JSON output");
   list->callback([l] { throw_if_failed(run_rules_list(*l, std::cout, std::cerr)); });
 
@@ -291,7 +329,8 @@ CLI::App* add_rules_commands(CLI::App& app) {
   auto* describe =
       rules->add_subcommand("describe", "Show a rule's expanded condition, output and exceptions");
   describe->add_option("name", d->name, "rule name")->required();
-  describe->add_option("-r,--rules", d->files, "rules file (repeatable; default rules/*.yaml)");
+  describe->add_option("-r,--rules", d->files,
+                       "rules file or directory (repeatable; default rules/*.yaml)");
   describe->add_flag("--json", d->json, "JSON output");
   describe->callback([d] { throw_if_failed(run_rules_describe(*d, std::cout, std::cerr)); });
 

@@ -58,7 +58,11 @@ std::expected<std::unique_ptr<Detector>, std::string> Detector::create(const Det
   for (const auto& diag : rules.diagnostics.all()) {
     std::string text = policy::render_text(diag);
     while (!text.empty() && text.back() == '\n') text.pop_back();
-    spdlog::debug("{}", text);
+    // What this build cannot see is said out loud; style warnings are not.
+    if (policy::is_gap_warning(diag.code))
+      spdlog::warn("{}", text);
+    else
+      spdlog::debug("{}", text);
   }
   spdlog::info("loaded {} rules from {} files ({} warnings; --log-level debug shows them)",
                rules.ruleset.rules.size(), files->size(), rules.diagnostics.warning_count());
@@ -104,8 +108,8 @@ std::vector<std::string> Detector::needed_hooks() {
   const auto needed = eng.needed_types();
   for (const auto& h : all_hooks()) {
     if (h.lifecycle) continue;
-    if (eng.needs_all_types() || std::any_of(needed.begin(), needed.end(),
-                                             [&](const auto& t) { return h.produces(t); }))
+    if (eng.needs_all_types() ||
+        std::any_of(needed.begin(), needed.end(), [&](const auto& t) { return h.produces(t); }))
       out.emplace_back(h.name);
   }
   return out;

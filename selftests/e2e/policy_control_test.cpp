@@ -517,3 +517,33 @@ TEST_CASE("events lost in the kernel raise a rate-limited drop alert saying how 
   CHECK(st["drop_alerts"].get<size_t>() == drop_alerts.size());
   d.stop();
 }
+
+TEST_CASE(
+    "gaps are said at run and policy load: an uncaptured event type, a field without "
+    "extractor; policy load --strict refuses them") {
+  Setup s;
+  const std::string gaps = s.dir.path + "/gaps.yaml";
+  write_file(gaps,
+             "- rule: Recv\n  desc: d\n  condition: evt.type in (recvfrom, openat) and fd.name = "
+             "/nonexistent/x\n  output: \"recv %proc.vpgid.name\"\n  priority: WARNING\n");
+  Daemon d(s.args({"-r", gaps}));
+  REQUIRE(d.ready());
+  // run: logged at warning level, with the place.
+  const std::string log = d.stderr_text();
+  CHECK(log.find("warning") != std::string::npos);
+  CHECK(log.find("gaps.yaml:3:27: warning LOAD_EVTTYPE_NOT_CAPTURED") != std::string::npos);
+  CHECK(log.find("gaps.yaml:4:") != std::string::npos);
+  CHECK(log.find("warning LOAD_FIELD_UNAVAILABLE") != std::string::npos);
+
+  auto strict = cli("policy load gaps " + gaps + " --strict" + s.S());
+  CHECK(strict.rc == 1);
+  INFO(strict.err);
+  CHECK(strict.err.find("LOAD_EVTTYPE_NOT_CAPTURED") != std::string::npos);
+  CHECK(cli("policy list --json" + s.S()).out.find("\"gaps\"") == std::string::npos);
+
+  auto load = cli("policy load gaps " + gaps + s.S());
+  REQUIRE_MESSAGE(load.rc == 0, load.err);
+  CHECK(load.err.find("LOAD_EVTTYPE_NOT_CAPTURED") != std::string::npos);
+  CHECK(load.err.find("LOAD_FIELD_UNAVAILABLE") != std::string::npos);
+  d.stop();
+}

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "user/bpf_loader.h"
 #include "user/config/config.h"
 
 namespace pg::user::control {
@@ -80,7 +81,8 @@ std::expected<Policy, Error> load_policy(const std::string& name,
         Error{ErrorCode::NotFound,
               fmt::format("no rules files (*.yaml, *.yml) in {}", fmt::join(paths, ", ")),
               {}});
-  auto result = std::make_shared<policy::LoadResult>(policy::load_rules(*files));
+  auto result =
+      std::make_shared<policy::LoadResult>(policy::load_rules(*files, rules_load_options()));
   if (!result->ok()) {
     Error e{ErrorCode::RulesInvalid,
             fmt::format("policy '{}': {} error(s) in its rules files; nothing was changed", name,

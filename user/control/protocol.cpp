@@ -8,7 +8,7 @@ namespace pg::user::control {
 
 namespace {
 
-enum class ArgType { String, StringList };
+enum class ArgType { String, StringList, Bool };
 
 struct ArgSpec {
   const char* name;
@@ -26,7 +26,10 @@ const std::vector<CommandSpec>& commands() {
       {"status", {}},
       {"policy.list", {}},
       {"policy.show", {{"name", ArgType::String, true}}},
-      {"policy.load", {{"name", ArgType::String, true}, {"files", ArgType::StringList, true}}},
+      {"policy.load",
+       {{"name", ArgType::String, true},
+        {"files", ArgType::StringList, true},
+        {"strict", ArgType::Bool, false}}},
       {"policy.unload", {{"name", ArgType::String, true}}},
       {"policy.reload", {{"name", ArgType::String, false}}},
       // Exactly one of rule / tag; checked below.
@@ -87,14 +90,18 @@ std::expected<Request, Error> parse_request(std::string_view line) {
     if (!a)
       return std::unexpected(
           bad(fmt::format("command '{}' takes no argument '{}'", r.command, key)));
-    bool ok = a->type == ArgType::String ? value.is_string() : value.is_array();
+    bool ok = a->type == ArgType::String       ? value.is_string()
+              : a->type == ArgType::StringList ? value.is_array()
+                                               : value.is_boolean();
     if (ok && a->type == ArgType::StringList)
       for (const auto& v : value) ok = ok && v.is_string() && !v.get<std::string>().empty();
     if (ok && a->type == ArgType::String) ok = !value.get<std::string>().empty();
     if (!ok)
-      return std::unexpected(bad(fmt::format(
-          "argument '{}' of '{}' must be {}", key, r.command,
-          a->type == ArgType::String ? "a non-empty string" : "a list of non-empty strings")));
+      return std::unexpected(
+          bad(fmt::format("argument '{}' of '{}' must be {}", key, r.command,
+                          a->type == ArgType::String       ? "a non-empty string"
+                          : a->type == ArgType::StringList ? "a list of non-empty strings"
+                                                           : "true or false")));
   }
   for (const auto& s : spec->args)
     if (s.required && !r.args.contains(s.name))

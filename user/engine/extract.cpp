@@ -22,6 +22,7 @@
 #include "policy/syscall_args.h"
 #include "user/engine/extract_container.h"
 #include "user/engine/extract_fd.h"
+#include "user/engine/extract_misc.h"
 #include "user/path.h"
 #include "user/trace_format.h"
 
@@ -558,6 +559,7 @@ ExtractFn find_syscall_extractor(std::string_view name) {
   for (size_t i = 0; i < std::size(kExtractors); ++i)
     if (kExtractors[i].name == name) return kGeneric[i];
   if (ExtractFn fn = find_fd_extractor(name)) return fn;
+  if (ExtractFn fn = find_misc_extractor(name)) return fn;
   return find_container_extractor(name);
 }
 

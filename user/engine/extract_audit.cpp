@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "user/engine/extract.h"
+#include "user/engine/extract_misc.h"
 #include "user/trace_format.h"
 
 namespace pg::user::engine {
@@ -615,7 +616,7 @@ constexpr Entry kAudit[] = {
 ExtractFn find_audit_extractor(std::string_view name) {
   for (const auto& e : kAudit)
     if (e.name == name) return e.fn;
-  return nullptr;
+  return find_time_extractor(name);
 }
 
 }  // namespace pg::user::engine

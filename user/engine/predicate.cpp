@@ -180,6 +180,12 @@ class Compare final : public Predicate {
 
   void set_rhs_field(BoundField rhs) { rhs_ = std::move(rhs); }
 
+  // One value of the field (not <NA>, not a list) against the comparison.
+  bool holds_for(const Value& val, const View& v) const {
+    thread_local std::string rhs_scratch;
+    return match(val, v, rhs_scratch);
+  }
+
   bool eval(const View& v) const override {
     thread_local std::string scratch, rhs_scratch;
     Value val = extract(f_, v, scratch);
@@ -349,8 +355,76 @@ class Compare final : public Predicate {
 };
 
 using Result = std::expected<std::unique_ptr<Predicate>, std::string>;
+using CompareResult = std::expected<std::unique_ptr<Compare>, std::string>;
+
+CompareResult make_compare(const Node& n, policy::EventSource src) {
+  auto cmp = std::make_unique<Compare>(bind_field(n.field, src), n.op);
+  // fd.sip.name and friends: the names compared with are resolved
+  // forwards, in the background (user/engine/dns.h).
+  if (n.field.name.starts_with("fd.") && n.field.name.ends_with("ip.name"))
+    for (const auto& v : n.values) DnsNames::instance().watch(v.text);
+  if (n.rhs == policy::RhsKind::Field) {
+    cmp->set_rhs_field(bind_field(n.rhs_field, src));
+  } else if (auto ok = cmp->set_values(n.values); !ok) {
+    return std::unexpected(fmt::format("in '{}': {}", policy::to_string(n), ok.error()));
+  }
+  return cmp;
+}
+
+// `OP oneof|anyof|allof (v1, ...)`: the single comparisons `OP vi` on one
+// value of the field, combined (exactly one, at least one, all). As in
+// libs, <NA> is false, and a field with several values (proc.aname)
+// matches when one of its values does.
+class Modified final : public Predicate {
+ public:
+  Modified(BoundField f, policy::Modifier m, std::vector<std::unique_ptr<Compare>> singles)
+      : f_(std::move(f)), mod_(m), singles_(std::move(singles)) {}
+
+  bool eval(const View& v) const override {
+    thread_local std::string scratch;
+    Value val = extract(f_, v, scratch);
+    if (val.is_na()) return false;
+    if (val.kind != Value::Kind::List) return combine(val, v);
+    for (const auto& s : *val.list)
+      if (combine(Value::of(s), v)) return true;
+    return false;
+  }
+
+ private:
+  bool combine(const Value& val, const View& v) const {
+    int hits = 0;
+    for (const auto& c : singles_) {
+      bool h = c->holds_for(val, v);
+      if (mod_ == policy::Modifier::AnyOf && h) return true;
+      if (mod_ == policy::Modifier::AllOf && !h) return false;
+      if (mod_ == policy::Modifier::OneOf && h && ++hits > 1) return false;
+    }
+    if (mod_ == policy::Modifier::AnyOf) return false;
+    if (mod_ == policy::Modifier::AllOf) return true;
+    return hits == 1;
+  }
+
+  BoundField f_;
+  policy::Modifier mod_;
+  std::vector<std::unique_ptr<Compare>> singles_;
+};
 
 Result compile_node(const Node& n, policy::EventSource src);
+
+Result compile_modified(const Node& n, policy::EventSource src) {
+  if (n.values.empty()) return std::make_unique<Const>(false);  // libs: no element, no match
+  std::vector<std::unique_ptr<Compare>> singles;
+  for (const auto& v : n.values) {
+    Node single = n;
+    single.mod = policy::Modifier::None;
+    single.rhs = policy::RhsKind::Single;
+    single.values = {v};
+    auto c = make_compare(single, src);
+    if (!c) return std::unexpected(c.error());
+    singles.push_back(std::move(*c));
+  }
+  return std::make_unique<Modified>(bind_field(n.field, src), n.mod, std::move(singles));
+}
 
 Result compile_children(const Node& n, bool is_and, policy::EventSource src) {
   std::vector<std::unique_ptr<Predicate>> kids;
@@ -389,17 +463,10 @@ Result compile_node(const Node& n, policy::EventSource src) {
       return std::make_unique<Compare>(bind_field(n.field, src), Op::Exists);
     }
     case NodeKind::Compare: {
-      auto cmp = std::make_unique<Compare>(bind_field(n.field, src), n.op);
-      // fd.sip.name and friends: the names compared with are resolved
-      // forwards, in the background (user/engine/dns.h).
-      if (n.field.name.starts_with("fd.") && n.field.name.ends_with("ip.name"))
-        for (const auto& v : n.values) DnsNames::instance().watch(v.text);
-      if (n.rhs == policy::RhsKind::Field) {
-        cmp->set_rhs_field(bind_field(n.rhs_field, src));
-      } else if (auto ok = cmp->set_values(n.values); !ok) {
-        return std::unexpected(fmt::format("in '{}': {}", policy::to_string(n), ok.error()));
-      }
-      return cmp;
+      if (n.mod != policy::Modifier::None) return compile_modified(n, src);
+      auto cmp = make_compare(n, src);
+      if (!cmp) return std::unexpected(cmp.error());
+      return std::move(*cmp);
     }
     case NodeKind::Macro:
       return std::unexpected(fmt::format("macro '{}' was not expanded", n.macro));

@@ -199,6 +199,9 @@ TEST_CASE("LOAD_ERR_ENGINE_VERSION: a file needing a newer engine is refused") {
   CHECK(load_yaml("- required_engine_version: 200\n").diagnostics.has(Code::ErrEngineVersion));
   CHECK(load_yaml("- required_engine_version: 15\n").ok());
   CHECK(load_yaml("- required_engine_version: 0.57.0\n").ok());
+  CHECK(load_yaml("- required_engine_version: 0.58.0\n").ok());
+  // 0.59 brought join()/concat(), which Peregrine does not have.
+  CHECK(load_yaml("- required_engine_version: 0.59.0\n").diagnostics.has(Code::ErrEngineVersion));
   CHECK(load_yaml("- required_engine_version: banana\n").diagnostics.has(Code::ErrYamlValidate));
 }
 

@@ -242,3 +242,28 @@ TEST_CASE("audit: a syscall-only field in an audit rule is a load error, not a s
 )"}});
   CHECK_FALSE(r.ok());
 }
+
+// The k8saudit plugin's rules as shipped in 2023 (a short test copy in
+// selftests/data/legacy_rules/): an integer required_engine_version, old
+// plugin versions with alternatives, and a bare `-` item. They load without
+// errors and fire on the same events as today's rules of the same names.
+TEST_CASE("audit: the k8saudit rules of 2023 load and fire like today's") {
+  std::vector<std::string> p{"selftests/data/legacy_rules/k8s_audit_rules_2023.yaml"};
+  EngineOptions o;
+  o.all_matches = true;
+  Loaded l(pg::policy::load_rules(p), o);
+  CHECK(l.loaded.ruleset.rules.size() == 3);
+  const std::set<std::string> mine{"Disallowed K8s User", "Create Privileged Pod",
+                                   "Attach/Exec Pod"};
+  int fired = 0;
+  for (const auto& c : pg::test::audit::cases()) {
+    CAPTURE(c.name);
+    std::set<std::string> want;
+    for (const auto& r : c.expected)
+      if (mine.contains(r)) want.insert(r);
+    auto got = l.rules_fired(c.event);
+    CHECK(got == want);
+    fired += int(got.size());
+  }
+  CHECK(fired >= 3);
+}

@@ -88,6 +88,20 @@ TEST_CASE("fields lists the registry, filtered by source") {
   std::ostringstream text;
   CHECK(run_fields({std::nullopt, false}, text, err) == 0);
   CHECK(text.str().find("proc.aname[N]?") != std::string::npos);
+  // Fields without an extractor are marked, in text and JSON.
+  std::string t = text.str();
+  auto line = t.substr(t.find("proc.vpgid.name"));
+  line = line.substr(0, line.find('\n'));
+  CHECK(line.find("[no extractor in this build: always <NA>]") != std::string::npos);
+  std::ostringstream js;
+  CHECK(run_fields({std::string("syscall"), true}, js, err) == 0);
+  int marked = 0;
+  for (const auto& f : nlohmann::json::parse(js.str())) {
+    if (f["name"] == "proc.name") CHECK(f["extracted"] == true);
+    if (f["name"] == "proc.vpgid.name") CHECK(f["extracted"] == false);
+    marked += f["extracted"] == false;
+  }
+  CHECK(marked > 0);
   CHECK(run_fields({std::string("nope"), false}, text, err) == 1);
 }
 
@@ -116,4 +130,56 @@ TEST_CASE("add_rules_commands registers rules subcommands and returns rules") {
   std::cout.rdbuf(old_out);
   std::cerr.rdbuf(old_err);
   CHECK(code == 1);
+}
+
+TEST_CASE(
+    "rules validate: an uncaptured event type and a field without extractor warn, with "
+    "their place; --strict makes them fail") {
+  const std::string recv =
+      "- rule: Recv\n  desc: d\n  condition: evt.type in (recvfrom, connect) and fd.num > 0\n"
+      "  output: o %fd.name\n  priority: INFO\n";
+  const std::string na =
+      "- rule: Group\n  desc: d\n  condition: evt.type = execve\n"
+      "  output: o %proc.vpgid.name\n  priority: INFO\n";
+  for (const auto& [name, text, code, line, col] :
+       {std::tuple{"recv.yaml", recv, "LOAD_EVTTYPE_NOT_CAPTURED", 3, 27},
+        std::tuple{"na.yaml", na, "LOAD_FIELD_UNAVAILABLE", 4, 13}}) {
+    CAPTURE(name);
+    auto path = write_temp(name, text);
+    std::ostringstream out, err;
+    CHECK(run_rules_validate({{path}, false, true}, out, err) == 0);
+    auto j = nlohmann::json::parse(out.str());
+    REQUIRE(j["diagnostics"].size() == 1);
+    CHECK(j["diagnostics"][0]["code"] == code);
+    CHECK(j["diagnostics"][0]["severity"] == "warning");
+    CHECK(j["diagnostics"][0]["line"] == line);
+    CHECK(j["diagnostics"][0]["column"] == col);
+    std::ostringstream out2, err2;
+    CHECK(run_rules_validate({{path}, true, false}, out2, err2) == 1);
+    CHECK(err2.str().find(code) != std::string::npos);
+  }
+}
+
+TEST_CASE("rules validate and list expand directories as run does; a broken rule fails") {
+  auto dir = std::filesystem::temp_directory_path() / "pg-cli-rules-dir";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "10-good.yaml") << kGood;
+  std::ofstream(dir / "notes.txt") << "not rules";
+  std::ostringstream out, err;
+  CHECK(run_rules_validate({{dir.string()}, false, false}, out, err) == 0);
+  CHECK(out.str().starts_with("OK: 1 file(s), 1 rules"));
+  std::ostringstream lout, lerr;
+  CHECK(run_rules_list({{dir.string()}, false}, lout, lerr) == 0);
+  CHECK(lout.str().find("Shell") != std::string::npos);
+
+  std::ofstream(dir / "20-bad.yml") << kBad;
+  std::ostringstream out2, err2;
+  CHECK(run_rules_validate({{dir.string()}, false, false}, out2, err2) == 1);
+  CHECK(out2.str().starts_with("FAILED: 2 file(s)"));
+  CHECK(err2.str().find("20-bad.yml:3:34: error LOAD_ERR_COMPILE_CONDITION") != std::string::npos);
+
+  std::ostringstream out3, err3;
+  CHECK(run_rules_validate({{(dir / "missing").string()}, false, false}, out3, err3) == 1);
+  CHECK(err3.str().find("does not exist") != std::string::npos);
 }

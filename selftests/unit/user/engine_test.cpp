@@ -2,7 +2,10 @@
 
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/socket.h>
+
+#include <ctime>
 
 #include "policy/ruleset.h"
 #include "selftests/common/falco_files.h"
@@ -280,4 +283,99 @@ TEST_CASE("fd.sip.name: the address is every watched name that resolved to it") 
   CHECK(f.fire(e).size() == 1);
   e.remote.addr = {10, 0, 0, 1};
   CHECK(f.fire(e).empty());
+}
+
+TEST_CASE("string comparator modifiers: oneof is exactly one, anyof at least one, allof every") {
+  Event e = open_event("cat", "/etc/shadow");
+  CHECK(matches("fd.name startswith oneof (/etc, /var)", e));
+  CHECK_FALSE(matches("fd.name startswith oneof (/etc, /etc/sh)", e));  // two hold
+  CHECK_FALSE(matches("fd.name startswith oneof (/usr, /var)", e));
+  CHECK(matches("fd.name startswith anyof (/etc, /etc/sh)", e));
+  CHECK_FALSE(matches("fd.name startswith anyof (/usr, /var)", e));
+  CHECK(matches("fd.name startswith allof (/etc, /etc/sh)", e));
+  CHECK_FALSE(matches("fd.name startswith allof (/etc, /var)", e));
+  CHECK(matches("fd.name != allof (/etc/passwd, /etc/group)", e));
+  CHECK(matches("fd.name = anyof (/etc/passwd, /etc/shadow)", e));
+  CHECK(matches("fd.name contains allof (etc, shad)", e));
+  CHECK(matches("fd.name icontains oneof (SHADOW, PASSWD)", e));
+  CHECK(matches("fd.name endswith anyof (dow, wd)", e));
+  CHECK(matches("fd.name glob oneof ('/etc/*', '/var/*')", e));
+  CHECK(matches("fd.name iglob allof ('/ETC/*', '*DOW')", e));
+  CHECK(matches("fd.name regex anyof ('^/var', 'sha.ow$')", e));
+  CHECK(matches("proc.name startswith anyof (readers)", e));  // list names expand
+  CHECK(matches("fd.num = anyof (2, 3)", e));
+  CHECK_FALSE(matches("fd.name startswith anyof ()", e));  // empty: false, as libs
+  CHECK_FALSE(matches("fd.name != allof ()", e));
+  CHECK(matches("not fd.name startswith oneof (/etc, /etc/sh)", e));
+  // proc.aname holds every ancestor (bash, systemd): one ancestor must
+  // satisfy the whole modified comparison, as in libs.
+  CHECK(matches("proc.aname startswith allof (sys, syst)", e));
+  CHECK_FALSE(matches("proc.aname startswith allof (bas, sys)", e));
+  CHECK(matches("proc.aname startswith anyof (bas, zzz)", e));
+}
+
+TEST_CASE("a modified comparison on a field without a value is false") {
+  Event e = open_event("cat", "/etc/shadow");
+  e.path.abs.clear();
+  e.path.incomplete = true;
+  CHECK_FALSE(matches("fd.name != allof (/a, /b)", e));
+  CHECK_FALSE(matches("fd.name startswith anyof (/, /etc)", e));
+  CHECK(matches("not fd.name != anyof (/a)", e));
+}
+
+TEST_CASE("exceptions with modifier comps filter alerts") {
+  const std::string rules = R"(
+- list: skipped_dirs
+  items: [/etc/ssl, /etc/pki]
+- rule: r
+  desc: d
+  condition: evt.type = openat and fd.name startswith /etc
+  output: "hit %fd.name"
+  priority: WARNING
+  exceptions:
+    - name: dirs
+      fields: fd.name
+      comps: startswith oneof
+      values: [skipped_dirs, /etc/ss]
+    - name: pairs
+      fields: [proc.name, fd.name]
+      comps: [=, endswith anyof]
+      values:
+        - [cat, [.crt, .pem]]
+)";
+  Fixture f(rules);
+  CHECK(f.fire(open_event("cat", "/etc/shadow")).size() == 1);
+  // Exactly one of the prefixes: excepted.
+  CHECK(f.fire(open_event("cat", "/etc/pki/x")).empty());
+  // /etc/ssl/x starts with both /etc/ssl and /etc/ss: oneof is false, so it alerts.
+  CHECK(f.fire(open_event("cat", "/etc/ssl/x")).size() == 1);
+  CHECK(f.fire(open_event("cat", "/etc/x.pem")).empty());
+  CHECK(f.fire(open_event("vi", "/etc/x.pem")).size() == 1);
+}
+
+TEST_CASE("derived fields: time renderings, argument counts, session leader, user database") {
+  Event e = open_event("cat", "/etc/shadow");
+  e.time_ns = 1'700'000'000'123'456'789;  // 2023-11-14 22:13:20 UTC
+  e.task.uid = 0;
+  time_t secs = 1'700'000'000;
+  struct tm tm {};
+  localtime_r(&secs, &tm);
+  char date[32], clock[16];
+  strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm);
+  strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
+  CHECK(matches(std::string("evt.time.s = '") + clock + "'", e));
+  CHECK(matches(std::string("evt.datetime = '") + date + ".123456789'", e));
+  CHECK(matches(std::string("evt.datetime.s = '") + date + "'", e));
+  CHECK(matches("evt.type.is[openat] = 1 and evt.type.is[execve] = 0", e));
+  // The fixture's process: argv {cat, arg1}, session 100 led by bash.
+  CHECK(matches("proc.cmdnargs = 1 and proc.cmdlenargs = 4", e));
+  CHECK(matches("proc.exeline = 'cat arg1'", e));
+  CHECK(matches("proc.is_sid_leader = false", e));
+  struct passwd pw {};
+  struct passwd* res = nullptr;
+  char buf[4096];
+  REQUIRE(getpwuid_r(0, &pw, buf, sizeof(buf), &res) == 0);
+  REQUIRE(res);
+  CHECK(matches(
+      std::string("user.homedir = '") + pw.pw_dir + "' and user.shell = '" + pw.pw_shell + "'", e));
 }

@@ -157,6 +157,26 @@ const char* kAdversarial = R"(
   condition: evt.type = openat and proc.is_exe_from_memfd != true and not user.name = root and fd.name startswith /etc
   output: x %fd.name
   priority: WARNING
+- rule: modified prefixes
+  desc: string comparator modifiers on paths, negated too
+  condition: open_read and (fd.name startswith oneof (/etc, /etc/ssh, /root) or fd.name startswith allof (/tmp, /tmp/a)) and not fd.name endswith anyof (.key, shadow)
+  output: x %fd.name
+  priority: WARNING
+- rule: modified names
+  desc: = anyof and != allof on comm-like fields, not oneof, exceptions with modifier comps
+  condition: evt.type in (openat, execve, connect) and proc.name = anyof (cat, bash, abcdefghijklmnopq) and not fd.name startswith oneof (/etc/passwd, /etc) and proc.pname != allof (sshd, abcdefghijklmnopqr)
+  output: x %fd.name
+  priority: WARNING
+  exceptions:
+    - name: pairs
+      fields: [proc.name, fd.name]
+      comps: [= anyof, startswith oneof]
+      values:
+        - [[cat, vi], [/tmp, /root/.ssh]]
+    - name: dirs
+      fields: fd.directory
+      comps: "!= allof"
+      values: [/etc, /root]
 - rule: unix connect
   desc: unix sockets
   condition: evt.type = connect and fd.type = unix and proc.pname != ""

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include "policy/filter_tables.h"
@@ -309,4 +310,18 @@ TEST_CASE("the kernel tables of a generation cover every policy, and each rule f
     ++checked;
   }
   CHECK(checked == 3);  // A1, A2, C1
+}
+
+TEST_CASE("a policy's rules report uncaptured event types and fields without extractor") {
+  Dir d;
+  auto f = d.write("gaps.yaml",
+                   "- rule: Recv\n  desc: d\n  condition: evt.type in (recvfrom, openat)\n"
+                   "  output: \"recv %proc.vpgid.name\"\n  priority: WARNING\n");
+  auto p = load_policy("gaps", {f});
+  REQUIRE(p);
+  std::set<pg::policy::Code> codes;
+  for (const auto& diag : p->rules->diagnostics.all()) codes.insert(diag.code);
+  CHECK(codes.contains(pg::policy::Code::EvttypeNotCaptured));
+  CHECK(codes.contains(pg::policy::Code::FieldUnavailable));
+  for (const auto& diag : p->rules->diagnostics.all()) CHECK(pg::policy::is_gap_warning(diag.code));
 }
