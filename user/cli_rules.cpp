@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "policy/ruleset.h"
+#include "user/config/config.h"
 
 namespace pg::user {
 namespace {
@@ -118,7 +119,12 @@ std::optional<pp::LoadResult> load_rules_or_report(std::vector<std::string> file
     err << "no rules files given (use -r FILE) and none found in rules/\n";
     return std::nullopt;
   }
-  auto r = pp::load_rules(files);
+  auto expanded = config::expand_rules_paths(files);
+  if (!expanded) {
+    err << expanded.error().to_string() << "\n";
+    return std::nullopt;
+  }
+  auto r = pp::load_rules(*expanded);
   if (!r.ok()) {
     print_diagnostics(r, err);
     err << "rules did not load: " << r.diagnostics.error_count() << " error(s)\n";
@@ -129,12 +135,19 @@ std::optional<pp::LoadResult> load_rules_or_report(std::vector<std::string> file
 
 
 int run_rules_validate(const ValidateOptions& o, std::ostream& out, std::ostream& err) {
-  auto r = pp::load_rules(o.files);
+  // A directory stands for its *.yaml files, in name order, as for `run -r`.
+  auto expanded = config::expand_rules_paths(o.files);
+  if (!expanded) {
+    err << expanded.error().to_string() << "\n";
+    return 1;
+  }
+  const std::vector<std::string>& files = *expanded;
+  auto r = pp::load_rules(files);
   bool failed = !r.ok() || (o.strict && r.diagnostics.warning_count() > 0);
   if (o.json) {
     json diags = json::array();
     for (const auto& d : r.diagnostics.all()) diags.push_back(to_json(d));
-    out << json{{"files", o.files},
+    out << json{{"files", files},
                 {"ok", !failed},
                 {"strict", o.strict},
                 {"errors", r.diagnostics.error_count()},
@@ -147,7 +160,7 @@ int run_rules_validate(const ValidateOptions& o, std::ostream& out, std::ostream
         << "\n";
   } else {
     print_diagnostics(r, err);
-    out << (failed ? "FAILED" : "OK") << ": " << o.files.size() << " file(s), "
+    out << (failed ? "FAILED" : "OK") << ": " << files.size() << " file(s), "
         << r.ruleset.rules.size() << " rules, " << r.ruleset.macros.size() << " macros, "
         << r.ruleset.lists.size() << " lists; " << r.diagnostics.error_count() << " error(s), "
         << r.diagnostics.warning_count() << " warning(s)"
