@@ -82,7 +82,7 @@ TEST_CASE("rules validate and list read a directory's *.yaml files in name order
   auto dir = std::filesystem::temp_directory_path() / "pg-cli-rules-dir-test";
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
-  // b.yaml uses the macro a.yaml defines: only name order makes it load.
+  // Two rules files and a file that is not one: the directory stands for the two.
   std::ofstream(dir / "a.yaml") << "- macro: shells\n  condition: proc.name in (bash, sh)\n";
   std::ofstream(dir / "b.yaml") << "- rule: Shell\n  desc: d\n  condition: evt.type = execve and "
                                    "shells\n  output: o\n  priority: INFO\n";

