@@ -113,7 +113,8 @@ void throw_if_failed(int code) {
 
 }  // namespace
 
-std::optional<pp::LoadResult> load_rules_or_report(std::vector<std::string> files, std::ostream& err) {
+std::optional<pp::LoadResult> load_rules_or_report(std::vector<std::string> files,
+                                                   std::ostream& err) {
   if (files.empty()) files = default_rules_files();
   if (files.empty()) {
     err << "no rules files given (use -r FILE) and none found in rules/\n";
@@ -132,7 +133,6 @@ std::optional<pp::LoadResult> load_rules_or_report(std::vector<std::string> file
   }
   return r;
 }
-
 
 int run_rules_validate(const ValidateOptions& o, std::ostream& out, std::ostream& err) {
   // A directory stands for its *.yaml files, in name order, as for `run -r`.

@@ -17,25 +17,9 @@ using namespace pg::e2e::defaults;
 
 namespace {
 
-const std::string kImage = "localhost/pg-e2e-busybox";
-const std::string kPodman = "podman --runtime runc --cgroup-manager=cgroupfs";
-
 std::string trim(std::string s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
   return s;
-}
-
-// The busybox-static image (the same one containers_test.cpp builds).
-void ensure_image() {
-  if (sh(kPodman + " image exists " + kImage + ":latest") == 0) return;
-  TempDir dir;
-  const std::string root = dir.path + "/root";
-  REQUIRE(sh("mkdir -p " + root + "/bin && cd " + root +
-             "/bin && for a in $(/bin/busybox --list); do ln -sf busybox $a; done && "
-             "cp --remove-destination /bin/busybox busybox && tar -C " +
-             root + " -cf " + dir.path + "/image.tar .") == 0);
-  REQUIRE(sh(kPodman + " import --change 'ENV PATH=/bin' " + dir.path + "/image.tar " + kImage +
-             ":latest >/dev/null") == 0);
 }
 
 // `podman system service` on a private socket, and the containers started
@@ -44,7 +28,7 @@ struct Podman {
   Podman() {
     REQUIRE_MESSAGE(sh("command -v podman >/dev/null && command -v runc >/dev/null") == 0,
                     "podman/runc missing: run make deps");
-    ensure_image();
+    ensure_busybox_image();
     socket = dir.path + "/podman.sock";
     pid = fork();
     if (pid == 0) {
@@ -75,7 +59,7 @@ struct Podman {
     names.push_back(name);
     std::string id = trim(run_capture(
         kPodman + " run -d --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 " +
-        flags + " --name " + name + " " + kImage + " sleep 600"));
+        flags + " --name " + name + " " + kBusyboxImage + " sleep 600"));
     REQUIRE_MESSAGE(id.size() == 64, "podman run failed for " << name);
     return id;
   }

