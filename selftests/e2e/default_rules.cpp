@@ -17,6 +17,18 @@ std::vector<std::string> daemon_args(const std::vector<std::string>& extra) {
   return a;
 }
 
+std::unique_ptr<Daemon> start_daemon(const std::vector<std::string>& args) {
+  auto d = std::make_unique<Daemon>(args, "");
+  const auto deadline = std::chrono::steady_clock::now() + 90s;
+  while (std::chrono::steady_clock::now() < deadline &&
+         d->stderr_text().find("; ready") == std::string::npos && d->running())
+    std::this_thread::sleep_for(50ms);
+  REQUIRE_MESSAGE(d->stderr_text().find("; ready") != std::string::npos,
+                  "peregrine did not become ready:\n"
+                      << d->stderr_text());
+  return d;
+}
+
 int sh(const std::string& cmd) {
   int rc = std::system(cmd.c_str());
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;

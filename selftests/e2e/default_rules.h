@@ -5,6 +5,7 @@
 // and each must raise its rule.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,12 @@ struct RuleCase {
 // `peregrine run` with the default ruleset (rules/), every matching rule
 // alerting, plus `extra` arguments.
 std::vector<std::string> daemon_args(const std::vector<std::string>& extra = {});
+
+// Start `peregrine ARGS...` and wait up to 90 s for its ready line: loading
+// and verifying the programs for the whole default ruleset takes longer
+// than the harness's usual 20 s on a busy machine. Fails the test if the
+// daemon does not become ready.
+std::unique_ptr<Daemon> start_daemon(const std::vector<std::string>& args);
 
 // sh -c CMD; its exit status (-1 if it did not exit normally).
 int sh(const std::string& cmd);

@@ -95,9 +95,9 @@ TEST_CASE(
                 "for t in kubectl ssh scp; do ln -s /bin/busybox /tmp/$t; done")) == 0);
   REQUIRE(sh(in(net, "ip addr add 203.0.113.9/32 dev lo")) == 0);
 
-  Daemon d(daemon_args(
+  auto daemon = start_daemon(daemon_args(
       {"-o", "container.docker_socket=", "-o", "container.podman_socket=" + podman.socket}));
-  REQUIRE_MESSAGE(d.ready(), d.stderr_text());
+  Daemon& d = *daemon;
 
   const std::string sa = "/var/run/secrets/kubernetes.io/serviceaccount";
   const std::vector<RuleCase> cases = {

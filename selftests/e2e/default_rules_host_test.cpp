@@ -321,8 +321,8 @@ TEST_CASE("default rules on the host: each attack fires its rule, each benign ne
   };
   all.insert(all.end(), net_cases.begin(), net_cases.end());
 
-  Daemon d(daemon_args());
-  REQUIRE_MESSAGE(d.ready(), d.stderr_text());
+  auto daemon = start_daemon(daemon_args());
+  Daemon& d = *daemon;
   const int fired = run_table(d, all,
                               {"find " + t + "/barrier -name id_rsa",
                                "Credentials searched for with find or grep", t + "/barrier"},

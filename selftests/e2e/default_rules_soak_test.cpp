@@ -84,8 +84,8 @@ TEST_CASE("default rules: a busy benign node raises no alert (noise soak)") {
   sh("dpkg -r pg-soak-hello >/dev/null 2>&1");
   const std::string ctr = "pg-e2e-soak-" + tag;
 
-  Daemon d(daemon_args());
-  REQUIRE_MESSAGE(d.ready(), d.stderr_text());
+  auto daemon = start_daemon(daemon_args());
+  Daemon& d = *daemon;
   const auto start = std::chrono::steady_clock::now();
 
   // Packages: apt installs and removes the local .deb, dpkg does it again.
