@@ -10,6 +10,8 @@ packages=(
   libcpp-httplib-dev libssl-dev libre2-dev
   # tests and fuzzing
   doctest-dev libclang-rt-14-dev iproute2 procps openssh-client
+  # the default ruleset's noise soak: log rotation as a node runs it
+  logrotate
   # container end-to-end tests: real containers, an image made from busybox
   podman runc busybox-static
   # format / lint

@@ -78,6 +78,27 @@ TEST_CASE("rules list and describe show the loaded rules") {
   CHECK(run_rules_list({{write_temp("bad.yaml", kBad)}, false}, none, nerr) == 1);
 }
 
+TEST_CASE("rules validate and list read a directory's *.yaml files in name order") {
+  auto dir = std::filesystem::temp_directory_path() / "pg-cli-rules-dir-test";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  // Two rules files and a file that is not one: the directory stands for the two.
+  std::ofstream(dir / "a.yaml") << "- macro: shells\n  condition: proc.name in (bash, sh)\n";
+  std::ofstream(dir / "b.yaml") << "- rule: Shell\n  desc: d\n  condition: evt.type = execve and "
+                                   "shells\n  output: o\n  priority: INFO\n";
+  std::ofstream(dir / "notes.txt") << "not rules";
+  std::ostringstream out, err;
+  CHECK(run_rules_validate({{dir.string()}, true, false}, out, err) == 0);
+  CHECK(out.str().starts_with("OK: 2 file(s), 1 rules, 1 macros"));
+  std::ostringstream list;
+  CHECK(run_rules_list({{dir.string()}, false}, list, err) == 0);
+  CHECK(list.str().find("Shell") != std::string::npos);
+  std::ostringstream missing, merr;
+  CHECK(run_rules_validate({{(dir / "nope").string()}, false, false}, missing, merr) == 1);
+  CHECK(merr.str().find("does not exist") != std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("fields lists the registry, filtered by source") {
   std::ostringstream out, err;
   CHECK(run_fields({std::string("k8s_audit"), true}, out, err) == 0);

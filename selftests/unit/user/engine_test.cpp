@@ -9,6 +9,7 @@
 
 #include "policy/ruleset.h"
 #include "selftests/common/falco_files.h"
+#include "user/config/config.h"
 #include "user/engine/dns.h"
 
 using namespace pg::user;
@@ -202,8 +203,9 @@ TEST_CASE("alerts render the output with values and keep typed output_fields") {
 }
 
 TEST_CASE("the default ruleset loads without warnings and compiles") {
-  std::vector<std::string> files{"rules/peregrine_rules.yaml"};
-  auto loaded = pg::policy::load_rules(files);
+  auto files = pg::user::config::expand_rules_paths({"rules"});
+  REQUIRE(files);
+  auto loaded = pg::policy::load_rules(*files);
   for (const auto& d : loaded.diagnostics.all()) MESSAGE(pg::policy::render_text(d));
   CHECK(loaded.diagnostics.all().empty());
   auto e = Engine::build(loaded.ruleset, {});
