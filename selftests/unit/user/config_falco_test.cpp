@@ -26,7 +26,7 @@ const std::string kFalcoYaml = "../shared/falco-config/falco.yaml";
 std::set<std::string> warned_keys(const Config& c) {
   std::set<std::string> keys;
   for (const auto& w : c.warnings) {
-    CHECK_MESSAGE(keys.insert(w.key).second, "warned twice: " + w.key);
+    CHECK_MESSAGE(keys.insert(w.key).second, ("warned twice: " + w.key));
     CHECK(w.warning);
     CHECK(w.code == ConfigErrorCode::Unsupported);
     CHECK(w.line > 0);

@@ -98,17 +98,17 @@ TEST_CASE("JSON alert is byte for byte Falco's document for the same rule and ev
   // Falco: sorted keys (nlohmann::json), the prefix's evt.time merged into
   // output_fields as integer nanoseconds, tags a sorted set.
   const std::string falco =
-      R"({"hostname":"node-1","output":"22:13:20.123456789: Notice Exec into pod (user=alice pod=web-0)",)"
-      R"("output_fields":{"evt.time":1700000000123456789,"ka.target.name":"web-0","ka.user.name":"alice"},)"
-      R"("priority":"Notice","rule":"Pod exec","source":"k8s_audit","tags":["k8s","mitre_execution"],)"
-      R"("time":"2023-11-14T22:13:20.123456789Z"})";
+      R"J({"hostname":"node-1","output":"22:13:20.123456789: Notice Exec into pod (user=alice pod=web-0)",)J"
+      R"J("output_fields":{"evt.time":1700000000123456789,"ka.target.name":"web-0","ka.user.name":"alice"},)J"
+      R"J("priority":"Notice","rule":"Pod exec","source":"k8s_audit","tags":["k8s","mitre_execution"],)J"
+      R"J("time":"2023-11-14T22:13:20.123456789Z"})J";
   CHECK(to_json(f.alerts[0]) == falco);
 
   // A rule whose output names no field still has output_fields: the time.
   const std::string falco_plain =
-      R"({"hostname":"node-1","output":"22:13:20.123456789: Warning An exec happened",)"
-      R"("output_fields":{"evt.time":1700000000123456789},"priority":"Warning","rule":"Any exec",)"
-      R"("source":"k8s_audit","tags":[],"time":"2023-11-14T22:13:20.123456789Z"})";
+      R"J({"hostname":"node-1","output":"22:13:20.123456789: Warning An exec happened",)J"
+      R"J("output_fields":{"evt.time":1700000000123456789},"priority":"Warning","rule":"Any exec",)J"
+      R"J("source":"k8s_audit","tags":[],"time":"2023-11-14T22:13:20.123456789Z"})J";
   CHECK(to_json(f.alerts[1]) == falco_plain);
   CHECK(to_text(f.alerts[1]) == "22:13:20.123456789: Warning An exec happened");
 }
@@ -120,11 +120,11 @@ TEST_CASE("JSON alert follows Falco's json_include_* and time_format_iso_8601 sw
   o.json_include_message_property = true;
   o.json_include_tags_property = false;
   const std::string falco =
-      R"({"hostname":"node-1","message":"Exec into pod (user=alice pod=web-0)",)"
-      R"("output":"2023-11-14T22:13:20.123456789Z: Notice Exec into pod (user=alice pod=web-0)",)"
-      R"("output_fields":{"evt.time.iso8601":"2023-11-14T22:13:20.123456789Z","ka.target.name":"web-0",)"
-      R"("ka.user.name":"alice"},"priority":"Notice","rule":"Pod exec","source":"k8s_audit",)"
-      R"("time":"2023-11-14T22:13:20.123456789Z"})";
+      R"J({"hostname":"node-1","message":"Exec into pod (user=alice pod=web-0)",)J"
+      R"J("output":"2023-11-14T22:13:20.123456789Z: Notice Exec into pod (user=alice pod=web-0)",)J"
+      R"J("output_fields":{"evt.time.iso8601":"2023-11-14T22:13:20.123456789Z","ka.target.name":"web-0",)J"
+      R"J("ka.user.name":"alice"},"priority":"Notice","rule":"Pod exec","source":"k8s_audit",)J"
+      R"J("time":"2023-11-14T22:13:20.123456789Z"})J";
   CHECK(to_json(f.alerts[0], o) == falco);
 
   o = {};
@@ -148,12 +148,12 @@ TEST_CASE("an internal alert has Falco's internal shape: bare output, fields, no
   a.output_fields = {{"falco.version", std::string("0.1.0")}, {"scap.n_evts", std::int64_t{7}}};
   a.tags = {"ignored"};
   CHECK(to_json(a) ==
-        R"({"hostname":"node-1","output":"Falco metrics snapshot","output_fields":)"
-        R"({"falco.version":"0.1.0","scap.n_evts":7},"priority":"Informational",)"
-        R"("rule":"Falco internal: metrics snapshot","source":"internal",)"
-        R"("time":"2023-11-14T22:13:20.123456789Z"})");
-  CHECK(to_text(a) == R"(22:13:20.123456789: Informational Falco metrics snapshot )"
-                      R"((falco.version="0.1.0" scap.n_evts=7))");
+        R"J({"hostname":"node-1","output":"Falco metrics snapshot","output_fields":)J"
+        R"J({"falco.version":"0.1.0","scap.n_evts":7},"priority":"Informational",)J"
+        R"J("rule":"Falco internal: metrics snapshot","source":"internal",)J"
+        R"J("time":"2023-11-14T22:13:20.123456789Z"})J");
+  CHECK(to_text(a) == R"J(22:13:20.123456789: Informational Falco metrics snapshot )J"
+                      R"J((falco.version="0.1.0" scap.n_evts=7))J");
 }
 
 TEST_CASE("a receiver doing Falcosidekick's payload check accepts alerts of field-less rules") {
