@@ -31,7 +31,12 @@ std::string slurp(const std::string& path) {
 
 void log_config_error(const config::ConfigError& e) {
   spdlog::error("{}", e.to_string());
-  for (const auto& m : e.more) spdlog::error("{}", m.to_string());
+  for (const auto& m : e.more) {
+    if (m.warning)
+      spdlog::warn("{}", m.to_string());
+    else
+      spdlog::error("{}", m.to_string());
+  }
 }
 
 }  // namespace

@@ -66,7 +66,11 @@ std::vector<control::RuleToggle> rule_selection(const config::Config& cfg) {
 
 std::expected<std::unique_ptr<Detector>, std::string> Detector::create(const DetectorOptions& o) {
   auto cfg = load_detector_config(o);
-  if (!cfg) return std::unexpected(cfg.error().to_string());
+  if (!cfg) {
+    std::string all = cfg.error().to_string();
+    for (const auto& m : cfg.error().more) all += "\n" + m.to_string();
+    return std::unexpected(all);
+  }
   std::unique_ptr<Detector> d(new Detector(engine_options(*cfg)));
   d->cfg_ = std::move(*cfg);
   d->policies_.set_selection(rule_selection(d->cfg_));

@@ -99,12 +99,32 @@ TEST_CASE("Falco's stock falco.yaml starts Peregrine, warns once per key, and al
   CHECK(d.stop() == 0);
 }
 
-TEST_CASE("SIGUSR1 reopens the file output after logrotate moved it; detection goes on") {
+TEST_CASE(
+    "SIGUSR1 reopens the file output after logrotate moved it; detection goes on; the metrics "
+    "snapshot and Falco's metric names") {
   TempDir dir;
   const std::string log = dir.path + "/alerts.log";
+  const int port = free_port();
   Daemon d({"run", "-r", kFalcoRules, "-c", "/dev/null", "-o", "json_output=true", "-o",
-            "file_output.enabled=true", "-o", "file_output.filename=" + log});
+            "file_output.enabled=true", "-o", "file_output.filename=" + log, "-o",
+            "metrics.enabled=true", "-o", "metrics.output_rule=true", "-o", "metrics.interval=1s",
+            "-o", "webserver.enabled=true", "-o", "webserver.prometheus_metrics_enabled=true", "-o",
+            "webserver.listen_port=" + std::to_string(port)});
   REQUIRE(d.ready());
+  // Falco's output_rule: the snapshot as an internal alert, every interval.
+  auto snap = d.wait_for(
+      [](const Json& j) { return j.value("rule", "") == "Falco internal: metrics snapshot"; }, 10s);
+  REQUIRE(snap);
+  CHECK((*snap)["source"] == "internal");
+  CHECK((*snap)["priority"] == "Informational");
+  CHECK((*snap)["output_fields"]["falco.memory_rss_mb"].get<double>() > 1.0);
+  CHECK((*snap)["output_fields"]["falco.cpu_usage_perc"].is_number());
+  CHECK((*snap)["output_fields"].contains("falco.sha256_rules_file.falco_rules_yaml"));
+  const std::string metrics =
+      run_capture("curl -s http://127.0.0.1:" + std::to_string(port) + "/metrics");
+  CHECK(metrics.find("\nfalcosecurity_falco_memory_rss_bytes ") != std::string::npos);
+  CHECK(metrics.find("\nfalcosecurity_falco_cpu_usage_ratio ") != std::string::npos);
+  CHECK(metrics.find("\nperegrine_memory_vsz_bytes ") != std::string::npos);
   read_shadow();
   REQUIRE(eventually([&] { return slurp(log).find(kRule) != std::string::npos; }));
   std::filesystem::rename(log, log + ".1");
@@ -142,7 +162,8 @@ TEST_CASE("run --dry-run reports a bad rule and a bad key with their locations")
   // Nothing was attached: no program of ours is loaded for a dry run.
   CHECK(err.find("programs attached") == std::string::npos);
 
-  Daemon good({"run", "--dry-run", "-c", kFalcoYaml, "-r", kFalcoRules}, "");
+  Daemon good({"--log-level", "notice", "run", "--dry-run", "-c", kFalcoYaml, "-r", kFalcoRules},
+              "");
   CHECK(good.wait_exit() == 0);
   CHECK_MESSAGE(good.stderr_text().find("error[") == std::string::npos, good.stderr_text());
 

@@ -464,6 +464,8 @@ Expected<Config, ConfigError> parse_config(const std::string& yaml_text,
       ConfigError first = std::move(errs.front());
       first.more.assign(std::make_move_iterator(errs.begin() + 1),
                         std::make_move_iterator(errs.end()));
+      // The warnings too, so a dry run lists every problem of the file.
+      for (auto& w : cfg.warnings) first.more.push_back(std::move(w));
       return Unexpected(std::move(first));
     }
     cfg.files.clear();
