@@ -71,13 +71,12 @@ TEST_CASE("Falco's stock falco.yaml starts Peregrine, warns once per key, and al
             "webserver.listen_port=" + std::to_string(port)});
   REQUIRE_MESSAGE(d.ready(), d.stderr_text());
   const std::string err = d.stderr_text();
-  for (const char* key : {"engine", "capture", "plugins", "http_output.max_consecutive_timeouts",
-                          "webserver.ssl_certificate", "log_syslog", "libs_logger",
-                          "output_timeout", "syscall_event_timeouts",
-                          "metrics.state_counters_enabled", "metrics.libbpf_stats_enabled",
-                          "metrics.plugins_metrics_enabled",
-                          "metrics.kernel_iter_event_counters_enabled", "base_syscalls",
-                          "falco_libs"})
+  for (const char* key :
+       {"engine", "capture", "plugins", "http_output.max_consecutive_timeouts",
+        "webserver.ssl_certificate", "log_syslog", "libs_logger", "output_timeout",
+        "syscall_event_timeouts", "metrics.state_counters_enabled", "metrics.libbpf_stats_enabled",
+        "metrics.plugins_metrics_enabled", "metrics.kernel_iter_event_counters_enabled",
+        "base_syscalls", "falco_libs"})
     CHECK_MESSAGE(count(err, std::string("warning[unsupported-key]: ") + key + ": ") == 1, key);
   CHECK(count(err, "warning[unsupported-key]") == 15);
 
@@ -105,10 +104,28 @@ TEST_CASE(
   TempDir dir;
   const std::string log = dir.path + "/alerts.log";
   const int port = free_port();
-  Daemon d({"run", "-r", kFalcoRules, "-c", "/dev/null", "-o", "json_output=true", "-o",
-            "file_output.enabled=true", "-o", "file_output.filename=" + log, "-o",
-            "metrics.enabled=true", "-o", "metrics.output_rule=true", "-o", "metrics.interval=1s",
-            "-o", "webserver.enabled=true", "-o", "webserver.prometheus_metrics_enabled=true", "-o",
+  Daemon d({"run",
+            "-r",
+            kFalcoRules,
+            "-c",
+            "/dev/null",
+            "-o",
+            "json_output=true",
+            "-o",
+            "file_output.enabled=true",
+            "-o",
+            "file_output.filename=" + log,
+            "-o",
+            "metrics.enabled=true",
+            "-o",
+            "metrics.output_rule=true",
+            "-o",
+            "metrics.interval=1s",
+            "-o",
+            "webserver.enabled=true",
+            "-o",
+            "webserver.prometheus_metrics_enabled=true",
+            "-o",
             "webserver.listen_port=" + std::to_string(port)});
   REQUIRE(d.ready());
   // Falco's output_rule: the snapshot as an internal alert, every interval.
@@ -170,4 +187,32 @@ TEST_CASE("run --dry-run reports a bad rule and a bad key with their locations")
   Daemon strict({"run", "--dry-run", "--strict-config", "-c", kFalcoYaml, "-r", kFalcoRules}, "");
   CHECK(strict.wait_exit() == 1);
   CHECK(strict.stderr_text().find("error[unsupported-key]: engine") != std::string::npos);
+}
+
+TEST_CASE("the config's rules: selection holds at start and after a SIGHUP reload") {
+  const int port = free_port();
+  Daemon d({"run", "-r", kFalcoRules, "-c", "/dev/null", "--json", "-o",
+            "rules=[{disable: {rule: 'Read sensitive*'}}, {disable: {tag: network}}]", "-o",
+            "metrics.enabled=true", "-o", "webserver.enabled=true", "-o",
+            "webserver.prometheus_metrics_enabled=true", "-o",
+            "webserver.listen_port=" + std::to_string(port)});
+  REQUIRE(d.ready());
+  // Compiled (enabled) rules are the ones with a match counter.
+  auto enabled = [&](const std::string& rule) {
+    return run_capture("curl -s http://127.0.0.1:" + std::to_string(port) + "/metrics")
+               .find("rule_name=\"" + rule + "\"") != std::string::npos;
+  };
+  CHECK_FALSE(enabled(kRule));
+  CHECK(enabled("Search Private Keys or Passwords"));
+  CHECK_FALSE(enabled("Disallowed SSH Connection Non Standard Port"));  // tag network
+  read_shadow();
+  REQUIRE(::kill(d.pid(), SIGHUP) == 0);
+  CHECK(eventually(
+      [&] { return d.stderr_text().find("reloaded every policy") != std::string::npos; }));
+  CHECK_FALSE(enabled(kRule));
+  CHECK(enabled("Search Private Keys or Passwords"));
+  read_shadow();
+  std::this_thread::sleep_for(300ms);
+  CHECK(d.stop() == 0);
+  CHECK(d.all([](const Json& j) { return j.value("rule", "") == kRule; }).empty());
 }

@@ -39,7 +39,8 @@ void write(const std::string& path, const std::string& text) { std::ofstream(pat
 
 }  // namespace
 
-TEST_CASE("Falco's stock falco.yaml loads, honouring its keys and warning once per key without one") {
+TEST_CASE(
+    "Falco's stock falco.yaml loads, honouring its keys and warning once per key without one") {
   if (!std::filesystem::exists(kFalcoYaml)) {
     MESSAGE("skipped: " << kFalcoYaml << " is not here");
     return;
@@ -47,21 +48,13 @@ TEST_CASE("Falco's stock falco.yaml loads, honouring its keys and warning once p
   auto r = parse_config(slurp(kFalcoYaml), "falco.yaml");
   REQUIRE_MESSAGE(r, (r ? "" : r.error().to_string()));
   const Config& c = *r;
-  CHECK(warned_keys(c) == std::set<std::string>{"engine",
-                                                "capture",
-                                                "plugins",
-                                                "http_output.max_consecutive_timeouts",
-                                                "webserver.ssl_certificate",
-                                                "log_syslog",
-                                                "libs_logger",
-                                                "output_timeout",
-                                                "syscall_event_timeouts",
-                                                "metrics.state_counters_enabled",
-                                                "metrics.libbpf_stats_enabled",
-                                                "metrics.plugins_metrics_enabled",
-                                                "metrics.kernel_iter_event_counters_enabled",
-                                                "base_syscalls",
-                                                "falco_libs"});
+  CHECK(warned_keys(c) ==
+        std::set<std::string>{
+            "engine", "capture", "plugins", "http_output.max_consecutive_timeouts",
+            "webserver.ssl_certificate", "log_syslog", "libs_logger", "output_timeout",
+            "syscall_event_timeouts", "metrics.state_counters_enabled",
+            "metrics.libbpf_stats_enabled", "metrics.plugins_metrics_enabled",
+            "metrics.kernel_iter_event_counters_enabled", "base_syscalls", "falco_libs"});
   // Honoured under Falco's names, at Falco's values.
   CHECK(c.outputs_queue.capacity == 0);
   CHECK(c.log_level == "info");
@@ -246,7 +239,8 @@ TEST_CASE("the config's rule selection applies by glob and tag, before runtime t
   read.name = "Read sensitive file untrusted";
   read.tags = {"filesystem"};
   ActivePolicy p;
-  p.selection = {{false, "*", false, true}, {true, "network", true, false},
+  p.selection = {{false, "*", false, true},
+                 {true, "network", true, false},
                  {false, "Read sensitive*", true, true}};
   CHECK_FALSE(p.rule_enabled(shell));
   CHECK(p.rule_enabled(net));

@@ -147,11 +147,10 @@ TEST_CASE("an internal alert has Falco's internal shape: bare output, fields, no
   a.output = "Falco metrics snapshot";
   a.output_fields = {{"falco.version", std::string("0.1.0")}, {"scap.n_evts", std::int64_t{7}}};
   a.tags = {"ignored"};
-  CHECK(to_json(a) ==
-        R"J({"hostname":"node-1","output":"Falco metrics snapshot","output_fields":)J"
-        R"J({"falco.version":"0.1.0","scap.n_evts":7},"priority":"Informational",)J"
-        R"J("rule":"Falco internal: metrics snapshot","source":"internal",)J"
-        R"J("time":"2023-11-14T22:13:20.123456789Z"})J");
+  CHECK(to_json(a) == R"J({"hostname":"node-1","output":"Falco metrics snapshot","output_fields":)J"
+                      R"J({"falco.version":"0.1.0","scap.n_evts":7},"priority":"Informational",)J"
+                      R"J("rule":"Falco internal: metrics snapshot","source":"internal",)J"
+                      R"J("time":"2023-11-14T22:13:20.123456789Z"})J");
   CHECK(to_text(a) == R"J(22:13:20.123456789: Informational Falco metrics snapshot )J"
                       R"J((falco.version="0.1.0" scap.n_evts=7))J");
 }
@@ -167,8 +166,8 @@ TEST_CASE("a receiver doing Falcosidekick's payload check accepts alerts of fiel
     try {
       const auto j = nlohmann::json::parse(req.body);
       const auto prio = pg::policy::priority_from_name(j.value("priority", ""));
-      const bool ok = prio && !j.value("rule", "").empty() &&
-                      !j.value("time", "").empty() && j.value("time", "") != "0001-01-01T00:00:00Z" &&
+      const bool ok = prio && !j.value("rule", "").empty() && !j.value("time", "").empty() &&
+                      j.value("time", "") != "0001-01-01T00:00:00Z" &&
                       j.contains("output_fields") && j["output_fields"].is_object() &&
                       !j["output_fields"].empty();
       status = ok ? 200 : 400;
@@ -206,4 +205,71 @@ TEST_CASE("a receiver doing Falcosidekick's payload check accepts alerts of fiel
   REQUIRE(st.sinks.size() == 1);
   CHECK(st.sinks[0].delivered == 2);
   CHECK(st.sinks[0].failed == 0);
+}
+
+TEST_CASE("program output with keep_alive false runs one program per alert, as Falco does") {
+  TempDir dir;
+  const auto out = dir / "counts.txt";
+  ProgramSinkOptions o;
+  // `wc -l` prints only after end of input: one line "1" per alert proves
+  // each alert had its own program, which saw the end of its input.
+  o.command = "wc -l >> '" + out + "'";
+  o.keep_alive = false;
+  auto sink = make_program_sink(o);
+  REQUIRE(sink);
+  for (int i = 0; i < 3; ++i) REQUIRE((*sink)->deliver(rendered()));
+  REQUIRE(wait_until([&] { return slurp(out) == "1\n1\n1\n"; }));
+  o.command = "exit 3";
+  auto failing = make_program_sink(o);
+  REQUIRE(failing);
+  auto r = (*failing)->deliver(rendered());
+  REQUIRE_FALSE(r);
+  CHECK(r.error().find("status 3") != std::string::npos);
+}
+
+TEST_CASE("http output honours Falco's user_agent, compress_uploads and keep_alive") {
+  httplib::Server svr;
+  std::mutex mu;
+  std::vector<std::string> agents, encodings, bodies;
+  svr.Post("/", [&](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard l(mu);
+    agents.push_back(req.get_header_value("User-Agent"));
+    encodings.push_back(req.get_header_value("Content-Encoding"));
+    bodies.push_back(req.body);  // httplib has already decompressed it
+    res.status = 200;
+  });
+  const int port = svr.bind_to_any_port("127.0.0.1");
+  REQUIRE(port > 0);
+  std::thread t([&] { svr.listen_after_bind(); });
+  HttpSinkOptions h;
+  h.url = "http://127.0.0.1:" + std::to_string(port) + "/";
+  h.user_agent = "falcosecurity/falco";
+  h.compress = true;
+  h.keep_alive = false;
+  auto sink = make_http_sink(h);
+  REQUIRE(sink);
+  REQUIRE((*sink)->deliver(rendered()));
+  REQUIRE((*sink)->deliver(rendered()));
+  h.headers = {{"user-agent", "mine"}};
+  h.compress = false;
+  auto own = make_http_sink(h);
+  REQUIRE(own);
+  REQUIRE((*own)->deliver(rendered()));
+  svr.stop();
+  t.join();
+  std::lock_guard l(mu);
+  REQUIRE(agents.size() == 3);
+  CHECK(agents[0] == "falcosecurity/falco");
+  CHECK(encodings[0] == "gzip");
+  CHECK(nlohmann::json::parse(bodies[0])["rule"] == "Write below etc");
+  CHECK(agents[2] == "mine");
+  CHECK(encodings[2] == "");
+
+  h = {};
+  h.url = "https://127.0.0.1:1/";
+  h.client_cert = "/nonexistent/client.crt";
+  h.client_key = "/nonexistent/client.key";
+  auto bad = make_http_sink(h);
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().find("/nonexistent/client.crt") != std::string::npos);
 }
