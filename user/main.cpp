@@ -11,6 +11,7 @@
 #include "user/cli_run.h"
 #include "user/cli_support.h"
 #include "user/cli_trace.h"
+#include "user/config/config.h"
 #include "user/log_level.h"
 #include "user/version.h"
 
@@ -55,6 +56,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
     if (version) {
+      // As Falco: JSON when asked, or when the configuration says json_output.
+      if (!version_json)
+        if (auto cfg = pg::user::config::load_config({})) version_json = cfg->json_output;
       std::fputs(pg::user::version_text(version_json).c_str(), stdout);
       if (version_json) std::fputs("\n", stdout);
       return 0;

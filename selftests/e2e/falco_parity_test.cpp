@@ -216,3 +216,20 @@ TEST_CASE("the config's rules: selection holds at start and after a SIGHUP reloa
   CHECK(d.stop() == 0);
   CHECK(d.all([](const Json& j) { return j.value("rule", "") == kRule; }).empty());
 }
+
+TEST_CASE("run --support prints versions, kernel, config files and rules digests as JSON") {
+  Daemon s({"run", "--support", "-c", kFalcoYaml, "-r", kFalcoRules}, "");
+  REQUIRE(s.wait_exit() == 0);
+  std::string text;
+  for (const auto& l : s.stdout_lines()) text += l + "\n";
+  const auto j = Json::parse(text, nullptr, false);
+  REQUIRE_MESSAGE(!j.is_discarded(), text);
+  CHECK(j["version"].is_string());
+  CHECK(j["engine_info"]["engine_version"].is_string());
+  CHECK(j["system_info"]["release"].is_string());
+  REQUIRE(j["config_files"].size() == 1);
+  CHECK(j["config_files"][0]["name"] == kFalcoYaml);
+  CHECK(j["config_files"][0]["sha256"].get<std::string>().size() == 64);
+  REQUIRE(j["rules_files"].size() == 1);
+  CHECK(j["rules_files"][0]["sha256"] == run_capture("sha256sum " + kFalcoRules).substr(0, 64));
+}

@@ -324,12 +324,19 @@ void walk(const YAML::Node& map, const std::vector<KeySpec>& specs, const std::s
                       (prefix.empty() ? std::string("at the top level") : "under " + prefix)));
       continue;
     }
+    const size_t warned = c.warnings.size();
     if (!spec->children.empty()) {
       if (it->second.IsNull()) continue;  // an empty section keeps its defaults
       walk(it->second, spec->children, key, o, c, errs);
     } else if (auto e = spec->apply(it->second, key, o, c)) {
       errs.push_back(std::move(*e));
     }
+    // A warning about a whole section points at its key, not its first child.
+    for (size_t i = warned; i < c.warnings.size(); ++i)
+      if (c.warnings[i].key == key && c.warnings[i].line > 0 && !it->first.Mark().is_null()) {
+        c.warnings[i].line = it->first.Mark().line + 1;
+        c.warnings[i].column = it->first.Mark().column + 1;
+      }
   }
 }
 

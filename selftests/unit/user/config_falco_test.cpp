@@ -86,7 +86,7 @@ TEST_CASE("--strict-config turns each warning into an error, all reported in one
   CHECK(r.error().code == ConfigErrorCode::Unsupported);
   CHECK_FALSE(r.error().warning);
   CHECK(r.error().key == "engine");
-  CHECK(r.error().line == 2);
+  CHECK(r.error().line == 1);  // the section's key, not its first child
   REQUIRE(r.error().more.size() == 1);
   CHECK(r.error().more[0].key == "log_syslog");
   CHECK(r.error().to_string().find("error[unsupported-key]") != std::string::npos);
