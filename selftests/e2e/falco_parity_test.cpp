@@ -137,6 +137,12 @@ TEST_CASE(
   CHECK((*snap)["output_fields"]["falco.memory_rss_mb"].get<double>() > 1.0);
   CHECK((*snap)["output_fields"]["falco.cpu_usage_perc"].is_number());
   CHECK((*snap)["output_fields"].contains("falco.sha256_rules_file.falco_rules_yaml"));
+  // metrics.output_file: the same fields as JSON lines with a sample number.
+  const std::string first = slurp(dir.path + "/metrics.jsonl");
+  const auto line = Json::parse(first.substr(0, first.find('\n')), nullptr, false);
+  REQUIRE_MESSAGE(!line.is_discarded(), first);
+  CHECK(line["sample"] == 1);
+  CHECK(line["output_fields"]["falco.version"].is_string());
   const std::string metrics =
       run_capture("curl -s http://127.0.0.1:" + std::to_string(port) + "/metrics");
   CHECK(metrics.find("\nfalcosecurity_falco_memory_rss_bytes ") != std::string::npos);

@@ -273,3 +273,42 @@ TEST_CASE("http output honours Falco's user_agent, compress_uploads and keep_ali
   REQUIRE_FALSE(bad);
   CHECK(bad.error().find("/nonexistent/client.crt") != std::string::npos);
 }
+
+TEST_CASE(
+    "append_output adds text and fields to the rules it matches; static_fields with suggested") {
+  auto loaded = pg::policy::load_rules_from_memory(
+      std::vector<pg::policy::InputFile>{{"parity.yaml", kRules}});
+  REQUIRE(loaded.ok());
+  engine::EngineOptions o;
+  o.all_matches = true;
+  engine::ExtraOutput x;
+  x.source = "k8s_audit";
+  x.tags = {"k8s"};  // only "Pod exec" has it
+  x.format = "verb=%ka.verb";
+  x.raw_fields = {"ka.target.namespace"};
+  x.formatted_fields = {{"who", "u=%ka.user.name"}};
+  engine::ExtraOutput suggested;
+  suggested.suggested = true;
+  o.extra_outputs = {x, suggested};
+  o.static_fields = {{"cluster", "prod-eu"}};
+  auto e = engine::Engine::build(loaded.ruleset, o);
+  REQUIRE_MESSAGE(e, (e ? "" : e.error()));
+  engine::AuditView v{kEvent, kTime, 1, "node-1"};
+  std::vector<Alert> alerts;
+  (*e)->process(v, [&](Alert&& a) { alerts.push_back(std::move(a)); });
+  REQUIRE(alerts.size() == 2);
+  CHECK(alerts[0].output ==
+        "Exec into pod (user=alice pod=web-0) verb=create static_cluster=prod-eu");
+  CHECK(alerts[1].output == "An exec happened static_cluster=prod-eu");
+  const auto doc = nlohmann::json::parse(to_json(alerts[0]));
+  CHECK(doc["output_fields"]["ka.verb"] == "create");
+  CHECK(doc["output_fields"]["ka.target.namespace"] == "default");
+  CHECK(doc["output_fields"]["who"] == "u=alice");
+  CHECK(doc["output_fields"]["static.cluster"] == "prod-eu");
+  // An unknown field in append_output stops the build with its entry.
+  x.format = "%no.such_field";
+  o.extra_outputs = {x};
+  auto bad = engine::Engine::build(loaded.ruleset, o);
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().find("append_output[0]") != std::string::npos);
+}
