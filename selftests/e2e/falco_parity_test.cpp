@@ -122,6 +122,8 @@ TEST_CASE(
             "-o",
             "metrics.interval=1s",
             "-o",
+            "metrics.output_file=" + dir.path + "/metrics.jsonl",
+            "-o",
             "webserver.enabled=true",
             "-o",
             "webserver.prometheus_metrics_enabled=true",
