@@ -11,6 +11,11 @@ std::optional<output::Alert> DropAlerter::check(const Counters& counters,
                                                 std::chrono::steady_clock::time_point now) {
   if (interval_.count() <= 0) return std::nullopt;
   if (last_alert_ && now - *last_alert_ < interval_) return std::nullopt;
+  return make_alert(counters, now);
+}
+
+std::optional<output::Alert> DropAlerter::make_alert(const Counters& counters,
+                                                     std::chrono::steady_clock::time_point now) {
   uint64_t total = 0;
   std::string detail;
   output::Alert a;
@@ -75,12 +80,8 @@ DropAlerter::Decision DropAlerter::decide(const Counters& counters, uint64_t eve
         lost, 100 * ratio, 100 * falco_.threshold);
   d.exit = falco_.exit;
   if (falco_.alert && tokens_ >= 1) {
-    tokens_ -= 1;
-    last_alert_.reset();  // the bucket, not the interval, limits these
-    const auto saved = interval_;
-    interval_ = std::chrono::milliseconds(1);
-    d.alert = check(counters, now);
-    interval_ = saved;
+    tokens_ -= 1;  // the bucket, not the interval, limits these alerts
+    d.alert = make_alert(counters, now);
   } else {
     reported_ = counters;
   }

@@ -46,6 +46,10 @@ class DropAlerter {
                   std::chrono::steady_clock::time_point now);
 
  private:
+  // The alert for what the counters lost since the last one; records them.
+  std::optional<output::Alert> make_alert(const Counters& counters,
+                                          std::chrono::steady_clock::time_point now);
+
   config::SyscallEventDrops falco_;
   uint64_t last_seen_ = 0;
   double tokens_ = -1;  // the bucket starts full
