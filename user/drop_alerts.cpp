@@ -49,6 +49,36 @@ std::optional<output::Alert> DropAlerter::make_alert(const Counters& counters,
   return a;
 }
 
+namespace {
+
+// Under Falco's syscall_event_drops the alert is Falco's own, so SIEM rules
+// keyed on it keep working: rule "Falco internal: syscall event drop",
+// priority Debug, Falco's n_* fields (as text, as Falco writes them), and
+// Peregrine's per-place pg.lost.* fields besides.
+void as_falco_drop_alert(output::Alert& a, uint64_t lost, uint64_t seen) {
+  auto lost_at = [&](std::string_view where) -> uint64_t {
+    for (const auto& f : a.output_fields)
+      if (f.name == "pg.lost." + std::string(where))
+        if (auto* v = std::get_if<std::int64_t>(&f.value)) return uint64_t(*v);
+    return 0;
+  };
+  a.rule = "Falco internal: syscall event drop";
+  a.priority = output::Priority::Debug;
+  a.output = fmt::format("{}. {} system calls dropped in last second.", a.rule, lost);
+  a.tags.clear();
+  std::vector<output::OutputField> falco = {
+      {"n_evts", std::to_string(seen + lost)},
+      {"n_drops", std::to_string(lost)},
+      {"n_drops_buffer_total", std::to_string(lost_at("kernel.ring_buffer_full"))},
+      {"n_drops_scratch_map", std::to_string(lost_at("kernel.no_scratch_buffer"))},
+      {"n_drops_bug", std::to_string(lost_at("kernel.kernel_read_failed"))},
+      {"ebpf_enabled", std::string("1")},
+  };
+  a.output_fields.insert(a.output_fields.begin(), falco.begin(), falco.end());
+}
+
+}  // namespace
+
 DropAlerter::Decision DropAlerter::decide(const Counters& counters, uint64_t events_seen,
                                           std::chrono::steady_clock::time_point now) {
   Decision d;
@@ -82,6 +112,7 @@ DropAlerter::Decision DropAlerter::decide(const Counters& counters, uint64_t eve
   if (falco_.alert && tokens_ >= 1) {
     tokens_ -= 1;  // the bucket, not the interval, limits these alerts
     d.alert = make_alert(counters, now);
+    if (d.alert) as_falco_drop_alert(*d.alert, lost, seen);
   } else {
     reported_ = counters;
   }

@@ -65,6 +65,19 @@ TEST_CASE("Falco's syscall_event_drops: threshold, token bucket and actions") {
   // 50 more lost while 100 arrived: 33%, log and alert.
   auto b = d.decide({{"kernel.ring_buffer_full", 55}}, 1100, t0 + 1s);
   REQUIRE(b.alert);
+  // Falco's own drop alert, so what keys on it keeps working.
+  CHECK(b.alert->rule == "Falco internal: syscall event drop");
+  CHECK(b.alert->priority == pg::user::output::Priority::Debug);
+  CHECK(b.alert->output ==
+        "Falco internal: syscall event drop. 50 system calls dropped in last second.");
+  auto text = [&](const char* name) {
+    for (const auto& f : b.alert->output_fields)
+      if (f.name == name) return std::get<std::string>(f.value);
+    return std::string();
+  };
+  CHECK(text("n_drops") == "50");
+  CHECK(text("n_evts") == "150");
+  CHECK(text("n_drops_buffer_total") == "50");
   CHECK(field(*b.alert, "pg.events_lost") == 50);
   CHECK(b.log.find("50 event(s) lost") != std::string::npos);
   CHECK_FALSE(b.exit);
