@@ -62,8 +62,16 @@ ConfigError make_error(ConfigErrorCode code, const Origins& origins, const YAML:
       return e;
     }
   }
-  e.file = origins.file;
   const std::string top = key.substr(0, key.find_first_of(".["));
+  // A node with no position was made by an -o (e.g. "file_output.enabled=true"
+  // created the section that now lacks its filename): name that -o.
+  if (!at.IsDefined() || at.Mark().is_null())
+    for (const auto& [path, arg] : origins.overrides)
+      if (path.substr(0, path.find('.')) == top) {
+        e.file = "-o '" + arg + "'";
+        return e;
+      }
+  e.file = origins.file;
   if (auto it = origins.key_files.find(top); it != origins.key_files.end()) e.file = it->second;
   if (at.IsDefined() && !at.Mark().is_null()) {
     e.line = at.Mark().line + 1;

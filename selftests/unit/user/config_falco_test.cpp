@@ -137,6 +137,18 @@ TEST_CASE("-o mistakes name the -o argument, also for a section the -o created")
   CHECK(r.error().file == "-o 'nosuchsection.key=1'");
 }
 
+TEST_CASE("a key missing from a section an -o created is reported against that -o") {
+  auto r = parse_config("", "/dev/null", {"file_output.enabled=true"});
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == ConfigErrorCode::Missing);
+  CHECK(r.error().file == "-o 'file_output.enabled=true'");
+  // The same section written in the file is reported at its position.
+  r = parse_config("file_output:\n  enabled: true\n", "peregrine.yaml");
+  REQUIRE_FALSE(r);
+  CHECK(r.error().file == "peregrine.yaml");
+  CHECK(r.error().line == 2);
+}
+
 TEST_CASE("-o escapes a dot inside a key with a backslash") {
   auto r = parse_config("", "(defaults)", {"http_output.headers.X\\.Trace=1"});
   REQUIRE_MESSAGE(r, (r ? "" : r.error().to_string()));
