@@ -9,42 +9,6 @@
 
 namespace pg::policy {
 
-std::string_view priority_name(Priority p) {
-  switch (p) {
-    case Priority::Emergency:
-      return "Emergency";
-    case Priority::Alert:
-      return "Alert";
-    case Priority::Critical:
-      return "Critical";
-    case Priority::Error:
-      return "Error";
-    case Priority::Warning:
-      return "Warning";
-    case Priority::Notice:
-      return "Notice";
-    case Priority::Informational:
-      return "Informational";
-    case Priority::Debug:
-      return "Debug";
-  }
-  return "?";
-}
-
-std::optional<Priority> priority_from_name(std::string_view s) {
-  std::string l(s);
-  std::transform(l.begin(), l.end(), l.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (l == "emergency") return Priority::Emergency;
-  if (l == "alert") return Priority::Alert;
-  if (l == "critical") return Priority::Critical;
-  if (l == "error") return Priority::Error;
-  if (l == "warning") return Priority::Warning;
-  if (l == "notice") return Priority::Notice;
-  if (l == "informational" || l == "info") return Priority::Informational;
-  if (l == "debug") return Priority::Debug;
-  return std::nullopt;
-}
-
 const Rule* Ruleset::find(std::string_view name) const {
   for (const auto& r : rules)
     if (r.name == name) return &r;

@@ -20,13 +20,9 @@
 #include "policy/fields.h"
 #include "policy/items.h"
 #include "policy/output_format.h"
+#include "policy/priority.h"
 
 namespace pg::policy {
-
-// Falco's priorities, most severe first (numeric order matches Falco's).
-enum class Priority { Emergency, Alert, Critical, Error, Warning, Notice, Informational, Debug };
-std::string_view priority_name(Priority p);                      // "Critical", "Informational", ...
-std::optional<Priority> priority_from_name(std::string_view s);  // case-insensitive; "info" too
 
 struct Rule {
   std::string name;

@@ -6,10 +6,12 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <fstream>
 #include <thread>
 
 #include "user/audit/input.h"
 #include "user/bpf_loader.h"
+#include "user/cli_support.h"
 #include "user/control/kernel_hook.h"
 #include "user/control/service.h"
 #include "user/detector.h"
@@ -25,15 +27,22 @@ namespace {
 struct RunOptions {
   DetectorOptions detector;
   std::string record;
+  bool dry_run = false;
+  bool support = false;
+  std::string cmdline;
 };
 
+std::atomic<bool> g_reload{false};
 std::atomic<bool> g_reopen{false};
-void on_sighup(int) { g_reopen.store(true); }
+void on_sighup(int) { g_reload.store(true); }
+// SIGUSR1, Falco's "reopen outputs" (logrotate's postrotate): files and
+// programs are reopened; rules are left alone.
+void on_sigusr1(int) { g_reopen.store(true); }
 
 // Event thread, after each batch: copy the pipeline's counters where other
 // threads read them; once a second, rates and the drop alert.
 void publish_stats(const Pipeline& pipeline, Detector& detector, control::RuntimeStats& rt,
-                   DropAlerter& drops) {
+                   DropAlerter& drops, std::atomic<bool>& stop) {
   const auto& st = pipeline.stats();
   rt.records.store(st.records, std::memory_order_relaxed);
   rt.decode_errors.store(st.decode_errors, std::memory_order_relaxed);
@@ -55,6 +64,19 @@ void publish_stats(const Pipeline& pipeline, Detector& detector, control::Runtim
     c.emplace_back("kernel." + std::string(drop_reason_name(r)), st.kernel_drops[r]);
   }
   c.emplace_back("userspace.malformed", st.decode_errors);
+  if (drops.has_falco_policy()) {
+    auto d = drops.decide(c, st.records, now);
+    if (!d.log.empty()) spdlog::warn("syscall_event_drops: {}", d.log);
+    if (d.alert) {
+      detector.outputs().enqueue(std::move(*d.alert));
+      rt.drop_alerts.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (d.exit) {
+      spdlog::error("syscall_event_drops: exiting, as its actions ask (exit)");
+      stop.store(true);
+    }
+    return;
+  }
   if (auto a = drops.check(c, now)) {
     spdlog::warn("{}", a->output);
     detector.outputs().enqueue(std::move(*a));
@@ -120,10 +142,10 @@ int run_daemon(const RunOptions& o) {
     }
     pipeline = std::move(*started);
     // The kernel judges container-or-host per cgroup as userspace decides it.
-    pipeline->cgroups().on_resolved([f = filter.get(), &cg = pipeline->cgroups()](
-                                        uint64_t id, const std::string&) {
-      if (const ContainerRef* c = cg.container(id)) f->note_cgroup(id, !c->host());
-    });
+    pipeline->cgroups().on_resolved(
+        [f = filter.get(), &cg = pipeline->cgroups()](uint64_t id, const std::string&) {
+          if (const ContainerRef* c = cg.container(id)) f->note_cgroup(id, !c->host());
+        });
     if (!o.record.empty()) {
       auto r =
           Recorder::create(o.record, hostname, pipeline->clock_offset(), pipeline->processes());
@@ -146,6 +168,7 @@ int run_daemon(const RunOptions& o) {
   control::RuntimeStats runtime;
   control::ServiceOptions so;
   so.socket_path = detector.config().control_socket;
+  so.webserver = detector.config().webserver;
   so.metrics = detector.config().metrics.enabled;
   so.metrics_address = detector.config().metrics.address;
   so.metrics_port = detector.config().metrics.port;
@@ -161,6 +184,8 @@ int run_daemon(const RunOptions& o) {
   }
   DropAlerter drop_alerter(
       std::chrono::milliseconds(detector.config().outputs_queue.lost_alert_interval_ms), hostname);
+  if (detector.config().syscall_event_drops.configured)
+    drop_alerter.set_falco_policy(detector.config().syscall_event_drops);
   detector.start_outputs();
 
   std::unique_ptr<audit::Input> audit_in;
@@ -184,18 +209,49 @@ int run_daemon(const RunOptions& o) {
   sa.sa_handler = on_sighup;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGHUP, &sa, nullptr);
+  sa.sa_handler = on_sigusr1;
+  sigaction(SIGUSR1, &sa, nullptr);
   auto& stop = install_stop_signals();
+
+  // Falco's metrics.output_rule / output_file: a snapshot every interval.
+  const auto& mcfg = detector.config().metrics;
+  const bool snapshots = mcfg.enabled && (mcfg.output_rule || !mcfg.output_file.empty());
+  auto next_snapshot =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(mcfg.interval_ms);
+  uint64_t snapshot_events = 0;
+  auto take_snapshot = [&] {
+    const auto s = (*service)->metrics_snapshot();
+    const double rate = double(s.decoded - std::min(s.decoded, snapshot_events)) /
+                        (double(mcfg.interval_ms) / 1000);
+    snapshot_events = s.decoded;
+    auto alert = metrics_snapshot_alert(s, mcfg, hostname, rate);
+    if (!mcfg.output_file.empty()) {
+      static uint64_t sample = 0;
+      std::ofstream out(mcfg.output_file, std::ios::app);
+      out << output::metrics_file_line(alert, ++sample) << "\n";
+      if (!out) spdlog::warn("metrics.output_file {}: cannot append", mcfg.output_file);
+    }
+    if (mcfg.output_rule) detector.outputs().enqueue(std::move(alert));
+  };
 
   // Event thread, after each batch (or every 100 ms without syscalls).
   auto on_batch = [&] {
     if (pipeline) detector.release_held(pipeline->cgroups(), hostname, false);
-    if (g_reopen.exchange(false)) {
+    if (g_reload.exchange(false)) {
       spdlog::info("SIGHUP: reopening outputs and reloading the rules files");
       detector.outputs().reopen();
       (*service)->request_reload();
     }
+    if (g_reopen.exchange(false)) {
+      spdlog::info("SIGUSR1: reopening the file and program outputs");
+      detector.outputs().reopen();
+    }
     detector.adopt_policy();
-    if (pipeline) publish_stats(*pipeline, detector, runtime, drop_alerter);
+    if (pipeline) publish_stats(*pipeline, detector, runtime, drop_alerter, stop);
+    if (snapshots && std::chrono::steady_clock::now() >= next_snapshot) {
+      next_snapshot += std::chrono::milliseconds(mcfg.interval_ms);
+      take_snapshot();
+    }
   };
   if (pipeline) {
     spdlog::info("{} rules active; {} programs attached ({}); ready",
@@ -260,15 +316,31 @@ void add_detector_options(CLI::App* cmd, DetectorOptions& o) {
   cmd->add_flag("--no-kernel-filter", o.no_kernel_filter,
                 "Send every event of an attached syscall to userspace (same as -o "
                 "kernel_filter=false; for comparisons)");
+  cmd->add_flag("--strict-config", o.strict_config,
+                "Refuse Falco configuration keys Peregrine has no equivalent for (otherwise "
+                "each gives one warning)");
 }
 
-void add_run_command(CLI::App& app, int& exit_code) {
+void add_run_command(CLI::App& app, int& exit_code, const std::string& cmdline) {
   auto o = std::make_shared<RunOptions>();
+  o->cmdline = cmdline;
   auto* cmd = app.add_subcommand("run", "Run the detector in the foreground");
   add_detector_options(cmd, o->detector);
   cmd->add_option("--record", o->record,
                   "Also write the events that reach userspace to FILE, for 'peregrine replay'");
-  cmd->callback([o, &exit_code] { exit_code = run_daemon(*o); });
+  cmd->add_flag("--dry-run", o->dry_run,
+                "Load the configuration and the rules, report every problem with its location, "
+                "and exit (0: both load, 1: problems); loads no BPF");
+  cmd->add_flag("--support", o->support,
+                "Print versions, kernel, configuration files and rules digests as JSON, and exit");
+  cmd->callback([o, &exit_code] {
+    if (o->dry_run)
+      exit_code = dry_run(o->detector);
+    else if (o->support)
+      exit_code = print_support(o->detector, o->cmdline);
+    else
+      exit_code = run_daemon(*o);
+  });
 }
 
 }  // namespace pg::user

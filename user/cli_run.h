@@ -3,6 +3,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <string>
 
 namespace pg::user {
 
@@ -10,7 +11,7 @@ struct DetectorOptions;
 // -c, -r, -o, --json: shared by run and replay.
 void add_detector_options(CLI::App* cmd, DetectorOptions& o);
 
-void add_run_command(CLI::App& app, int& exit_code);
+void add_run_command(CLI::App& app, int& exit_code, const std::string& cmdline);
 void add_replay_command(CLI::App& app, int& exit_code);
 
 }  // namespace pg::user

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "user/bpf_loader.h"
+#include "user/log_level.h"
 #include "user/output/from_config.h"
 
 namespace pg::user {
@@ -18,21 +19,61 @@ std::string host_name() {
   return buf;
 }
 
-std::expected<std::unique_ptr<Detector>, std::string> Detector::create(const DetectorOptions& o) {
+std::expected<config::Config, config::ConfigError> load_detector_config(const DetectorOptions& o) {
   config::LoadOptions lo;
   lo.config_path = o.config_path;
   lo.overrides = o.overrides;
   lo.rules_paths = o.rules;
+  lo.strict = o.strict_config;
   auto cfg = config::load_config(lo);
-  if (!cfg) return std::unexpected(cfg.error().to_string());
+  if (!cfg) return cfg;
+  if (o.json) cfg->json_output = true;
+  if (o.no_kernel_filter) cfg->kernel_filter = false;
+  if (!log_level_from_cli())
+    if (auto l = parse_log_level(cfg->log_level)) spdlog::set_level(*l);
+  for (const auto& w : cfg->warnings) spdlog::warn("{}", w.to_string());
+  return cfg;
+}
+
+engine::EngineOptions engine_options(const config::Config& cfg) {
   engine::EngineOptions eo;
-  eo.min_priority = cfg->priority;
-  eo.all_matches = cfg->rule_matching == config::RuleMatching::All;
-  eo.container_fields = cfg->container.alert_fields;
-  std::unique_ptr<Detector> d(new Detector(eo));
+  eo.min_priority = cfg.priority;
+  eo.all_matches = cfg.rule_matching == config::RuleMatching::All;
+  eo.container_fields = cfg.container.alert_fields;
+  for (const auto& a : cfg.append_output) {
+    engine::ExtraOutput x;
+    x.source = a.source;
+    x.rule = a.rule;
+    x.tags = a.tags;
+    x.format = a.extra_output;
+    x.formatted_fields = a.formatted_fields;
+    x.raw_fields = a.raw_fields;
+    x.suggested = a.suggested_output;
+    eo.extra_outputs.push_back(std::move(x));
+  }
+  eo.static_fields = cfg.static_fields;
+  return eo;
+}
+
+std::vector<control::RuleToggle> rule_selection(const config::Config& cfg) {
+  std::vector<control::RuleToggle> out;
+  for (const auto& s : cfg.rules_selection) {
+    if (!s.rule.empty()) out.push_back({false, s.rule, s.enable, true});
+    if (!s.tag.empty()) out.push_back({true, s.tag, s.enable, false});
+  }
+  return out;
+}
+
+std::expected<std::unique_ptr<Detector>, std::string> Detector::create(const DetectorOptions& o) {
+  auto cfg = load_detector_config(o);
+  if (!cfg) {
+    std::string all = cfg.error().to_string();
+    for (const auto& m : cfg.error().more) all += "\n" + m.to_string();
+    return std::unexpected(all);
+  }
+  std::unique_ptr<Detector> d(new Detector(engine_options(*cfg)));
   d->cfg_ = std::move(*cfg);
-  if (o.json) d->cfg_.json_output = true;
-  if (o.no_kernel_filter) d->cfg_.kernel_filter = false;
+  d->policies_.set_selection(rule_selection(d->cfg_));
 
   auto files = config::expand_rules_paths(d->cfg_.rules_files);
   if (!files) return std::unexpected(files.error().to_string());

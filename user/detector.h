@@ -30,7 +30,19 @@ struct DetectorOptions {
   std::vector<std::string> overrides;      // -o
   bool json = false;                       // --json
   bool no_kernel_filter = false;           // --no-kernel-filter
+  bool strict_config = false;              // --strict-config
 };
+
+// The configuration as the detector uses it: loaded from -c/-o/-r, with the
+// command-line switches applied, and its warnings logged (once each). Also
+// applies the config's log_level unless --log-level was given.
+std::expected<config::Config, config::ConfigError> load_detector_config(const DetectorOptions& o);
+
+// Engine options from the configuration (priority threshold, rule matching,
+// container fields, append_output, static_fields).
+engine::EngineOptions engine_options(const config::Config& cfg);
+// The configuration's `rules:` selection as policy toggles.
+std::vector<control::RuleToggle> rule_selection(const config::Config& cfg);
 
 class Detector {
  public:

@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "user/config/config.h"
+#include "user/metrics/exposition.h"
 #include "user/output/alert.h"
 
 namespace pg::user {
@@ -29,11 +31,40 @@ class DropAlerter {
   std::optional<output::Alert> check(const Counters& now_counters,
                                      std::chrono::steady_clock::time_point now);
 
+  // Falco's syscall_event_drops, when the config has the section: act only
+  // when the share of events lost since the last call exceeds `threshold`,
+  // raise alerts through a token bucket (rate, max_burst), log and/or exit
+  // as `actions` say. Call about once a second.
+  void set_falco_policy(const config::SyscallEventDrops& p) { falco_ = p; }
+  bool has_falco_policy() const { return falco_.configured; }
+  struct Decision {
+    std::optional<output::Alert> alert;  // raise it
+    std::string log;                     // log it as a warning, unless empty
+    bool exit = false;                   // stop the daemon
+  };
+  Decision decide(const Counters& now_counters, uint64_t events_seen,
+                  std::chrono::steady_clock::time_point now);
+
  private:
+  // The alert for what the counters lost since the last one; records them.
+  std::optional<output::Alert> make_alert(const Counters& counters,
+                                          std::chrono::steady_clock::time_point now);
+
+  config::SyscallEventDrops falco_;
+  uint64_t last_seen_ = 0;
+  double tokens_ = -1;  // the bucket starts full
+  std::optional<std::chrono::steady_clock::time_point> last_fill_;
+
   std::chrono::milliseconds interval_;
   std::string hostname_;
   Counters reported_;
   std::optional<std::chrono::steady_clock::time_point> last_alert_;
 };
+
+// Falco's `metrics.output_rule`: the metrics snapshot as the internal alert
+// "Falco internal: metrics snapshot", with Falco's field names
+// (falco.*, scap.*), for the metrics.* switches in `m`.
+output::Alert metrics_snapshot_alert(const metrics::Snapshot& s, const config::Metrics& m,
+                                     const std::string& hostname, double evts_rate_sec);
 
 }  // namespace pg::user

@@ -9,7 +9,10 @@
 #include "user/cli_policy.h"
 #include "user/cli_rules.h"
 #include "user/cli_run.h"
+#include "user/cli_support.h"
 #include "user/cli_trace.h"
+#include "user/config/config.h"
+#include "user/log_level.h"
 #include "user/version.h"
 
 int main(int argc, char** argv) {
@@ -20,15 +23,31 @@ int main(int argc, char** argv) {
 
   CLI::App app{"Peregrine: runtime threat detection with Falco rules and eBPF filters",
                "peregrine"};
-  app.set_version_flag("--version", std::string("peregrine ") + pg::user::kVersion);
-  std::string log_level = "info";
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
-  app.require_subcommand(1);
-  app.parse_complete_callback([&] { spdlog::set_level(spdlog::level::from_str(log_level)); });
+  bool version = false, version_json = false;
+  app.add_flag("--version", version,
+               "Print Peregrine's version, the rules-engine version and the built-in plugins' "
+               "versions, and exit");
+  app.add_flag("--json", version_json, "With --version: print it as JSON");
+  std::string log_level;
+  app.add_option(
+         "--log-level", log_level,
+         std::string("Log level, overriding the config's log_level: ") + pg::user::kLogLevelWords)
+      ->check([](const std::string& v) -> std::string {
+        if (pg::user::parse_log_level(v)) return {};
+        return "'" + v + "' is not a log level; use one of: " + pg::user::kLogLevelWords;
+      });
+  app.require_subcommand(0, 1);
+  app.parse_complete_callback([&] {
+    if (!log_level.empty()) {
+      spdlog::set_level(*pg::user::parse_log_level(log_level));
+      pg::user::log_level_from_cli() = true;
+    }
+  });
 
+  std::string cmdline;
+  for (int i = 0; i < argc; ++i) cmdline += (i ? " " : "") + std::string(argv[i]);
   int exit_code = 0;
-  pg::user::add_run_command(app, exit_code);
+  pg::user::add_run_command(app, exit_code, cmdline);
   pg::user::add_replay_command(app, exit_code);
   pg::user::add_trace_command(app, exit_code);
   auto* rules = pg::user::add_rules_commands(app);
@@ -36,6 +55,15 @@ int main(int argc, char** argv) {
   pg::user::add_policy_explain_command(app);
   try {
     app.parse(argc, argv);
+    if (version) {
+      // As Falco: JSON when asked, or when the configuration says json_output.
+      if (!version_json)
+        if (auto cfg = pg::user::config::load_config({})) version_json = cfg->json_output;
+      std::fputs(pg::user::version_text(version_json).c_str(), stdout);
+      if (version_json) std::fputs("\n", stdout);
+      return 0;
+    }
+    if (app.get_subcommands().empty()) throw CLI::RequiredError("A subcommand");
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }

@@ -17,6 +17,37 @@ namespace pg::user::config {
 
 inline constexpr const char* kDefaultConfigPath = "/etc/peregrine/peregrine.yaml";
 
+enum class ConfigErrorCode {
+  FileNotFound,  // -c FILE or a rules path does not exist / cannot be read
+  Syntax,        // not valid YAML
+  UnknownKey,    // a key the schema does not know (typo?)
+  WrongType,     // e.g. a list where a boolean belongs
+  OutOfRange,    // a number outside its allowed range
+  BadValue,      // a value of the right type that is not allowed
+  Missing,       // an enabled section lacks a required key
+  BadOverride,   // a -o argument that is not key.path=value
+  Unsupported,   // a Falco key Peregrine has no equivalent for (a warning)
+};
+
+std::string_view error_code_name(ConfigErrorCode code);  // "unknown-key", …
+
+struct ConfigError {
+  ConfigErrorCode code = ConfigErrorCode::BadValue;
+  std::string file;  // the config file, "-o" for an override, "" when none
+  int line = 0;      // 1-based; 0 when unknown
+  int column = 0;    // 1-based; 0 when unknown
+  std::string key;   // dotted path: "http_output.timeout_ms"
+  std::string message;
+  std::string hint;  // how to fix it; may be empty
+  bool warning = false;
+  // Further problems found in the same pass (the first is this one).
+  std::vector<ConfigError> more;
+
+  // "peregrine.yaml:12:3: error[unknown-key]: file_output.enabeld: unknown
+  // key; did you mean 'enabled'?"
+  std::string to_string() const;
+};
+
 enum class RuleMatching { First, All };
 
 struct StdoutOutput {
@@ -36,6 +67,9 @@ struct SyslogOutput {
 
 struct ProgramOutput {
   bool enabled = false;
+  // true: one long-running program reads every alert on its stdin; false
+  // (Falco's default): one program per alert, as in `jq … | curl -d @-`.
+  bool keep_alive = true;
   std::string program;
   int write_timeout_ms = 2000;
   int restart_delay_ms = 1000;
@@ -51,8 +85,15 @@ struct HttpOutput {
   int retry_backoff_ms = 200;
   int max_backoff_ms = 5000;
   bool insecure = false;  // skip TLS certificate verification
-  std::string ca_file;
+  std::string ca_file;    // Falco's ca_cert
+  std::string ca_bundle;  // a second CA file, loaded in addition
   std::string ca_path;
+  std::string user_agent = "peregrine";  // a User-Agent in `headers` wins
+  bool mtls = false;                     // present client_cert / client_key
+  std::string client_cert;
+  std::string client_key;
+  bool compress_uploads = false;  // gzip the body (Content-Encoding: gzip)
+  bool keep_alive = true;         // reuse one connection between alerts
 };
 
 struct OutputsQueue {
@@ -63,8 +104,59 @@ struct OutputsQueue {
 
 struct Metrics {
   bool enabled = false;
+  // Peregrine's own /metrics listener; used unless the webserver serves
+  // metrics (webserver.prometheus_metrics_enabled).
   std::string address = "127.0.0.1";
   int port = 9376;
+  // Falco's periodic snapshot: every `interval_ms`, as an internal alert
+  // (output_rule) and/or a JSON line appended to output_file.
+  std::int64_t interval_ms = 3'600'000;
+  bool output_rule = false;
+  std::string output_file;
+  bool rules_counters_enabled = true;
+  bool resource_utilization_enabled = true;
+  bool kernel_event_counters_enabled = true;
+  bool convert_memory_to_mb = true;
+  bool include_empty_values = false;
+};
+
+// Falco's webserver: /healthz (always, when enabled) and /metrics (when
+// prometheus_metrics_enabled and metrics.enabled).
+struct Webserver {
+  bool enabled = false;
+  std::string listen_address = "127.0.0.1";
+  int listen_port = 8765;
+  std::string k8s_healthz_endpoint = "/healthz";
+  bool prometheus_metrics_enabled = false;
+};
+
+// Falco's syscall_event_drops: what to do when events are lost.
+struct SyscallEventDrops {
+  bool configured = false;  // the section was given; otherwise Peregrine's own policy
+  double threshold = 0.1;   // act when lost / (seen + lost) in a second exceeds this
+  bool log = true;
+  bool alert = true;
+  bool exit = false;
+  double rate = 0.03333;  // alerts per second (token bucket)
+  int max_burst = 1;
+};
+
+// One `rules:` entry: enable or disable rules by name glob and/or tag.
+struct RuleSelector {
+  bool enable = false;
+  std::string rule;  // glob (`*`, `?`); empty: any rule
+  std::string tag;   // exact tag; empty: any tag
+};
+
+// One `append_output:` entry.
+struct AppendOutput {
+  std::string source;             // match: event source; empty: any
+  std::string rule;               // match: rule name; empty: any
+  std::vector<std::string> tags;  // match: the rule has all of these
+  std::string extra_output;       // appended to the text output (may hold %fields)
+  std::vector<std::pair<std::string, std::string>> formatted_fields;  // name → format
+  std::vector<std::string> raw_fields;                                // field names
+  bool suggested_output = false;  // container/pod identity in text and output_fields
 };
 
 struct K8sAudit {
@@ -103,8 +195,10 @@ struct Config {
   bool json_output = false;
   bool json_include_output_property = true;
   bool json_include_tags_property = true;
+  bool json_include_message_property = false;
+  bool json_include_output_fields_property = true;
   bool time_format_iso_8601 = false;
-  std::string log_level = "info";
+  std::string log_level = "info";  // Falco's words (see user/log_level.h)
   OutputsQueue outputs_queue;
   StdoutOutput stdout_output;
   FileOutput file_output;
@@ -117,37 +211,18 @@ struct Config {
   // module support) on the raw sys_exit tracepoint: costs every syscall.
   bool raw_syscall_fallback = false;
   Metrics metrics;
+  Webserver webserver;
+  SyscallEventDrops syscall_event_drops;
+  std::vector<RuleSelector> rules_selection;  // `rules:`, applied in order
+  std::vector<AppendOutput> append_output;
+  std::vector<std::pair<std::string, std::string>> static_fields;
   K8sAudit k8s_audit;
   Container container;
   std::string control_socket = "/run/peregrine/peregrine.sock";  // "": no control socket
   bool watch_rules_files = false;  // reload a policy when one of its files changes
-};
 
-enum class ConfigErrorCode {
-  FileNotFound,  // -c FILE or a rules path does not exist / cannot be read
-  Syntax,        // not valid YAML
-  UnknownKey,    // a key the schema does not know (typo?)
-  WrongType,     // e.g. a list where a boolean belongs
-  OutOfRange,    // a number outside its allowed range
-  BadValue,      // a value of the right type that is not allowed
-  Missing,       // an enabled section lacks a required key
-  BadOverride,   // a -o argument that is not key.path=value
-};
-
-std::string_view error_code_name(ConfigErrorCode code);  // "unknown-key", …
-
-struct ConfigError {
-  ConfigErrorCode code = ConfigErrorCode::BadValue;
-  std::string file;  // the config file, "-o" for an override, "" when none
-  int line = 0;      // 1-based; 0 when unknown
-  int column = 0;    // 1-based; 0 when unknown
-  std::string key;   // dotted path: "http_output.timeout_ms"
-  std::string message;
-  std::string hint;  // how to fix it; may be empty
-
-  // "peregrine.yaml:12:3: error[unknown-key]: file_output.enabeld: unknown
-  // key; did you mean 'enabled'?"
-  std::string to_string() const;
+  std::vector<std::string> files;     // the config file and the drop-ins merged into it
+  std::vector<ConfigError> warnings;  // Falco keys without an equivalent, once each
 };
 
 struct LoadOptions {
@@ -156,6 +231,7 @@ struct LoadOptions {
   std::optional<std::string> config_path;
   std::vector<std::string> overrides;    // -o key.path=value, applied in order
   std::vector<std::string> rules_paths;  // -r FILE|DIR; when given, replaces rules_files
+  bool strict = false;                   // --strict-config: warnings are errors
 };
 
 Expected<Config, ConfigError> load_config(const LoadOptions& opts);
@@ -163,7 +239,8 @@ Expected<Config, ConfigError> load_config(const LoadOptions& opts);
 // The same from text already in memory; `file_name` is used in errors.
 Expected<Config, ConfigError> parse_config(const std::string& yaml_text,
                                            const std::string& file_name,
-                                           const std::vector<std::string>& overrides = {});
+                                           const std::vector<std::string>& overrides = {},
+                                           bool strict = false);
 
 // Every accepted key as a dotted path ("http_output.timeout_ms"), in schema
 // order; for docs checks and shell completion.

@@ -18,6 +18,8 @@ namespace pg::user::config::detail {
 struct Origins {
   std::string file;
   std::map<std::string, std::string> overrides;  // key path (no indices) → the -o argument
+  std::map<std::string, std::string> key_files;  // top-level key → the drop-in that set it
+  std::vector<std::string> merged;               // every drop-in read, in order
 };
 
 ConfigError make_error(ConfigErrorCode code, const Origins& origins, const YAML::Node& at,

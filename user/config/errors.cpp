@@ -24,6 +24,8 @@ std::string_view error_code_name(ConfigErrorCode code) {
       return "missing";
     case ConfigErrorCode::BadOverride:
       return "bad-override";
+    case ConfigErrorCode::Unsupported:
+      return "unsupported-key";
   }
   return "error";
 }
@@ -35,7 +37,7 @@ std::string ConfigError::to_string() const {
     if (line > 0) out += fmt::format(":{}:{}", line, column);
     out += ": ";
   }
-  out += fmt::format("error[{}]: ", error_code_name(code));
+  out += fmt::format("{}[{}]: ", warning ? "warning" : "error", error_code_name(code));
   if (!key.empty()) out += key + ": ";
   out += message;
   if (!hint.empty()) out += "; " + hint;
@@ -51,14 +53,26 @@ ConfigError make_error(ConfigErrorCode code, const Origins& origins, const YAML:
   e.key = key;
   e.message = std::move(message);
   e.hint = std::move(hint);
-  // A value set by -o has no position in the file; name the argument.
+  // A value set by -o has no position in the file; name the argument. The
+  // error may be about the value's key, a key inside it, or the section
+  // the -o created ("-o webserver.x=1" when webserver is unknown).
   for (const auto& [path, arg] : origins.overrides) {
-    if (key == path || key.starts_with(path + ".")) {
+    if (key == path || key.starts_with(path + ".") || path.starts_with(key + ".")) {
       e.file = "-o '" + arg + "'";
       return e;
     }
   }
+  const std::string top = key.substr(0, key.find_first_of(".["));
+  // A node with no position was made by an -o (e.g. "file_output.enabled=true"
+  // created the section that now lacks its filename): name that -o.
+  if (!at.IsDefined() || at.Mark().is_null())
+    for (const auto& [path, arg] : origins.overrides)
+      if (path.substr(0, path.find('.')) == top) {
+        e.file = "-o '" + arg + "'";
+        return e;
+      }
   e.file = origins.file;
+  if (auto it = origins.key_files.find(top); it != origins.key_files.end()) e.file = it->second;
   if (at.IsDefined() && !at.Mark().is_null()) {
     e.line = at.Mark().line + 1;
     e.column = at.Mark().column + 1;

@@ -11,96 +11,12 @@
 #include <set>
 #include <sstream>
 
-#include "user/config/detail.h"
+#include "user/config/schema.h"
+#include "user/log_level.h"
 
 namespace pg::user::config {
-namespace {
 
-using detail::make_error;
-using detail::Origins;
-using Err = std::optional<ConfigError>;
-using Apply =
-    std::function<Err(const YAML::Node&, const std::string& key, const Origins&, Config&)>;
-
-struct KeySpec {
-  KeySpec(std::string_view n, Apply a) : name(n), apply(std::move(a)) {}
-  KeySpec(std::string_view n, std::vector<KeySpec> c) : name(n), children(std::move(c)) {}
-  std::string_view name;
-  Apply apply;                    // for a value
-  std::vector<KeySpec> children;  // for a section
-};
-
-std::string describe(const YAML::Node& n) {
-  if (n.IsNull()) return "nothing (null)";
-  if (n.IsSequence()) return "a list";
-  if (n.IsMap()) return "a map";
-  return "'" + n.Scalar() + "'";
-}
-
-template <class Get>
-KeySpec boolean(std::string_view name, Get get) {
-  return {name,
-          [get](const YAML::Node& n, const std::string& key, const Origins& o, Config& c) -> Err {
-            bool v = false;
-            if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v))
-              return make_error(ConfigErrorCode::WrongType, o, n, key,
-                                "expected true or false, got " + describe(n));
-            get(c) = v;
-            return std::nullopt;
-          }};
-}
-
-template <class Get>
-KeySpec integer(std::string_view name, Get get, long long min, long long max,
-                const std::string& unit = {}) {
-  return {
-      name, [=](const YAML::Node& n, const std::string& key, const Origins& o, Config& c) -> Err {
-        long long v = 0;
-        if (!n.IsScalar() || !YAML::convert<long long>::decode(n, v))
-          return make_error(ConfigErrorCode::WrongType, o, n, key,
-                            "expected a whole number" + (unit.empty() ? "" : " of " + unit) +
-                                ", got " + describe(n));
-        if (v < min || v > max)
-          return make_error(
-              ConfigErrorCode::OutOfRange, o, n, key, fmt::format("{} is out of range", v),
-              fmt::format("use a value from {} to {}{}", min, max, unit.empty() ? "" : " " + unit));
-        get(c) = static_cast<int>(v);
-        return std::nullopt;
-      }};
-}
-
-// Strings accept any scalar (a numeric-looking path is still a path); an
-// empty value (`key:`) means "".
-template <class Get>
-KeySpec string(std::string_view name, Get get) {
-  return {name,
-          [get](const YAML::Node& n, const std::string& key, const Origins& o, Config& c) -> Err {
-            if (n.IsNull()) {
-              get(c).clear();
-              return std::nullopt;
-            }
-            if (!n.IsScalar())
-              return make_error(ConfigErrorCode::WrongType, o, n, key,
-                                "expected a text value, got " + describe(n));
-            get(c) = n.Scalar();
-            return std::nullopt;
-          }};
-}
-
-template <class Get, class Parse>
-KeySpec choice(std::string_view name, Get get, Parse parse, const std::string& allowed) {
-  return {name,
-          [=](const YAML::Node& n, const std::string& key, const Origins& o, Config& c) -> Err {
-            if (n.IsScalar())
-              if (auto v = parse(n.Scalar())) {
-                get(c) = *v;
-                return std::nullopt;
-              }
-            return make_error(ConfigErrorCode::BadValue, o, n, key,
-                              describe(n) + " is not an accepted value", "use one of: " + allowed);
-          }};
-}
-
+namespace detail {
 Err string_list(const YAML::Node& n, const std::string& key, const Origins& o,
                 std::vector<std::string>& out) {
   out.clear();
@@ -120,6 +36,12 @@ Err string_list(const YAML::Node& n, const std::string& key, const Origins& o,
   }
   return std::nullopt;
 }
+
+}  // namespace detail
+
+namespace {
+
+using namespace detail;
 
 Err header_map(const YAML::Node& n, const std::string& key, const Origins& o,
                std::vector<std::pair<std::string, std::string>>& out) {
@@ -149,9 +71,8 @@ std::optional<RuleMatching> parse_rule_matching(const std::string& s) {
   return std::nullopt;
 }
 
-std::optional<std::string> parse_log_level(const std::string& s) {
-  for (const char* l : {"trace", "debug", "info", "warning", "error", "critical", "off"})
-    if (s == l) return s;
+std::optional<std::string> log_level_word(const std::string& s) {
+  if (parse_log_level(s)) return s;
   return std::nullopt;
 }
 
@@ -162,25 +83,67 @@ KeySpec section(std::string_view name, std::vector<KeySpec> children) {
 #define FIELD(expr) \
   [](Config & c) -> auto& { return c.expr; }
 
+// Falco's keys without an equivalent: what Peregrine does instead.
+constexpr const char* kPluginsInstead =
+    "plugins are not loaded; the container, k8saudit and json plugins' fields are built in";
+
 const std::vector<KeySpec>& schema() {
   static const std::vector<KeySpec> s = {
+      {"config_files",  // merged before validation (merge_config_files)
+       [](const YAML::Node&, const std::string&, const Origins&, Config&) -> Err {
+         return std::nullopt;
+       }},
+      boolean("watch_config_files", FIELD(watch_rules_files)),
       {"rules_files", [](const YAML::Node& n, const std::string& k, const Origins& o,
                          Config& c) { return string_list(n, k, o, c.rules_files); }},
+      {"rules", read_rule_selection},
+      unsupported("engine",
+                  "Peregrine always uses its CO-RE eBPF probe on per-syscall tracepoints; size "
+                  "its ring buffer with ring_buffer_size_mb, replay with `peregrine replay`"),
+      unsupported("capture",
+                  "per-rule .scap captures do not exist; `peregrine run --record FILE` records "
+                  "the events that reach userspace for `peregrine replay`"),
+      unsupported("load_plugins", kPluginsInstead, {"[]"}),
+      unsupported("plugins", kPluginsInstead, {"[]"}),
+      unsupported("plugins_hostinfo", "host information is always available", {"true"}),
+      boolean("time_format_iso_8601", FIELD(time_format_iso_8601)),
+      unsupported("buffer_format_base64", "no data buffers are captured", {"false"}),
       choice(
           "priority", FIELD(priority),
-          [](const std::string& v) { return output::parse_priority(v); },
+          [](const std::string& v) { return output::priority_from_name(v); },
           "emergency, alert, critical, error, warning, notice, informational, debug"),
       choice("rule_matching", FIELD(rule_matching), parse_rule_matching, "first, all"),
       boolean("json_output", FIELD(json_output)),
       boolean("json_include_output_property", FIELD(json_include_output_property)),
+      boolean("json_include_message_property", FIELD(json_include_message_property)),
+      boolean("json_include_output_fields_property", FIELD(json_include_output_fields_property)),
       boolean("json_include_tags_property", FIELD(json_include_tags_property)),
-      boolean("time_format_iso_8601", FIELD(time_format_iso_8601)),
-      choice("log_level", FIELD(log_level), parse_log_level,
-             "trace, debug, info, warning, error, critical, off"),
+      unsupported("buffered_outputs", "every alert is written with its own write(2) (unbuffered)",
+                  {"false"}),
+      choice("log_level", FIELD(log_level), log_level_word, kLogLevelWords),
+      unsupported("log_stderr", "the daemon always logs to stderr", {"true"}),
+      unsupported("log_syslog", "the daemon logs to stderr only (under systemd, journald keeps it)",
+                  {"false"}),
+      unsupported("libs_logger", "libbpf's messages are logged at debug level (--log-level debug)"),
+      unsupported("output_timeout",
+                  "each output has its own timeout (program_output.write_timeout_ms, "
+                  "http_output.timeout_ms); a blocked output never holds up the others"),
+      unsupported("syscall_event_timeouts",
+                  "the ring buffer is polled every 100 ms; a stalled event loop shows on /healthz"),
+      unsupported("base_syscalls",
+                  "programs are attached for exactly the syscalls the loaded rules name, plus "
+                  "process lifecycle"),
+      unsupported("falco_libs", "the process table is sized and purged automatically"),
+      unsupported("grpc", "removed from Falco in 0.44; use http_output"),
+      unsupported("grpc_output", "removed from Falco in 0.44; use http_output"),
+      unsupported("outputs", "removed from Falco; every alert is delivered (rate limits: none)"),
+      {"append_output", read_append_output},
+      {"static_fields", read_static_fields},
       section(
           "outputs_queue",
           {
-              integer("capacity", FIELD(outputs_queue.capacity), 1, 1 << 24, "alerts"),
+              // 0 is Falco's "unbounded".
+              integer("capacity", FIELD(outputs_queue.capacity), 0, 1 << 24, "alerts"),
               integer("sink_capacity", FIELD(outputs_queue.sink_capacity), 1, 1 << 24, "alerts"),
               integer("lost_alert_interval_ms", FIELD(outputs_queue.lost_alert_interval_ms), 0,
                       3'600'000, "milliseconds"),
@@ -200,6 +163,7 @@ const std::vector<KeySpec>& schema() {
       section("program_output",
               {
                   boolean("enabled", FIELD(program_output.enabled)),
+                  boolean("keep_alive", FIELD(program_output.keep_alive)),
                   string("program", FIELD(program_output.program)),
                   integer("write_timeout_ms", FIELD(program_output.write_timeout_ms), 1, 600'000,
                           "milliseconds"),
@@ -210,6 +174,7 @@ const std::vector<KeySpec>& schema() {
               {
                   boolean("enabled", FIELD(http_output.enabled)),
                   string("url", FIELD(http_output.url)),
+                  string("user_agent", FIELD(http_output.user_agent)),
                   {"headers", [](const YAML::Node& n, const std::string& k, const Origins& o,
                                  Config& c) { return header_map(n, k, o, c.http_output.headers); }},
                   integer("connect_timeout_ms", FIELD(http_output.connect_timeout_ms), 1, 600'000,
@@ -222,16 +187,75 @@ const std::vector<KeySpec>& schema() {
                           "milliseconds"),
                   boolean("insecure", FIELD(http_output.insecure)),
                   string("ca_file", FIELD(http_output.ca_file)),
+                  string("ca_cert", FIELD(http_output.ca_file)),
+                  string("ca_bundle", FIELD(http_output.ca_bundle)),
                   string("ca_path", FIELD(http_output.ca_path)),
+                  boolean("mtls", FIELD(http_output.mtls)),
+                  string("client_cert", FIELD(http_output.client_cert)),
+                  string("client_key", FIELD(http_output.client_key)),
+                  boolean("compress_uploads", FIELD(http_output.compress_uploads)),
+                  boolean("keep_alive", FIELD(http_output.keep_alive)),
+                  unsupported("echo", "the receiver's answer is not printed", {"false"}),
+                  unsupported("max_consecutive_timeouts",
+                              "every alert is retried on timeouts, 5xx and 429 "
+                              "(http_output.max_retries, retry_backoff_ms, max_backoff_ms)"),
               }),
       integer("ring_buffer_size_mb", FIELD(ring_buffer_size_mb), 1, 1024, "MiB (a power of two)"),
       boolean("kernel_filter", FIELD(kernel_filter)),
       boolean("raw_syscall_fallback", FIELD(raw_syscall_fallback)),
-      section("metrics",
+      section(
+          "metrics",
+          {
+              boolean("enabled", FIELD(metrics.enabled)),
+              string("address", FIELD(metrics.address)),
+              integer("port", FIELD(metrics.port), 1, 65535),
+              {"interval", [](const YAML::Node& n, const std::string& k, const Origins& o,
+                              Config& c) { return read_duration(n, k, o, c.metrics.interval_ms); }},
+              boolean("output_rule", FIELD(metrics.output_rule)),
+              string("output_file", FIELD(metrics.output_file)),
+              boolean("rules_counters_enabled", FIELD(metrics.rules_counters_enabled)),
+              boolean("resource_utilization_enabled", FIELD(metrics.resource_utilization_enabled)),
+              boolean("kernel_event_counters_enabled",
+                      FIELD(metrics.kernel_event_counters_enabled)),
+              boolean("convert_memory_to_mb", FIELD(metrics.convert_memory_to_mb)),
+              boolean("include_empty_values", FIELD(metrics.include_empty_values)),
+              unsupported("state_counters_enabled", "the process table's size is not reported",
+                          {"false"}),
+              unsupported("kernel_event_counters_per_cpu_enabled",
+                          "one ring buffer is shared by all CPUs; drops are counted per "
+                          "reason, not per CPU",
+                          {"false"}),
+              unsupported("libbpf_stats_enabled",
+                          "per-program run time is not reported (bpftool prog show has it)",
+                          {"false"}),
+              unsupported("plugins_metrics_enabled", kPluginsInstead, {"false"}),
+              unsupported("kernel_iter_event_counters_enabled",
+                          "the process table is seeded from /proc, not from BPF iterators",
+                          {"false"}),
+              unsupported("jemalloc_stats_enabled", "Peregrine does not use jemalloc", {"false"}),
+          }),
+      section(
+          "webserver",
+          {
+              boolean("enabled", FIELD(webserver.enabled)),
+              string("listen_address", FIELD(webserver.listen_address)),
+              integer("listen_port", FIELD(webserver.listen_port), 1, 65535),
+              string("k8s_healthz_endpoint", FIELD(webserver.k8s_healthz_endpoint)),
+              boolean("prometheus_metrics_enabled", FIELD(webserver.prometheus_metrics_enabled)),
+              unsupported("threadiness", "one thread serves the webserver", {"0", "1"}),
+              unsupported("ssl_enabled",
+                          "the webserver speaks plain HTTP; keep it on 127.0.0.1 or put a "
+                          "TLS proxy in front",
+                          {"false"}),
+              unsupported("ssl_certificate", "the webserver speaks plain HTTP"),
+          }),
+      section("syscall_event_drops",
               {
-                  boolean("enabled", FIELD(metrics.enabled)),
-                  string("address", FIELD(metrics.address)),
-                  integer("port", FIELD(metrics.port), 1, 65535),
+                  real("threshold", FIELD(syscall_event_drops.threshold), 0.0, 1.0),
+                  {"actions", read_drop_actions},
+                  real("rate", FIELD(syscall_event_drops.rate), 0.0, 1e6),
+                  integer("max_burst", FIELD(syscall_event_drops.max_burst), 0, 1'000'000),
+                  unsupported("simulate_drops", "drops cannot be simulated", {"false"}),
               }),
       section("k8s_audit",
               {
@@ -269,38 +293,51 @@ const std::vector<KeySpec>& schema() {
 
 #undef FIELD
 
-Err walk(const YAML::Node& map, const std::vector<KeySpec>& specs, const std::string& prefix,
-         const Origins& o, Config& c) {
-  if (!map.IsMap())
-    return make_error(ConfigErrorCode::WrongType, o, map, prefix,
-                      "expected a map of keys, got " + describe(map));
+// Every problem of the tree goes into `errs`; reading goes on after one, so
+// a single pass reports them all.
+void walk(const YAML::Node& map, const std::vector<KeySpec>& specs, const std::string& prefix,
+          const Origins& o, Config& c, std::vector<ConfigError>& errs) {
+  if (!map.IsMap()) {
+    errs.push_back(make_error(ConfigErrorCode::WrongType, o, map, prefix,
+                              "expected a map of keys, got " + describe(map)));
+    return;
+  }
   std::set<std::string> seen;
   for (auto it = map.begin(); it != map.end(); ++it) {
     const std::string name = it->first.IsScalar() ? it->first.Scalar() : "?";
     const std::string key = prefix.empty() ? name : prefix + "." + name;
-    if (!seen.insert(name).second)
-      return make_error(ConfigErrorCode::BadValue, o, it->first, key, "key given twice",
-                        "keep one of the two");
+    if (!seen.insert(name).second) {
+      errs.push_back(make_error(ConfigErrorCode::BadValue, o, it->first, key, "key given twice",
+                                "keep one of the two"));
+      continue;
+    }
     const auto spec =
         std::find_if(specs.begin(), specs.end(), [&](const KeySpec& s) { return s.name == name; });
     if (spec == specs.end()) {
       std::vector<std::string_view> names;
       for (const auto& s : specs) names.push_back(s.name);
       auto guess = detail::did_you_mean(name, names);
-      return make_error(
+      errs.push_back(make_error(
           ConfigErrorCode::UnknownKey, o, it->first, key, "unknown key",
           guess ? "did you mean '" + *guess + "'?"
                 : "see docs/configuration.md for the keys " +
-                      (prefix.empty() ? std::string("at the top level") : "under " + prefix));
+                      (prefix.empty() ? std::string("at the top level") : "under " + prefix)));
+      continue;
     }
+    const size_t warned = c.warnings.size();
     if (!spec->children.empty()) {
       if (it->second.IsNull()) continue;  // an empty section keeps its defaults
-      if (auto e = walk(it->second, spec->children, key, o, c)) return e;
+      walk(it->second, spec->children, key, o, c, errs);
     } else if (auto e = spec->apply(it->second, key, o, c)) {
-      return e;
+      errs.push_back(std::move(*e));
     }
+    // A warning about a whole section points at its key, not its first child.
+    for (size_t i = warned; i < c.warnings.size(); ++i)
+      if (c.warnings[i].key == key && c.warnings[i].line > 0 && !it->first.Mark().is_null()) {
+        c.warnings[i].line = it->first.Mark().line + 1;
+        c.warnings[i].column = it->first.Mark().column + 1;
+      }
   }
-  return std::nullopt;
 }
 
 // Rules that involve more than one key, checked once every key is read.
@@ -329,6 +366,18 @@ Err check_combinations(const YAML::Node& root, const Origins& o, const Config& c
                         "'" + c.http_output.url + "' is not an http:// or https:// URL",
                         "write e.g. https://collector.example:2801/alerts");
   }
+  if (c.http_output.enabled && c.http_output.mtls &&
+      (c.http_output.client_cert.empty() || c.http_output.client_key.empty()))
+    return make_error(
+        ConfigErrorCode::Missing, o, at("http_output"),
+        c.http_output.client_cert.empty() ? "http_output.client_cert" : "http_output.client_key",
+        "mtls is on but the client certificate or its key is not set",
+        "set both http_output.client_cert and http_output.client_key");
+  if (c.webserver.enabled && !c.webserver.k8s_healthz_endpoint.starts_with('/'))
+    return make_error(ConfigErrorCode::BadValue, o, root["webserver"]["k8s_healthz_endpoint"],
+                      "webserver.k8s_healthz_endpoint",
+                      "'" + c.webserver.k8s_healthz_endpoint + "' does not start with '/'",
+                      "write e.g. /healthz");
   if (c.k8s_audit.tls_cert.empty() != c.k8s_audit.tls_key.empty())
     return make_error(ConfigErrorCode::Missing, o, at("k8s_audit"),
                       c.k8s_audit.tls_cert.empty() ? "k8s_audit.tls_cert" : "k8s_audit.tls_key",
@@ -363,7 +412,7 @@ std::vector<std::string> config_keys() {
 
 Expected<Config, ConfigError> parse_config(const std::string& yaml_text,
                                            const std::string& file_name,
-                                           const std::vector<std::string>& overrides) {
+                                           const std::vector<std::string>& overrides, bool strict) {
   Origins origins;
   origins.file = file_name;
   YAML::Node root;
@@ -386,12 +435,49 @@ Expected<Config, ConfigError> parse_config(const std::string& yaml_text,
   }
   if (!root.IsDefined() || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
   try {
-    for (const auto& o : overrides)
+    // Drop-ins first (an -o on config_files itself counts), then every -o,
+    // so a command-line value wins over every file, as in Falco.
+    std::vector<std::string> rest;
+    for (const auto& o : overrides) {
+      if (o.starts_with("config_files")) {
+        if (auto e = detail::apply_override(root, o, origins)) return Unexpected(*e);
+      } else {
+        rest.push_back(o);
+      }
+    }
+    if (auto e = detail::merge_config_files(root, origins, file_name)) return Unexpected(*e);
+    for (const auto& o : rest)
       if (auto e = detail::apply_override(root, o, origins)) return Unexpected(*e);
     Config cfg;
     cfg.source = file_name;
-    if (auto e = walk(root, schema(), "", origins, cfg)) return Unexpected(*e);
-    if (auto e = check_combinations(root, origins, cfg)) return Unexpected(*e);
+    std::vector<ConfigError> errs;
+    walk(root, schema(), "", origins, cfg, errs);
+    if (root.IsMap()) {
+      const YAML::Node drops = root["syscall_event_drops"];
+      cfg.syscall_event_drops.configured = drops.IsDefined() && !drops.IsNull();
+    }
+    if (errs.empty())
+      if (auto e = check_combinations(root, origins, cfg)) errs.push_back(std::move(*e));
+    if (strict) {
+      for (auto& w : cfg.warnings) {
+        w.warning = false;
+        w.hint = (w.hint.empty() ? "" : w.hint + "; ") +
+                 "--strict-config refuses Falco keys without an equivalent: remove the key";
+        errs.push_back(std::move(w));
+      }
+      cfg.warnings.clear();
+    }
+    if (!errs.empty()) {
+      ConfigError first = std::move(errs.front());
+      first.more.assign(std::make_move_iterator(errs.begin() + 1),
+                        std::make_move_iterator(errs.end()));
+      // The warnings too, so a dry run lists every problem of the file.
+      for (auto& w : cfg.warnings) first.more.push_back(std::move(w));
+      return Unexpected(std::move(first));
+    }
+    cfg.files.clear();
+    if (file_name != "(defaults)") cfg.files.push_back(file_name);
+    for (const auto& f : origins.merged) cfg.files.push_back(f);
     return cfg;
   } catch (const YAML::Exception& e) {
     // yaml-cpp throws on tree misuse (e.g. indexing a scalar); our checks
@@ -424,7 +510,8 @@ Expected<Config, ConfigError> load_config(const LoadOptions& opts) {
     ss << in.rdbuf();
     text = ss.str();
   }
-  auto cfg = parse_config(text, source.empty() ? "(defaults)" : source, opts.overrides);
+  auto cfg =
+      parse_config(text, source.empty() ? "(defaults)" : source, opts.overrides, opts.strict);
   if (!cfg) return cfg;
   cfg->source = source;
   if (!opts.rules_paths.empty()) cfg->rules_files = opts.rules_paths;

@@ -22,12 +22,22 @@ ConfigError bad(const std::string& arg, std::string message) {
   return e;
 }
 
+// Keys are separated by '.'; "\\." is a dot inside a key (a header name
+// such as X.Trace), as in Falco 0.44.
 std::optional<std::vector<Segment>> split_path(std::string_view path) {
+  std::vector<std::string> parts(1);
+  for (size_t i = 0; i < path.size(); ++i) {
+    if (path[i] == '\\' && i + 1 < path.size() && path[i + 1] == '.') {
+      parts.back() += '.';
+      ++i;
+    } else if (path[i] == '.') {
+      parts.emplace_back();
+    } else {
+      parts.back() += path[i];
+    }
+  }
   std::vector<Segment> out;
-  size_t start = 0;
-  while (start <= path.size()) {
-    const size_t dot = path.find('.', start);
-    std::string_view part = path.substr(start, dot == std::string_view::npos ? dot : dot - start);
+  for (std::string_view part : parts) {
     Segment s;
     if (const auto br = part.find('['); br != std::string_view::npos) {
       if (!part.ends_with(']')) return std::nullopt;
@@ -44,8 +54,6 @@ std::optional<std::vector<Segment>> split_path(std::string_view path) {
     if (part.empty()) return std::nullopt;
     s.key = std::string(part);
     out.push_back(std::move(s));
-    if (dot == std::string_view::npos) break;
-    start = dot + 1;
   }
   return out;
 }

@@ -1,6 +1,7 @@
 #include "user/control/policy_manager.h"
 
 #include <fmt/format.h>
+#include <fnmatch.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -48,11 +49,14 @@ bool valid_policy_name(std::string_view name) {
 
 bool ActivePolicy::rule_enabled(const policy::Rule& r) const {
   bool on = r.enabled;
-  for (const auto& t : toggles) {
-    if (t.by_tag ? std::find(r.tags.begin(), r.tags.end(), t.target) != r.tags.end()
-                 : r.name == t.target)
-      on = t.enabled;
-  }
+  auto apply = [&](const RuleToggle& t) {
+    const bool hit = t.by_tag ? std::find(r.tags.begin(), r.tags.end(), t.target) != r.tags.end()
+                     : t.glob ? ::fnmatch(t.target.c_str(), r.name.c_str(), 0) == 0
+                              : r.name == t.target;
+    if (hit) on = t.enabled;
+  };
+  for (const auto& t : selection) apply(t);
+  for (const auto& t : toggles) apply(t);
   return on;
 }
 
@@ -219,6 +223,7 @@ std::expected<uint64_t, Error> PolicyManager::commit(std::vector<Policy> policie
   auto next = std::make_shared<ActivePolicy>();
   next->policies = std::move(policies);
   next->toggles = std::move(toggles);
+  next->selection = selection_;
   std::vector<engine::RulesetRef> sets;
   const ActivePolicy* self = next.get();
   for (const auto& p : next->policies)

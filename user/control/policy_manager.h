@@ -68,13 +68,15 @@ struct RuleToggle {
   bool by_tag = false;
   std::string target;  // rule name or tag
   bool enabled = true;
+  bool glob = false;  // target is a name glob (`*`, `?`), as in the config's `rules:`
 };
 
 // One complete generation: immutable once built, except the engine's
 // per-rule match counters, which only the event thread writes.
 struct ActivePolicy {
   uint64_t generation = 0;
-  std::vector<Policy> policies;  // in first-load order; engine origin = index
+  std::vector<Policy> policies;       // in first-load order; engine origin = index
+  std::vector<RuleToggle> selection;  // the config's `rules:`, applied before `toggles`
   std::vector<RuleToggle> toggles;
   std::unique_ptr<engine::Engine> engine;
 
@@ -108,6 +110,11 @@ class KernelPolicyHook {
 class PolicyManager {
  public:
   explicit PolicyManager(engine::EngineOptions opts) : opts_(std::move(opts)) {}
+
+  // The configuration's rule selection (`rules:` enable/disable by name
+  // glob or tag). Set before the first load; every later load and reload
+  // applies it again, before the runtime toggles.
+  void set_selection(std::vector<RuleToggle> selection) { selection_ = std::move(selection); }
 
   // Set once, at start, on the event thread before it runs (the kernel
   // side exists only after the startup policy chose the programs to load).
@@ -153,6 +160,7 @@ class PolicyManager {
   std::shared_ptr<const ActivePolicy> latest() const;  // pending, else active
 
   engine::EngineOptions opts_;
+  std::vector<RuleToggle> selection_;
   KernelPolicyHook* hook_ = nullptr;
   std::mutex change_mu_;  // one change at a time
 

@@ -2,12 +2,15 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <set>
 
+#include "user/cli_support.h"
 #include "user/detector.h"
+#include "user/metrics/resources.h"
 #include "user/version.h"
 
 namespace pg::user::control {
@@ -72,19 +75,32 @@ std::expected<std::unique_ptr<ControlService>, std::string> ControlService::star
     Detector& detector, const RuntimeStats& stats, ServiceOptions opts) {
   std::unique_ptr<ControlService> s(new ControlService(detector, stats, std::move(opts)));
   auto* self = s.get();
-  if (s->opts_.metrics) {
-    auto m = metrics::MetricsServer::start(
-        s->opts_.metrics_address, s->opts_.metrics_port,
-        [self] { return metrics::render(self->metrics_snapshot()); },
-        [self]() -> std::expected<void, std::string> {
-          if (self->stats_.loop_alive()) return {};
-          return std::unexpected("the event loop has not turned for 5 seconds");
-        });
+  auto render = [self] { return metrics::render(self->metrics_snapshot()); };
+  auto health = [self]() -> std::expected<void, std::string> {
+    if (self->stats_.loop_alive()) return {};
+    return std::unexpected("the event loop has not turned for 5 seconds");
+  };
+  const auto& web = s->opts_.webserver;
+  const bool web_metrics = web.enabled && web.prometheus_metrics_enabled && s->opts_.metrics;
+  if (s->opts_.metrics && !web_metrics) {
+    auto m = metrics::MetricsServer::start(s->opts_.metrics_address, s->opts_.metrics_port, render,
+                                           health, "/healthz");
     if (!m) return std::unexpected(m.error());
     s->metrics_ = std::move(*m);
     spdlog::info("metrics on http://{}:{}/metrics", s->opts_.metrics_address,
                  s->opts_.metrics_port);
   }
+  if (web.enabled) {
+    auto w = metrics::MetricsServer::start(
+        web.listen_address, web.listen_port,
+        web_metrics ? metrics::MetricsServer::Render(render) : metrics::MetricsServer::Render(),
+        health, web.k8s_healthz_endpoint);
+    if (!w) return std::unexpected(w.error() + " (webserver.listen_address / listen_port)");
+    s->webserver_ = std::move(*w);
+    spdlog::info("webserver on http://{}:{}{}{}", web.listen_address, web.listen_port,
+                 web.k8s_healthz_endpoint, web_metrics ? " and /metrics" : "");
+  }
+  s->refresh_digests();
   auto handler = [self](const Request& r) { return self->handle(r); };
   auto tick = [self](bool woken) { self->tick(woken); };
   auto server = ControlServer::start(s->opts_.socket_path, handler, tick);
@@ -103,6 +119,7 @@ std::expected<std::unique_ptr<ControlService>, std::string> ControlService::star
 ControlService::~ControlService() {
   server_.reset();  // joins the control thread before anything it uses goes
   metrics_.reset();
+  webserver_.reset();
 }
 
 void ControlService::request_reload() noexcept {
@@ -113,6 +130,7 @@ void ControlService::request_reload() noexcept {
 void ControlService::tick(bool) {
   if (reload_requested_.exchange(false)) {
     auto r = detector_.policies().reload();
+    refresh_digests();
     if (r)
       spdlog::info("reloaded every policy from its files (generation {})", *r);
     else
@@ -375,6 +393,15 @@ Json ControlService::policy_show(const std::string& name) const {
   return ok_response(std::move(row));
 }
 
+void ControlService::refresh_digests() {
+  std::vector<std::pair<std::string, std::string>> d;
+  if (auto cur = detector_.policies().current())
+    for (const auto& p : cur->policies)
+      for (const auto& f : p.files) d.emplace_back(f, file_sha256(f));
+  std::lock_guard lock(digests_mu_);
+  rules_digests_ = std::move(d);
+}
+
 metrics::Snapshot ControlService::metrics_snapshot() const {
   metrics::Snapshot s;
   s.version = kVersion;
@@ -393,7 +420,9 @@ metrics::Snapshot ControlService::metrics_snapshot() const {
     s.policy_generation = cur->generation;
     for (const auto& r : cur->engine->rules())
       s.rules.push_back({cur->policies[r.origin].name, r.rule->name,
-                         std::string(output::priority_name(r.priority)), r.match_count()});
+                         std::string(output::priority_name(r.priority)), r.match_count(),
+                         static_cast<int>(r.priority),
+                         std::string(policy::source_name(r.rule->source)), r.rule->tags});
     for (const auto& row : policy_list()) {
       metrics::PolicySample p;
       p.name = row["name"];
@@ -421,6 +450,18 @@ metrics::Snapshot ControlService::metrics_snapshot() const {
   for (const auto& k : os.sinks)
     s.sinks.push_back({k.name, k.delivered, k.failed, k.dropped, k.queue_depth, k.queue_capacity});
   s.control_refused = server_ ? server_->refused_peers() : 0;
+  s.resources = detector_.config().metrics.resource_utilization_enabled;
+  const auto res = metrics::read_self_resources();
+  s.cpu_usage_ratio = res.cpu_usage_ratio;
+  s.rss_bytes = res.rss_bytes;
+  s.vsz_bytes = res.vsz_bytes;
+  s.start_time_ns = res.start_time_ns;
+  utsname u{};
+  if (uname(&u) == 0) s.kernel_release = u.release;
+  {
+    std::lock_guard lock(digests_mu_);
+    s.rules_files_sha256 = rules_digests_;
+  }
   return s;
 }
 

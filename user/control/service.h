@@ -9,10 +9,12 @@
 #include <expected>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "user/bpf_loader.h"
+#include "user/config/config.h"
 #include "user/control/protocol.h"
 #include "user/control/runtime_stats.h"
 #include "user/control/socket.h"
@@ -26,7 +28,8 @@ class Detector;
 namespace pg::user::control {
 
 struct ServiceOptions {
-  std::string socket_path;  // "" : no control socket
+  std::string socket_path;      // "" : no control socket
+  config::Webserver webserver;  // Falco's webserver: /healthz, and /metrics when asked
   bool metrics = false;
   std::string metrics_address;
   int metrics_port = 0;
@@ -54,6 +57,7 @@ class ControlService {
   ControlService(Detector& d, const RuntimeStats& s, ServiceOptions o)
       : detector_(d), stats_(s), opts_(std::move(o)) {}
   void tick(bool woken);
+  void refresh_digests();  // rules files' SHA-256, after a start or reload
   void watch_files();
   Json status() const;
   Json policy_list() const;
@@ -69,6 +73,9 @@ class ControlService {
   std::map<std::string, std::pair<int64_t, std::string>> watched_;
   std::unique_ptr<ControlServer> server_;
   std::unique_ptr<metrics::MetricsServer> metrics_;
+  std::unique_ptr<metrics::MetricsServer> webserver_;
+  mutable std::mutex digests_mu_;
+  std::vector<std::pair<std::string, std::string>> rules_digests_;
 };
 
 }  // namespace pg::user::control

@@ -6,14 +6,11 @@
 #include <cctype>
 #include <set>
 
+#include "policy/output_format.h"
+
 namespace pg::user::engine {
 
 namespace {
-
-output::Priority to_output_priority(policy::Priority p) {
-  // Both enums list Falco's eight levels, most severe first.
-  return static_cast<output::Priority>(static_cast<int>(p));
-}
 
 output::FieldValue to_output_value(const Value& v) {
   switch (v.kind) {
@@ -26,6 +23,84 @@ output::FieldValue to_output_value(const Value& v) {
     default:
       return render_value(v);
   }
+}
+
+using Segments = std::vector<CompiledRule::Segment>;
+
+// A format string (`on CPU %evt.cpu`) as segments bound for `source`.
+std::expected<Segments, std::string> bind_format(const std::string& text,
+                                                 policy::EventSource source) {
+  auto parsed = policy::parse_output(text);
+  if (!parsed) return std::unexpected(parsed.error().message);
+  Segments out;
+  const auto& segs = parsed->segments;
+  for (size_t i = 0; i < segs.size(); ++i) {
+    if (!segs[i].is_field) {
+      out.push_back({segs[i].text, std::nullopt});
+      continue;
+    }
+    const size_t end = i + 1 < segs.size() ? segs[i + 1].pos : text.size();
+    std::string name = text.substr(segs[i].pos + 1, end - segs[i].pos - 1);
+    auto f = bind_field_name(name, source);
+    if (!f) return std::unexpected("unknown field '" + name + "'");
+    out.push_back({"", std::move(*f)});
+  }
+  return out;
+}
+
+// The plugin-suggested fields Falco appends with `suggested_output`: the
+// container plugin's identity fields, for syscall rules.
+constexpr std::string_view kSuggestedSyscallFields[] = {
+    "container.id",        "container.name", "container.image.repository",
+    "container.image.tag", "k8s.pod.name",   "k8s.ns.name"};
+
+bool matches(const ExtraOutput& x, const policy::Rule& r) {
+  if (!x.source.empty() && x.source != policy::source_name(r.source)) return false;
+  if (!x.rule.empty() && x.rule != r.name) return false;
+  for (const auto& t : x.tags)
+    if (std::find(r.tags.begin(), r.tags.end(), t) == r.tags.end()) return false;
+  return true;
+}
+
+std::expected<void, std::string> add_extras(CompiledRule& cr, const EngineOptions& o) {
+  const auto& rule = *cr.rule;
+  for (size_t i = 0; i < o.extra_outputs.size(); ++i) {
+    const auto& x = o.extra_outputs[i];
+    if (!matches(x, rule)) continue;
+    auto fail = [&](const std::string& why) {
+      return std::unexpected(fmt::format("append_output[{}]: {}", i, why));
+    };
+    std::string text = x.format;
+    if (x.suggested) {
+      if (rule.source == policy::EventSource::Syscall)
+        for (auto f : kSuggestedSyscallFields) {
+          std::string alias(f);
+          std::replace(alias.begin(), alias.end(), '.', '_');
+          text += fmt::format("{}{}=%{}", text.empty() ? "" : " ", alias, f);
+        }
+      for (const auto& [k, v] : o.static_fields) {
+        text += fmt::format("{}static_{}={}", text.empty() ? "" : " ", k, v);
+        cr.extra_fields.push_back({"static." + k, {{v, std::nullopt}}, std::nullopt});
+      }
+    }
+    if (!text.empty()) {
+      auto segs = bind_format(text, rule.source);
+      if (!segs) return fail(segs.error());
+      cr.extra_output.push_back({" ", std::nullopt});
+      for (auto& s : *segs) cr.extra_output.push_back(std::move(s));
+    }
+    for (const auto& [key, fmt_text] : x.formatted_fields) {
+      auto segs = bind_format(fmt_text, rule.source);
+      if (!segs) return fail(key + ": " + segs.error());
+      cr.extra_fields.push_back({key, std::move(*segs), std::nullopt});
+    }
+    for (const auto& name : x.raw_fields) {
+      auto f = bind_field_name(name, rule.source);
+      if (!f) return fail("unknown field '" + name + "'");
+      cr.extra_fields.push_back({name, {}, std::move(*f)});
+    }
+  }
+  return {};
 }
 
 }  // namespace
@@ -54,18 +129,23 @@ std::expected<std::unique_ptr<Engine>, std::string> Engine::build(std::span<cons
     for (const auto& rule : set.rules->rules) {
       const bool enabled = set.enabled ? set.enabled(rule) : rule.enabled;
       if (!enabled) continue;
-      auto prio = to_output_priority(rule.priority);
+      const auto prio = rule.priority;
       // Lower numeric value is more severe; skip rules below the threshold.
       if (static_cast<int>(prio) > static_cast<int>(e->opts_.min_priority)) continue;
       auto cond = compile_predicate(rule.condition, rule.source);
       if (!cond) return std::unexpected(fmt::format("rule '{}': {}", rule.name, cond.error()));
-      CompiledRule cr{&rule, std::move(*cond), {}, prio, 0, origin};
+      CompiledRule cr{};
+      cr.rule = &rule;
+      cr.condition = std::move(*cond);
+      cr.priority = prio;
+      cr.origin = origin;
       for (const auto& seg : rule.output.segments) {
         if (seg.is_field)
           cr.output.push_back({"", bind_field(seg.field, rule.source)});
         else
           cr.output.push_back({seg.text, std::nullopt});
       }
+      if (auto ok = add_extras(cr, e->opts_); !ok) return std::unexpected(ok.error());
       if (auto c = cr.condition->constant(); c && !*c) continue;  // can never match
       const uint32_t idx = uint32_t(e->rules_.size());
       SourceRules& rs = e->per_source_[index(rule.source)];
@@ -105,16 +185,42 @@ output::Alert Engine::make_alert(const CompiledRule& r, const View& v) const {
   a.hostname = std::string(v.hostname);
   a.tags = r.rule->tags;
   std::string scratch;
-  for (const auto& seg : r.output) {
-    if (!seg.field) {
-      a.output += seg.text;
-      continue;
+  auto render = [&](const std::vector<CompiledRule::Segment>& segs, std::string& text) {
+    for (const auto& seg : segs) {
+      if (!seg.field) {
+        text += seg.text;
+        continue;
+      }
+      Value val = extract(*seg.field, v, scratch);
+      text += render_value(val);
+      auto same = [&](const output::OutputField& f) { return f.name == seg.field->name; };
+      if (std::none_of(a.output_fields.begin(), a.output_fields.end(), same))
+        a.output_fields.push_back({seg.field->name, to_output_value(val)});
     }
-    Value val = extract(*seg.field, v, scratch);
-    a.output += render_value(val);
-    auto same = [&](const output::OutputField& f) { return f.name == seg.field->name; };
-    if (std::none_of(a.output_fields.begin(), a.output_fields.end(), same))
-      a.output_fields.push_back({seg.field->name, to_output_value(val)});
+  };
+  render(r.output, a.output);
+  if (!r.extra_output.empty()) {
+    // Folded YAML (`output: >`) leaves a trailing newline; Falco trims it.
+    while (!a.output.empty() && std::isspace(static_cast<unsigned char>(a.output.back())))
+      a.output.pop_back();
+    render(r.extra_output, a.output);
+  }
+  for (const auto& x : r.extra_fields) {
+    auto it = std::find_if(a.output_fields.begin(), a.output_fields.end(),
+                           [&](const output::OutputField& f) { return f.name == x.key; });
+    output::FieldValue value;
+    if (x.raw) {
+      value = to_output_value(extract(*x.raw, v, scratch));
+    } else {
+      std::string text;
+      for (const auto& seg : x.format)
+        text += seg.field ? render_value(extract(*seg.field, v, scratch)) : seg.text;
+      value = std::move(text);
+    }
+    if (it != a.output_fields.end())
+      it->value = std::move(value);
+    else
+      a.output_fields.push_back({x.key, std::move(value)});
   }
   if (container_id_ && v.source == policy::EventSource::Syscall) {
     Value id = extract(*container_id_, v, scratch);

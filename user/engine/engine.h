@@ -23,6 +23,20 @@
 
 namespace pg::user::engine {
 
+// Falco's append_output: text and fields added to the alerts of the rules
+// an entry matches (source, rule name, all of the tags; empty matches any).
+struct ExtraOutput {
+  std::string source;
+  std::string rule;
+  std::vector<std::string> tags;
+  std::string format;  // appended to the output after a space; may hold %fields
+  std::vector<std::pair<std::string, std::string>> formatted_fields;  // output_fields key → format
+  std::vector<std::string> raw_fields;  // field names, typed values in output_fields
+  // The fields Falco's plugins suggest (container and pod identity for
+  // syscall rules) and static_fields, as " name_with_underscores=value".
+  bool suggested = false;
+};
+
 struct EngineOptions {
   output::Priority min_priority = output::Priority::Debug;  // alerts below are not raised
   bool all_matches = false;                                 // rule_matching: all (else first)
@@ -30,6 +44,8 @@ struct EngineOptions {
   // (Falco adds container and pod identity even when the rule's output does
   // not name them). Unknown names fail the build.
   std::vector<std::string> container_fields;
+  std::vector<ExtraOutput> extra_outputs;
+  std::vector<std::pair<std::string, std::string>> static_fields;  // name → value
 };
 
 struct CompiledRule {
@@ -40,6 +56,13 @@ struct CompiledRule {
     std::optional<BoundField> field;
   };
   std::vector<Segment> output;
+  std::vector<Segment> extra_output;  // append_output, after the rule's own output
+  struct ExtraField {
+    std::string key;
+    std::vector<Segment> format;    // a formatted field: rendered as text
+    std::optional<BoundField> raw;  // a raw field: its typed value
+  };
+  std::vector<ExtraField> extra_fields;
   output::Priority priority;
   // Written only by the event thread; other threads (metrics, control)
   // read it through match_count().

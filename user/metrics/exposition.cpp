@@ -67,6 +67,63 @@ void Exposition::sample(const Labels& labels, double value) {
   out_ += '\n';
 }
 
+// The same numbers under the names Falco exports, so dashboards and alerts
+// written for Falco (its Helm chart's Grafana dashboard) work unchanged.
+// docs/metrics.md maps each name.
+void render_falco_names(Exposition& e, const Snapshot& s) {
+  using T = Exposition::Type;
+  auto d = [](uint64_t v) { return double(v); };
+  e.family("falcosecurity_falco_version_info", T::Gauge, "Peregrine's version (Falco's name).");
+  e.sample({{"version", s.version}}, 1);
+  e.family("falcosecurity_falco_duration_seconds_total", T::Counter,
+           "Seconds since the daemon started (Falco's name).");
+  e.sample({}, s.uptime_s);
+  e.family("falcosecurity_falco_rules_matches_total", T::Counter,
+           "Alerts raised per rule, with Falco's labels (priority as a number, 0 = Emergency).");
+  for (const auto& r : s.rules) {
+    Labels l = {{"priority", std::to_string(r.priority_number)},
+                {"rule_name", r.rule},
+                {"source", r.source}};
+    for (const auto& t : r.tags) l.emplace_back("tag_" + t, "true");
+    e.sample(l, d(r.matches));
+  }
+  e.family("falcosecurity_falco_outputs_queue_num_drops_total", T::Counter,
+           "Alerts refused by the output queue (Falco's name).");
+  e.sample({}, d(s.queue_drops));
+  e.family("falcosecurity_scap_n_evts_total", T::Counter,
+           "Events read from the ring buffer (Falco's name).");
+  e.sample({}, d(s.records));
+  uint64_t drops = 0;
+  for (const auto& [reason, n] : s.kernel_drops) drops += n;
+  e.family("falcosecurity_scap_n_drops_total", T::Counter,
+           "Events lost in the kernel (Falco's name).");
+  e.sample({}, d(drops));
+  e.family("falcosecurity_falco_n_evts_total", T::Counter,
+           "Events handed to the rule engine (Falco's name).");
+  e.sample({}, d(s.decoded));
+  if (s.resources) {
+    e.family("falcosecurity_falco_cpu_usage_ratio", T::Gauge,
+             "CPU use of the daemon (Falco's name).");
+    e.sample({}, s.cpu_usage_ratio);
+    e.family("falcosecurity_falco_memory_rss_bytes", T::Gauge,
+             "Resident memory of the daemon (Falco's name).");
+    e.sample({}, d(s.rss_bytes));
+    e.family("falcosecurity_falco_memory_vsz_bytes", T::Gauge,
+             "Virtual memory of the daemon (Falco's name).");
+    e.sample({}, d(s.vsz_bytes));
+  }
+  if (!s.rules_files_sha256.empty()) {
+    e.family("falcosecurity_falco_sha256_rules_files_info", T::Gauge,
+             "SHA-256 of each rules file in use; the value is always 1 (Falco's name).");
+    for (const auto& [f, h] : s.rules_files_sha256) e.sample({{"file_name", f}, {"sha256", h}}, 1);
+  }
+  if (!s.kernel_release.empty()) {
+    e.family("falcosecurity_falco_kernel_release_info", T::Gauge,
+             "The kernel release; the value is always 1 (Falco's name).");
+    e.sample({{"kernel_release", s.kernel_release}}, 1);
+  }
+}
+
 std::string render(const Snapshot& s) {
   using T = Exposition::Type;
   Exposition e;
@@ -152,6 +209,16 @@ std::string render(const Snapshot& s) {
   e.family("peregrine_control_refused_total", T::Counter,
            "Control-socket connections refused because the peer was not root.");
   e.sample({}, d(s.control_refused));
+  if (s.resources) {
+    e.family("peregrine_cpu_usage_ratio", T::Gauge,
+             "CPU time used by the daemon since it started over the time since (1 = one CPU).");
+    e.sample({}, s.cpu_usage_ratio);
+    e.family("peregrine_memory_rss_bytes", T::Gauge, "Resident memory of the daemon.");
+    e.sample({}, d(s.rss_bytes));
+    e.family("peregrine_memory_vsz_bytes", T::Gauge, "Virtual memory size of the daemon.");
+    e.sample({}, d(s.vsz_bytes));
+  }
+  render_falco_names(e, s);
   return e.text();
 }
 

@@ -34,6 +34,9 @@ std::string escape_label_value(std::string_view v);
 struct RuleSample {
   std::string policy, rule, priority;
   uint64_t matches = 0;
+  int priority_number = 7;  // Falco's label: 0 Emergency … 7 Debug
+  std::string source;
+  std::vector<std::string> tags;
 };
 
 struct PolicySample {
@@ -73,6 +76,13 @@ struct Snapshot {
   std::vector<SinkSample> sinks;
   uint64_t drop_alerts = 0;
   uint64_t control_refused = 0;
+  // The daemon's own use (metrics.resource_utilization_enabled).
+  bool resources = true;
+  double cpu_usage_ratio = 0;
+  uint64_t rss_bytes = 0, vsz_bytes = 0;
+  int64_t start_time_ns = 0;
+  std::string kernel_release;
+  std::vector<std::pair<std::string, std::string>> rules_files_sha256;  // file, digest
 };
 
 std::string render(const Snapshot& s);

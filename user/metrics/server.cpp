@@ -7,22 +7,24 @@
 namespace pg::user::metrics {
 
 std::expected<std::unique_ptr<MetricsServer>, std::string> MetricsServer::start(
-    const std::string& address, int port, Render render, Health health) {
+    const std::string& address, int port, Render render, Health health,
+    const std::string& healthz_path) {
   std::unique_ptr<MetricsServer> m(new MetricsServer());
   m->srv_ = std::make_unique<httplib::Server>();
-  m->srv_->Get("/metrics", [render](const httplib::Request&, httplib::Response& res) {
-    res.set_content(render(), "text/plain; version=0.0.4; charset=utf-8");
-  });
-  m->srv_->Get("/healthz", [health](const httplib::Request&, httplib::Response& res) {
+  if (render)
+    m->srv_->Get("/metrics", [render](const httplib::Request&, httplib::Response& res) {
+      res.set_content(render(), "text/plain; version=0.0.4; charset=utf-8");
+    });
+  m->srv_->Get(healthz_path, [health](const httplib::Request&, httplib::Response& res) {
     auto ok = health();
     res.status = ok ? 200 : 503;
     res.set_content(ok ? "ok\n" : ok.error() + "\n", "text/plain; charset=utf-8");
   });
   if (!m->srv_->bind_to_port(address.c_str(), port))
-    return std::unexpected(fmt::format(
-        "the metrics endpoint cannot listen on {}:{} (address not local, or port in use); set "
-        "metrics.address / metrics.port",
-        address, port));
+    return std::unexpected(
+        fmt::format("cannot listen on {}:{} (address not local, or port in use); set "
+                    "metrics.address / metrics.port, or webserver.listen_address / listen_port",
+                    address, port));
   m->thread_ = std::thread([s = m->srv_.get()] { s->listen_after_bind(); });
   return m;
 }

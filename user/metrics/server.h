@@ -1,5 +1,6 @@
-// The metrics endpoint: a small HTTP server (cpp-httplib) on its own
-// thread serving GET /metrics (Prometheus text) and GET /healthz.
+// The metrics endpoint and Falco's webserver: a small HTTP server
+// (cpp-httplib) on its own thread serving GET /metrics (Prometheus text,
+// when asked) and the health check (GET /healthz, or the configured path).
 #pragma once
 
 #include <expected>
@@ -21,9 +22,11 @@ class MetricsServer {
   using Health = std::function<std::expected<void, std::string>()>;
 
   // Binds address:port before returning, so a port in use is an error
-  // here, not a log line later.
+  // here, not a log line later. Without `render`, no /metrics (Falco's
+  // webserver with prometheus_metrics_enabled off serves only health).
   static std::expected<std::unique_ptr<MetricsServer>, std::string> start(
-      const std::string& address, int port, Render render, Health health);
+      const std::string& address, int port, Render render, Health health,
+      const std::string& healthz_path = "/healthz");
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;

@@ -4,6 +4,7 @@
 
 #include <ctime>
 #include <nlohmann/json.hpp>
+#include <set>
 
 namespace pg::user::output {
 namespace {
@@ -24,12 +25,13 @@ Split split_ns(std::int64_t ns) {
   return {static_cast<std::time_t>(s), static_cast<long>(r)};
 }
 
-nlohmann::ordered_json field_json(const FieldValue& v) {
+nlohmann::json field_json(const FieldValue& v) {
   struct Visit {
-    nlohmann::ordered_json operator()(std::monostate) const { return nullptr; }
-    nlohmann::ordered_json operator()(const std::string& s) const { return s; }
-    nlohmann::ordered_json operator()(std::int64_t i) const { return i; }
-    nlohmann::ordered_json operator()(bool b) const { return b; }
+    nlohmann::json operator()(std::monostate) const { return nullptr; }
+    nlohmann::json operator()(const std::string& s) const { return s; }
+    nlohmann::json operator()(std::int64_t i) const { return i; }
+    nlohmann::json operator()(bool b) const { return b; }
+    nlohmann::json operator()(double d) const { return d; }
   };
   return std::visit(Visit{}, v);
 }
@@ -54,25 +56,69 @@ std::string format_clock_ns(std::int64_t time_ns) {
 std::string to_text(const Alert& alert, const FormatOptions& opts) {
   const std::string when =
       opts.time_format_iso_8601 ? format_rfc3339_ns(alert.time_ns) : format_clock_ns(alert.time_ns);
-  return fmt::format("{}: {} {}", when, priority_name(alert.priority), alert.output);
+  std::string line = fmt::format("{}: {} {}", when, priority_name(alert.priority), alert.output);
+  // Falco prints an internal alert's fields after its message:
+  // "… Falco metrics snapshot (falco.version=0.44.0 …)".
+  if (alert.internal() && !alert.output_fields.empty()) {
+    line += " (";
+    for (size_t i = 0; i < alert.output_fields.size(); ++i) {
+      const auto& f = alert.output_fields[i];
+      line += (i ? " " : "") + f.name + "=";
+      line += field_json(f.value).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
+    line += ")";
+  }
+  return line;
 }
 
 std::string to_json(const Alert& alert, const FormatOptions& opts) {
-  // Top-level keys in the order Falco emits them (its document is a sorted
-  // map); output_fields keep the template order, which readers find easier
-  // and which no consumer depends on.
-  nlohmann::ordered_json doc;
+  // nlohmann::json keeps object keys sorted, exactly as Falco's document.
+  nlohmann::json doc;
   doc["hostname"] = alert.hostname;
+  if (alert.internal()) {
+    // Falco's internal document (falco_outputs::handle_msg): the bare
+    // message, every field, no tags, regardless of the json_include_* keys.
+    doc["output"] = alert.output;
+    auto fields = nlohmann::json::object();
+    for (const auto& f : alert.output_fields) fields[f.name] = field_json(f.value);
+    doc["output_fields"] = std::move(fields);
+    doc["priority"] = std::string(priority_name(alert.priority));
+    doc["rule"] = alert.rule;
+    doc["source"] = alert.source;
+    doc["time"] = format_rfc3339_ns(alert.time_ns);
+    return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
   if (opts.json_include_output_property) doc["output"] = to_text(alert, opts);
-  auto fields = nlohmann::ordered_json::object();
-  for (const auto& f : alert.output_fields) fields[f.name] = field_json(f.value);
-  doc["output_fields"] = std::move(fields);
+  if (opts.json_include_message_property) doc["message"] = alert.output;
+  if (opts.json_include_output_fields_property) {
+    auto fields = nlohmann::json::object();
+    for (const auto& f : alert.output_fields) fields[f.name] = field_json(f.value);
+    // Falco merges the prefix's fields last, so its time wins over a
+    // `%evt.time` of the rule's own output.
+    if (opts.time_format_iso_8601)
+      fields["evt.time.iso8601"] = format_rfc3339_ns(alert.time_ns);
+    else
+      fields["evt.time"] = alert.time_ns;
+    doc["output_fields"] = std::move(fields);
+  }
   doc["priority"] = std::string(priority_name(alert.priority));
   doc["rule"] = alert.rule;
   doc["source"] = alert.source;
-  if (opts.json_include_tags_property) doc["tags"] = alert.tags;
+  if (opts.json_include_tags_property) {
+    std::set<std::string> tags(alert.tags.begin(), alert.tags.end());
+    doc["tags"] = tags;
+  }
   doc["time"] = format_rfc3339_ns(alert.time_ns);
-  return doc.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string metrics_file_line(const Alert& snapshot, std::uint64_t sample) {
+  nlohmann::json doc;
+  auto fields = nlohmann::json::object();
+  for (const auto& f : snapshot.output_fields) fields[f.name] = field_json(f.value);
+  doc["output_fields"] = std::move(fields);
+  doc["sample"] = sample;
+  return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace pg::user::output

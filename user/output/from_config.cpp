@@ -23,6 +23,8 @@ Expected<std::unique_ptr<Dispatcher>, std::string> make_dispatcher(const config:
   opts.format.time_format_iso_8601 = cfg.time_format_iso_8601;
   opts.format.json_include_output_property = cfg.json_include_output_property;
   opts.format.json_include_tags_property = cfg.json_include_tags_property;
+  opts.format.json_include_message_property = cfg.json_include_message_property;
+  opts.format.json_include_output_fields_property = cfg.json_include_output_fields_property;
   const LineFormat lines = cfg.json_output ? LineFormat::Json : LineFormat::Text;
   auto d = std::make_unique<Dispatcher>(opts);
 
@@ -41,6 +43,7 @@ Expected<std::unique_ptr<Dispatcher>, std::string> make_dispatcher(const config:
   if (cfg.program_output.enabled) {
     ProgramSinkOptions o;
     o.command = cfg.program_output.program;
+    o.keep_alive = cfg.program_output.keep_alive;
     o.format = lines;
     o.write_timeout = std::chrono::milliseconds(cfg.program_output.write_timeout_ms);
     o.restart_delay = std::chrono::milliseconds(cfg.program_output.restart_delay_ms);
@@ -60,7 +63,15 @@ Expected<std::unique_ptr<Dispatcher>, std::string> make_dispatcher(const config:
     o.max_backoff = std::chrono::milliseconds(h.max_backoff_ms);
     o.tls_verify = !h.insecure;
     o.ca_file = h.ca_file;
+    o.ca_bundle = h.ca_bundle;
     o.ca_path = h.ca_path;
+    o.user_agent = h.user_agent;
+    if (h.mtls) {
+      o.client_cert = h.client_cert;
+      o.client_key = h.client_key;
+    }
+    o.compress = h.compress_uploads;
+    o.keep_alive = h.keep_alive;
     auto s = make_http_sink(std::move(o));
     if (!s) return Unexpected(s.error());
     d->add_sink(std::move(*s));

@@ -6,9 +6,13 @@
 // will not change the answer. The backoff wait is interruptible so shutdown
 // is not held up by a dead webhook; the worker thread is this sink's alone,
 // so waiting here never delays other sinks.
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 #include <regex>
 
@@ -69,14 +73,26 @@ bool ieq(std::string_view a, std::string_view b) {
 class HttpSink final : public Sink {
  public:
   HttpSink(HttpSinkOptions opts, ParsedUrl url)
-      : opts_(std::move(opts)), url_(std::move(url)), client_(url_.base) {
+      : opts_(std::move(opts)),
+        url_(std::move(url)),
+        client_(url_.base, opts_.client_cert, opts_.client_key) {
     client_.set_connection_timeout(opts_.connect_timeout);
     client_.set_read_timeout(opts_.read_timeout);
     client_.set_write_timeout(opts_.read_timeout);
-    client_.set_keep_alive(true);
+    client_.set_keep_alive(opts_.keep_alive);
+    client_.set_compress(opts_.compress);
     client_.enable_server_certificate_verification(opts_.tls_verify);
-    if (!opts_.ca_file.empty() || !opts_.ca_path.empty())
+    if (!opts_.ca_bundle.empty()) {
+      // Two CA files (Falco's ca_cert and ca_bundle) do not fit httplib's
+      // one-file setting: load both into one store, which httplib owns.
+      X509_STORE* store = X509_STORE_new();
+      for (const auto& f : {opts_.ca_file, opts_.ca_bundle})
+        if (!f.empty()) X509_STORE_load_locations(store, f.c_str(), nullptr);
+      if (!opts_.ca_path.empty()) X509_STORE_load_locations(store, nullptr, opts_.ca_path.c_str());
+      client_.set_ca_cert_store(store);
+    } else if (!opts_.ca_file.empty() || !opts_.ca_path.empty()) {
       client_.set_ca_cert_path(opts_.ca_file, opts_.ca_path);
+    }
     content_type_ = "application/json";
     for (const auto& [k, v] : opts_.headers) {
       if (ieq(k, "Content-Type"))
@@ -84,7 +100,9 @@ class HttpSink final : public Sink {
       else
         headers_.emplace(k, v);
     }
-    if (headers_.find("User-Agent") == headers_.end()) headers_.emplace("User-Agent", "peregrine");
+    bool has_ua = false;
+    for (const auto& [k, v] : headers_) has_ua = has_ua || ieq(k, "User-Agent");
+    if (!has_ua && !opts_.user_agent.empty()) headers_.emplace("User-Agent", opts_.user_agent);
   }
 
   std::string_view name() const override { return "http"; }
@@ -151,6 +169,11 @@ Expected<std::unique_ptr<Sink>, std::string> make_http_sink(HttpSinkOptions opts
     return Unexpected("http output: '" + opts.url +
                       "' is not a URL of the form http(s)://host[:port][/path]");
   if (opts.max_retries < 0) opts.max_retries = 0;
+  if (opts.client_cert.empty() != opts.client_key.empty())
+    return Unexpected(std::string("http output: mTLS needs both client_cert and client_key"));
+  for (const auto& f : {opts.client_cert, opts.client_key, opts.ca_file, opts.ca_bundle})
+    if (!f.empty() && ::access(f.c_str(), R_OK) != 0)
+      return Unexpected("http output: cannot read " + f + ": " + std::strerror(errno));
   return std::unique_ptr<Sink>(std::make_unique<HttpSink>(std::move(opts), std::move(*url)));
 }
 

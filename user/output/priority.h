@@ -1,67 +1,15 @@
-// Alert priorities: Falco's eight levels, most severe first, so that
-// "at least as severe as the threshold" is `p <= threshold`. The numeric
-// values equal the syslog(3) levels (LOG_EMERG = 0 … LOG_DEBUG = 7), which is
-// how the syslog sink maps them.
-//
-// policy/ has its own copy for now; the two are meant to be unified into one
-// shared header later, which is why this one stays small and self-contained.
+// Alert priorities: the outputs use the rules' own type (policy/priority.h),
+// so rules, configuration and outputs share one enum and one parser.
 #pragma once
 
-#include <algorithm>
-#include <array>
-#include <cctype>
-#include <optional>
-#include <string_view>
+#include "policy/priority.h"
 
 namespace pg::user::output {
 
-enum class Priority : int {
-  Emergency = 0,
-  Alert = 1,
-  Critical = 2,
-  Error = 3,
-  Warning = 4,
-  Notice = 5,
-  Informational = 6,
-  Debug = 7,
-};
-
-inline constexpr std::array<std::string_view, 8> kPriorityNames = {
-    "Emergency", "Alert", "Critical", "Error", "Warning", "Notice", "Informational", "Debug"};
-
-// The spelling Falco prints ("Warning", "Informational").
-constexpr std::string_view priority_name(Priority p) {
-  const auto i = static_cast<int>(p);
-  return (i >= 0 && i < 8) ? kPriorityNames[static_cast<size_t>(i)] : std::string_view{"Unknown"};
-}
-
-// Case-insensitive, and accepts the aliases Falco rule files use
-// ("WARN", "INFO", "ERR"…), so rule files and config files agree.
-inline std::optional<Priority> parse_priority(std::string_view text) {
-  auto eq = [](std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-             return std::tolower(static_cast<unsigned char>(x)) ==
-                    std::tolower(static_cast<unsigned char>(y));
-           });
-  };
-  for (size_t i = 0; i < kPriorityNames.size(); ++i)
-    if (eq(text, kPriorityNames[i])) return static_cast<Priority>(i);
-  struct Alias {
-    std::string_view name;
-    Priority p;
-  };
-  static constexpr Alias kAliases[] = {
-      {"emerg", Priority::Emergency}, {"crit", Priority::Critical},      {"err", Priority::Error},
-      {"warn", Priority::Warning},    {"info", Priority::Informational},
-  };
-  for (const auto& a : kAliases)
-    if (eq(text, a.name)) return a.p;
-  return std::nullopt;
-}
-
-// True when `p` is at least as severe as `threshold` (Falco's `priority:`).
-constexpr bool priority_passes(Priority p, Priority threshold) {
-  return static_cast<int>(p) <= static_cast<int>(threshold);
-}
+using policy::kPriorityNames;
+using policy::Priority;
+using policy::priority_from_name;
+using policy::priority_name;
+using policy::priority_passes;
 
 }  // namespace pg::user::output

@@ -1,7 +1,9 @@
 // program: start `/bin/sh -c COMMAND` once and feed it one alert per line on
 // its stdin. If it exits, it is started again for the next alert (no sooner
 // than restart_delay after the previous start, so a command that dies at
-// once is not respawned in a tight loop).
+// once is not respawned in a tight loop). With keep_alive false (Falco's
+// default) every alert gets its own program, which sees end of input after
+// the one line, as `jq … | curl -d @-` needs.
 //
 // SIGPIPE: writing to a pipe whose reader has gone raises SIGPIPE, which
 // would kill the daemon unless it ignores the signal. We cannot rely on the
@@ -19,6 +21,7 @@
 #include <cerrno>
 #include <csignal>
 #include <thread>
+#include <vector>
 
 #include "user/output/fd_io.h"
 #include "user/output/sinks.h"
@@ -39,6 +42,8 @@ class ProgramSink final : public Sink {
   void interrupt() noexcept override { interrupted_.store(true); }
 
   void maintain() override {
+    reap_finished();
+    if (!opts_.keep_alive) return;
     // Start at once rather than at the first alert, so a command that
     // cannot run shows up in the log right after startup.
     if (!started_once_) {
@@ -59,6 +64,7 @@ class ProgramSink final : public Sink {
         if (auto r = start(); !r) return r;
       }
       int err = write_with_timeout(line);
+      if (err == 0 && !opts_.keep_alive) return finish_one_shot();
       if (err == 0) return {};
       last_error = err == ETIMEDOUT ? "program did not read its input within the write timeout"
                                     : detail::errno_text(err);
@@ -71,8 +77,42 @@ class ProgramSink final : public Sink {
   }
 
  private:
+  // keep_alive false: end the program's input and wait for it, as Falco's
+  // pclose() does, but no longer than write_timeout; one still running then
+  // is reaped later.
+  Expected<void, std::string> finish_one_shot() {
+    close_pipe();
+    const auto deadline = Clock::now() + opts_.write_timeout;
+    int status = 0;
+    while (true) {
+      const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+      if (r == pid_) break;
+      if (r < 0 || Clock::now() >= deadline || interrupted_.load()) {
+        if (r == 0) finishing_.push_back(pid_);
+        pid_ = -1;
+        return {};
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    pid_ = -1;
+    if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+      return Unexpected("'" + opts_.command + "' exited with status " +
+                        std::to_string(WEXITSTATUS(status)));
+    if (WIFSIGNALED(status))
+      return Unexpected("'" + opts_.command + "' killed by signal " +
+                        std::to_string(WTERMSIG(status)));
+    return {};
+  }
+
+  void reap_finished() {
+    std::erase_if(finishing_, [](pid_t p) {
+      int st = 0;
+      return ::waitpid(p, &st, WNOHANG) != 0;
+    });
+  }
+
   Expected<void, std::string> start() {
-    if (started_once_) {
+    if (started_once_ && opts_.keep_alive) {
       const auto earliest = last_start_ + opts_.restart_delay;
       while (Clock::now() < earliest && !interrupted_.load())
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -101,7 +141,8 @@ class ProgramSink final : public Sink {
     posix_spawnattr_destroy(&attr);
     ::close(fds[0]);
     last_start_ = Clock::now();
-    if (started_once_) spdlog::info("program output: restarting '{}'", opts_.command);
+    if (started_once_ && opts_.keep_alive)
+      spdlog::info("program output: restarting '{}'", opts_.command);
     started_once_ = true;
     if (rc != 0) {
       ::close(fds[1]);
@@ -165,6 +206,14 @@ class ProgramSink final : public Sink {
   // Closing stdin is the normal way to ask a filter program to finish; give
   // it a moment, then insist.
   void shut_down_child() {
+    for (pid_t p : finishing_) {
+      int st = 0;
+      if (::waitpid(p, &st, WNOHANG) == 0) {
+        ::kill(p, SIGTERM);
+        ::waitpid(p, &st, 0);
+      }
+    }
+    finishing_.clear();
     close_pipe();
     if (pid_ <= 0) return;
     for (int i = 0; i < 50 && !reap(WNOHANG); ++i)
@@ -186,6 +235,7 @@ class ProgramSink final : public Sink {
   bool started_once_ = false;
   Clock::time_point last_start_{};
   std::atomic<bool> interrupted_{false};
+  std::vector<pid_t> finishing_;  // one-shot programs still running after their alert
 };
 
 }  // namespace

@@ -3,7 +3,9 @@
 // try_push() never waits for space: a full queue refuses the item and the
 // caller counts the drop. The only wait on the producer side is the mutex,
 // held for a move and an index update by either side, never across I/O. The
-// storage is allocated once, so pushing does not allocate.
+// storage is allocated once, so pushing does not allocate — except for an
+// unbounded queue (capacity 0, Falco's `outputs_queue.capacity: 0`), which
+// doubles its storage when full and never refuses an item.
 #pragma once
 
 #include <chrono>
@@ -18,7 +20,8 @@ namespace pg::user::output {
 template <class T>
 class BoundedQueue {
  public:
-  explicit BoundedQueue(std::size_t capacity) : slots_(capacity > 0 ? capacity : 1) {}
+  explicit BoundedQueue(std::size_t capacity)
+      : slots_(capacity > 0 ? capacity : 1024), unbounded_(capacity == 0) {}
 
   BoundedQueue(const BoundedQueue&) = delete;
   BoundedQueue& operator=(const BoundedQueue&) = delete;
@@ -27,7 +30,15 @@ class BoundedQueue {
   bool try_push(T& item) noexcept {
     {
       std::lock_guard lock(mu_);
-      if (closed_ || size_ == slots_.size()) return false;
+      if (closed_) return false;
+      if (size_ == slots_.size()) {
+        if (!unbounded_) return false;
+        try {
+          grow();
+        } catch (...) {  // out of memory: refuse (and count) rather than throw
+          return false;
+        }
+      }
       slots_[(head_ + size_) % slots_.size()].emplace(std::move(item));
       ++size_;
     }
@@ -63,12 +74,25 @@ class BoundedQueue {
     std::lock_guard lock(mu_);
     return size_;
   }
-  std::size_t capacity() const { return slots_.size(); }
+  // 0 for an unbounded queue.
+  std::size_t capacity() const {
+    if (unbounded_) return 0;
+    return slots_.size();
+  }
 
  private:
+  void grow() {
+    std::vector<std::optional<T>> bigger(slots_.size() * 2);
+    for (std::size_t i = 0; i < size_; ++i)
+      bigger[i] = std::move(slots_[(head_ + i) % slots_.size()]);
+    slots_ = std::move(bigger);
+    head_ = 0;
+  }
+
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::optional<T>> slots_;
+  bool unbounded_ = false;
   std::size_t head_ = 0;
   std::size_t size_ = 0;
   bool closed_ = false;

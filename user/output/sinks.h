@@ -49,6 +49,10 @@ struct ProgramSinkOptions {
   // Minimum pause between two starts, so a program that exits at once is
   // not respawned in a tight loop.
   std::chrono::milliseconds restart_delay{1000};
+  // false: one program per alert, which reads that alert and sees end of
+  // input (Falco's program_output.keep_alive: false); the next alert waits
+  // until it has exited, or write_timeout has passed.
+  bool keep_alive = true;
 };
 Expected<std::unique_ptr<Sink>, std::string> make_program_sink(ProgramSinkOptions opts);
 
@@ -61,8 +65,14 @@ struct HttpSinkOptions {
   std::chrono::milliseconds initial_backoff{200};
   std::chrono::milliseconds max_backoff{5000};
   bool tls_verify = true;
-  std::string ca_file;  // empty: the system trust store
+  std::string ca_file;    // empty: the system trust store
+  std::string ca_bundle;  // a second CA file, trusted in addition to ca_file
   std::string ca_path;
+  std::string user_agent = "peregrine";  // a User-Agent in `headers` wins
+  std::string client_cert;               // mTLS: both set, or neither
+  std::string client_key;
+  bool compress = false;   // gzip the body (Content-Encoding: gzip)
+  bool keep_alive = true;  // reuse the connection between alerts
 };
 // Fails on a URL that is not http(s)://host[:port][/path].
 Expected<std::unique_ptr<Sink>, std::string> make_http_sink(HttpSinkOptions opts);

@@ -84,12 +84,12 @@ TEST_CASE("text form is 'HH:MM:SS.nnnnnnnnn: Priority output' in local time") {
 TEST_CASE("priority names round-trip, accept Falco aliases and order by severity") {
   for (int i = 0; i < 8; ++i) {
     const auto p = static_cast<Priority>(i);
-    CHECK(parse_priority(priority_name(p)) == p);
+    CHECK(priority_from_name(priority_name(p)) == p);
   }
-  CHECK(parse_priority("WARNING") == Priority::Warning);
-  CHECK(parse_priority("info") == Priority::Informational);
-  CHECK(parse_priority("Crit") == Priority::Critical);
-  CHECK_FALSE(parse_priority("severe").has_value());
+  CHECK(priority_from_name("WARNING") == Priority::Warning);
+  CHECK(priority_from_name("info") == Priority::Informational);
+  CHECK(priority_from_name("Crit") == Priority::Critical);
+  CHECK_FALSE(priority_from_name("severe").has_value());
   CHECK(priority_passes(Priority::Critical, Priority::Warning));
   CHECK(priority_passes(Priority::Warning, Priority::Warning));
   CHECK_FALSE(priority_passes(Priority::Notice, Priority::Warning));

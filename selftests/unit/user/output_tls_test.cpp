@@ -122,3 +122,57 @@ TEST_CASE("https webhook with verification turned off accepts any certificate") 
   CHECK((*sink)->deliver(rendered()));
   CHECK(server.hits == 1);
 }
+
+TEST_CASE("https webhook trusts a certificate from Falco's ca_bundle") {
+  SelfSigned id;
+  TempDir dir;
+  id.write_pem(dir / "bundle.pem");
+  TlsServer server(id);
+  auto opts = https_to(server.port);
+  opts.ca_bundle = dir / "bundle.pem";
+  auto sink = make_http_sink(opts);
+  REQUIRE(sink);
+  auto r = (*sink)->deliver(rendered());
+  CHECK_MESSAGE(r, (r ? "" : r.error()));
+  CHECK(server.hits == 1);
+}
+
+TEST_CASE("mtls presents client_cert and client_key to a server that requires them") {
+  SelfSigned server_id, client_id;
+  TempDir dir;
+  server_id.write_pem(dir / "server.pem");
+  client_id.write_pem(dir / "client.crt");
+  {
+    FILE* f = std::fopen((dir / "client.key").c_str(), "w");
+    REQUIRE(f);
+    PEM_write_PrivateKey(f, client_id.key, nullptr, nullptr, 0, nullptr, nullptr);
+    std::fclose(f);
+  }
+  X509_STORE* clients = X509_STORE_new();
+  X509_STORE_add_cert(clients, client_id.cert);
+  httplib::SSLServer svr(server_id.cert, server_id.key, clients);
+  REQUIRE(svr.is_valid());
+  std::atomic<int> hits{0};
+  svr.Post("/", [&](const httplib::Request&, httplib::Response& res) {
+    ++hits;
+    res.status = 200;
+  });
+  const int port = svr.bind_to_any_port("127.0.0.1");
+  std::thread t([&] { svr.listen_after_bind(); });
+  REQUIRE(wait_until([&] { return svr.is_running(); }));
+
+  auto opts = https_to(port);
+  opts.ca_file = dir / "server.pem";
+  auto anonymous = make_http_sink(opts);
+  REQUIRE(anonymous);
+  CHECK_FALSE((*anonymous)->deliver(rendered()));  // refused without a certificate
+  opts.client_cert = dir / "client.crt";
+  opts.client_key = dir / "client.key";
+  auto mutual = make_http_sink(opts);
+  REQUIRE(mutual);
+  auto r = (*mutual)->deliver(rendered());
+  CHECK_MESSAGE(r, (r ? "" : r.error()));
+  svr.stop();
+  t.join();
+  CHECK(hits == 1);
+}
