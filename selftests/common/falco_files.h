@@ -1,9 +1,11 @@
-// The official Falco rule files are test data that live outside the
-// repository (../shared/falco-rules beside a checkout). One setting says
-// where: the environment variable FALCO_RULES (`make test FALCO_RULES=DIR`),
-// default ../shared/falco-rules relative to the repository root. Tests that
-// read those files carry PG_NEEDS_FALCO_FILES, so where the directory is
-// absent they are reported as skipped (the run says why) instead of failing.
+// The official Falco rule files and Falco's stock falco.yaml are test data
+// that live outside the repository (../shared/falco-rules and
+// ../shared/falco-config beside a checkout). The environment says where:
+// FALCO_RULES (`make test FALCO_RULES=DIR`, default ../shared/falco-rules)
+// and FALCO_CONFIG (default ../shared/falco-config/falco.yaml), relative to
+// the repository root. Tests that read them carry PG_NEEDS_FALCO_FILES, so
+// where they are absent they are reported as skipped (the run says why)
+// instead of failing.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -25,12 +27,18 @@ inline std::string falco_file(std::string_view name) {
   return falco_rules_dir() + "/" + std::string(name);
 }
 
-// All four files the tests read must be there; a partial copy is absent.
+// Falco's stock configuration file.
+inline std::string falco_config_file() {
+  const char* f = std::getenv("FALCO_CONFIG");
+  return f && *f ? f : "../shared/falco-config/falco.yaml";
+}
+
+// Every file the tests read must be there; a partial copy is absent.
 inline bool have_falco_files() {
   for (const char* f : {"falco_rules.yaml", "falco-incubating_rules.yaml",
                         "falco-sandbox_rules.yaml", "k8s_audit_rules.yaml"})
     if (!std::filesystem::is_regular_file(falco_file(f))) return false;
-  return true;
+  return std::filesystem::is_regular_file(falco_config_file());
 }
 
 }  // namespace pg::test

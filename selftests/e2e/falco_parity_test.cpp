@@ -14,13 +14,14 @@
 #include <sstream>
 
 #include "harness.h"
+#include "selftests/common/falco_files.h"
 
 using namespace pg::e2e;
 
 namespace {
 
-const std::string kFalcoRules = "../shared/falco-rules/falco_rules.yaml";
-const std::string kFalcoYaml = "../shared/falco-config/falco.yaml";
+const std::string kFalcoRules = pg::test::falco_file("falco_rules.yaml");
+const std::string kFalcoYaml = pg::test::falco_config_file();
 const std::string kRule = "Read sensitive file untrusted";
 
 std::string slurp(const std::string& path) {
@@ -61,7 +62,8 @@ int free_port() {
 
 }  // namespace
 
-TEST_CASE("Falco's stock falco.yaml starts Peregrine, warns once per key, and alerts") {
+TEST_CASE("Falco's stock falco.yaml starts Peregrine, warns once per key, and alerts" *
+          PG_NEEDS_FALCO_FILES) {
   REQUIRE(std::filesystem::exists(kFalcoYaml));
   TempDir dir;
   const std::string events = dir.path + "/events.txt";
@@ -100,7 +102,8 @@ TEST_CASE("Falco's stock falco.yaml starts Peregrine, warns once per key, and al
 
 TEST_CASE(
     "SIGUSR1 reopens the file output after logrotate moved it; detection goes on; the metrics "
-    "snapshot and Falco's metric names") {
+    "snapshot and Falco's metric names" *
+    PG_NEEDS_FALCO_FILES) {
   TempDir dir;
   const std::string log = dir.path + "/alerts.log";
   const int port = free_port();
@@ -162,7 +165,8 @@ TEST_CASE(
   CHECK(d.stop() == 0);
 }
 
-TEST_CASE("run --dry-run reports a bad rule and a bad key with their locations") {
+TEST_CASE("run --dry-run reports a bad rule and a bad key with their locations" *
+          PG_NEEDS_FALCO_FILES) {
   TempDir dir;
   {
     std::ofstream(dir.path + "/bad.yaml") << "- rule: Broken\n"
@@ -197,7 +201,8 @@ TEST_CASE("run --dry-run reports a bad rule and a bad key with their locations")
   CHECK(strict.stderr_text().find("error[unsupported-key]: engine") != std::string::npos);
 }
 
-TEST_CASE("the config's rules: selection holds at start and after a SIGHUP reload") {
+TEST_CASE("the config's rules: selection holds at start and after a SIGHUP reload" *
+          PG_NEEDS_FALCO_FILES) {
   const int port = free_port();
   Daemon d({"run", "-r", kFalcoRules, "-c", "/dev/null", "--json", "-o",
             "rules=[{disable: {rule: 'Read sensitive*'}}, {disable: {tag: network}}]", "-o",
@@ -225,7 +230,8 @@ TEST_CASE("the config's rules: selection holds at start and after a SIGHUP reloa
   CHECK(d.all([](const Json& j) { return j.value("rule", "") == kRule; }).empty());
 }
 
-TEST_CASE("run --support prints versions, kernel, config files and rules digests as JSON") {
+TEST_CASE("run --support prints versions, kernel, config files and rules digests as JSON" *
+          PG_NEEDS_FALCO_FILES) {
   Daemon s({"run", "--support", "-c", kFalcoYaml, "-r", kFalcoRules}, "");
   REQUIRE(s.wait_exit() == 0);
   std::string text;

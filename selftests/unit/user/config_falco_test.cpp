@@ -9,6 +9,7 @@
 #include <fstream>
 #include <set>
 
+#include "selftests/common/falco_files.h"
 #include "selftests/unit/user/output_test_util.h"
 #include "user/config/config.h"
 #include "user/control/policy_manager.h"
@@ -21,7 +22,7 @@ using pg::user::output::testing::TempDir;
 
 namespace {
 
-const std::string kFalcoYaml = "../shared/falco-config/falco.yaml";
+const std::string kFalcoYaml = pg::test::falco_config_file();
 
 std::set<std::string> warned_keys(const Config& c) {
   std::set<std::string> keys;
@@ -40,7 +41,8 @@ void write(const std::string& path, const std::string& text) { std::ofstream(pat
 }  // namespace
 
 TEST_CASE(
-    "Falco's stock falco.yaml loads, honouring its keys and warning once per key without one") {
+    "Falco's stock falco.yaml loads, honouring its keys and warning once per key without one" *
+    PG_NEEDS_FALCO_FILES) {
   if (!std::filesystem::exists(kFalcoYaml)) {
     MESSAGE("skipped: " << kFalcoYaml << " is not here");
     return;
