@@ -8,15 +8,12 @@
 #include <set>
 
 #include "user/bpf_loader.h"
+#include "user/host.h"
 #include "user/output/from_config.h"
 
 namespace pg::user {
 
-std::string host_name() {
-  char buf[256] = {};
-  gethostname(buf, sizeof(buf) - 1);
-  return buf;
-}
+std::string host_name() { return node_hostname(); }
 
 std::expected<std::unique_ptr<Detector>, std::string> Detector::create(const DetectorOptions& o) {
   config::LoadOptions lo;
@@ -73,8 +70,10 @@ void Detector::enable_containers() {
   const auto& c = cfg_.container;
   if (!c.enabled) return;
   container::Options o;
-  o.docker_socket = c.docker_socket;
-  o.podman_socket = c.podman_socket;
+  // Sockets are host paths: under HOST_ROOT when the daemon runs in a container.
+  auto on_host = [](const std::string& s) { return s.empty() ? s : host_path(s); };
+  o.docker_socket = on_host(c.docker_socket);
+  o.podman_socket = on_host(c.podman_socket);
   o.hold = std::chrono::milliseconds(c.hold_ms);
   o.request_timeout = std::chrono::milliseconds(c.request_timeout_ms);
   o.ttl = std::chrono::seconds(c.cache_ttl_s);
@@ -104,8 +103,8 @@ std::vector<std::string> Detector::needed_hooks() {
   const auto needed = eng.needed_types();
   for (const auto& h : all_hooks()) {
     if (h.lifecycle) continue;
-    if (eng.needs_all_types() || std::any_of(needed.begin(), needed.end(),
-                                             [&](const auto& t) { return h.produces(t); }))
+    if (eng.needs_all_types() ||
+        std::any_of(needed.begin(), needed.end(), [&](const auto& t) { return h.produces(t); }))
       out.emplace_back(h.name);
   }
   return out;
