@@ -151,14 +151,18 @@ std::string slurp_file(const std::string& path) {
 
 std::string cgroup2_root_for(std::string_view host_root) {
   if (!host_root.empty()) {
-    // In a container the host's tree is the one its init sees: find it in
-    // the host's pid 1 mount table and reach it through that process's root
-    // (our own /sys/fs/cgroup may be a private cgroup namespace's subtree).
+    // In a container, the host's tree is where the host's init mounted it
+    // (its mount table names the place: /sys/fs/cgroup, or .../unified on
+    // a hybrid host), reached either through the host root mount (HOST_ROOT/
+    // sys/fs/cgroup bound in) or through init's own root. Our own
+    // /sys/fs/cgroup may be a private cgroup namespace's subtree, or have no
+    // v2 tree at all. A cgroup2 root has cgroup.controllers.
     const std::string proc1 = host_path_under(host_root, "/proc/1");
-    std::string point = cgroup2_mount_from_mountinfo(slurp_file(proc1 + "/mountinfo"));
+    const std::string point = cgroup2_mount_from_mountinfo(slurp_file(proc1 + "/mountinfo"));
     std::error_code ec;
-    if (!point.empty() && std::filesystem::is_directory(proc1 + "/root" + point, ec))
-      return proc1 + "/root" + point;
+    if (!point.empty())
+      for (const std::string& c : {host_path_under(host_root, point), proc1 + "/root" + point})
+        if (std::filesystem::exists(c + "/cgroup.controllers", ec)) return c;
   }
   return cgroup2_mount_from_mountinfo(slurp_file("/proc/self/mountinfo"));
 }

@@ -55,8 +55,9 @@ ContainerRef container_from_proc_cgroup(std::string_view text);
 std::string cgroup2_mount_from_mountinfo(std::string_view mountinfo);
 // The host's cgroup v2 tree as this process reaches it. With a host root
 // (HOST_ROOT, the daemon in a container) that is the tree the host's init
-// mounted, through ROOT/proc/1/root; otherwise, or when that cannot be
-// reached, our own mount (/proc/self/mountinfo). "" when there is none.
+// mounted (ROOT/proc/1/mountinfo), under ROOT (the host's /sys/fs/cgroup
+// bound there) or else through ROOT/proc/1/root; otherwise, or when neither
+// can be reached, our own mount (/proc/self/mountinfo). "" when none.
 std::string cgroup2_root_for(std::string_view host_root);
 // cgroup2_root_for(host_root()), computed once.
 const std::string& cgroup2_mount();

@@ -132,6 +132,7 @@ TEST_CASE("with HOST_ROOT, processes are read from HOST_ROOT/proc and cgroups th
           "30 1 0:26 / /sys/fs/cgroup rw,nosuid shared:4 - cgroup2 cgroup2 rw\n");
   const fs::path cg = f.root / "proc/1/root/sys/fs/cgroup";
   fs::create_directories(cg / "system.slice/hostd.service");
+  f.write("proc/1/root/sys/fs/cgroup/cgroup.controllers", "cpu memory\n");
   struct stat sb {};
   REQUIRE(::stat((cg / "system.slice/hostd.service").c_str(), &sb) == 0);
 
@@ -151,7 +152,11 @@ TEST_CASE("with HOST_ROOT, processes are read from HOST_ROOT/proc and cgroups th
   REQUIRE(map.learn_from_process(sb.st_ino, 77));  // reads HOST_ROOT/proc/77/cgroup
   CHECK(*map.path(sb.st_ino) == "/system.slice/hostd.service");
 
-  // No host init tree reachable: our own mount is the answer.
+  // The host's tree bound under HOST_ROOT comes first.
+  f.write("sys/fs/cgroup/cgroup.controllers", "cpu\n");
+  CHECK(cgroup2_root_for(host_root()) == (f.root / "sys/fs/cgroup").string());
+  // Neither reachable: our own mount is the answer.
   fs::remove_all(f.root / "proc/1/root");
+  fs::remove_all(f.root / "sys");
   CHECK(cgroup2_root_for(host_root()) == cgroup2_root_for(""));
 }
