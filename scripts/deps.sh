@@ -12,6 +12,9 @@ packages=(
   doctest-dev libclang-rt-14-dev iproute2 procps openssh-client
   # container end-to-end tests: real containers, an image made from busybox
   podman runc busybox-static
+  # packaging (make deb, make image) and its tests: dpkg-shlibdeps,
+  # systemd-analyze for the unit, the CA bundle the image carries
+  dpkg-dev systemd ca-certificates
   # format / lint
   clang-format clang-tidy cppcheck
 )

@@ -168,9 +168,8 @@ int count_links() {
 }
 
 // What the containerized daemon needs, and no more: see docs/deploy.md.
-const std::vector<std::string> kCaps = {"CAP_BPF",          "CAP_PERFMON",
-                                        "CAP_SYS_ADMIN",    "CAP_SYS_PTRACE",
-                                        "CAP_SYS_RESOURCE", "CAP_DAC_READ_SEARCH"};
+const std::vector<std::string> kCaps = {"CAP_BPF", "CAP_PERFMON", "CAP_SYS_ADMIN", "CAP_SYS_PTRACE",
+                                        "CAP_DAC_READ_SEARCH"};
 
 }  // namespace
 
