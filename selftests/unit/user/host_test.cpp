@@ -98,19 +98,19 @@ TEST_CASE("alert hostname: PEREGRINE_HOSTNAME, then FALCO_HOSTNAME, then the ker
 TEST_CASE("user and group names come from HOST_ROOT/etc when it is set, from NSS otherwise") {
   Fixture f;
   f.write("etc/passwd",
-          "root:x:0:0:root:/root:/bin/sh\nnodeuser:x:4242:4242::/home/n:/bin/sh\n"
-          "dup:x:4242:1::/:/bin/false\n");
+          "root:x:0:0:root:/root:/bin/sh\nnodeuser:x:3999421:3999421::/home/n:/bin/sh\n"
+          "dup:x:3999421:1::/:/bin/false\n");
   f.write("etc/group", "root:x:0:\nnodegroup:x:4343:nodeuser\n");
   {
     ScopedEnv env("HOST_ROOT", f.root.string());
-    CHECK(host_user_name(4242) == "nodeuser");  // the first entry of a uid wins
+    CHECK(host_user_name(3999421) == "nodeuser");  // the first entry of a uid wins
     CHECK(host_user_name(0) == "root");
     CHECK_FALSE(host_user_name(65000));
     CHECK(host_group_name(4343) == "nodegroup");
-    CHECK_FALSE(host_group_name(4242));
+    CHECK_FALSE(host_group_name(3999421));
     auto users = host_users();
     REQUIRE(users.size() == 3);
-    CHECK(users[1] == std::pair<uint32_t, std::string>{4242, "nodeuser"});
+    CHECK(users[1] == std::pair<uint32_t, std::string>{3999421, "nodeuser"});
   }
   {
     ScopedEnv env("HOST_ROOT", (f.root / "missing").string());  // no database: no names
@@ -119,7 +119,7 @@ TEST_CASE("user and group names come from HOST_ROOT/etc when it is set, from NSS
   }
   ScopedEnv env("HOST_ROOT", std::nullopt);
   CHECK(host_user_name(0) == "root");  // this machine's own database
-  CHECK_FALSE(host_user_name(4242));
+  CHECK_FALSE(host_user_name(3999421));
   CHECK(host_group_name(0) == "root");
 }
 
