@@ -57,7 +57,7 @@ LIBUSER     := $(BUILD)/libpguser.a
 # A failed step (bpftool gen object, say) must not leave a file that looks built.
 .DELETE_ON_ERROR:
 
-.PHONY: all deps run test unit e2e bench fuzz clean format lint help vmlinux
+.PHONY: all deps run test unit e2e bench fuzz clean format lint help vmlinux install deb image
 
 all: $(BUILD)/peregrine ## build build/peregrine (daemon and CLI)
 
@@ -86,6 +86,18 @@ FUZZ_FILTER_CASES ?= 20000000
 fuzz: $(BUILD)/unit-user ## kernel filter differential (FUZZ_FILTER_CASES) + libFuzzer targets (FUZZ_SECONDS each)
 	PG_FUZZ_CASES=$(FUZZ_FILTER_CASES) $(BUILD)/unit-user -tc='kernel filter differential*'
 	@$(MAKE) --no-print-directory -f scripts/fuzz.mk
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+
+install: all ## install the stripped binary and systemd unit under $(DESTDIR)$(PREFIX), config and rules under $(DESTDIR)/etc/peregrine
+	@BUILD=$(BUILD) PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) scripts/install.sh
+
+deb: all ## build/peregrine_VERSION_ARCH.deb (dpkg-deb; Depends from dpkg-shlibdeps)
+	@BUILD=$(BUILD) scripts/make-deb.sh
+
+image: all ## container image localhost/peregrine:VERSION, built with podman from this build (no registry pull)
+	@BUILD=$(BUILD) scripts/make-image.sh
 
 vmlinux: ## regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel's BTF
 	scripts/gen-vmlinux.sh

@@ -14,6 +14,9 @@ packages=(
   logrotate
   # container end-to-end tests: real containers, an image made from busybox
   podman runc busybox-static
+  # packaging (make deb, make image) and its tests: dpkg-shlibdeps,
+  # systemd-analyze for the unit, the CA bundle the image carries
+  dpkg-dev systemd ca-certificates
   # format / lint
   clang-format clang-tidy cppcheck
 )

@@ -3,10 +3,12 @@
 #include <sys/stat.h>
 
 #include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <sstream>
 
+#include "user/host.h"
 #include "user/text.h"
 
 namespace pg::user {
@@ -138,13 +140,35 @@ std::string cgroup2_mount_from_mountinfo(std::string_view mountinfo) {
   return best;
 }
 
+namespace {
+std::string slurp_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+}  // namespace
+
+std::string cgroup2_root_for(std::string_view host_root) {
+  if (!host_root.empty()) {
+    // In a container, the host's tree is where the host's init mounted it
+    // (its mount table names the place: /sys/fs/cgroup, or .../unified on
+    // a hybrid host), reached either through the host root mount (HOST_ROOT/
+    // sys/fs/cgroup bound in) or through init's own root. Our own
+    // /sys/fs/cgroup may be a private cgroup namespace's subtree, or have no
+    // v2 tree at all. A cgroup2 root has cgroup.controllers.
+    const std::string proc1 = host_path_under(host_root, "/proc/1");
+    const std::string point = cgroup2_mount_from_mountinfo(slurp_file(proc1 + "/mountinfo"));
+    std::error_code ec;
+    if (!point.empty())
+      for (const std::string& c : {host_path_under(host_root, point), proc1 + "/root" + point})
+        if (std::filesystem::exists(c + "/cgroup.controllers", ec)) return c;
+  }
+  return cgroup2_mount_from_mountinfo(slurp_file("/proc/self/mountinfo"));
+}
+
 const std::string& cgroup2_mount() {
-  static const std::string mount = [] {
-    std::ifstream in("/proc/self/mountinfo");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return cgroup2_mount_from_mountinfo(ss.str());
-  }();
+  static const std::string mount = cgroup2_root_for(host_root());
   return mount;
 }
 
@@ -187,10 +211,8 @@ void CgroupMap::on_resolved(OnResolved f) {
 bool CgroupMap::learn_from_process(uint64_t id, uint32_t pid) {
   if (root_.empty()) return false;
   if (entries_.count(id)) return true;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  for (std::string_view line : split(ss.str(), '\n')) {
+  const std::string text = slurp_file(host_path("/proc/" + std::to_string(pid) + "/cgroup"));
+  for (std::string_view line : split(text, '\n')) {
     if (!line.starts_with("0::")) continue;
     std::string rel(line.substr(3));
     struct stat sb {};

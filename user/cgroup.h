@@ -53,7 +53,13 @@ ContainerRef container_from_proc_cgroup(std::string_view text);
 // "/sys/fs/cgroup" on a unified host, "/sys/fs/cgroup/unified" on a hybrid
 // one; "" when there is none (cgroup v1 only).
 std::string cgroup2_mount_from_mountinfo(std::string_view mountinfo);
-// The same for this host (reads /proc/self/mountinfo once).
+// The host's cgroup v2 tree as this process reaches it. With a host root
+// (HOST_ROOT, the daemon in a container) that is the tree the host's init
+// mounted (ROOT/proc/1/mountinfo), under ROOT (the host's /sys/fs/cgroup
+// bound there) or else through ROOT/proc/1/root; otherwise, or when neither
+// can be reached, our own mount (/proc/self/mountinfo). "" when none.
+std::string cgroup2_root_for(std::string_view host_root);
+// cgroup2_root_for(host_root()), computed once.
 const std::string& cgroup2_mount();
 
 class CgroupMap {

@@ -9,15 +9,12 @@
 
 #include "user/bpf_loader.h"
 #include "user/log_level.h"
+#include "user/host.h"
 #include "user/output/from_config.h"
 
 namespace pg::user {
 
-std::string host_name() {
-  char buf[256] = {};
-  gethostname(buf, sizeof(buf) - 1);
-  return buf;
-}
+std::string host_name() { return node_hostname(); }
 
 std::expected<config::Config, config::ConfigError> load_detector_config(const DetectorOptions& o) {
   config::LoadOptions lo;
@@ -118,8 +115,10 @@ void Detector::enable_containers() {
   const auto& c = cfg_.container;
   if (!c.enabled) return;
   container::Options o;
-  o.docker_socket = c.docker_socket;
-  o.podman_socket = c.podman_socket;
+  // Sockets are host paths: under HOST_ROOT when the daemon runs in a container.
+  auto on_host = [](const std::string& s) { return s.empty() ? s : host_path(s); };
+  o.docker_socket = on_host(c.docker_socket);
+  o.podman_socket = on_host(c.podman_socket);
   o.hold = std::chrono::milliseconds(c.hold_ms);
   o.request_timeout = std::chrono::milliseconds(c.request_timeout_ms);
   o.ttl = std::chrono::seconds(c.cache_ttl_s);

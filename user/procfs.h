@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "user/cgroup.h"
+#include "user/host.h"
 #include "user/process.h"
 
 namespace pg::user {
@@ -33,11 +34,12 @@ std::optional<uint32_t> parse_status_nspid(std::string_view status);
 // The cgroup v2 path ("0::/path") from /proc/PID/cgroup.
 std::optional<std::string> parse_cgroup_v2_path(std::string_view text);
 
-// Reads processes from a procfs mount (normally "/proc"; tests point it at a
-// fixture tree) and cgroup ids from a cgroup2 mount.
+// Reads processes from a procfs mount (the host's /proc, under HOST_ROOT in
+// a container; tests point it at a fixture tree) and cgroup ids from a
+// cgroup2 mount.
 class ProcFs {
  public:
-  explicit ProcFs(std::filesystem::path proc_root = "/proc",
+  explicit ProcFs(std::filesystem::path proc_root = host_path("/proc"),
                   std::filesystem::path cgroup_root = cgroup2_mount());
   std::expected<Process, std::string> read_process(uint32_t pid) const;
   // Every process in proc_root; unreadable ones (raced exits) are skipped.

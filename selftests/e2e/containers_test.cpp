@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "harness.h"
+#include "podman.h"
 #include "selftests/common/falco_files.h"
 
 using namespace pg::e2e;
@@ -22,90 +23,15 @@ using namespace pg::e2e;
 namespace {
 
 const std::string kFalcoRules = pg::test::falco_file("falco_rules.yaml");
-const std::string kImage = "localhost/pg-e2e-busybox";
-const std::string kPodman = "podman --runtime runc --cgroup-manager=cgroupfs";
-const std::string kRun = kPodman +
-                         " run -d --network none --ulimit nofile=1024:1024 "
-                         "--ulimit nproc=1024:1024 ";
+using podman::kImage;
+using podman::kPodman;
+using podman::kRun;
+using PodmanApi = podman::Api;
 
 int sh(const std::string& cmd) {
   int rc = std::system(cmd.c_str());
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
-
-std::string trim(std::string s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-  return s;
-}
-
-bool have(const char* tool) { return sh(std::string("command -v ") + tool + " >/dev/null") == 0; }
-
-// The test image: busybox-static and its applet links, imported as a
-// single-layer image. Built once per machine.
-void ensure_image() {
-  if (sh(kPodman + " image exists " + kImage + ":latest") == 0) return;
-  TempDir dir;
-  std::string root = dir.path + "/root";
-  REQUIRE(sh("mkdir -p " + root + "/bin && cd " + root +
-             "/bin && for a in $(/bin/busybox --list); do ln -sf busybox $a; done && "
-             "cp --remove-destination /bin/busybox busybox && tar -C " +
-             root + " -cf " + dir.path + "/image.tar .") == 0);
-  REQUIRE(sh(kPodman + " import --change 'ENV PATH=/bin' " + dir.path + "/image.tar " + kImage +
-             ":latest >/dev/null") == 0);
-}
-
-// `podman system service` on a socket of our own; stopped and removed by
-// the destructor, with every container this test started.
-struct PodmanApi {
-  PodmanApi() {
-    REQUIRE_MESSAGE(have("podman"),
-                    "podman is missing: run make deps (podman runc busybox-static)");
-    REQUIRE_MESSAGE(have("runc"), "runc is missing: run make deps");
-    REQUIRE_MESSAGE(access("/bin/busybox", X_OK) == 0, "busybox-static is missing: run make deps");
-    ensure_image();
-    socket = dir.path + "/podman.sock";
-    pid = fork();
-    if (pid == 0) {
-      setpgid(0, 0);
-      std::string arg = "unix://" + socket;
-      execlp("podman", "podman", "--runtime", "runc", "--cgroup-manager=cgroupfs", "system",
-             "service", "--time=0", arg.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    for (int i = 0; i < 200; ++i) {
-      struct stat sb {};
-      if (::stat(socket.c_str(), &sb) == 0) break;
-      std::this_thread::sleep_for(50ms);
-    }
-    REQUIRE_MESSAGE(access(socket.c_str(), F_OK) == 0, "podman system service did not start");
-  }
-  ~PodmanApi() {
-    for (const auto& n : names) sh(kPodman + " rm -f -t 0 " + n + " >/dev/null 2>&1");
-    if (pid > 0) {
-      kill(pid, SIGTERM);
-      int st = 0;
-      for (int i = 0; i < 100 && waitpid(pid, &st, WNOHANG) == 0; ++i)
-        std::this_thread::sleep_for(50ms);
-      if (waitpid(pid, &st, WNOHANG) == 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &st, 0);
-      }
-    }
-  }
-  // Start a container that sleeps, with more `podman run` flags; its full id.
-  std::string start(const std::string& name, const std::string& flags = "") {
-    names.push_back(name);
-    std::string id =
-        trim(run_capture(kRun + flags + " --name " + name + " " + kImage + " sleep 600"));
-    std::string why = "podman run failed for " + name;
-    REQUIRE_MESSAGE(id.size() == 64, why);
-    return id;
-  }
-  TempDir dir;
-  std::string socket;
-  pid_t pid = -1;
-  std::vector<std::string> names;
-};
 
 std::string unique(const std::string& what) {
   return "pg-e2e-" + what + "-" + std::to_string(getpid());

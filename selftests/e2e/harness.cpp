@@ -40,12 +40,20 @@ TempDir::~TempDir() {
 }
 
 Daemon::Daemon(std::vector<std::string> args, std::string ready_marker, uid_t run_as) {
+  args.insert(args.begin(), peregrine_bin());
+  start(std::move(args), ready_marker, run_as);
+}
+
+Daemon::Daemon(Command cmd, std::string ready_marker) {
+  start(std::move(cmd.argv), ready_marker, 0);
+}
+
+void Daemon::start(std::vector<std::string> args, const std::string& ready_marker, uid_t run_as) {
   char tmpl[] = "/tmp/pg-e2e-stderr-XXXXXX";
   int err_fd = mkstemp(tmpl);
   stderr_path_ = tmpl;
   int out_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0) return;
-  args.insert(args.begin(), peregrine_bin());
   pid_ = fork();
   if (pid_ == 0) {
     dup2(out_pipe[1], STDOUT_FILENO);
@@ -54,7 +62,7 @@ Daemon::Daemon(std::vector<std::string> args, std::string ready_marker, uid_t ru
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    execv(argv[0], argv.data());
+    execvp(argv[0], argv.data());
     _exit(127);
   }
   close(out_pipe[1]);

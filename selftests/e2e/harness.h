@@ -30,6 +30,12 @@ class Daemon {
   // stderr contains it (or the process dies / times out).
   explicit Daemon(std::vector<std::string> args, std::string ready_marker = "ready",
                   uid_t run_as = 0);
+  // Any program in place of the binary under test (argv[0] is looked up in
+  // PATH): `podman run IMAGE ...` runs Peregrine from its image.
+  struct Command {
+    std::vector<std::string> argv;
+  };
+  explicit Daemon(Command cmd, std::string ready_marker = "ready");
   ~Daemon();
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
@@ -53,6 +59,7 @@ class Daemon {
   std::string stderr_text();
 
  private:
+  void start(std::vector<std::string> argv, const std::string& ready_marker, uid_t run_as);
   void read_stdout(int fd);
   pid_t pid_ = -1;
   int exit_status_ = -1;

@@ -247,8 +247,10 @@ Expected<Config, ConfigError> parse_config(const std::string& yaml_text,
 std::vector<std::string> config_keys();
 
 // Rules files in load order: a file stands for itself; a directory for its
-// *.yaml and *.yml files (not recursive) sorted by name. A path given twice
-// loads once. A missing path is an error.
+// *.yaml and *.yml files (not recursive) sorted by name; a directory with
+// a `..data` symlink (a Kubernetes ConfigMap volume) for those of the
+// directory `..data` points to, resolved once. A path given twice loads
+// once. A missing path is an error.
 Expected<std::vector<std::string>, ConfigError> expand_rules_paths(
     const std::vector<std::string>& paths);
 

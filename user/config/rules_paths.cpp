@@ -31,8 +31,20 @@ Expected<std::vector<std::string>, ConfigError> expand_rules_paths(
       add(p);
       continue;
     }
+    // A Kubernetes ConfigMap volume: the visible names link through the
+    // `..data` symlink, which the kubelet swaps to a new hidden directory
+    // per update. Resolving it once and reading every file from that one
+    // directory loads one version of the whole set, never a mix.
+    std::string dir = p;
+    const fs::path data = fs::path(p) / "..data";
+    if (fs::is_symlink(data, ec)) {
+      auto target = fs::read_symlink(data, ec);
+      if (!ec && fs::is_directory(fs::path(p) / target, ec))
+        dir = (fs::path(p) / target).lexically_normal().string();
+    }
+    ec.clear();
     std::vector<std::string> files;
-    for (fs::directory_iterator it(p, ec), end; !ec && it != end; it.increment(ec)) {
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
       const auto ext = it->path().extension();
       if ((ext == ".yaml" || ext == ".yml") && it->is_regular_file(ec))
         files.push_back(it->path().string());

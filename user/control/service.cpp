@@ -36,30 +36,6 @@ std::pair<uint64_t, uint64_t> policy_rules_and_alerts(const ActivePolicy& a, uin
 
 Json optional_json(const std::optional<uint64_t>& v) { return v ? Json(*v) : Json(nullptr); }
 
-// Files and their modification times and sizes: what a watch compares.
-std::string files_signature(const Policy& p) {
-  std::string sig;
-  std::error_code ec;
-  auto add = [&](const std::filesystem::path& f) {
-    auto t = std::filesystem::last_write_time(f, ec);
-    auto size = ec ? 0 : std::filesystem::file_size(f, ec);
-    sig += fmt::format("{}|{}|{}\n", f.string(), ec ? 0 : t.time_since_epoch().count(), size);
-  };
-  for (const auto& path : p.paths) {
-    if (std::filesystem::is_directory(path, ec)) {
-      std::set<std::string> names;
-      for (const auto& e : std::filesystem::directory_iterator(path, ec)) {
-        auto ext = e.path().extension();
-        if (ext == ".yaml" || ext == ".yml") names.insert(e.path().string());
-      }
-      for (const auto& n : names) add(n);
-    } else {
-      add(path);
-    }
-  }
-  return sig;
-}
-
 void log_error(const std::string& what, const Error& e) {
   for (const auto& d : e.diagnostics) {
     std::string text = policy::render_text(d);
@@ -101,6 +77,21 @@ std::expected<std::unique_ptr<ControlService>, std::string> ControlService::star
                  web.k8s_healthz_endpoint, web_metrics ? " and /metrics" : "");
   }
   s->refresh_digests();
+  if (s->opts_.watch_rules_files) {
+    // inotify says "look now"; the once-a-second tick still looks anyway
+    // (a file reached through a symlink elsewhere, a watch that failed).
+    auto w = RulesWatch::start([self] {
+      if (auto* srv = self->server_ptr_.load()) srv->wake();
+    });
+    if (w)
+      s->rules_watch_ = std::move(*w);
+    else
+      spdlog::warn("watch_rules_files: {}; checking the files once a second only", w.error());
+    // The baseline is the files as loaded at start, taken before anything
+    // can change them unseen (a first tick a second later would take a
+    // change made meanwhile as its baseline and never load it).
+    s->watch_files();
+  }
   auto handler = [self](const Request& r) { return self->handle(r); };
   auto tick = [self](bool woken) { self->tick(woken); };
   auto server = ControlServer::start(s->opts_.socket_path, handler, tick);
@@ -113,11 +104,14 @@ std::expected<std::unique_ptr<ControlService>, std::string> ControlService::star
     spdlog::info("control socket {}", s->opts_.socket_path);
   }
   s->server_ = std::move(*server);
+  s->server_ptr_.store(s->server_.get());
+  if (s->rules_watch_) s->server_->wake();  // changes since the baseline
   return s;
 }
 
 ControlService::~ControlService() {
-  server_.reset();  // joins the control thread before anything it uses goes
+  rules_watch_.reset();  // it wakes the server: stop it first
+  server_.reset();       // joins the control thread before anything it uses goes
   metrics_.reset();
   webserver_.reset();
 }
@@ -145,14 +139,20 @@ void ControlService::watch_files() {
   std::map<std::string, std::pair<int64_t, std::string>> next;
   for (const auto& p : cur->policies) {
     const int64_t loaded = p.loaded_at.time_since_epoch().count();
-    std::string sig = files_signature(p);
+    if (rules_watch_) rules_watch_->watch(p.paths);
+    std::string sig = rules_signature(p.paths);
     auto it = watched_.find(p.name);
     if (it != watched_.end() && it->second.first == loaded && it->second.second != sig) {
       spdlog::info("rules files of policy '{}' changed; reloading", p.name);
       auto r = detector_.policies().reload(p.name);
-      if (r)
+      if (r) {
         spdlog::info("policy '{}' reloaded (generation {})", p.name, *r);
-      else
+        // Once adopted, current() carries the reloaded policy's loaded_at,
+        // which the loop below pairs with `sig` (taken before the reload
+        // read the files): a change made since is seen on the next tick. A
+        // baseline taken later could swallow such a change.
+        detector_.policies().wait_adopted(*r, kAdoptTimeout);
+      } else
         log_error(fmt::format("reloading policy '{}' failed", p.name), r.error());
     }
     // A failed reload keeps loaded_at: the same broken files are not retried

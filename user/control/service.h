@@ -16,6 +16,7 @@
 #include "user/bpf_loader.h"
 #include "user/config/config.h"
 #include "user/control/protocol.h"
+#include "user/control/rules_watch.h"
 #include "user/control/runtime_stats.h"
 #include "user/control/socket.h"
 #include "user/metrics/exposition.h"
@@ -72,10 +73,12 @@ class ControlService {
   // Watched files per policy: name → (loaded_at, signature of its files).
   std::map<std::string, std::pair<int64_t, std::string>> watched_;
   std::unique_ptr<ControlServer> server_;
+  std::atomic<ControlServer*> server_ptr_{nullptr};  // for the watch thread
   std::unique_ptr<metrics::MetricsServer> metrics_;
   std::unique_ptr<metrics::MetricsServer> webserver_;
   mutable std::mutex digests_mu_;
   std::vector<std::pair<std::string, std::string>> rules_digests_;
+  std::unique_ptr<RulesWatch> rules_watch_;
 };
 
 }  // namespace pg::user::control

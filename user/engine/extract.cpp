@@ -2,8 +2,6 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <grp.h>
-#include <pwd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 
@@ -23,6 +21,7 @@
 #include "user/engine/extract_container.h"
 #include "user/engine/extract_fd.h"
 #include "user/engine/extract_misc.h"
+#include "user/host.h"
 #include "user/path.h"
 #include "user/trace_format.h"
 
@@ -667,13 +666,8 @@ std::string_view cached_name(std::unordered_map<uint32_t, std::string>& cache, s
 std::string_view user_name(uint32_t uid) {
   static std::unordered_map<uint32_t, std::string> cache;
   static std::mutex mu;
-  return cached_name(cache, mu, uid, [](uint32_t id) {
-    struct passwd pw {
-    }, *res = nullptr;
-    char buf[4096];
-    return getpwuid_r(id, &pw, buf, sizeof(buf), &res) == 0 && res ? std::string(pw.pw_name)
-                                                                   : std::string();
-  });
+  return cached_name(cache, mu, uid,
+                     [](uint32_t id) { return host_user_name(id).value_or(std::string()); });
 }
 
 std::vector<uint32_t> uids_named(const std::vector<std::string>& names) {
@@ -681,9 +675,7 @@ std::vector<uint32_t> uids_named(const std::vector<std::string>& names) {
   {
     static std::mutex mu;  // getpwent walks one database cursor
     std::lock_guard lock(mu);
-    setpwent();
-    while (const passwd* pw = getpwent()) uids.insert(pw->pw_uid);
-    endpwent();
+    for (const auto& [uid, name] : host_users()) uids.insert(uid);
   }
   // Named as user_name() names them (the first entry of a uid wins), which
   // also caches each answer for the events to come.
@@ -704,13 +696,8 @@ policy::LoweringOptions host_lowering_options() {
 std::string_view group_name(uint32_t gid) {
   static std::unordered_map<uint32_t, std::string> cache;
   static std::mutex mu;
-  return cached_name(cache, mu, gid, [](uint32_t id) {
-    struct group gr {
-    }, *res = nullptr;
-    char buf[4096];
-    return getgrgid_r(id, &gr, buf, sizeof(buf), &res) == 0 && res ? std::string(gr.gr_name)
-                                                                   : std::string();
-  });
+  return cached_name(cache, mu, gid,
+                     [](uint32_t id) { return host_group_name(id).value_or(std::string()); });
 }
 
 }  // namespace pg::user::engine

@@ -1,25 +1,16 @@
 #include "user/output/from_config.h"
 
-#include <unistd.h>
-
+#include "user/host.h"
 #include "user/output/sinks.h"
 
 namespace pg::user::output {
-namespace {
-std::string host_name_or_empty() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0) return {};
-  return buf;
-}
-}  // namespace
-
 Expected<std::unique_ptr<Dispatcher>, std::string> make_dispatcher(const config::Config& cfg,
                                                                    int stdout_fd) {
   Dispatcher::Options opts;
   opts.queue_capacity = static_cast<std::size_t>(cfg.outputs_queue.capacity);
   opts.sink_queue_capacity = static_cast<std::size_t>(cfg.outputs_queue.sink_capacity);
   opts.lost_alert_interval = std::chrono::milliseconds(cfg.outputs_queue.lost_alert_interval_ms);
-  opts.hostname = host_name_or_empty();
+  opts.hostname = node_hostname();
   opts.format.time_format_iso_8601 = cfg.time_format_iso_8601;
   opts.format.json_include_output_property = cfg.json_include_output_property;
   opts.format.json_include_tags_property = cfg.json_include_tags_property;
