@@ -10,8 +10,12 @@
 #   build/e2e-tests           end-to-end tests (root, real BPF)
 
 .DEFAULT_GOAL := all
-# Build in parallel by default (one job per core); `make -j1` still works.
-MAKEFLAGS += -j$(shell nproc)
+# Build in parallel by default, one job per core (`make JOBS=1` for one).
+# Only the top level sets it: a recursive make shares the jobserver.
+JOBS ?= $(shell nproc)
+ifeq ($(MAKELEVEL),0)
+MAKEFLAGS += -j$(JOBS)
+endif
 # The official Falco rule files, test data kept outside the repository.
 # Tests that read them are skipped, with the reason, where they are absent.
 FALCO_RULES ?= ../shared/falco-rules

@@ -8,7 +8,7 @@
 #   $DESTDIR$PREFIX/bin/peregrine
 #   $DESTDIR$PREFIX/lib/systemd/system/peregrine.service
 #   $DESTDIR/etc/peregrine/peregrine.yaml
-#   $DESTDIR/etc/peregrine/rules.d/peregrine_rules.yaml
+#   $DESTDIR/etc/peregrine/rules.d/*.yaml (every file of rules/)
 #   $DESTDIR$PREFIX/share/doc/peregrine/{README.md,deploy.md}
 set -euo pipefail
 cd "$(dirname "$0")/.."

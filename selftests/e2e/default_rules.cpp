@@ -50,18 +50,6 @@ std::vector<Json> alerts_in(const std::vector<std::string>& lines) {
   return out;
 }
 
-void ensure_busybox_image() {
-  if (sh(kPodman + " image exists " + kBusyboxImage + ":latest") == 0) return;
-  TempDir dir;
-  const std::string root = dir.path + "/root";
-  REQUIRE(sh("mkdir -p " + root + "/bin && cd " + root +
-             "/bin && for a in $(/bin/busybox --list); do ln -sf busybox $a; done && "
-             "cp --remove-destination /bin/busybox busybox && tar -C " +
-             root + " -cf " + dir.path + "/image.tar .") == 0);
-  REQUIRE(sh(kPodman + " import --change 'ENV PATH=/bin' " + dir.path + "/image.tar " +
-             kBusyboxImage + ":latest >/dev/null") == 0);
-}
-
 namespace {
 
 bool output_has(const Json& j, const std::string& rule, const std::string& marker) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "harness.h"
+#include "podman.h"
 
 namespace pg::e2e::defaults {
 
@@ -51,10 +52,9 @@ struct Barrier {
 int run_table(Daemon& d, const std::vector<RuleCase>& cases, const Barrier& barrier,
               const std::string& benign_phase = "", const std::string& attack_phase = "");
 
-// podman as the container tests run it, and their busybox-static image
-// (built once per machine, the same one containers_test.cpp builds).
-inline const std::string kPodman = "podman --runtime runc --cgroup-manager=cgroupfs";
-inline const std::string kBusyboxImage = "localhost/pg-e2e-busybox";
-void ensure_busybox_image();
+// podman as the container tests run it, and their busybox-static image.
+using podman::ensure_busybox_image;
+using podman::kPodman;
+inline const std::string& kBusyboxImage = podman::kImage;
 
 }  // namespace pg::e2e::defaults

@@ -17,58 +17,6 @@ using namespace pg::e2e::defaults;
 
 namespace {
 
-std::string trim(std::string s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-  return s;
-}
-
-// `podman system service` on a private socket, and the containers started
-// through it; all removed by the destructor.
-struct Podman {
-  Podman() {
-    REQUIRE_MESSAGE(sh("command -v podman >/dev/null && command -v runc >/dev/null") == 0,
-                    "podman/runc missing: run make deps");
-    ensure_busybox_image();
-    socket = dir.path + "/podman.sock";
-    pid = fork();
-    if (pid == 0) {
-      setpgid(0, 0);
-      const std::string arg = "unix://" + socket;
-      execlp("podman", "podman", "--runtime", "runc", "--cgroup-manager=cgroupfs", "system",
-             "service", "--time=0", arg.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    for (int i = 0; i < 200 && access(socket.c_str(), F_OK) != 0; ++i)
-      std::this_thread::sleep_for(50ms);
-    REQUIRE_MESSAGE(access(socket.c_str(), F_OK) == 0, "podman system service did not start");
-  }
-  ~Podman() {
-    for (const auto& n : names) sh(kPodman + " rm -f -t 0 " + n + " >/dev/null 2>&1");
-    if (pid > 0) {
-      kill(pid, SIGTERM);
-      int st = 0;
-      for (int i = 0; i < 100 && waitpid(pid, &st, WNOHANG) == 0; ++i)
-        std::this_thread::sleep_for(50ms);
-      if (waitpid(pid, &st, WNOHANG) == 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &st, 0);
-      }
-    }
-  }
-  std::string start(const std::string& name, const std::string& flags) {
-    names.push_back(name);
-    std::string id = trim(run_capture(
-        kPodman + " run -d --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 " +
-        flags + " --name " + name + " " + kBusyboxImage + " sleep 600"));
-    REQUIRE_MESSAGE(id.size() == 64, "podman run failed for " << name);
-    return id;
-  }
-  TempDir dir;
-  std::string socket;
-  pid_t pid = -1;
-  std::vector<std::string> names;
-};
-
 // `sh -c SCRIPT` in a container, output discarded.
 std::string in(const std::string& container, const std::string& script) {
   return kPodman + " exec " + container + " sh -c '" + script + "' >/dev/null 2>&1";
@@ -78,7 +26,7 @@ std::string in(const std::string& container, const std::string& script) {
 
 TEST_CASE(
     "default rules in containers: each attack fires its rule, each benign neighbour is quiet") {
-  Podman podman;
+  podman::Api podman;
   const std::string tag = std::to_string(getpid());
   const std::string plain = "pg-e2e-rules-" + tag, net = "pg-e2e-rules-net-" + tag,
                     priv = "pg-e2e-rules-priv-" + tag;

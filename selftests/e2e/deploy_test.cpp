@@ -4,10 +4,12 @@
 // the host mounted under /host, catching an attack on the host and one in
 // another container.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -77,6 +79,16 @@ TEST_CASE("deploy: the systemd unit passes systemd-analyze verify; a broken one 
   CHECK(verify_unit(unit).first != 0);
 }
 
+// Where the default ruleset (every rules/*.yaml) is installed.
+static std::vector<std::string> default_rules_files() {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator("rules"))
+    if (e.path().extension() == ".yaml")
+      out.push_back("/etc/peregrine/rules.d/" + e.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 TEST_CASE("deploy: make install honours PREFIX and DESTDIR; the binary is stripped") {
   TempDir t;
   const std::string dest = t.path + "/root";
@@ -86,7 +98,7 @@ TEST_CASE("deploy: make install honours PREFIX and DESTDIR; the binary is stripp
   REQUIRE(access(bin.c_str(), X_OK) == 0);
   CHECK(run_capture("readelf -S " + bin + " | grep -c '\\.symtab'").starts_with("0"));
   CHECK(fs::exists(dest + "/etc/peregrine/peregrine.yaml"));
-  CHECK(fs::exists(dest + "/etc/peregrine/rules.d/peregrine_rules.yaml"));
+  for (const auto& f : default_rules_files()) CHECK_MESSAGE(fs::exists(dest + f), f);
   const std::string unit = slurp(dest + "/opt/pg/lib/systemd/system/peregrine.service");
   CHECK(unit.find("ExecStart=/opt/pg/bin/peregrine run -c /etc/peregrine/peregrine.yaml") !=
         std::string::npos);
@@ -111,9 +123,10 @@ TEST_CASE(
                         deb_path + " >" + t.path + "/apt.log 2>&1") == 0,
                   slurp(t.path + "/apt.log"));
   const std::string listed = run_capture("dpkg -L peregrine");
-  for (const char* f : {"/usr/bin/peregrine", "/etc/peregrine/peregrine.yaml",
-                        "/etc/peregrine/rules.d/peregrine_rules.yaml",
-                        "/usr/lib/systemd/system/peregrine.service"}) {
+  std::vector<std::string> expected{"/usr/bin/peregrine", "/etc/peregrine/peregrine.yaml",
+                                    "/usr/lib/systemd/system/peregrine.service"};
+  for (const auto& f : default_rules_files()) expected.push_back(f);
+  for (const auto& f : expected) {
     CHECK_MESSAGE(listed.find(f) != std::string::npos, f);
     CHECK_MESSAGE(fs::exists(f), f);
   }
@@ -128,7 +141,8 @@ TEST_CASE(
     const int before = count_our_programs();
     Daemon d(Daemon::Command{{"/usr/bin/peregrine", "run", "-o", "json_output=true"}});
     REQUIRE_MESSAGE(d.ready(), d.stderr_text());
-    CHECK(d.stderr_text().find("from 1 files") != std::string::npos);  // rules.d
+    const std::string loaded = fmt::format("from {} files", default_rules_files().size());
+    CHECK_MESSAGE(d.stderr_text().find(loaded) != std::string::npos, d.stderr_text());  // rules.d
     read_shadow_on_host();
     auto a = d.wait_for(
         [](const Json& j) {

@@ -249,7 +249,7 @@ TEST_CASE("deploy manifests: the DaemonSet's privileges, mounts, probes and flag
     auto parses = [](std::vector<std::string> argv) {
       CLI::App app;
       int exit_code = 0;
-      add_run_command(app, exit_code);
+      add_run_command(app, exit_code, "peregrine run");
       app.get_subcommand("run")->callback([] {});  // parse, do not run
       std::reverse(argv.begin(), argv.end());      // CLI11 takes a vector last-first
       try {
