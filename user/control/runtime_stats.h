@@ -23,7 +23,9 @@ struct RuntimeStats {
   std::atomic<double> records_per_s{0};
   std::atomic<double> alerts_per_s{0};
   // steady_clock nanoseconds of the last event-loop turn (health check).
-  std::atomic<int64_t> last_loop_ns{0};
+  // A daemon that has just started counts as turning: its first batch may
+  // be the whole backlog since the programs were attached.
+  std::atomic<int64_t> last_loop_ns{std::chrono::steady_clock::now().time_since_epoch().count()};
 
   void touch() {
     last_loop_ns.store(std::chrono::steady_clock::now().time_since_epoch().count(),
