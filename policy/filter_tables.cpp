@@ -11,13 +11,6 @@ namespace pg::policy {
 
 namespace {
 
-// Names of the filtered syscalls, in pg_fkind order (the catalogue's).
-#define PG_FK_NAME_ROW(name, ...) #name,
-constexpr std::array<std::string_view, PG_FK__COUNT> kKindNames{
-    PG_OPEN_SYSCALLS(PG_FK_NAME_ROW) "connect",
-    PG_PATHOP_SYSCALLS(PG_FK_NAME_ROW) PG_ARGS_SYSCALLS(PG_FK_NAME_ROW)};
-#undef PG_FK_NAME_ROW
-
 bool clause_equal(const KClause& a, const KClause& b) { return to_string(a) == to_string(b); }
 
 // Fields judged by a lookup in the pg_fpath trie.
@@ -63,16 +56,6 @@ bool uses_field(const KClause& c, int field) {
 
 }  // namespace
 
-std::string_view filter_kind_name(uint32_t kind) {
-  return kind < PG_FK__COUNT ? kKindNames[kind] : std::string_view{};
-}
-
-int filter_kind_of(std::string_view evt_type) {
-  for (uint32_t k = 0; k < PG_FK__COUNT; ++k)
-    if (kKindNames[k] == evt_type) return int(k);
-  return -1;
-}
-
 FilterTables build_filter_tables(const Ruleset& rs, const LoweringOptions& o) {
   FilterTables t;
   const auto& rules = rs.rules;
@@ -94,7 +77,7 @@ FilterTables build_filter_tables(const Ruleset& rs, const LoweringOptions& o) {
     for (uint32_t k = 0; k < PG_FK__COUNT; ++k) {
       const auto& et = rules[i].event_types;
       if (et.all ||
-          std::binary_search(et.names.begin(), et.names.end(), std::string(kKindNames[k])))
+          std::binary_search(et.names.begin(), et.names.end(), std::string(filter_kind_name(k))))
         kinds[i].push_back(k);
     }
   }
@@ -135,7 +118,11 @@ FilterTables build_filter_tables(const Ruleset& rs, const LoweringOptions& o) {
       std::size_t slot = std::size_t(it - t.slots.begin());
       it->rules.push_back(i);
       slot_set(t.rule_slots[i], slot);
-      for (uint32_t k : kinds[i]) slot_set(t.kind[k], slot);
+      // The clause's own event types, when it names them, among the rule's.
+      auto only = std::find_if(c.literals.begin(), c.literals.end(),
+                               [](const KLiteral& l) { return l.field == kKindLiteral; });
+      for (uint32_t k : kinds[i])
+        if (only == c.literals.end() || only->accepts[k]) slot_set(t.kind[k], slot);
     }
   }
 

@@ -23,11 +23,6 @@
 
 namespace pg::policy {
 
-// The syscall behind each pg_fkind, as evt.type names it.
-std::string_view filter_kind_name(uint32_t kind);
-// pg_fkind of an evt.type name, or -1 when that syscall is not filtered.
-int filter_kind_of(std::string_view evt_type);
-
 struct Slot {
   KClause clause;
   std::vector<std::size_t> rules;  // indexes into the ruleset's rules

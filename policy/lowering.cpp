@@ -3,6 +3,7 @@
 #include <fnmatch.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstring>
 #include <optional>
@@ -13,6 +14,13 @@
 
 namespace pg::policy {
 namespace {
+
+// Names of the filtered syscalls, in pg_fkind order (the catalogue's).
+#define PG_FK_NAME_ROW(name, ...) #name,
+constexpr std::array<std::string_view, PG_FK__COUNT> kKindNames{
+    PG_OPEN_SYSCALLS(PG_FK_NAME_ROW) "connect",
+    PG_PATHOP_SYSCALLS(PG_FK_NAME_ROW) PG_ARGS_SYSCALLS(PG_FK_NAME_ROW)};
+#undef PG_FK_NAME_ROW
 
 using Dnf = std::vector<KClause>;  // empty: false; {{}}: true
 
@@ -209,6 +217,30 @@ std::optional<bool> family_may(const FieldRef& f, Op op, const std::vector<Value
 
 // ---- literal mapping ----------------------------------------------------
 
+// What a glob pattern (fnmatch without flags, as the engine matches it)
+// fixes: every match starts with `prefix` and ends with `suffix`; a
+// pattern with no special character matches only itself (`exact`).
+struct GlobParts {
+  std::string prefix, suffix;
+  bool exact = false;
+};
+
+GlobParts glob_parts(std::string_view g) {
+  auto special = [](char c) { return c == '*' || c == '?' || c == '[' || c == ']' || c == '\\'; };
+  GlobParts out;
+  std::size_t i = 0;
+  while (i < g.size() && !special(g[i])) ++i;
+  out.prefix = std::string(g.substr(0, i));
+  if (i == g.size()) {
+    out.exact = true;
+    return out;
+  }
+  std::size_t j = g.size();
+  while (j > i && !special(g[j - 1])) --j;
+  out.suffix = std::string(g.substr(j));
+  return out;
+}
+
 bool clean_abs_path(std::string_view p) {
   if (p.size() + 1 > PG_PATH_KEY_MAX) return false;
   // pg_path_facts reads whole words past the NUL.
@@ -259,10 +291,25 @@ struct Lowering {
     return lit;
   }
 
+  // evt.type as the set of filtered syscalls it holds for (others are not
+  // judged by the kernel filter, so the literal says nothing of them).
+  Dnf kinds(const Node& n, bool negated) {
+    if (n.rhs == RhsKind::Field || n.rhs == RhsKind::None || !n.field.transformers.empty())
+      return dnf_true();
+    auto lit = enumerate(kKindLiteral, PG_FK__COUNT, [&](uint32_t k) -> std::optional<bool> {
+      auto r = str_op(n.op, n.values, filter_kind_name(k));
+      if (!r) return std::nullopt;
+      return *r != negated;
+    });
+    if (!lit) return dnf_true();
+    lit->text = {(negated ? "not " : "") + to_string(n)};
+    return one({*lit});
+  }
+
   Dnf compare(const Node& n, bool negated) {
     const FieldRef& f = n.field;
     const std::string text = (negated ? "not " : "") + to_string(n);
-    if (f.name == "evt.type" || f.name == "syscall.type") return dnf_true();  // pg_fkind
+    if (f.name == "evt.type" || f.name == "syscall.type") return kinds(n, negated);
     if (!f.transformers.empty() || n.rhs == RhsKind::Field || n.rhs == RhsKind::None)
       return unknown(n, negated);
     const auto& vals = n.values;
@@ -368,11 +415,26 @@ struct Lowering {
         return dnf_true();  // "not in" nothing: always true
     }
 
+    // A glob on an open's path: its literal start and end.
+    if (f.name == "fd.name" && n.op == Op::Glob && !negated && vals.size() == 1) {
+      const GlobParts g = glob_parts(vals[0].text);
+      KLiteral pre, suf;
+      pre.field = PG_FF_PATH;
+      suf.field = PG_FF_SUFFIX;
+      if (g.exact && clean_abs_path(g.prefix)) pre.values.push_back(g.prefix);
+      if (!g.exact && g.prefix.size() > 1 && g.prefix.size() + 1 <= PG_PATH_KEY_MAX)
+        pre.prefixes.push_back(g.prefix);
+      if (!g.exact && !g.suffix.empty() && g.suffix.size() + 1 <= PG_PATH_KEY_MAX)
+        suf.prefixes.push_back(g.suffix);
+      if (!pre.values.empty() || !pre.prefixes.empty()) lits.push_back(pre);
+      if (!suf.prefixes.empty()) lits.push_back(suf);
+    }
+
     // Paths of opens.
     if (f.name == "fd.name" || f.name == "fd.directory" || f.name == "fd.filename") {
       KLiteral lit;
       lit.field = PG_FF_PATH;
-      bool ok = true;
+      bool ok = true, toplevel = false;
       bool neg = negated;
       Op op = n.op;
       if (op == Op::Ne) {
@@ -394,6 +456,9 @@ struct Lowering {
           lit.field = PG_FF_SUFFIX;
           ok = ok && !s.empty() && s.size() + 1 <= PG_PATH_KEY_MAX;
           lit.prefixes.push_back(s);
+        } else if (f.name == "fd.directory" && !neg && (op == Op::Eq || op == Op::In) &&
+                   vals.size() == 1 && s == "/") {
+          toplevel = true;  // "/x": a fact of its own, not the prefix "/" of every path
         } else if (f.name == "fd.directory" && !neg && (op == Op::Eq || op == Op::In)) {
           std::string p = s == "/" ? s : s + "/";
           ok = ok && p.size() + 1 <= PG_PATH_KEY_MAX;
@@ -408,7 +473,13 @@ struct Lowering {
       }
       // Exact and prefix sets on one literal: in the same trie.
       if (lit.field == PG_FF_SUFFIX && !lit.values.empty()) ok = false;
-      if (ok && !vals.empty()) {
+      if (ok && toplevel) {
+        KLiteral top;
+        top.field = PG_FF_TOPLEVEL;
+        top.accepts.set();
+        top.accepts[0] = false;
+        lits.push_back(top);
+      } else if (ok && !vals.empty()) {
         lit.negated = neg;
         sort_unique(lit.values);
         sort_unique(lit.prefixes);
@@ -429,12 +500,21 @@ struct Lowering {
       bool ok = !vals.empty();
       for (const auto& v : vals) {
         ok = ok && v.text.size() <= max_len;
-        if (op == Op::Eq || op == Op::In)
+        if (op == Op::Eq || op == Op::In) {
           lit.values.push_back(v.text);
-        else if (!neg && (op == Op::StartsWith || (pmatch && op == Op::PMatch)))
+        } else if (!neg && (op == Op::StartsWith || (pmatch && op == Op::PMatch))) {
           lit.prefixes.push_back(v.text);
-        else
+        } else if (!neg && op == Op::Glob && vals.size() == 1) {
+          const GlobParts g = glob_parts(v.text);
+          if (g.exact)
+            lit.values.push_back(g.prefix);
+          else if (!g.prefix.empty())
+            lit.prefixes.push_back(g.prefix);
+          else
+            ok = false;
+        } else {
           ok = false;
+        }
       }
       if (ok) {
         lit.negated = neg;
@@ -511,17 +591,21 @@ struct Lowering {
       if (d.empty()) return {};  // false
       if (!is_true(d)) parts.push_back(std::move(d));
     }
-    // Over budget: drop the widest operand (it becomes true) until it fits.
+    // Over budget: drop an operand (it becomes true) until it fits: first
+    // the exclusions (an exception's "not (proc.name = x and ...)" passes
+    // almost every event anyway), widest first; then the widest of the rest.
     auto product = [&] {
       std::size_t p = 1;
       for (const auto& d : parts) p = std::min<std::size_t>(p * d.size(), SIZE_MAX / 64);
       return p;
     };
+    auto weaker = [](const Dnf& a, const Dnf& b) {  // "a is kept before b"
+      const bool ea = excludes_only(a), eb = excludes_only(b);
+      if (ea != eb) return eb;
+      return a.size() < b.size();
+    };
     while (!parts.empty() && product() > max_clauses) {
-      auto widest = std::max_element(parts.begin(), parts.end(), [](const Dnf& a, const Dnf& b) {
-        return a.size() < b.size();
-      });
-      parts.erase(widest);
+      parts.erase(std::max_element(parts.begin(), parts.end(), weaker));
       coarsened = true;
     }
     Dnf acc = dnf_true();
@@ -549,6 +633,15 @@ struct Lowering {
       return dnf_true();
     }
     return acc;
+  }
+
+  // Every clause of `d` only excludes values (negated sets and paths):
+  // such an operand narrows little, so it is the first to go over budget.
+  static bool excludes_only(const Dnf& d) {
+    return std::all_of(d.begin(), d.end(), [](const KClause& c) {
+      return std::all_of(c.literals.begin(), c.literals.end(),
+                         [](const KLiteral& l) { return !l.enumerated() && l.negated; });
+    });
   }
 
   // a and b, or nothing when they contradict.
@@ -677,15 +770,28 @@ std::string join(const std::vector<std::string>& v, std::string_view sep) {
 
 }  // namespace
 
+std::string_view filter_kind_name(uint32_t kind) {
+  return kind < PG_FK__COUNT ? kKindNames[kind] : std::string_view{};
+}
+
+int filter_kind_of(std::string_view evt_type) {
+  for (uint32_t k = 0; k < PG_FK__COUNT; ++k)
+    if (kKindNames[k] == evt_type) return int(k);
+  return -1;
+}
+
 bool KLiteral::enumerated() const {
-  return field == PG_FF_CLASS || field == PG_FF_RAW || field == PG_FF_FAMILY ||
-         field == PG_FF_CONTAINER || field == PG_FF_MEMFD;
+  return field == kKindLiteral || field == PG_FF_TOPLEVEL || field == PG_FF_CLASS ||
+         field == PG_FF_RAW || field == PG_FF_FAMILY || field == PG_FF_CONTAINER ||
+         field == PG_FF_MEMFD;
 }
 
 bool KernelHalf::sharper_than_type() const {
   if (clauses.empty()) return true;
-  return std::all_of(clauses.begin(), clauses.end(),
-                     [](const KClause& c) { return !c.literals.empty(); });
+  return std::all_of(clauses.begin(), clauses.end(), [](const KClause& c) {
+    return std::any_of(c.literals.begin(), c.literals.end(),
+                       [](const KLiteral& l) { return l.field != kKindLiteral; });
+  });
 }
 
 KernelHalf lower_rule(const Rule& rule, const LoweringOptions& o) {
@@ -737,6 +843,10 @@ std::string_view kernel_field_name(int field) {
       return "args";
     case PG_FF_MEMFD:
       return "exe-from-memfd";
+    case PG_FF_TOPLEVEL:
+      return "path-in-root";
+    case kKindLiteral:
+      return "syscall";
     default:
       return "?";
   }
@@ -752,6 +862,12 @@ std::string to_string(const KLiteral& lit) {
             : ctr       ? "container"
                         : "") +
            "} [" + join(lit.text, "; ") + "]";
+  }
+  if (lit.field == kKindLiteral) {
+    std::vector<std::string> vs;
+    for (uint32_t k = 0; k < PG_FK__COUNT; ++k)
+      if (lit.accepts[k]) vs.push_back(std::string(filter_kind_name(k)));
+    return out + " in {" + join(vs, ",") + "} [" + join(lit.text, "; ") + "]";
   }
   if (lit.enumerated()) {
     std::vector<std::string> vs;

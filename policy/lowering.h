@@ -22,15 +22,28 @@
 
 namespace pg::policy {
 
-// One kernel-judgeable constraint on one field (enum pg_ffield). The event
-// type is not a literal: it is the rule's event-type set (pg_fkind).
+// The syscall behind each pg_fkind, as evt.type names it.
+std::string_view filter_kind_name(uint32_t kind);
+// pg_fkind of an evt.type name, or -1 when that syscall is not filtered.
+int filter_kind_of(std::string_view evt_type);
+
+// The event types a clause can hold for, among the filtered syscalls
+// (pg_fkind values in `accepts`). Not a kernel field: it decides which
+// syscalls' pg_fkind entries carry the clause's slot, so a clause that
+// came from `evt.type = rename and ...` is not judged for opens. A clause
+// without one holds for every event type of its rule.
+inline constexpr int kKindLiteral = PG_FF__COUNT;
+static_assert(PG_FK__COUNT <= PG_ENUM_VALUES, "kind literals hold a pg_fkind set");
+
+// One kernel-judgeable constraint on one field (enum pg_ffield), or the
+// clause's event types (kKindLiteral).
 struct KLiteral {
   int field = PG_FF_CLASS;
-  bool negated = false;                  // value sets: "not in"
-  std::bitset<PG_ENUM_VALUES> accepts;   // enumerated fields: the values that pass
-  std::vector<std::string> values;       // comm, uid, port, exact paths (sorted)
-  std::vector<std::string> prefixes;     // PG_FF_PATH prefixes, PG_FF_SUFFIX suffixes (sorted)
-  std::vector<std::string> text;         // the condition pieces it stands for
+  bool negated = false;                 // value sets: "not in"
+  std::bitset<PG_ENUM_VALUES> accepts;  // enumerated fields: the values that pass
+  std::vector<std::string> values;      // comm, uid, port, exact paths (sorted)
+  std::vector<std::string> prefixes;    // PG_FF_PATH prefixes, PG_FF_SUFFIX suffixes (sorted)
+  std::vector<std::string> text;        // the condition pieces it stands for
 
   bool enumerated() const;
 };

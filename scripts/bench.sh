@@ -106,14 +106,18 @@ open_family=open,openat,openat2,creat
 bench "getppid, open family traced (no filter)" "$open_family" getppid "$GETPPID_N"
 bench "open+close, open family traced (no filter)" "$open_family" openclose "$OPEN_N" "$tmp/target"
 
-# ---- the kernel filter: `peregrine run` with Falco's stable rules ----------
-STABLE=../shared/falco-rules/falco_rules.yaml
+# ---- the kernel filter: `peregrine run` with Falco's rule files ------------
+RULES_DIR=${FALCO_RULES:-../shared/falco-rules}
+STABLE=$RULES_DIR/falco_rules.yaml
+INCUBATING=$RULES_DIR/falco-incubating_rules.yaml
+SANDBOX=$RULES_DIR/falco-sandbox_rules.yaml
+daemon_rules=(-r "$STABLE")  # the rule files start_daemon loads
 daemon_extra=()  # more `peregrine run` arguments for filter_bench
 
 start_daemon() {  # start_daemon LOGNAME ARGS...
   local log=$1
   shift
-  "$PEREGRINE" run -r "$STABLE" -c /dev/null --json "$@" >"$tmp/$log.out" 2>"$tmp/$log.err" &
+  "$PEREGRINE" run "${daemon_rules[@]}" -c /dev/null --json "$@" >"$tmp/$log.out" 2>"$tmp/$log.err" &
   tracer=$!
   for _ in $(seq 400); do
     # A second to settle: the daemon's start-up work is not what is measured.
@@ -216,10 +220,73 @@ else
   results+=("redis-benchmark: skipped (apt-get install redis-server redis-tools)")
 fi
 
+# Per rule set: the non-matching open loop with the BPF cost per call of
+# the open program (bpf_stats: run_time_ns / run_cnt while the loop ran),
+# and the rules the kernel let the most events through for.
+prog_ns() {  # prog_ns NAME: ns per call of the loaded program NAME so far
+  bpftool prog show -j 2>/dev/null | python3 -c '
+import json, sys
+for p in json.load(sys.stdin):
+    if p.get("name") == sys.argv[1] and p.get("run_cnt"):
+        print("%.0f %d" % (p["run_time_ns"] / p["run_cnt"], p["run_cnt"])); break
+else:
+    print("- 0")' "$1"
+}
+ruleset_rows() {  # ruleset_rows LABEL RULE-FILES...
+  local label=$1
+  shift
+  local args=() f
+  for f in "$@"; do args+=(-r "$f"); done
+  daemon_rules=("${args[@]}")
+  filter_bench "open+close non-matching, $label" 1 "$LOOP" openclose "$OPEN_N" "$tmp/target"
+  local stats_was
+  stats_was=$(sysctl -n kernel.bpf_stats_enabled)
+  start_daemon cost
+  sysctl -qw kernel.bpf_stats_enabled=1
+  "$LOOP" openclose "$OPEN_N" "$tmp/target" >/dev/null
+  local ns
+  ns=$(prog_ns pg_exit_openat)
+  "$PEREGRINE" status --json >"$tmp/status.json" 2>/dev/null || echo '{}' >"$tmp/status.json"
+  sysctl -qw kernel.bpf_stats_enabled="$stats_was"
+  stop_tracer
+  counts "$tmp/cost.err"
+  results+=("$(printf '%-44s pg_exit_openat %s ns/call over %s calls; %s judged, %s passed (%s%%)' \
+    "open non-matching, $label" "${ns% *}" "${ns#* }" "$judged" "$passed" \
+    "$(awk -v p="$passed" -v j="$judged" 'BEGIN {printf "%.2f", j ? 100 * p / j : 0}')")")
+  top=$(python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+print("; ".join("%s: %d passed, %d matched" % (c["rule"], c["kernel_passed"], c["matches"])
+                for c in s.get("kernel_crossings", [])[:3]) or "none")' "$tmp/status.json")
+  results+=("$(printf '%-44s %s' "  top rules by crossings" "$top")")
+}
+if [ -r "$INCUBATING" ] && [ -r "$SANDBOX" ]; then
+  ruleset_rows "stable rules" "$STABLE"
+  ruleset_rows "stable+incubating" "$STABLE" "$INCUBATING"
+  ruleset_rows "stable+incubating+sandbox" "$STABLE" "$INCUBATING" "$SANDBOX"
+  daemon_rules=(-r "$STABLE")
+fi
+
 mixed_project
 filter_bench "make -j2 + find /usr, stable rules" 1 mixed_run
 # The same mixed workload once more with the filter on and once with it off:
-# the share of events stopped in the kernel, and the alerts of both.
+# the share of events stopped in the kernel, and the alerts of both; then
+# with every official file loaded.
+mixed_share() {  # mixed_share LABEL: one run with the filter on
+  start_daemon share
+  mixed_run >/dev/null
+  stop_tracer
+  counts "$tmp/share.err"
+  local at=$((judged + lifecycle))
+  results+=("$(printf '%-44s %s events at attached programs, %s crossed, %s%% stopped in the kernel, %s alerts' \
+    "mixed workload, $1" "$at" "$records" \
+    "$(awk -v s="$((at - records))" -v t="$at" 'BEGIN {printf "%.2f", t ? 100 * s / t : 0}')" "$alerts")")
+}
+if [ -r "$INCUBATING" ] && [ -r "$SANDBOX" ]; then
+  daemon_rules=(-r "$STABLE" -r "$INCUBATING" -r "$SANDBOX")
+  mixed_share "all three official files"
+  daemon_rules=(-r "$STABLE")
+fi
 for mode in filter nofilter; do
   if [ "$mode" = filter ]; then start_daemon "$mode"; else start_daemon "$mode" --no-kernel-filter; fi
   mixed_run >/dev/null

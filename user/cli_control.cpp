@@ -119,10 +119,11 @@ void print_policy_show(const json& p, std::ostream& out) {
     std::string state = !r["enabled"].get<bool>() ? "disabled"
                         : r["active"].get<bool>() ? "active"
                                                   : "inactive";
-    rows.push_back(
-        {cell(r["name"]), cell(r["priority"]), cell(r["source"]), state, cell(r["matches"]), tags});
+    rows.push_back({cell(r["name"]), cell(r["priority"]), cell(r["source"]), state,
+                    cell(r["kernel_passed"]), cell(r["matches"]), tags});
   }
-  print_table({"RULE", "PRIORITY", "SOURCE", "STATE", "MATCHES", "TAGS"}, rows, out);
+  print_table({"RULE", "PRIORITY", "SOURCE", "STATE", "KERNEL-PASSED", "MATCHES", "TAGS"}, rows,
+              out);
 }
 
 void print_status(const json& s, std::ostream& out) {
@@ -157,6 +158,14 @@ void print_status(const json& s, std::ostream& out) {
                      cell(s["policies"]), cell(s["rules_active"]), cell(s["generation"]),
                      cell(s["rule_load_errors"]));
   if (!s["metrics"].get<std::string>().empty()) out << "metrics:  " << cell(s["metrics"]) << "\n";
+  // Which rules the kernel filter lets events through for (and how many of
+  // those they then matched): the rules that make it leak.
+  if (s.contains("kernel_crossings") && !s["kernel_crossings"].empty()) {
+    out << "crossings: rules the kernel filter passed the most events for\n";
+    for (const auto& c : s["kernel_crossings"])
+      out << fmt::format("          {} passed, {} matched: {} ({})\n", cell(c["kernel_passed"]),
+                         cell(c["matches"]), cell(c["rule"]), cell(c["policy"]));
+  }
 }
 
 void add_control_commands(CLI::App& app, CLI::App* rules) {

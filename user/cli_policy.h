@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "user/control/socket.h"
 #include "user/kernel_filter.h"
 
 namespace pg::user {
@@ -20,6 +21,7 @@ struct ExplainOptions {
   std::string rule;                // empty: every rule
   std::vector<std::string> files;  // empty: the default ruleset (rules/*.yaml)
   std::string pin_dir = kDefaultPinDir;
+  std::string socket = control::kDefaultSocket;  // a daemon's (empty: none asked)
   bool json = false;
 };
 int run_policy_explain(const ExplainOptions& o, std::ostream& out, std::ostream& err);

@@ -124,6 +124,7 @@ enum pg_ffield {
 	PG_FF_EXE = 11,	     /* proc.exe (argv[0] at the process's exec), exact or prefix */
 	PG_FF_ARGS = 12,     /* proc.args (the rest of argv, space-joined), exact or prefix */
 	PG_FF_MEMFD = 13,    /* proc.is_exe_from_memfd (enum: 0 false, 1 true) */
+	PG_FF_TOPLEVEL = 14, /* open: the path names an entry of / itself (enum: 0 no, 1 yes) */
 	PG_FF__COUNT,
 };
 
@@ -496,6 +497,7 @@ PG_FILTER_INLINE void pg_slots_narrow(struct pg_slots *s, const struct pg_field_
 enum pg_path_facts {
 	PG_PF_CLEAN = 1 << 0,  /* absolute and normalised: no //, /./, /../, trailing / */
 	PG_PF_DOTDOT = 1 << 1, /* contains "../" */
+	PG_PF_TOPLEVEL = 1 << 2, /* clean, and no "/" but the first: "/", "/x" */
 };
 
 /* Path facts are computed eight bytes at a time (SWAR): for every byte
@@ -552,7 +554,7 @@ PG_FILTER_INLINE void pg_task_slots_stamp(struct pg_task_slots *c, const struct 
 PG_FILTER_INLINE __u32 pg_path_facts(const char *p, __u32 len)
 {
 	__u64 bad = len == 0 || p[0] != '/';
-	__u64 dotdot = 0;
+	__u64 dotdot = 0, deep = 0;
 	for (__u32 k = 0; k < (PG_PATH_KEY_MAX + 7) / 8; k++) {
 		if (8 * k >= len)
 			break;
@@ -574,8 +576,10 @@ PG_FILTER_INLINE __u32 pg_path_facts(const char *p, __u32 len)
 		__u64 double_dot = slash & dot1 & dot2 & (slash3 | end3); /* "/../", "/.." */
 		bad |= valid & (doubled | trailing | single_dot | double_dot);
 		dotdot |= valid & dot & dot1 & slash2;			      /* "../" */
+		deep |= valid & slash & (k == 0 ? ~0xffULL : ~0ULL);	      /* a second "/" */
 	}
-	return (bad ? 0 : PG_PF_CLEAN) | (dotdot ? PG_PF_DOTDOT : 0);
+	return (bad ? 0 : PG_PF_CLEAN) | (dotdot ? PG_PF_DOTDOT : 0) |
+	       (bad || deep ? 0 : PG_PF_TOPLEVEL);
 }
 
 /* rev[i] = fwd[len - 1 - i] for i < len (len < PG_PATH_KEY_MAX): eight

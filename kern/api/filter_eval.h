@@ -223,11 +223,14 @@ PG_FILTER_INLINE int pg_filter_paths(PG_FL_CTX ctx, __u32 gen, const struct pg_f
 		return pg_slots_any(s);
 	}
 	/* The path fields cost a scan: skip it when no slot left looks at them. */
-	const struct pg_field_mask *pm[3] = {pg_fl_mask(ctx, gen, PG_FF_RAW),
-					     pg_fl_mask(ctx, gen, PG_FF_PATH),
-					     pg_fl_mask(ctx, gen, PG_FF_SUFFIX)};
-	if (!(pm[0] && pg_slots_meet(s, &pm[0]->uses)) && !(pm[1] && pg_slots_meet(s, &pm[1]->uses)) &&
-	    !(pm[2] && pg_slots_meet(s, &pm[2]->uses)))
+	const struct pg_field_mask *pm[4] = {
+		pg_fl_mask(ctx, gen, PG_FF_RAW), pg_fl_mask(ctx, gen, PG_FF_PATH),
+		pg_fl_mask(ctx, gen, PG_FF_SUFFIX), pg_fl_mask(ctx, gen, PG_FF_TOPLEVEL)};
+	const int use_raw = pm[0] && pg_slots_meet(s, &pm[0]->uses);
+	const int use_resolved = (pm[1] && pg_slots_meet(s, &pm[1]->uses)) ||
+				 (pm[2] && pg_slots_meet(s, &pm[2]->uses)) ||
+				 (pm[3] && pg_slots_meet(s, &pm[3]->uses));
+	if (!use_raw && !use_resolved)
 		return 1;
 	__u32 facts = pg_path_facts(fwd->path, len);
 	PG_FILTER_NARROW(PG_FF_RAW,
@@ -235,8 +238,7 @@ PG_FILTER_INLINE int pg_filter_paths(PG_FL_CTX ctx, __u32 gen, const struct pg_f
 	if (len > 0 && fwd->path[0] != '/') {
 		/* Relative: judged as its directory + "/" + the path, which is
 		 * what userspace resolves it to whenever that is normalised. */
-		if (!((pm[1] && pg_slots_meet(s, &pm[1]->uses)) ||
-		      (pm[2] && pg_slots_meet(s, &pm[2]->uses))))
+		if (!use_resolved)
 			return 1;
 		long rlen = pg_fl_resolve(ctx, e, fwd, len);
 		if (rlen < 0 || rlen >= PG_PATH_KEY_MAX)
@@ -246,6 +248,8 @@ PG_FILTER_INLINE int pg_filter_paths(PG_FL_CTX ctx, __u32 gen, const struct pg_f
 	}
 	if (!(facts & PG_PF_CLEAN))
 		return 1;
+	PG_FILTER_NARROW(PG_FF_TOPLEVEL, pg_fl_enum(ctx, gen, PG_FF_TOPLEVEL,
+						    (facts & PG_PF_TOPLEVEL) ? 1 : 0));
 
 	fwd->gen = (__u8)gen;
 	fwd->field = PG_FF_PATH;

@@ -424,8 +424,15 @@ TEST_CASE("status and /metrics report the live counters; /healthz answers") {
   CHECK(has_events_map);
   CHECK(j["events"]["matched"].get<int>() >= 1);
   CHECK(j["kernel_drops"].contains("ring_buffer_full"));
+  // Crossings by rule: the kernel filter let the marker's open through for
+  // the rule, which then matched it.
+  REQUIRE(j["kernel_crossings"].size() >= 1);
+  CHECK(j["kernel_crossings"][0]["rule"] == "Marker");
+  CHECK(j["kernel_crossings"][0]["kernel_passed"].get<int>() >= 1);
+  CHECK(j["kernel_crossings"][0]["matches"].get<int>() >= 1);
   auto text = cli("status" + s.S());
   CHECK(text.out.find("programs: ") != std::string::npos);
+  CHECK(text.out.find("crossings: ") != std::string::npos);
   CHECK(text.out.find("drops:    ") != std::string::npos);
   // rules disable / enable through the CLI.
   REQUIRE(cli("rules disable Marker" + s.S()).rc == 0);
@@ -435,6 +442,7 @@ TEST_CASE("status and /metrics report the live counters; /healthz answers") {
   show = Json::parse(cli("policy show default --json" + s.S()).out);
   CHECK(show["rules"][0]["enabled"] == true);
   CHECK(show["rules"][0]["matches"] == 1);  // the counter survived both switches
+  CHECK(show["rules"][0]["kernel_passed"].get<int>() >= 1);
   d.stop();
 }
 

@@ -266,19 +266,22 @@ void PolicyManager::adopt_slow() {
     next = std::move(pending_);
   }
   if (!next) return;
-  // Carry each rule's match counter over, so per-rule counters (and the
+  // Carry each rule's match and kernel-passed counters over, so per-rule counters (and the
   // metrics built on them) never go backwards: rules that leave the engine
   // (disabled, policy unloaded) keep theirs in retired_ until they return.
   auto key = [](const ActivePolicy& a, const engine::CompiledRule& r) {
     return a.policies[r.origin].name + '\0' + r.rule->name;
   };
   if (active_->engine)
-    for (const auto& r : active_->engine->rules()) retired_[key(*active_, r)] = r.matches;
+    for (const auto& r : active_->engine->rules())
+      retired_[key(*active_, r)] = {r.matches, r.kernel_passed};
   for (const auto& r : next->engine->rules()) {
     auto it = retired_.find(key(*next, r));
     if (it == retired_.end()) continue;
     std::atomic_ref<uint64_t>(const_cast<uint64_t&>(r.matches))
-        .store(it->second, std::memory_order_relaxed);
+        .store(it->second.first, std::memory_order_relaxed);
+    std::atomic_ref<uint64_t>(const_cast<uint64_t&>(r.kernel_passed))
+        .store(it->second.second, std::memory_order_relaxed);
     retired_.erase(it);
   }
   if (hook_) hook_->activate(*next);

@@ -25,6 +25,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "policy/ruleset.h"
@@ -172,7 +173,8 @@ class PolicyManager {
   std::atomic<uint64_t> adopted_gen_{0};
   uint64_t next_gen_ = 1;
   std::shared_ptr<ActivePolicy> active_ = std::make_shared<ActivePolicy>();  // event thread
-  std::unordered_map<std::string, uint64_t> retired_;  // event thread: policy\0rule → matches
+  // Event thread: policy\0rule → (matches, kernel_passed).
+  std::unordered_map<std::string, std::pair<uint64_t, uint64_t>> retired_;
   std::atomic<uint64_t> load_errors_{0};
 };
 

@@ -5,6 +5,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
@@ -32,6 +33,27 @@ std::pair<uint64_t, uint64_t> policy_rules_and_alerts(const ActivePolicy& a, uin
     alerts += r.match_count();
   }
   return {rules, alerts};
+}
+
+constexpr size_t kTopCrossings = 5;
+
+// The rules the kernel filter lets the most events through for, most
+// first: where an operator looks when the filter leaks.
+Json top_crossings(const std::shared_ptr<const ActivePolicy>& cur, size_t n) {
+  Json out = Json::array();
+  if (!cur) return out;
+  std::vector<const engine::CompiledRule*> rules;
+  for (const auto& r : cur->engine->rules())
+    if (r.kernel_passed_count() > 0) rules.push_back(&r);
+  std::sort(rules.begin(), rules.end(),
+            [](auto* a, auto* b) { return a->kernel_passed_count() > b->kernel_passed_count(); });
+  if (rules.size() > n) rules.resize(n);
+  for (const auto* r : rules)
+    out.push_back({{"policy", cur->policies[r->origin].name},
+                   {"rule", r->rule->name},
+                   {"kernel_passed", r->kernel_passed_count()},
+                   {"matches", r->match_count()}});
+  return out;
 }
 
 Json optional_json(const std::optional<uint64_t>& v) { return v ? Json(*v) : Json(nullptr); }
@@ -302,6 +324,7 @@ Json ControlService::status() const {
   const uint64_t records = stats_.records.load(std::memory_order_relaxed);
   const uint64_t malformed = stats_.decode_errors.load(std::memory_order_relaxed);
   return Json{
+      {"kernel_crossings", top_crossings(cur, kTopCrossings)},
       {"version", kVersion},
       {"pid", int(getpid())},
       {"uptime_s", stats_.uptime_s()},
@@ -381,7 +404,8 @@ Json ControlService::policy_show(const std::string& name) const {
                      {"tags", rule.tags},
                      {"enabled", cur->rule_enabled(rule)},
                      {"active", compiled != nullptr},
-                     {"matches", compiled ? compiled->match_count() : 0}});
+                     {"matches", compiled ? compiled->match_count() : 0},
+                     {"kernel_passed", compiled ? compiled->kernel_passed_count() : 0}});
   }
   Json warnings = Json::array();
   for (const auto& d : p->rules->diagnostics.all())

@@ -67,10 +67,17 @@ struct CompiledRule {
   // Written only by the event thread; other threads (metrics, control)
   // read it through match_count().
   uint64_t matches = 0;
+  // Events the kernel filter let through for this rule (a slot of its
+  // passed) that its full condition then judged: with `matches`, how much
+  // of what crosses to userspace this rule is responsible for.
+  uint64_t kernel_passed = 0;
   uint32_t origin = 0;  // index of the ruleset it came from (see RulesetRef)
   pg_slots slots{};     // the rule's kernel filter slots (see set_kernel_filter)
   uint64_t match_count() const {
     return std::atomic_ref<const uint64_t>(matches).load(std::memory_order_relaxed);
+  }
+  uint64_t kernel_passed_count() const {
+    return std::atomic_ref<const uint64_t>(kernel_passed).load(std::memory_order_relaxed);
   }
 };
 
@@ -176,10 +183,14 @@ void Engine::process_in(SourceRules& rs, const View& v, std::string_view type, c
   while (i < a.size() || j < any.size()) {
     uint32_t idx = (i < a.size() && (j >= any.size() || a[i] < any[j])) ? a[i++] : any[j++];
     CompiledRule& r = rules_[idx];
-    if (gate && !pg_slots_meet(&r.slots, gate)) continue;
+    // One writer: relaxed stores keep the increments plain adds while
+    // other threads read the counters.
+    if (gate) {
+      if (!pg_slots_meet(&r.slots, gate)) continue;
+      std::atomic_ref<uint64_t>(r.kernel_passed)
+          .store(r.kernel_passed + 1, std::memory_order_relaxed);
+    }
     if (!r.condition->eval(v)) continue;
-    // One writer: a relaxed store keeps the increment a plain add while
-    // match_count() may read it from another thread.
     std::atomic_ref<uint64_t>(r.matches).store(r.matches + 1, std::memory_order_relaxed);
     emit(make_alert(r, v));
     if (!opts_.all_matches) return;
