@@ -73,6 +73,12 @@ struct LoweringOptions {
 
 KernelHalf lower_rule(const Rule& rule, const LoweringOptions& o = {});
 
+// The kernel fields (enum pg_ffield, or kKindLiteral for the event type)
+// that some comparison on `field` lowers to: `=`, `startswith` and `glob`
+// of a value of its type (and `contains "../"`), on any syscall. Empty: userspace only. This is
+// what `peregrine fields` prints and what the registry's hint must say.
+std::vector<int> kernel_fields_of(std::string_view field);
+
 // Human-readable forms, for `policy explain`.
 std::string to_string(const KLiteral& lit);
 std::string to_string(const KClause& clause);

@@ -6,6 +6,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "policy/lowering.h"
 #include "policy/ruleset.h"
 #include "user/bpf_loader.h"
 #include "user/config/config.h"
@@ -78,34 +79,12 @@ std::string sources_of(const pp::FieldInfo& f) {
   return join(s, ",");
 }
 
-std::string_view kernel_hint_name(pp::KernelHint k) {
-  switch (k) {
-    case pp::KernelHint::None:
-      return "none";
-    case pp::KernelHint::EvtType:
-      return "evttype";
-    case pp::KernelHint::Comm:
-      return "comm";
-    case pp::KernelHint::PComm:
-      return "pcomm";
-    case pp::KernelHint::Pid:
-      return "pid";
-    case pp::KernelHint::Uid:
-      return "uid";
-    case pp::KernelHint::Gid:
-      return "gid";
-    case pp::KernelHint::Path:
-      return "path";
-    case pp::KernelHint::Flags:
-      return "flags";
-    case pp::KernelHint::Family:
-      return "family";
-    case pp::KernelHint::Port:
-      return "port";
-    case pp::KernelHint::Container:
-      return "container";
-  }
-  return "none";
+// The kernel fields the lowering judges a comparison on `f` with (empty:
+// userspace only), by name.
+std::vector<std::string> kernel_fields(const pp::FieldInfo& f) {
+  std::vector<std::string> out;
+  for (int k : pp::kernel_fields_of(f.name)) out.emplace_back(pp::kernel_field_name(k));
+  return out;
 }
 
 void throw_if_failed(int code) {
@@ -284,7 +263,7 @@ int run_fields(const FieldsOptions& o, std::ostream& out, std::ostream& err) {
                          {"type", pp::field_type_name(f.type)},
                          {"arg", arg_form(f)},
                          {"sources", sources_of(f)},
-                         {"kernel", kernel_hint_name(f.kernel)},
+                         {"kernel", kernel_fields(f)},
                          {"extracted", missing.empty()},
                          {"unavailable_for", missing},
                          {"desc", f.desc}});
@@ -293,7 +272,9 @@ int run_fields(const FieldsOptions& o, std::ostream& out, std::ostream& err) {
       name.resize(std::max<std::size_t>(name.size(), 42), ' ');
       std::string type(pp::field_type_name(f.type));
       type.resize(8, ' ');
+      const auto kernel = kernel_fields(f);
       out << name << " " << type << " " << f.desc
+          << (kernel.empty() ? "" : " [kernel: " + join(kernel, ", ") + "]")
           << (missing.empty() ? "" : " [no extractor in this build: always <NA>]") << "\n";
     }
   }
