@@ -200,8 +200,10 @@ TEST_CASE("LOAD_ERR_ENGINE_VERSION: a file needing a newer engine is refused") {
   CHECK(load_yaml("- required_engine_version: 15\n").ok());
   CHECK(load_yaml("- required_engine_version: 0.57.0\n").ok());
   CHECK(load_yaml("- required_engine_version: 0.58.0\n").ok());
-  // 0.59 brought join()/concat(), which Peregrine does not have.
-  CHECK(load_yaml("- required_engine_version: 0.59.0\n").diagnostics.has(Code::ErrEngineVersion));
+  // Falco's current engine (0.63: join/concat/getopt, modifiers, \xHH).
+  CHECK(load_yaml("- required_engine_version: 0.63.0\n").ok());
+  CHECK(load_yaml("- required_engine_version: 63\n").ok());
+  CHECK(load_yaml("- required_engine_version: 0.64.0\n").diagnostics.has(Code::ErrEngineVersion));
   CHECK(load_yaml("- required_engine_version: banana\n").diagnostics.has(Code::ErrYamlValidate));
 }
 
