@@ -289,8 +289,43 @@ std::string quote_value(std::string_view v) {
   return out;
 }
 
+std::string_view call_name(Call c) {
+  switch (c) {
+    case Call::Join:
+      return "join";
+    case Call::Concat:
+      return "concat";
+    case Call::Getopt:
+      return "getopt";
+    case Call::List:
+    case Call::Literal:
+    case Call::None:
+      break;
+  }
+  return "";
+}
+
+std::optional<Call> call_from_name(std::string_view s) {
+  if (s == "join") return Call::Join;
+  if (s == "concat") return Call::Concat;
+  if (s == "getopt") return Call::Getopt;
+  return std::nullopt;
+}
+
 std::string to_string(const FieldRef& ref) {
   std::string s = ref.name;
+  if (ref.call == Call::Literal) {
+    // Always quoted: a bare word here would read as a field.
+    s = quote_value(ref.literal);
+    if (s.empty() || s.front() != '"') s = "\"" + s + "\"";
+  } else if (ref.is_call()) {
+    s = std::string(call_name(ref.call)) + "(";
+    for (std::size_t i = 0; i < ref.args.size(); ++i) {
+      if (i) s += ", ";
+      s += to_string(ref.args[i]);
+    }
+    s += ')';  // a List prints as `(a, b)`: call_name(List) is empty
+  }
   if (ref.arg) {
     // A bare argument stops at blanks, brackets and quotes; quote otherwise.
     bool bare = !ref.arg->empty();

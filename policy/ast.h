@@ -64,14 +64,33 @@ std::optional<Comparator> comparator_from_name(std::string_view s);
 std::string_view transformer_name(Transformer t);
 std::optional<Transformer> transformer_from_name(std::string_view s);
 
+// Multi-value transformers (Falco engine 0.59 and 0.60, libs 0.24): their
+// value is computed from several arguments instead of read from one field.
+//   join(sep, list)         the list's values joined by sep (a string)
+//   concat(a, b, ...)       single strings, concatenated (a string)
+//   getopt(list, optstring) argv parsed as getopt(3) does: options and their
+//                           values (a list); getopt(...)[c]: the value of
+//                           option c (the last one given), or <NA>
+// Their arguments are fields, transformer calls, quoted strings, numbers and
+// lists `(a, b, ...)` of those; `List` and `Literal` are such arguments.
+enum class Call : unsigned char { None, Join, Concat, Getopt, List, Literal };
+std::string_view call_name(Call c);
+// Join, Concat or Getopt for their names, nullopt otherwise.
+std::optional<Call> call_from_name(std::string_view s);
+
 // A reference to a field: `proc.aname[2]`, `tolower(proc.name)`,
-// `evt.arg.flags` (name "evt.arg", arg "flags").
+// `evt.arg.flags` (name "evt.arg", arg "flags"), or a multi-value
+// transformer call (`call` set; `name` empty, `field_id` -1).
 struct FieldRef {
   std::string name;                       // as registered (e.g. "evt.arg")
-  std::optional<std::string> arg;         // the [argument] or .key, when given
+  std::optional<std::string> arg;         // the [argument] or .key; getopt's [c]
   std::vector<Transformer> transformers;  // outermost first
   int field_id = -1;                      // index in the field registry after checking
   std::size_t pos = 0;                    // offset of the reference in its source text
+  Call call = Call::None;
+  std::vector<FieldRef> args;  // Join/Concat/Getopt: the arguments; List: the items
+  std::string literal;         // Literal: the unescaped text
+  bool is_call() const { return call != Call::None; }
 };
 
 struct Value {

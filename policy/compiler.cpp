@@ -374,6 +374,7 @@ class Compiler {
 
   void field_gap(const FieldRef& f, EventSource source, ItemType type, const std::string& item,
                  const MappedText& text, std::size_t pos) {
+    for (const auto& a : f.args) field_gap(a, source, type, item, text, pos);
     if (f.field_id < 0) return;
     const auto& reg = FieldRegistry::instance();
     if (deprecated_field(f.name))

@@ -85,7 +85,7 @@ constexpr FieldInfo kFields[] = {
   {"proc.name", T::String, A::None, false, false, SC, K::Comm, "process name (executable basename)"},
   {"proc.pname", T::String, A::None, false, false, SC, K::PComm, "name of the parent process"},
   {"proc.aname", T::String, A::Index, false, false, SC, K::None, "name of an ancestor (index 1 = parent); any ancestor without index"},
-  {"proc.args", T::String, A::None, false, false, SC, K::Path, "command-line arguments after the name"},
+  {"proc.args", T::String, A::Index, false, false, SC, K::Path, "command-line arguments after the name; proc.args[N]: the Nth of them (from 0)"},
   {"proc.cmdline", T::String, A::None, false, false, SC, K::None, "name and arguments"},
   {"proc.pcmdline", T::String, A::None, false, false, SC, K::None, "command line of the parent"},
   {"proc.acmdline", T::String, A::Index, false, false, SC, K::None, "command line of an ancestor"},

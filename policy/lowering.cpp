@@ -310,7 +310,8 @@ struct Lowering {
     const FieldRef& f = n.field;
     const std::string text = (negated ? "not " : "") + to_string(n);
     if (f.name == "evt.type" || f.name == "syscall.type") return kinds(n, negated);
-    if (!f.transformers.empty() || n.rhs == RhsKind::Field || n.rhs == RhsKind::None)
+    if (!f.transformers.empty() || f.is_call() || n.rhs == RhsKind::Field ||
+        n.rhs == RhsKind::None)
       return unknown(n, negated);
     const auto& vals = n.values;
     std::vector<KLiteral> lits;
@@ -531,7 +532,7 @@ struct Lowering {
     // proc.exe and proc.args as the process's exec set them: the kernel
     // keeps their first PG_PROC_STR - 1 bytes (see pg_proc_strs).
     if (f.name == "proc.exe") exact_or_prefix(PG_FF_EXE, PG_PROC_STR - 2, false);
-    if (f.name == "proc.args") exact_or_prefix(PG_FF_ARGS, PG_PROC_STR - 2, false);
+    if (f.name == "proc.args" && !f.arg) exact_or_prefix(PG_FF_ARGS, PG_PROC_STR - 2, false);
 
     if (lits.empty()) return unknown(n, negated);
     for (auto& l : lits) l.text = {text};

@@ -33,17 +33,35 @@ pg::Expected<OutputFormat, OutputError> parse_output(std::string_view text) {
     while (j < text.size() && (Lexer::is_ident_char(text[j]) || text[j] == '.')) ++j;
     std::string_view name = text.substr(i + 1, j - i - 1);
     std::size_t end = j;
-    if (j < text.size() && text[j] == '(' && transformer_from_name(name)) {
-      // %tolower(proc.name): up to the matching ')'.
+    if (j < text.size() && text[j] == '(' &&
+        (transformer_from_name(name) || call_from_name(name))) {
+      // %tolower(proc.name), %join(",", (a, b)): up to the matching ')',
+      // skipping quoted strings, then getopt's [c] if one follows.
       int depth = 0;
+      char quote = 0;
       for (end = j; end < text.size(); ++end) {
-        if (text[end] == '(') ++depth;
-        if (text[end] == ')' && --depth == 0) break;
+        char ch = text[end];
+        if (quote) {
+          if (ch == '\\')
+            ++end;
+          else if (ch == quote)
+            quote = 0;
+          continue;
+        }
+        if (ch == '"' || ch == '\'') quote = ch;
+        if (ch == '(') ++depth;
+        if (ch == ')' && --depth == 0) break;
       }
       if (end >= text.size())
         return pg::Unexpected(
             OutputError{"unclosed '(' in %" + std::string(name) + "(...)", start});
       ++end;
+      if (end < text.size() && text[end] == '[' && call_from_name(name)) {
+        auto close = text.find(']', end);
+        if (close == std::string_view::npos)
+          return pg::Unexpected(OutputError{"unclosed '[' after %" + std::string(name), start});
+        end = close + 1;
+      }
     } else if (j < text.size() && text[j] == '[') {
       auto close = text.find(']', j);
       if (close == std::string_view::npos)

@@ -88,10 +88,10 @@ class Parser {
       (void)lex_.scan_name();
       bool call = lex_.pos() < lex_.text().size() && lex_.text()[lex_.pos()] == '(';
       lex_.set_pos(save);
-      if (!call || !transformer_from_name(word)) {
+      if (!call || (!transformer_from_name(word) && !call_from_name(word))) {
         if (call && word != "not")
           lex_.fail("unknown transformer '" + std::string(word) +
-                    "' (known: tolower, toupper, b64, basename, len)");
+                    "' (known: tolower, toupper, b64, basename, len, join, concat, getopt)");
         Node n;
         n.kind = NodeKind::Macro;
         n.macro = *lex_.scan_name();
@@ -119,6 +119,20 @@ class Parser {
       inner.pos = f.pos;
       return inner;
     }
+    if (auto c = call_from_name(*name);
+        c && lex_.pos() < lex_.text().size() && lex_.text()[lex_.pos()] == '(') {
+      lex_.set_pos(lex_.pos() + 1);
+      f.call = *c;
+      do {
+        f.args.push_back(parse_call_arg(depth + 1, true));
+      } while (lex_.accept(','));
+      lex_.expect(')', "to close '" + *name + "('");
+      if (lex_.pos() < lex_.text().size() && lex_.text()[lex_.pos()] == '[') {
+        lex_.set_pos(lex_.pos() + 1);
+        f.arg = lex_.scan_field_arg();
+      }
+      return f;
+    }
     if (name->find('.') == std::string::npos)
       lex_.fail_at(f.pos, "'" + *name + "' is not a field (fields look like 'proc.name')");
     if (name->back() == '.' || name->find("..") != std::string::npos)
@@ -129,6 +143,45 @@ class Parser {
       f.arg = lex_.scan_field_arg();
     }
     return f;
+  }
+
+  // An argument of join/concat/getopt: a quoted string or a number, a field
+  // or transformer call, or (when `list_ok`) a list `(a, b, ...)` of those.
+  FieldRef parse_call_arg(int depth, bool list_ok) {
+    check_depth(depth);
+    lex_.skip_ws();
+    FieldRef a;
+    a.pos = lex_.pos();
+    auto text = lex_.text();
+    if (a.pos >= text.size()) lex_.fail("expected a transformer argument but the text ended");
+    char c = text[a.pos];
+    if (c == '"' || c == '\'') {
+      bool quoted = false;
+      a.call = Call::Literal;
+      a.literal = lex_.scan_value(quoted);
+      return a;
+    }
+    if ((c >= '0' && c <= '9') || c == '-' || c == '+') {
+      std::size_t e = a.pos + 1;
+      while (e < text.size() && (Lexer::is_ident_char(text[e]) || text[e] == '.')) ++e;
+      a.call = Call::Literal;
+      a.literal = std::string(text.substr(a.pos, e - a.pos));
+      lex_.set_pos(e);
+      return a;
+    }
+    if (c == '(') {
+      if (!list_ok) lex_.fail("a list cannot hold another list");
+      lex_.set_pos(a.pos + 1);
+      a.call = Call::List;
+      if (!lex_.accept(')')) {
+        do {
+          a.args.push_back(parse_call_arg(depth + 1, false));
+        } while (lex_.accept(','));
+        lex_.expect(')', "to close the list");
+      }
+      return a;
+    }
+    return parse_field(depth + 1);
   }
 
   Value parse_value() {

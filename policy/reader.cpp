@@ -22,52 +22,70 @@ class Reader {
       : file_(file), diags_(diags) {}
 
   std::vector<RawItem> run() {
-    // YAML::Load, not LoadAll: yaml-cpp 0.7's LoadAll can loop forever on
-    // some malformed input (found by our loader fuzzer; Falco hit the same,
-    // falcosecurity/falco#3281). Rules files are one document; a second one
-    // is refused below rather than silently ignored.
-    YAML::Node doc;
-    try {
-      doc = YAML::Load(file_->content);
-    } catch (const YAML::ParserException& e) {
-      error(Code::ErrYamlParse, ItemType::None, "", loc(e.mark), e.msg + " (fix the YAML syntax)");
-      return {};
-    } catch (const YAML::Exception& e) {
-      error(Code::ErrYamlParse, ItemType::None, "", loc(e.mark), e.msg);
-      return {};
-    }
-    if (int line = second_document_line()) {
-      error(Code::ErrYamlValidate, ItemType::None, "", Location{file_->path, line, 1},
-            "a rules file holds one YAML document; remove this '---' or split the file");
-      return {};
-    }
-    if (!doc || doc.IsNull()) return {};
-    if (!doc.IsSequence()) {
-      error(
-          Code::ErrYamlValidate, ItemType::None, "", loc(doc.Mark()),
-          "a rules file must be a YAML sequence of items (- rule: ..., - macro: ..., - list: ...)");
-      return {};
-    }
-    for (const auto& item : doc) {
+    // Falco reads every YAML document of a rules file (`---` separated), each
+    // a sequence of items. We split the documents ourselves and Load each:
+    // yaml-cpp 0.7's LoadAll can loop forever on some malformed input (found
+    // by our loader fuzzer; Falco hit the same, falcosecurity/falco#3281).
+    for (const std::string& text : documents()) {
       if (stop_) break;
-      read_item(item);
+      YAML::Node doc;
+      try {
+        doc = YAML::Load(text);
+      } catch (const YAML::ParserException& e) {
+        error(Code::ErrYamlParse, ItemType::None, "", loc(e.mark),
+              e.msg + " (fix the YAML syntax)");
+        return {};
+      } catch (const YAML::Exception& e) {
+        error(Code::ErrYamlParse, ItemType::None, "", loc(e.mark), e.msg);
+        return {};
+      }
+      if (!doc || doc.IsNull()) continue;
+      if (!doc.IsSequence()) {
+        error(Code::ErrYamlValidate, ItemType::None, "", loc(doc.Mark()),
+              "a rules file must be a YAML sequence of items (- rule: ..., - macro: ..., - list: "
+              "...)");
+        return {};
+      }
+      for (const auto& item : doc) {
+        if (stop_) break;
+        read_item(item);
+      }
     }
     return std::move(items_);
   }
 
  private:
-  // Line of a `---` that starts a second document (after content), or 0.
-  int second_document_line() const {
-    bool content = false;
-    for (std::size_t i = 0; i < file_->lines.size(); ++i) {
-      std::string_view l = file_->lines[i];
+  // The file's documents, split at `---` lines (a marker is always at
+  // column 0, so block scalars cannot hold one). Each keeps the file's line
+  // numbers: the lines of the other documents are blank in it, the marker
+  // itself is blanked out, so marks point into the file as written.
+  std::vector<std::string> documents() const {
+    std::vector<std::pair<std::size_t, std::size_t>> ranges;  // [first, last) lines
+    std::size_t begin = 0;
+    const auto& lines = file_->lines;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      std::string_view l = lines[i];
       bool marker = l.starts_with("---") && (l.size() == 3 || l[3] == ' ' || l[3] == '\t');
-      if (marker && content) return static_cast<int>(i) + 1;
-      auto first = l.find_first_not_of(" \t");
-      if (!marker && first != std::string_view::npos && l[first] != '#' && l[first] != '%')
-        content = true;
+      if (!marker) continue;
+      if (i > begin) ranges.emplace_back(begin, i);
+      begin = i;  // the marker line belongs to its document (blanked below)
     }
-    return 0;
+    ranges.emplace_back(begin, lines.size());
+    if (ranges.size() == 1) return {file_->content};
+    std::vector<std::string> docs;
+    for (const auto& [first, last] : ranges) {
+      std::string text(first, '\n');
+      for (std::size_t i = first; i < last; ++i) {
+        std::string_view l = lines[i];
+        if (i == first && l.starts_with("---"))
+          text += std::string(3, ' ') + std::string(l.substr(3));
+        else
+          text += l;
+        text += '\n';
+      }
+      docs.push_back(std::move(text));
+    }
+    return docs;
   }
 
   Location loc(const YAML::Mark& m) const {

@@ -191,8 +191,66 @@ class Checker {
 
 }  // namespace
 
+namespace {
+
+bool is_list_arg(const FieldRef& a) { return effective_type(a) == FieldType::StringList; }
+bool is_string_arg(const FieldRef& a) {
+  FieldType t = effective_type(a);
+  return t == FieldType::String || t == FieldType::Path;
+}
+
+// The argument rules are libs' (sinsp_filtercheck_multivalue_transformer):
+// join(single, list), concat(string, string, ...), getopt(list, string).
+std::optional<std::string> resolve_call(FieldRef& ref, EventSource source, bool& unknown) {
+  if (ref.call == Call::Literal) return std::nullopt;
+  for (auto& a : ref.args)
+    if (auto e = resolve_field(a, source, unknown)) return e;
+  const std::string name(call_name(ref.call));
+  if (ref.arg && ref.call != Call::Getopt)
+    return name + "() takes no argument; remove '[" + *ref.arg + "]'";
+  switch (ref.call) {
+    case Call::Join:
+      if (ref.args.size() != 2)
+        return "join() takes two arguments, a separator and a list, e.g. join(\",\", (proc.name, "
+               "proc.pname))";
+      if (is_list_arg(ref.args[0]))
+        return "join()'s separator must be a single value, not '" + to_string(ref.args[0]) + "'";
+      if (!is_list_arg(ref.args[1]))
+        return "join()'s second argument must be a list, (a, b, ...) or a list field, not '" +
+               to_string(ref.args[1]) + "'";
+      break;
+    case Call::Concat:
+      if (ref.args.size() < 2) return "concat() takes at least two strings";
+      for (const auto& a : ref.args)
+        if (!is_string_arg(a))
+          return "concat() takes single strings; '" + to_string(a) + "' is " +
+                 std::string(field_type_name(effective_type(a)));
+      break;
+    case Call::Getopt:
+      if (ref.args.size() != 2)
+        return "getopt() takes two arguments, the arguments as a list and an optstring, e.g. "
+               "getopt((proc.args[0], proc.args[1]), \"n:t\")";
+      if (!is_list_arg(ref.args[0]))
+        return "getopt()'s first argument must be a list, (a, b, ...) or a list field, not '" +
+               to_string(ref.args[0]) + "'";
+      if (!is_string_arg(ref.args[1]))
+        return "getopt()'s optstring must be a single string, not '" + to_string(ref.args[1]) + "'";
+      if (ref.arg && ref.arg->size() != 1)
+        return "getopt()'s [argument] must be one option character, not '" + *ref.arg + "'";
+      break;
+    case Call::List:
+    case Call::Literal:
+    case Call::None:
+      break;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<std::string> resolve_field(FieldRef& ref, EventSource source, bool& unknown) {
   unknown = false;
+  if (ref.is_call()) return resolve_call(ref, source, unknown);
   const auto& reg = FieldRegistry::instance();
   std::optional<std::string> dotted;
   auto id = reg.resolve(ref.name, dotted);
@@ -241,8 +299,11 @@ std::optional<std::string> resolve_field(FieldRef& ref, EventSource source, bool
 }
 
 FieldType effective_type(const FieldRef& ref) {
-  if (ref.field_id < 0) return FieldType::String;
-  FieldType t = FieldRegistry::instance().at(ref.field_id).type;
+  FieldType t = FieldType::String;
+  if (ref.call == Call::List || (ref.call == Call::Getopt && !ref.arg))
+    t = FieldType::StringList;
+  else if (!ref.is_call() && ref.field_id >= 0)
+    t = FieldRegistry::instance().at(ref.field_id).type;
   // Transformers apply innermost first; the outermost decides the type.
   if (!ref.transformers.empty()) {
     if (ref.transformers.front() == Transformer::Len) return FieldType::Uint64;

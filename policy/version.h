@@ -15,12 +15,12 @@ struct SemVer {
 };
 
 // The Falco rules-engine version whose language Peregrine implements.
-// Integer requirements N (older files) mean 0.N.0. 0.58 added nothing to
-// the language; 0.59-0.62 added the multi-value transformers (join, concat,
-// getopt), which Peregrine lacks, so the version stays here even though the
-// comparator modifiers (0.62) and \xHH escapes (0.63) are implemented
-// (docs/rules.md, "Engine version").
-inline constexpr SemVer kEngineVersion{0, 58, 0};
+// Integer requirements N (older files) mean 0.N.0. What 0.58-0.63 added:
+// nothing (0.58, 0.61), join()/concat() and transformer lists (0.59),
+// getopt() (0.60), the comparator modifiers (0.62), \xHH escapes and
+// conditions on raw, unsanitised values (0.63) (docs/rules.md, "Engine
+// version").
+inline constexpr SemVer kEngineVersion{0, 63, 0};
 
 std::optional<SemVer> parse_semver(std::string_view s);  // "1.2.3", "1.2", "15"
 

@@ -173,6 +173,14 @@ int run_daemon(const RunOptions& o) {
   so.metrics_address = detector.config().metrics.address;
   so.metrics_port = detector.config().metrics.port;
   so.watch_rules_files = detector.config().watch_rules_files;
+  so.running_config = detector.config();
+  so.reread_config = [&o]() -> std::expected<config::Config, std::string> {
+    auto c = load_detector_config(o.detector);
+    if (c) return *c;
+    std::string all = c.error().to_string();
+    for (const auto& m : c.error().more) all += "\n" + m.to_string();
+    return std::unexpected(all);
+  };
   if (pipeline) {
     so.attached = pipeline->attached();
     so.maps = pipeline->maps();

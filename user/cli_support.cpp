@@ -60,13 +60,16 @@ std::string file_sha256(const std::string& path) {
 std::string version_text(bool json) {
   const std::string engine = policy::kEngineVersion.str();
   if (json) {
+    // Falco's versions JSON (its --version with json_output, and the
+    // webserver's /versions that falcoctl reads): `engine_version` is the
+    // minor number alone, `engine_version_semver` the whole version.
     nlohmann::ordered_json j;
     j["peregrine_version"] = kVersion;
-    j["engine_version"] = engine;
+    j["engine_version"] = std::to_string(policy::kEngineVersion.minor);
     j["engine_version_semver"] = engine;
     nlohmann::ordered_json plugins = nlohmann::ordered_json::object();
     for (const char* p : kBuiltinPlugins) plugins[p] = policy::builtin_plugin_version(p)->str();
-    j["builtin_plugins"] = plugins;
+    j["plugin_versions"] = plugins;
     return j.dump();
   }
   std::string out =

@@ -5,8 +5,10 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -120,14 +122,16 @@ struct Metrics {
   bool include_empty_values = false;
 };
 
-// Falco's webserver: /healthz (always, when enabled) and /metrics (when
-// prometheus_metrics_enabled and metrics.enabled).
+// Falco's webserver: /healthz and /versions (always, when enabled) and
+// /metrics (when prometheus_metrics_enabled and metrics.enabled).
 struct Webserver {
   bool enabled = false;
   std::string listen_address = "127.0.0.1";
   int listen_port = 8765;
   std::string k8s_healthz_endpoint = "/healthz";
   bool prometheus_metrics_enabled = false;
+  bool ssl_enabled = false;  // HTTPS with ssl_certificate (certificate and key in one PEM)
+  std::string ssl_certificate = "/etc/peregrine/peregrine.pem";
 };
 
 // Falco's syscall_event_drops: what to do when events are lost.
@@ -221,7 +225,10 @@ struct Config {
   std::string control_socket = "/run/peregrine/peregrine.sock";  // "": no control socket
   bool watch_rules_files = false;  // reload a policy when one of its files changes
 
-  std::vector<std::string> files;     // the config file and the drop-ins merged into it
+  std::vector<std::string> files;  // the config file and the drop-ins merged into it
+  // Each top-level key as finally set (file, drop-ins, -o), as YAML text:
+  // what a reload compares to tell which keys changed.
+  std::map<std::string, std::string> key_digests;
   std::vector<ConfigError> warnings;  // Falco keys without an equivalent, once each
 };
 
@@ -235,6 +242,16 @@ struct LoadOptions {
 };
 
 Expected<Config, ConfigError> load_config(const LoadOptions& opts);
+
+// A configuration re-read on SIGHUP against the running one (reload.cpp):
+// the top-level keys that changed, split into those applied at once and
+// those that need a restart.
+struct ConfigChange {
+  std::vector<std::string> live;
+  std::vector<std::string> restart;
+};
+ConfigChange diff_config(const Config& running, const Config& next);
+bool reloadable_key(std::string_view key);
 
 // The same from text already in memory; `file_name` is used in errors.
 Expected<Config, ConfigError> parse_config(const std::string& yaml_text,

@@ -36,4 +36,8 @@ std::optional<std::string> did_you_mean(std::string_view word,
 std::optional<ConfigError> apply_override(YAML::Node& root, const std::string& arg,
                                           Origins& origins);
 
+// Falco's `${VAR}` expansion of every scalar value under `node` (env.cpp).
+void expand_env_vars(YAML::Node node);
+std::string expand_env_value(std::string value);
+
 }  // namespace pg::user::config::detail

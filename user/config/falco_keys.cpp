@@ -242,6 +242,7 @@ Err merge_one(YAML::Node& root, Origins& origins, const std::string& path, Strat
   }
   origins.merged.push_back(path);
   if (!doc.IsDefined() || doc.IsNull()) return std::nullopt;
+  expand_env_vars(doc);
   Origins here;
   here.file = path;
   if (!doc.IsMap())

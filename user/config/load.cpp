@@ -2,6 +2,7 @@
 // single list of accepted keys: anything else is an error with its position
 // and the nearest known key, so a typo never silently means "default".
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -243,11 +244,8 @@ const std::vector<KeySpec>& schema() {
               string("k8s_healthz_endpoint", FIELD(webserver.k8s_healthz_endpoint)),
               boolean("prometheus_metrics_enabled", FIELD(webserver.prometheus_metrics_enabled)),
               unsupported("threadiness", "one thread serves the webserver", {"0", "1"}),
-              unsupported("ssl_enabled",
-                          "the webserver speaks plain HTTP; keep it on 127.0.0.1 or put a "
-                          "TLS proxy in front",
-                          {"false"}),
-              unsupported("ssl_certificate", "the webserver speaks plain HTTP"),
+              boolean("ssl_enabled", FIELD(webserver.ssl_enabled)),
+              string("ssl_certificate", FIELD(webserver.ssl_certificate)),
           }),
       section("syscall_event_drops",
               {
@@ -378,6 +376,15 @@ Err check_combinations(const YAML::Node& root, const Origins& o, const Config& c
                       "webserver.k8s_healthz_endpoint",
                       "'" + c.webserver.k8s_healthz_endpoint + "' does not start with '/'",
                       "write e.g. /healthz");
+  if (c.webserver.enabled && c.webserver.ssl_enabled &&
+      ::access(c.webserver.ssl_certificate.c_str(), R_OK) != 0)
+    return make_error(ConfigErrorCode::BadValue, o,
+                      root["webserver"]["ssl_certificate"].IsDefined()
+                          ? root["webserver"]["ssl_certificate"]
+                          : at("webserver"),
+                      "webserver.ssl_certificate",
+                      "cannot read '" + c.webserver.ssl_certificate + "': " + std::strerror(errno),
+                      "ssl_enabled needs one PEM file holding the certificate and its key");
   if (c.k8s_audit.tls_cert.empty() != c.k8s_audit.tls_key.empty())
     return make_error(ConfigErrorCode::Missing, o, at("k8s_audit"),
                       c.k8s_audit.tls_cert.empty() ? "k8s_audit.tls_cert" : "k8s_audit.tls_key",
@@ -400,6 +407,26 @@ void collect_keys(const std::vector<KeySpec>& specs, const std::string& prefix,
     else
       collect_keys(s.children, key, out);
   }
+}
+
+// Falco's deprecated singular `rules_file` (still read by Falco, with a
+// warning): it means rules_files, and setting both is an error.
+Err legacy_rules_file(YAML::Node& root, const Origins& origins, Config& cfg) {
+  if (!root.IsMap()) return std::nullopt;
+  const YAML::Node legacy = root["rules_file"];
+  if (!legacy.IsDefined()) return std::nullopt;
+  if (root["rules_files"].IsDefined())
+    return make_error(ConfigErrorCode::BadValue, origins, legacy, "rules_file",
+                      "both 'rules_files' and the deprecated 'rules_file' are set",
+                      "keep only rules_files");
+  ConfigError w =
+      make_error(ConfigErrorCode::Unsupported, origins, legacy, "rules_file",
+                 "deprecated key (singular form); read as rules_files", "rename it to rules_files");
+  w.warning = true;
+  cfg.warnings.push_back(std::move(w));
+  root["rules_files"] = YAML::Clone(legacy);
+  root.remove("rules_file");
+  return std::nullopt;
 }
 
 }  // namespace
@@ -435,6 +462,7 @@ Expected<Config, ConfigError> parse_config(const std::string& yaml_text,
   }
   if (!root.IsDefined() || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
   try {
+    expand_env_vars(root);
     // Drop-ins first (an -o on config_files itself counts), then every -o,
     // so a command-line value wins over every file, as in Falco.
     std::vector<std::string> rest;
@@ -451,6 +479,7 @@ Expected<Config, ConfigError> parse_config(const std::string& yaml_text,
     Config cfg;
     cfg.source = file_name;
     std::vector<ConfigError> errs;
+    if (auto e = legacy_rules_file(root, origins, cfg)) return Unexpected(*e);
     walk(root, schema(), "", origins, cfg, errs);
     if (root.IsMap()) {
       const YAML::Node drops = root["syscall_event_drops"];
@@ -475,6 +504,10 @@ Expected<Config, ConfigError> parse_config(const std::string& yaml_text,
       for (auto& w : cfg.warnings) first.more.push_back(std::move(w));
       return Unexpected(std::move(first));
     }
+    if (root.IsMap())
+      for (auto it = root.begin(); it != root.end(); ++it)
+        if (it->first.Scalar() != "config_files")
+          cfg.key_digests[it->first.Scalar()] = YAML::Dump(it->second);
     cfg.files.clear();
     if (file_name != "(defaults)") cfg.files.push_back(file_name);
     for (const auto& f : origins.merged) cfg.files.push_back(f);

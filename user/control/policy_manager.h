@@ -116,6 +116,13 @@ class PolicyManager {
   // glob or tag). Set before the first load; every later load and reload
   // applies it again, before the runtime toggles.
   void set_selection(std::vector<RuleToggle> selection) { selection_ = std::move(selection); }
+  // A reloaded configuration's engine options and selection; they take
+  // effect with the next change (the reload that follows).
+  void set_config(engine::EngineOptions opts, std::vector<RuleToggle> selection) {
+    std::lock_guard change(change_mu_);
+    opts_ = std::move(opts);
+    selection_ = std::move(selection);
+  }
 
   // Set once, at start, on the event thread before it runs (the kernel
   // side exists only after the startup policy chose the programs to load).

@@ -92,11 +92,13 @@ std::expected<std::unique_ptr<ControlService>, std::string> ControlService::star
     auto w = metrics::MetricsServer::start(
         web.listen_address, web.listen_port,
         web_metrics ? metrics::MetricsServer::Render(render) : metrics::MetricsServer::Render(),
-        health, web.k8s_healthz_endpoint);
+        health, web.k8s_healthz_endpoint,
+        {version_text(true), web.ssl_enabled ? web.ssl_certificate : std::string()});
     if (!w) return std::unexpected(w.error() + " (webserver.listen_address / listen_port)");
     s->webserver_ = std::move(*w);
-    spdlog::info("webserver on http://{}:{}{}{}", web.listen_address, web.listen_port,
-                 web.k8s_healthz_endpoint, web_metrics ? " and /metrics" : "");
+    spdlog::info("webserver on {}://{}:{}{}, /versions{}", web.ssl_enabled ? "https" : "http",
+                 web.listen_address, web.listen_port, web.k8s_healthz_endpoint,
+                 web_metrics ? " and /metrics" : "");
   }
   s->refresh_digests();
   if (s->opts_.watch_rules_files) {
@@ -143,8 +145,44 @@ void ControlService::request_reload() noexcept {
   server_->wake();
 }
 
+void ControlService::reload_config() {
+  auto next = opts_.reread_config();
+  if (!next) {
+    spdlog::error("SIGHUP: the configuration was not reloaded, the running one stays:\n{}",
+                  next.error());
+    return;
+  }
+  config::Config& running = opts_.running_config;
+  const auto change = config::diff_config(running, *next);
+  for (const auto& k : change.restart)
+    spdlog::warn("SIGHUP: '{}' changed in the configuration; it takes effect after a restart", k);
+  if (change.live.empty()) return;
+  spdlog::info("SIGHUP: applying the changed configuration keys: {}", fmt::join(change.live, ", "));
+  // The running configuration takes the applied keys only, so keys that
+  // wait for a restart are reported again by the next SIGHUP.
+  for (const auto& k : change.live) {
+    if (auto it = next->key_digests.find(k); it != next->key_digests.end())
+      running.key_digests[k] = it->second;
+    else
+      running.key_digests.erase(k);
+  }
+  running.rules_files = next->rules_files;
+  running.rules_selection = next->rules_selection;
+  running.priority = next->priority;
+  running.rule_matching = next->rule_matching;
+  running.append_output = next->append_output;
+  running.static_fields = next->static_fields;
+  running.log_level = next->log_level;  // load_detector_config has set it already
+  detector_.policies().set_config(engine_options(running), rule_selection(running));
+  if (std::find(change.live.begin(), change.live.end(), "rules_files") != change.live.end()) {
+    auto r = detector_.policies().load(kDefaultPolicy, running.rules_files);
+    if (!r) log_error("SIGHUP: loading the new rules_files failed", r.error());
+  }
+}
+
 void ControlService::tick(bool) {
   if (reload_requested_.exchange(false)) {
+    if (opts_.reread_config) reload_config();
     auto r = detector_.policies().reload();
     refresh_digests();
     if (r)

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <expected>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -37,6 +38,11 @@ struct ServiceOptions {
   bool watch_rules_files = false;
   std::vector<std::string> attached;      // programs attached
   std::vector<BpfSession::MapInfo> maps;  // maps loaded
+  // Re-reads the configuration as at start (same -c, -o and -r) for a
+  // SIGHUP; unset: SIGHUP reloads the rules only. The running
+  // configuration is `running_config`.
+  std::function<std::expected<config::Config, std::string>()> reread_config;
+  config::Config running_config;
 };
 
 class ControlService {
@@ -70,6 +76,9 @@ class ControlService {
   const RuntimeStats& stats_;
   ServiceOptions opts_;
   std::atomic<bool> reload_requested_{false};
+  // SIGHUP with a configuration: apply what can change live, say what needs
+  // a restart. Control thread.
+  void reload_config();
   // Watched files per policy: name → (loaded_at, signature of its files).
   std::map<std::string, std::pair<int64_t, std::string>> watched_;
   std::unique_ptr<ControlServer> server_;

@@ -18,6 +18,7 @@
 
 #include "policy/pathop_args.h"
 #include "policy/syscall_args.h"
+#include "user/engine/extract_call.h"
 #include "user/engine/extract_container.h"
 #include "user/engine/extract_fd.h"
 #include "user/engine/extract_misc.h"
@@ -291,8 +292,12 @@ V proc_exe(const EventView& v, const FieldArg&, std::string&) {
 V proc_exepath(const EventView& v, const FieldArg&, std::string&) {
   return v.proc ? str_or_na(v.proc->exepath) : V::na();
 }
-V proc_args(const EventView& v, const FieldArg&, std::string& s) {
+V proc_args(const EventView& v, const FieldArg& a, std::string& s) {
   if (!v.proc) return V::na();
+  if (a.index >= 0) {  // proc.args[N]: argv[N + 1], as libs counts
+    if (size_t(a.index) + 1 >= v.proc->argv.size()) return V::na();
+    return V::of(v.proc->argv[size_t(a.index) + 1]);
+  }
   s = render_args(*v.proc);
   return V::of(s);
 }
@@ -564,6 +569,15 @@ ExtractFn find_syscall_extractor(std::string_view name) {
 
 BoundField bind_field(const policy::FieldRef& ref, policy::EventSource source) {
   BoundField b;
+  if (ref.is_call()) {
+    b.name = falco_call_name(ref);
+    b.fn = not_available;
+    b.call = bind_call(ref, source);
+    b.type = ref.call == policy::Call::Getopt && !ref.arg ? policy::FieldType::StringList
+                                                          : policy::FieldType::String;
+    b.transformers = ref.transformers;
+    return b;
+  }
   // The name as Falco prints it in output_fields: "proc.aname[2]", and the
   // dotted form for named arguments ("evt.arg.flags").
   b.name = ref.name;
@@ -605,7 +619,7 @@ std::optional<BoundField> bind_field_name(std::string_view name, policy::EventSo
 }
 
 Value extract(const BoundField& f, const View& v, std::string& scratch) {
-  Value val = f.fn(v, f.arg, scratch);
+  Value val = f.call ? extract_call(*f.call, v) : f.fn(v, f.arg, scratch);
   // Transformers apply innermost first; the list is outermost first.
   for (auto it = f.transformers.rbegin(); it != f.transformers.rend(); ++it) {
     if (val.is_na()) return val;

@@ -5,6 +5,7 @@
 // of an audit event), so binding always says which source it is for.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,12 +25,16 @@ struct FieldArg {
 // Receives the view of the source the field was bound for (see view.h).
 using ExtractFn = Value (*)(const View&, const FieldArg&, std::string& scratch);
 
+struct BoundCall;  // extract_call.h: a bound join/concat/getopt
+
 struct BoundField {
   std::string name;  // as written, for output_fields: "proc.aname[2]"
   ExtractFn fn = nullptr;
   FieldArg arg;
   policy::FieldType type = policy::FieldType::String;
   std::vector<policy::Transformer> transformers;  // outermost first
+  // A multi-value transformer: its value replaces fn's (fn is unused).
+  std::shared_ptr<BoundCall> call;
 };
 
 // Bind a checked field reference for events of `source`. Fields the

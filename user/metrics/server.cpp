@@ -8,9 +8,25 @@ namespace pg::user::metrics {
 
 std::expected<std::unique_ptr<MetricsServer>, std::string> MetricsServer::start(
     const std::string& address, int port, Render render, Health health,
-    const std::string& healthz_path) {
+    const std::string& healthz_path, const Extras& extras) {
   std::unique_ptr<MetricsServer> m(new MetricsServer());
-  m->srv_ = std::make_unique<httplib::Server>();
+  if (!extras.tls_pem.empty()) {
+    // As Falco: the one file is read for the certificate and for the key.
+    auto ssl = std::make_unique<httplib::SSLServer>(extras.tls_pem.c_str(), extras.tls_pem.c_str());
+    if (!ssl->is_valid())
+      return std::unexpected(fmt::format(
+          "cannot load the TLS certificate and key from {} (one readable PEM file holding both; "
+          "webserver.ssl_certificate)",
+          extras.tls_pem));
+    m->srv_ = std::move(ssl);
+  } else {
+    m->srv_ = std::make_unique<httplib::Server>();
+  }
+  if (!extras.versions_json.empty())
+    m->srv_->Get("/versions",
+                 [v = extras.versions_json](const httplib::Request&, httplib::Response& res) {
+                   res.set_content(v, "application/json");
+                 });
   if (render)
     m->srv_->Get("/metrics", [render](const httplib::Request&, httplib::Response& res) {
       res.set_content(render(), "text/plain; version=0.0.4; charset=utf-8");

@@ -200,8 +200,10 @@ TEST_CASE("LOAD_ERR_ENGINE_VERSION: a file needing a newer engine is refused") {
   CHECK(load_yaml("- required_engine_version: 15\n").ok());
   CHECK(load_yaml("- required_engine_version: 0.57.0\n").ok());
   CHECK(load_yaml("- required_engine_version: 0.58.0\n").ok());
-  // 0.59 brought join()/concat(), which Peregrine does not have.
-  CHECK(load_yaml("- required_engine_version: 0.59.0\n").diagnostics.has(Code::ErrEngineVersion));
+  // Falco's current engine (0.63: join/concat/getopt, modifiers, \xHH).
+  CHECK(load_yaml("- required_engine_version: 0.63.0\n").ok());
+  CHECK(load_yaml("- required_engine_version: 63\n").ok());
+  CHECK(load_yaml("- required_engine_version: 0.64.0\n").diagnostics.has(Code::ErrEngineVersion));
   CHECK(load_yaml("- required_engine_version: banana\n").diagnostics.has(Code::ErrYamlValidate));
 }
 
@@ -316,10 +318,22 @@ TEST_CASE("YAML that once hung the loader is read in bounded time") {
   CHECK(r.diagnostics.all().size() >= 1);
 }
 
-TEST_CASE("a second YAML document is refused, a leading --- is fine") {
+TEST_CASE("every YAML document of a rules file is read, as Falco does, positions kept") {
   CHECK(load_yaml("---\n" + rule_yaml("R", "evt.type = open")).ok());
-  auto r = load_yaml(rule_yaml("R", "evt.type = open") + "---\n- list: l\n  items: []\n");
-  check_at(r, Code::ErrYamlValidate, 6, 1);
+  auto r = load_yaml(rule_yaml("R", "evt.type = open and proc.name in (l)") +
+                     "---\n- list: l\n  items: [sh]\n--- # a comment\n\n...\n---\n" +
+                     rule_yaml("S", "evt.type = open"));
+  CHECK_MESSAGE(r.ok(), all_diags(r));
+  CHECK(r.ruleset.find("S"));
+  CHECK(cond(r, "R") == "(evt.type = open and proc.name in (sh))");
+  // A mistake in a later document is reported at its line in the file.
+  r = load_yaml(rule_yaml("R", "evt.type = open") + "---\n- list: l\n  itemz: []\n");
+  const Diagnostic* d = find_diag(r, Code::UnknownKey);
+  REQUIRE_MESSAGE(d, all_diags(r));
+  CHECK(d->loc.line == 8);
+  // A document that is not a list of items is refused at its place.
+  r = load_yaml(rule_yaml("R", "evt.type = open") + "---\nrule: x\n");
+  check_at(r, Code::ErrYamlValidate, 7, 1);
 }
 
 TEST_CASE("errors in appended conditions point into the file that appended them") {

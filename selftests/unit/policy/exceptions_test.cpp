@@ -79,6 +79,14 @@ TEST_CASE("exception fields may use arguments and transformers") {
         "(evt.type = open and not (proc.aname[2] = java and tolower(fd.name) = /x))");
 }
 
+TEST_CASE("exception fields may be multi-value transformers (Falco 0.44's list transformers)") {
+  CHECK(with_exceptions("    - name: e\n      fields: ['concat(proc.name, proc.pname)', "
+                        "'join(\",\", (proc.name, fd.name))']\n"
+                        "      values: [[javabash, \"java,/x\"]]\n") ==
+        "(evt.type = open and not (concat(proc.name, proc.pname) = javabash and "
+        "join(\",\", (proc.name, fd.name)) = \"java,/x\"))");
+}
+
 TEST_CASE("exception structural errors are LOAD_ERR_VALIDATE at the exception") {
   auto fail = [](const std::string& ex) {
     auto r = load_exceptions(ex);

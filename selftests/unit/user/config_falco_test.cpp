@@ -52,11 +52,11 @@ TEST_CASE(
   const Config& c = *r;
   CHECK(warned_keys(c) ==
         std::set<std::string>{
-            "engine", "capture", "plugins", "http_output.max_consecutive_timeouts",
-            "webserver.ssl_certificate", "log_syslog", "libs_logger", "output_timeout",
-            "syscall_event_timeouts", "metrics.state_counters_enabled",
-            "metrics.libbpf_stats_enabled", "metrics.plugins_metrics_enabled",
-            "metrics.kernel_iter_event_counters_enabled", "base_syscalls", "falco_libs"});
+            "engine", "capture", "plugins", "http_output.max_consecutive_timeouts", "log_syslog",
+            "libs_logger", "output_timeout", "syscall_event_timeouts",
+            "metrics.state_counters_enabled", "metrics.libbpf_stats_enabled",
+            "metrics.plugins_metrics_enabled", "metrics.kernel_iter_event_counters_enabled",
+            "base_syscalls", "falco_libs"});
   // Honoured under Falco's names, at Falco's values.
   CHECK(c.outputs_queue.capacity == 0);
   CHECK(c.log_level == "info");
@@ -273,4 +273,78 @@ TEST_CASE("metrics.interval takes Falco's durations") {
   auto bad = parse_config("metrics:\n  interval: soon\n", "falco.yaml");
   REQUIRE_FALSE(bad);
   CHECK(bad.error().key == "metrics.interval");
+}
+
+TEST_CASE("${VAR} in config values expands as Falco's, in the main file and drop-ins") {
+  ::setenv("PG_TEST_DIR", "/srv/pg", 1);
+  ::setenv("PG_TEST_PRIO", "error", 1);
+  ::unsetenv("PG_TEST_UNSET");
+  TempDir dir;
+  write(dir / "drop.yaml", "json_output: ${PG_TEST_BOOL}\n");
+  ::setenv("PG_TEST_BOOL", "true", 1);
+  write(dir / "main.yaml",
+        "config_files: [" + (dir / "drop.yaml") +
+            "]\n"
+            "rules_files:\n"
+            "  - ${PG_TEST_DIR}/rules.yaml\n"         // inside a longer string
+            "  - \"$${PG_TEST_DIR}/literal.yaml\"\n"  // $${ } is a literal ${ }
+            "  - /a${PG_TEST_UNSET}/b.yaml\n"         // unset: nothing
+            "  - /cost$5/${PG_TEST_DIR}\n"            // Falco stops at another '$'
+            "  - /open${PG_TEST_DIR\n"                // no '}': left as written
+            "priority: ${PG_TEST_PRIO}\n");
+  LoadOptions lo;
+  lo.config_path = dir / "main.yaml";
+  auto r = load_config(lo);
+  REQUIRE_MESSAGE(r, (r ? "" : r.error().to_string()));
+  CHECK(r->rules_files == std::vector<std::string>{"/srv/pg/rules.yaml",
+                                                   "${PG_TEST_DIR}/literal.yaml", "/a/b.yaml",
+                                                   "/cost$5/${PG_TEST_DIR}", "/open${PG_TEST_DIR"});
+  CHECK(r->priority == Priority::Error);
+  CHECK(r->json_output);
+  // A bad value that came from a variable is still reported at its place.
+  ::setenv("PG_TEST_PRIO", "loud", 1);
+  r = load_config(lo);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().line == 8);
+  CHECK(r.error().message.find("loud") != std::string::npos);
+}
+
+TEST_CASE("the deprecated rules_file key is read as rules_files, with a warning") {
+  auto r = parse_config("rules_file: [/a.yaml, /b.yaml]\n", "c.yaml");
+  REQUIRE_MESSAGE(r, (r ? "" : r.error().to_string()));
+  CHECK(r->rules_files == std::vector<std::string>{"/a.yaml", "/b.yaml"});
+  REQUIRE(r->warnings.size() == 1);
+  CHECK(r->warnings[0].key == "rules_file");
+  CHECK(r->warnings[0].line == 1);
+  auto both = parse_config("rules_files: [/a.yaml]\nrules_file: /b.yaml\n", "c.yaml");
+  REQUIRE_FALSE(both);
+  CHECK(both.error().key == "rules_file");
+  CHECK(both.error().line == 2);
+}
+
+TEST_CASE("a reloaded configuration splits its changed keys into live ones and restart ones") {
+  auto a = parse_config(
+      "rules_files: [/a.yaml]\npriority: warning\nfile_output: {enabled: false}\n"
+      "webserver: {listen_port: 8765}\n",
+      "c.yaml");
+  REQUIRE(a);
+  auto same = diff_config(*a, *a);
+  CHECK(same.live.empty());
+  CHECK(same.restart.empty());
+  auto b = parse_config(
+      "rules_files: [/b.yaml]\npriority: error\nfile_output: {enabled: false}\n"
+      "webserver: {listen_port: 9000}\nrules: [{disable: {tag: network}}]\n",
+      "c.yaml");
+  REQUIRE(b);
+  auto d = diff_config(*a, *b);
+  CHECK(d.live == std::vector<std::string>{"priority", "rules", "rules_files"});
+  CHECK(d.restart == std::vector<std::string>{"webserver"});
+  // A drop-in's key counts like the main file's; a removed key is a change.
+  auto c = parse_config("rules_files: [/a.yaml]\npriority: warning\n", "c.yaml");
+  REQUIRE(c);
+  d = diff_config(*a, *c);
+  CHECK(d.live.empty());
+  CHECK(d.restart == std::vector<std::string>{"file_output", "webserver"});
+  CHECK(reloadable_key("append_output"));
+  CHECK_FALSE(reloadable_key("http_output"));
 }
