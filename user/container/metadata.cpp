@@ -311,16 +311,45 @@ std::shared_ptr<const Info> Metadata::fetch_docker(const Request& r) {
 }
 
 void Metadata::worker() {
+  constexpr auto kDiskRetry = std::chrono::milliseconds(25);
   while (true) {
     Request r;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return stop_.load() || !queue_.empty(); });
+      auto due = [&] { return !later_.empty() && later_.front().first <= Clock::now(); };
+      auto ready = [&] { return stop_.load() || !queue_.empty() || due(); };
+      if (later_.empty())
+        cv_.wait(lock, ready);
+      else
+        cv_.wait_until(lock, later_.front().first, ready);
       if (stop_.load()) return;
-      r = std::move(queue_.front());
-      queue_.pop_front();
+      if (!queue_.empty()) {
+        r = std::move(queue_.front());
+        queue_.pop_front();
+      } else if (due()) {
+        r = std::move(later_.front().second);
+        later_.pop_front();
+      } else {
+        continue;
+      }
     }
-    auto info = fetch(r);
+    std::shared_ptr<const Info> info;
+    if (r.disk_only)
+      info = fetch_disk(r);
+    else
+      info = fetch(r);
+    // Nothing yet for a container first seen moments ago: its runtime may
+    // not have written its files; look again shortly, within the hold.
+    bool disk_kind = r.runtime != Runtime::None && r.runtime != Runtime::Docker;
+    if (!info && opts_.disk && disk_kind) {
+      if (r.disk_until == Clock::time_point{}) r.disk_until = Clock::now() + opts_.hold;
+      if (Clock::now() + kDiskRetry < r.disk_until) {
+        r.disk_only = true;
+        std::lock_guard lock(mu_);
+        later_.emplace_back(Clock::now() + kDiskRetry, std::move(r));
+        continue;
+      }
+    }
     post({r.id, std::move(info), false});
   }
 }

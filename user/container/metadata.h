@@ -103,6 +103,11 @@ class Metadata {
     Runtime runtime;
     std::string socket;  // ask this one first (the watcher that saw it)
     std::string ns;      // containerd: the namespace its watcher saw it in
+    // A container's first events can come before its runtime wrote its
+    // files (runc's init runs before state.json exists): the disk is read
+    // again, alone, until this passes (the hold bound).
+    std::chrono::steady_clock::time_point disk_until{};
+    bool disk_only = false;
   };
   struct Result {
     std::string id;
@@ -139,6 +144,7 @@ class Metadata {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Request> queue_;
+  std::deque<std::pair<std::chrono::steady_clock::time_point, Request>> later_;  // worker only
   std::vector<Result> results_;
   std::atomic<bool> have_results_{false};
   std::atomic<bool> stop_{false};
