@@ -87,6 +87,9 @@ ApiError to_error(const grpc::Status& st, const std::string& socket, std::string
     case grpc::StatusCode::DEADLINE_EXCEEDED:
       return {Failure::Timeout, fmt::format("{}: no answer in time", what)};
     case grpc::StatusCode::UNAVAILABLE:
+      // A peer that accepts and never speaks fails the HTTP/2 handshake
+      // by timing out ("... timed out before receiving SETTINGS frame").
+      if (st.error_message().find("timed out") != std::string::npos) return {Failure::Timeout, msg};
       return {accepts_connections(socket) ? Failure::BadResponse : Failure::Absent, msg};
     default:
       return {Failure::BadResponse, msg};

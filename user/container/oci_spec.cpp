@@ -88,7 +88,8 @@ bool apply_oci_spec(std::string_view json, Info& info) {
   bool pid = false, net = false, ipc = false;
   if (auto ns = lin.find("namespaces"); ns != lin.end() && ns->is_array()) {
     for (const auto& n : *ns) {
-      if (!n.is_object() || !str_at(n, "path").empty()) continue;  // joins another's
+      // With a path it joins another's (a pod sandbox's): still not the host's.
+      if (!n.is_object()) continue;
       auto t = str_at(n, "type");
       pid |= t == "pid";
       net |= t == "network";
