@@ -224,9 +224,6 @@ std::shared_ptr<const Info> Metadata::fetch(const Request& r) {
 std::shared_ptr<const Info> Metadata::fetch_disk(const Request& r) {
   auto info = read_from_disk(r.id, opts_.disk_paths);
   if (!info) return nullptr;
-  stats_.from_disk++;
-  spdlog::debug("container {}: metadata from disk ({}): name '{}', image '{}'", r.id.substr(0, 12),
-                info->source, info->name, info->image);
   return std::make_shared<const Info>(std::move(*info));
 }
 
@@ -333,15 +330,16 @@ void Metadata::worker() {
         continue;
       }
     }
-    std::shared_ptr<const Info> info;
-    if (r.disk_only)
-      info = fetch_disk(r);
-    else
-      info = fetch(r);
-    // Nothing yet for a container first seen moments ago: its runtime may
-    // not have written its files; look again shortly, within the hold.
+    std::shared_ptr<const Info> info = r.disk_only ? fetch_disk(r) : fetch(r);
+    // A container first seen moments ago may not have all its files yet
+    // (runc's init runs before state.json exists, while containers.json is
+    // already there): look again shortly, within the hold, keeping the
+    // best found so far.
+    const bool from_disk = info && !info->source.ends_with("-api");
+    const bool whole = info && (!from_disk || info->source.find("oci-state") != std::string::npos);
+    if (info && !whole) r.partial = info;
     bool disk_kind = r.runtime != Runtime::None && r.runtime != Runtime::Docker;
-    if (!info && opts_.disk && disk_kind) {
+    if (!whole && opts_.disk && disk_kind) {
       if (r.disk_until == Clock::time_point{}) r.disk_until = Clock::now() + opts_.hold;
       if (Clock::now() + kDiskRetry < r.disk_until) {
         r.disk_only = true;
@@ -349,6 +347,12 @@ void Metadata::worker() {
         later_.emplace_back(Clock::now() + kDiskRetry, std::move(r));
         continue;
       }
+    }
+    if (!info) info = std::move(r.partial);
+    if (info && !info->source.ends_with("-api")) {
+      stats_.from_disk++;
+      spdlog::debug("container {}: metadata from disk ({}): name '{}', image '{}'",
+                    r.id.substr(0, 12), info->source, info->name, info->image);
     }
     post({r.id, std::move(info), false});
   }

@@ -108,6 +108,7 @@ class Metadata {
     // again, alone, until this passes (the hold bound).
     std::chrono::steady_clock::time_point disk_until{};
     bool disk_only = false;
+    std::shared_ptr<const Info> partial;  // disk without the OCI state, while retrying
   };
   struct Result {
     std::string id;
