@@ -31,6 +31,9 @@ CXXFLAGS  ?= -O2 -g
 CXXFLAGS  += -std=c++23 -Wall -Wextra -Wno-missing-field-initializers -MMD -MP
 CPPFLAGS  += -I. -I$(BUILD)/gen
 LDLIBS    := -lcpp-httplib -lbpf -lelf -lz -lyaml-cpp -lspdlog -lfmt -lre2 -lssl -lcrypto -lpthread
+# containerd's API is gRPC: Debian's grpc++ and protobuf (absl comes with them).
+GRPC_LIBS := $(shell pkg-config --libs grpc++ protobuf 2>/dev/null || echo -lgrpc++ -lgrpc -lgpr -lprotobuf)
+LDLIBS    += $(GRPC_LIBS)
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Wall -Werror \
               -I. -Ivmlinux/$(ARCH) -Ikern
@@ -48,11 +51,23 @@ UNIT_POLICY := $(sort $(wildcard selftests/unit/policy/*.cpp))
 UNIT_USER   := $(sort $(wildcard selftests/unit/user/*.cpp))
 E2E_SRCS    := $(sort $(wildcard selftests/e2e/*.cpp))
 
+# containerd's API, generated at build time from the .proto files of
+# golang-github-containerd-containerd-dev (scripts/gen-containerd-api.sh).
+PROTO_SRC   ?= /usr/share/gocode/src
+CTRD_API    := github.com/containerd/containerd/api
+CTRD_MSGS   := types/descriptor events/container
+CTRD_SVCS   := services/containers/v1/containers services/images/v1/images \
+               services/events/v1/events
+CTRD_STAMP  := $(BUILD)/gen/containerd-api.stamp
+CTRD_CCS    := $(foreach f,$(CTRD_MSGS) $(CTRD_SVCS),$(BUILD)/gen/$(CTRD_API)/$(f).pb.cc) \
+               $(foreach f,$(CTRD_SVCS),$(BUILD)/gen/$(CTRD_API)/$(f).grpc.pb.cc)
+CTRD_OBJS   := $(CTRD_CCS:$(BUILD)/gen/%.cc=$(BUILD)/obj/gen/%.o)
+
 obj = $(patsubst %.cpp,$(BUILD)/obj/%.o,$(1))
 POLICY_OBJS := $(call obj,$(POLICY_SRCS))
 USER_OBJS   := $(call obj,$(USER_SRCS))
 ALL_OBJS    := $(call obj,$(POLICY_SRCS) $(USER_SRCS) user/main.cpp $(UNIT_MAIN) \
-                 $(UNIT_POLICY) $(UNIT_USER) $(E2E_SRCS))
+                 $(UNIT_POLICY) $(UNIT_USER) $(E2E_SRCS)) $(CTRD_OBJS)
 
 LIBPOLICY   := $(BUILD)/libpgpolicy.a
 LIBUSER     := $(BUILD)/libpguser.a
@@ -133,13 +148,22 @@ $(BUILD)/obj/%.o: %.cpp
 # Objects outside policy/ may include the skeleton, so it must exist before
 # they compile; after that the .d files track it like any header. policy/ is
 # pure (no libbpf) and never waits for the BPF build.
-$(call obj,$(USER_SRCS) user/main.cpp $(UNIT_USER) $(E2E_SRCS)): | $(SKEL)
+$(call obj,$(USER_SRCS) user/main.cpp $(UNIT_USER) $(E2E_SRCS)): | $(SKEL) $(CTRD_STAMP)
+
+$(CTRD_STAMP): scripts/gen-containerd-api.sh | $(BUILD)/gen
+	scripts/gen-containerd-api.sh $(PROTO_SRC) $(BUILD)/gen
+	@touch $@
+$(CTRD_CCS): $(CTRD_STAMP) ;
+# Generated code: not ours to warn about.
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.cc
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -w -c $< -o $@
 
 $(LIBPOLICY): $(POLICY_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(LIBUSER): $(USER_OBJS)
+$(LIBUSER): $(USER_OBJS) $(CTRD_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 

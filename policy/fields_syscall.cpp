@@ -251,6 +251,7 @@ constexpr FieldInfo kFields[] = {
   {"container.host_ipc", T::Bool, A::None, false, false, SC, K::None, "true if the container shares the host IPC namespace"},
   {"container.label", T::String, A::Key, true, false, SC, K::None, "one container label"},
   {"container.labels", T::String, A::None, false, false, SC, K::None, "all container labels"},
+  {"container.metadata_source", T::String, A::None, false, false, SC, K::None, "where the container's metadata came from: docker-api, podman-api, containerd-api, oci-state, containers-storage (comma-separated)"},
   // ---- k8s.* (pod metadata of syscall events) ----------------------------
   {"k8s.pod.name", T::String, A::None, false, false, SC, K::None, "Kubernetes pod name"},
   {"k8s.pod.id", T::String, A::None, false, false, SC, K::None, "Kubernetes pod uid (legacy name)"},

@@ -8,12 +8,18 @@ packages=(
   make g++ clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
   libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libcpp-httplib-dev libssl-dev libre2-dev
+  # containerd's API (gRPC): the client is generated from the .proto files
+  # containerd's Go package ships
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  golang-github-containerd-containerd-dev
   # tests and fuzzing
   doctest-dev libclang-rt-14-dev iproute2 procps openssh-client
   # the default ruleset's noise soak: log rotation as a node runs it
   logrotate
   # container end-to-end tests: real containers, an image made from busybox
   podman runc busybox-static
+  # ... and a containerd of their own (its own root, state and socket)
+  containerd
   # packaging (make deb, make image) and its tests: dpkg-shlibdeps,
   # systemd-analyze for the unit, the CA bundle the image carries
   dpkg-dev systemd ca-certificates

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
@@ -68,6 +69,24 @@ std::optional<ContainerRef> from_component(std::string_view c, std::string_view 
   return ContainerRef{std::string(c), r};
 }
 
+// containerd's rule for ids (its `identifiers` package): alphanumerics
+// joined by single '.', '_' or '-', at most 76 characters.
+bool is_containerd_id(std::string_view s) {
+  if (s.empty() || s.size() > 76) return false;
+  bool after_sep = true;  // no separator first, none twice
+  for (char c : s) {
+    if (std::isalnum(static_cast<unsigned char>(c))) {
+      after_sep = false;
+    } else if (c == '.' || c == '_' || c == '-') {
+      if (after_sep) return false;
+      after_sep = true;
+    } else {
+      return false;
+    }
+  }
+  return !after_sep;
+}
+
 }  // namespace
 
 std::string_view runtime_name(Runtime r) {
@@ -88,16 +107,27 @@ std::string_view runtime_name(Runtime r) {
   return "";
 }
 
-ContainerRef container_from_cgroup(std::string_view path) {
+ContainerRef container_from_cgroup(std::string_view path,
+                                   const std::vector<std::string>& containerd_namespaces) {
   // Innermost wins: "libpod-<id>/container" (the payload cgroup podman
   // makes under its scope) is the same container as the scope itself.
   ContainerRef found;
   std::string_view parent;
   bool kube = false;
+  size_t depth = 0;
   for (std::string_view c : split(path, '/')) {
     if (c.empty()) continue;
+    ++depth;
     if (c.starts_with("kubepods")) kube = true;
-    if (auto ref = from_component(c, parent, kube)) found = std::move(*ref);
+    if (depth == 2 && is_containerd_id(c) && c.find("conmon") == std::string_view::npos &&
+        std::find(containerd_namespaces.begin(), containerd_namespaces.end(), parent) !=
+            containerd_namespaces.end()) {
+      // Plain containerd puts a container at /<namespace>/<id> (its
+      // default cgroupsPath), named as its creator chose.
+      found = ContainerRef{std::string(c), Runtime::Containerd};
+    } else if (auto ref = from_component(c, parent, kube)) {
+      found = std::move(*ref);
+    }
     parent = c;
   }
   return found;
@@ -195,9 +225,14 @@ const ContainerRef* CgroupMap::container(uint64_t id) {
   return &entries_.at(id).container;
 }
 
+void CgroupMap::set_containerd_namespaces(std::vector<std::string> ns) {
+  containerd_ns_ = std::move(ns);
+  for (auto& [id, e] : entries_) e.container = container_from_cgroup(e.path, containerd_ns_);
+}
+
 void CgroupMap::add(uint64_t id, std::string p) {
   Entry e{std::move(p), {}};
-  e.container = container_from_cgroup(e.path);
+  e.container = container_from_cgroup(e.path, containerd_ns_);
   auto [it, fresh] = entries_.insert_or_assign(id, std::move(e));
   if (fresh)
     for (const auto& f : on_resolved_) f(id, it->second.path);

@@ -10,6 +10,8 @@
 //   cri-o       /kubepods/.../crio-<id>       /kubepods-....slice/crio-<id>.scope
 //   containerd  /kubepods/.../cri-containerd-<id>.scope
 //               /kubepods/<qos>/pod<uid>/<id> (cgroupfs, runtime not named: "cri")
+//               /<namespace>/<id>  (plain containerd, `ctr run`: the id is
+//               any name containerd accepts, the namespace one we were told)
 //
 // The runtime's monitor processes (libpod-conmon-<id>, crio-conmon-<id>)
 // run on the host, not in the container. The same layouts appear in cgroup
@@ -34,13 +36,21 @@ enum class Runtime : uint8_t { None, Docker, Podman, CriO, Containerd, Cri };
 std::string_view runtime_name(Runtime r);
 
 struct ContainerRef {
-  std::string id;  // 64 lowercase hex digits; "" for the host
+  // 64 lowercase hex digits ("" for the host); for plain containerd the
+  // name it was created with ("web-1"), which need not be hex.
+  std::string id;
   Runtime runtime = Runtime::None;
   bool host() const { return id.empty(); }
 };
 
+// containerd namespaces whose `/<namespace>/<id>` cgroups (plain
+// containerd's default layout) are containers.
+inline const std::vector<std::string> kDefaultContainerdNamespaces = {"k8s.io", "default"};
+
 // The container a cgroup path belongs to (innermost wins), or a host ref.
-ContainerRef container_from_cgroup(std::string_view path);
+ContainerRef container_from_cgroup(
+    std::string_view path,
+    const std::vector<std::string>& containerd_namespaces = kDefaultContainerdNamespaces);
 // "" for a host cgroup, else the 64-hex-digit container id in the path.
 std::string container_id_from_cgroup(std::string_view path);
 
@@ -79,6 +89,9 @@ class CgroupMap {
   const ContainerRef* container(uint64_t id);
 
   void add(uint64_t id, std::string path);
+  // The containerd namespaces of the `/<namespace>/<id>` layout; cgroups
+  // already known are judged again.
+  void set_containerd_namespaces(std::vector<std::string> ns);
   // Learn an unknown cgroup from a process in it (/proc/PID/cgroup, checked
   // against the id): a container's first event comes right after its cgroup
   // was made, often within the rescan interval. False if it did not resolve.
@@ -95,6 +108,7 @@ class CgroupMap {
     ContainerRef container;
   };
   std::filesystem::path root_;
+  std::vector<std::string> containerd_ns_ = kDefaultContainerdNamespaces;
   std::unordered_map<uint64_t, Entry> entries_;
   std::chrono::steady_clock::time_point last_scan_{};
   std::vector<OnResolved> on_resolved_;

@@ -141,6 +141,8 @@ int run_daemon(const RunOptions& o) {
       return 1;
     }
     pipeline = std::move(*started);
+    pipeline->cgroups().set_containerd_namespaces(
+        detector.config().container.containerd_namespaces);
     // The kernel judges container-or-host per cgroup as userspace decides it.
     pipeline->cgroups().on_resolved(
         [f = filter.get(), &cg = pipeline->cgroups()](uint64_t id, const std::string&) {

@@ -8,8 +8,8 @@
 #include <set>
 
 #include "user/bpf_loader.h"
-#include "user/log_level.h"
 #include "user/host.h"
+#include "user/log_level.h"
 #include "user/output/from_config.h"
 
 namespace pg::user {
@@ -117,8 +117,31 @@ void Detector::enable_containers() {
   container::Options o;
   // Sockets are host paths: under HOST_ROOT when the daemon runs in a container.
   auto on_host = [](const std::string& s) { return s.empty() ? s : host_path(s); };
-  o.docker_socket = on_host(c.docker_socket);
-  o.podman_socket = on_host(c.podman_socket);
+  // Falco's `engines.<name>.sockets` lists replace the single-socket keys;
+  // `enabled: false` asks no socket of that engine.
+  auto sockets = [&](const config::ContainerEngine& e, const std::string& single) {
+    std::vector<std::string> out;
+    if (!e.enabled) return out;
+    for (const auto& s : e.sockets_set ? e.sockets : std::vector<std::string>{single})
+      if (!s.empty()) out.push_back(on_host(s));
+    return out;
+  };
+  o.docker_sockets = sockets(c.docker_engine, c.docker_socket);
+  o.podman_sockets = sockets(c.podman_engine, c.podman_socket);
+  o.containerd_sockets = sockets(c.containerd_engine, c.containerd_socket);
+  // Falco's `cri` engine lists CRI sockets. containerd's answers containerd's
+  // own API as well, so those are asked that way; CRI-O's API is not spoken
+  // (its containers' metadata comes from disk).
+  for (const auto& s : sockets(c.cri_engine, ""))
+    if (s.find("crio") == std::string::npos &&
+        std::find(o.containerd_sockets.begin(), o.containerd_sockets.end(), s) ==
+            o.containerd_sockets.end())
+      o.containerd_sockets.push_back(s);
+  o.containerd_namespaces = c.containerd_namespaces;
+  o.disk = c.disk_metadata;
+  o.disk_paths.runc_roots.clear();
+  for (const auto& d : c.runc_state_dirs) o.disk_paths.runc_roots.push_back(on_host(d));
+  o.disk_paths.storage_root = on_host(c.containers_storage);
   o.hold = std::chrono::milliseconds(c.hold_ms);
   o.request_timeout = std::chrono::milliseconds(c.request_timeout_ms);
   o.ttl = std::chrono::seconds(c.cache_ttl_s);

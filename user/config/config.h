@@ -175,12 +175,27 @@ struct K8sAudit {
   int max_request_mb = 16;  // larger webhook requests are refused (413)
 };
 
+// One runtime engine as Falco's container plugin configures it
+// (`engines: {containerd: {enabled: true, sockets: [...]}}`).
+struct ContainerEngine {
+  bool enabled = true;
+  bool sockets_set = false;  // `sockets` given: it replaces the single-socket key
+  std::vector<std::string> sockets;
+};
+
 struct Container {
   bool enabled = true;
   std::string docker_socket = "/var/run/docker.sock";
   std::string containerd_socket = "/run/containerd/containerd.sock";
   std::string crio_socket = "/run/crio/crio.sock";
   std::string podman_socket = "/run/podman/podman.sock";
+  ContainerEngine docker_engine, podman_engine, containerd_engine, cri_engine;
+  // containerd namespaces asked (and whose /<namespace>/<id> cgroups are containers)
+  std::vector<std::string> containerd_namespaces = {"k8s.io", "default"};
+  // With no socket that knows a container: what the runtime left on disk.
+  bool disk_metadata = true;
+  std::vector<std::string> runc_state_dirs = {"/run/runc", "/run/containerd/runc"};
+  std::string containers_storage = "/var/lib/containers/storage";
   int hold_ms = 1000;             // longest an event waits for a new container's metadata
   int request_timeout_ms = 2000;  // one request to a runtime socket
   int cache_ttl_s = 300;          // refresh cached metadata this old

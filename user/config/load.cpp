@@ -84,6 +84,21 @@ KeySpec section(std::string_view name, std::vector<KeySpec> children) {
 #define FIELD(expr) \
   [](Config & c) -> auto& { return c.expr; }
 
+// container.engines.<name>: Falco's container plugin keys.
+template <class Get>
+KeySpec engine(std::string_view name, Get get) {
+  return section(
+      name, {
+                {"enabled", [get](const YAML::Node& n, const std::string& k, const Origins& o,
+                                  Config& c) { return read_bool(n, k, o, get(c).enabled); }},
+                {"sockets",
+                 [get](const YAML::Node& n, const std::string& k, const Origins& o, Config& c) {
+                   get(c).sockets_set = true;
+                   return string_list(n, k, o, get(c).sockets);
+                 }},
+            });
+}
+
 // Falco's keys without an equivalent: what Peregrine does instead.
 constexpr const char* kPluginsInstead =
     "plugins are not loaded; the container, k8saudit and json plugins' fields are built in";
@@ -270,6 +285,23 @@ const std::vector<KeySpec>& schema() {
       section("container",
               {
                   boolean("enabled", FIELD(container.enabled)),
+                  section("engines",
+                          {
+                              engine("docker", FIELD(container.docker_engine)),
+                              engine("podman", FIELD(container.podman_engine)),
+                              engine("containerd", FIELD(container.containerd_engine)),
+                              engine("cri", FIELD(container.cri_engine)),
+                          }),
+                  {"containerd_namespaces",
+                   [](const YAML::Node& n, const std::string& k, const Origins& o, Config& c) {
+                     return string_list(n, k, o, c.container.containerd_namespaces);
+                   }},
+                  boolean("disk_metadata", FIELD(container.disk_metadata)),
+                  {"runc_state_dirs",
+                   [](const YAML::Node& n, const std::string& k, const Origins& o, Config& c) {
+                     return string_list(n, k, o, c.container.runc_state_dirs);
+                   }},
+                  string("containers_storage", FIELD(container.containers_storage)),
                   string("docker_socket", FIELD(container.docker_socket)),
                   string("containerd_socket", FIELD(container.containerd_socket)),
                   string("crio_socket", FIELD(container.crio_socket)),

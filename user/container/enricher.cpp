@@ -65,12 +65,12 @@ void Enricher::log_summary() const {
   const auto& s = md_.stats();
   spdlog::info(
       "containers: {} runtime requests, {} answered, failures: absent={} timeout={} "
-      "bad-response={} not-found={}, {} CRI-only; {} events held for metadata ({} complete, "
-      "{} sent without it, {} not held: queue full); metadata latency max {} µs, last {} µs "
-      "(hold bound {} ms)",
+      "bad-response={} not-found={}, {} from disk ({} CRI-O); {} events held for metadata ({} "
+      "complete, {} sent without it, {} not held: queue full); metadata latency max {} µs, last "
+      "{} µs (hold bound {} ms)",
       s.requests.load(), s.answered.load(), s.failures[0].load(), s.failures[1].load(),
-      s.failures[2].load(), s.failures[3].load(), s.unsupported.load(), stats_.held,
-      stats_.complete, stats_.incomplete, stats_.overflow, s.max_latency_us.load(),
+      s.failures[2].load(), s.failures[3].load(), s.from_disk.load(), s.unsupported.load(),
+      stats_.held, stats_.complete, stats_.incomplete, stats_.overflow, s.max_latency_us.load(),
       s.last_latency_us.load(), md_.options().hold.count());
 }
 

@@ -32,6 +32,10 @@ struct Info {
   int64_t created_ns = 0;  // container.start_ts (Falco reports the creation time)
   std::vector<Mount> mounts;
   std::vector<std::pair<std::string, std::string>> labels;  // in the runtime's order
+  // Where this came from (container.metadata_source), comma-separated:
+  // "docker-api", "podman-api", "containerd-api", "oci-state",
+  // "containers-storage".
+  std::string source;
   const std::string* label(std::string_view key) const {
     for (const auto& [k, v] : labels)
       if (k == key) return &v;

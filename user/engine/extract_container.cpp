@@ -34,7 +34,6 @@ Ctx ctx(const EventView& v) {
   return c;
 }
 
-
 template <std::string Info::*Member>
 V info_string(const EventView& v, const FieldArg&, std::string&) {
   Ctx c = ctx(v);
@@ -181,7 +180,6 @@ struct Entry {
   ExtractFn fn;
 };
 
-
 constexpr Entry kContainerExtractors[] = {
     {"container.id", on_view<container_id>},
     {"container.full_id", on_view<container_full_id>},
@@ -207,6 +205,7 @@ constexpr Entry kContainerExtractors[] = {
     {"container.duration", on_view<container_duration>},
     {"container.label", on_view<container_label>},
     {"container.labels", on_view<container_labels>},
+    {"container.metadata_source", on_view<info_string<&Info::source>>},
     {"k8s.pod.name", on_view<pod_label<&kPodName>>},
     {"k8s.ns.name", on_view<pod_label<&kPodNamespace>>},
     {"k8s.pod.uid", on_view<pod_label<&kPodUid>>},

@@ -128,8 +128,12 @@ FakeRuntime::Handler knows(const std::string& id, const std::string& name, bool 
 
 Options opts_for(const std::string& sock, std::chrono::milliseconds hold = 1000ms) {
   Options o;
-  o.docker_socket = "";
-  o.podman_socket = sock;
+  o.docker_sockets = {};
+  o.podman_sockets = {sock};
+  o.containerd_sockets = {};
+  // Hermetic: this host's own runtimes' files are not the test's.
+  o.disk_paths.runc_roots = {};
+  o.disk_paths.storage_root = "";
   o.hold = hold;
   o.request_timeout = 500ms;
   o.watch_events = false;
@@ -181,6 +185,27 @@ TEST_CASE("container identity and runtime come from the cgroup path in every lay
       {"/kubepods.slice/kubepods-pod1.slice/cri-containerd-" + kId + ".scope", kId,
        Runtime::Containerd},
       {"/kubepods/burstable/pod5f0c/" + kId, kId, Runtime::Cri},
+      // Real shapes from nodes: kubelet's systemd driver with containerd,
+      // with CRI-O, and the cgroupfs driver (the runtime is not named).
+      {"/kubepods.slice/kubepods-besteffort.slice/"
+       "kubepods-besteffort-pod0f7d3f62_8a5e_4b4f_9c3b_1d2e3f4a5b6c.slice/cri-containerd-" +
+           kId + ".scope",
+       kId, Runtime::Containerd},
+      {"/kubepods.slice/kubepods-burstable.slice/"
+       "kubepods-burstable-pod0f7d3f62_8a5e_4b4f_9c3b_1d2e3f4a5b6c.slice/crio-" +
+           kId + ".scope",
+       kId, Runtime::CriO},
+      {"/kubepods/pod0f7d3f62-8a5e-4b4f-9c3b-1d2e3f4a5b6c/" + kId, kId, Runtime::Cri},
+      // Plain containerd (`ctr run`): /<namespace>/<id>, any id containerd accepts.
+      {"/default/web-1", "web-1", Runtime::Containerd},
+      {"/k8s.io/" + kId, kId, Runtime::Containerd},
+      {"/default/db.primary_2", "db.primary_2", Runtime::Containerd},
+      {"/default", "", Runtime::None},
+      {"/default/bad..id", "", Runtime::None},
+      {"/default/-lead", "", Runtime::None},
+      {"/other-ns/web-1", "", Runtime::None},  // not a namespace we were told
+      {"/system.slice/containerd.service", "", Runtime::None},
+      {"/system.slice/default", "", Runtime::None},
       // The runtimes' monitors live beside the container, on the host.
       {"/machine.slice/libpod-conmon-" + kId + ".scope", "", Runtime::None},
       {"/kubepods.slice/crio-conmon-" + kId + ".scope", "", Runtime::None},
@@ -198,6 +223,28 @@ TEST_CASE("container identity and runtime come from the cgroup path in every lay
   }
   CHECK(runtime_name(Runtime::CriO) == "cri-o");
   CHECK(runtime_name(Runtime::Podman) == "podman");
+}
+
+TEST_CASE("plain containerd namespaces are configurable and a node runs several runtimes at once") {
+  CHECK(container_from_cgroup("/tenant-a/api", {"tenant-a"}).id == "api");
+  CHECK(container_from_cgroup("/default/api", {"tenant-a"}).host());
+  // One map, the containers of four runtimes side by side.
+  CgroupMap m("");
+  m.add(10, "/default/web-1");
+  m.add(11, "/kubepods.slice/kubepods-pod1.slice/cri-containerd-" + kId + ".scope");
+  m.add(12, "/kubepods.slice/kubepods-pod2.slice/crio-" + kId2 + ".scope");
+  m.add(13, "/libpod_parent/libpod-" + kId2);
+  m.add(14, "/tenant-a/api");
+  REQUIRE(m.container(10));
+  CHECK(m.container(10)->runtime == Runtime::Containerd);
+  CHECK(m.container(11)->runtime == Runtime::Containerd);
+  CHECK(m.container(12)->runtime == Runtime::CriO);
+  CHECK(m.container(13)->runtime == Runtime::Podman);
+  CHECK(m.container(14)->host());
+  // Told the namespaces later (config after the first scan): judged again.
+  m.set_containerd_namespaces({"tenant-a"});
+  CHECK(m.container(14)->id == "api");
+  CHECK(m.container(10)->host());
 }
 
 TEST_CASE("container identity from a cgroup v1 /proc/PID/cgroup text") {
@@ -349,10 +396,13 @@ TEST_CASE("container runtime sockets that are absent, slow or garbage degrade to
     CHECK(settle(md, kId) == Metadata::State::Failed);                  // request timed out
     CHECK(md.stats().failures[size_t(Failure::Timeout)].load() >= 1);
   }
-  SUBCASE("CRI runtimes are id-only in this build") {
+  SUBCASE("CRI-O, with nothing on disk either, is id-only and counted") {
     Metadata md(opts_for("/nonexistent/pg-test.sock"));
-    CHECK(md.lookup({kId, Runtime::CriO}) == Metadata::State::Unsupported);
+    md.start();
+    CHECK(md.lookup({kId, Runtime::CriO}) == Metadata::State::Pending);
+    CHECK(settle(md, kId) == Metadata::State::Failed);
     CHECK(md.stats().unsupported.load() == 1);
+    CHECK(md.stats().from_disk.load() == 0);
   }
 }
 
