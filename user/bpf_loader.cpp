@@ -82,8 +82,8 @@ bool ia32_emulation_enabled(std::string& why) {
 // The 32-bit per-call programs, in the order of enum pg_compat_call
 // (kern/compat.bpf.c).
 std::array<bpf_program*, 6> compat_calls(pg_bpf* s) {
-  return {s->progs.pg_c32_open,    s->progs.pg_c32_openat,  s->progs.pg_c32_openat2,
-          s->progs.pg_c32_creat,   s->progs.pg_c32_connect, s->progs.pg_c32_sockcall};
+  return {s->progs.pg_c32_open,  s->progs.pg_c32_openat,  s->progs.pg_c32_openat2,
+          s->progs.pg_c32_creat, s->progs.pg_c32_connect, s->progs.pg_c32_sockcall};
 }
 
 }  // namespace
@@ -220,8 +220,9 @@ std::expected<std::unique_ptr<BpfSession>, std::string> BpfSession::load(const L
   bpf_program__set_autoload(s->skel_->progs.pg_compat_sys_exit, compat);
   for (bpf_program* p : compat_calls(s->skel_)) bpf_program__set_autoload(p, compat);
   if (compat)
-    spdlog::info("32-bit syscalls (int 0x80, sysenter, 32-bit programs) of the open family and "
-                 "connect are watched on the raw sys_exit tracepoint");
+    spdlog::info(
+        "32-bit syscalls (int 0x80, sysenter, 32-bit programs) of the open family and "
+        "connect are watched on the raw sys_exit tracepoint");
   else if (compat_want)
     spdlog::info("32-bit syscalls are not watched: IA32 emulation is {}", ia32_why);
   if (!s->uncaptured_.empty())
@@ -256,8 +257,8 @@ std::expected<void, std::string> BpfSession::attach() {
     for (bpf_program* p : compat_calls(skel_)) {
       const int fd = bpf_program__fd(p);
       if (bpf_map_update_elem(calls, &i, &fd, BPF_ANY) != 0)
-        return std::unexpected(fmt::format("filling the 32-bit syscall table failed: {}",
-                                           errno_text(errno)));
+        return std::unexpected(
+            fmt::format("filling the 32-bit syscall table failed: {}", errno_text(errno)));
       ++i;
     }
     bpf_link* link = bpf_program__attach(skel_->progs.pg_compat_sys_exit);

@@ -1,7 +1,5 @@
 #include "user/decode.h"
 
-#include <sys/syscall.h>
-
 #include <arpa/inet.h>
 #include <fmt/format.h>
 #include <sys/socket.h>

@@ -14,13 +14,13 @@ namespace {
 void add(FileIdentities& out, const std::string& path) {
   if (path.empty() || path[0] != '/' || path.size() >= PG_FINO_PATH - 1) return;
   if (normalize_path(path) != path) return;
-  struct stat st{};
+  struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return;
   const std::pair<uint64_t, uint64_t> key{pg_kernel_dev(major(st.st_dev), minor(st.st_dev)),
                                           uint64_t(st.st_ino)};
   auto [it, fresh] = out.emplace(key, path);
-  if (!fresh && (path.size() < it->second.size() ||
-                 (path.size() == it->second.size() && path < it->second)))
+  if (!fresh &&
+      (path.size() < it->second.size() || (path.size() == it->second.size() && path < it->second)))
     it->second = path;
 }
 
@@ -38,7 +38,7 @@ FileIdentities watched_identities(const policy::FilterTables& t) {
     // A prefix: the directory it starts with.
     std::string dir = bytes;
     if (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-    struct stat st{};
+    struct stat st {};
     if (::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
       add(out, dir);
     } else {

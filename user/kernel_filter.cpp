@@ -262,9 +262,10 @@ void KernelFilter::sync_identities(const policy::FilterTables& t) {
   }
   for (const auto& k : doomed) bpf_map_delete_elem(mfd, &k);
   if (failed)
-    spdlog::warn("pg_fino: {} of {} watched files could not be entered by identity (the map "
-                 "holds {}); hard links and bind mounts of those are named as opened",
-                 failed, ids.size(), PG_FINO_MAX);
+    spdlog::warn(
+        "pg_fino: {} of {} watched files could not be entered by identity (the map "
+        "holds {}); hard links and bind mounts of those are named as opened",
+        failed, ids.size(), PG_FINO_MAX);
   spdlog::debug("pg_fino: {} watched files and directories by identity", ids.size() - failed);
 }
 

@@ -29,8 +29,7 @@ TEST_CASE("int $0x80 opens of /etc/shadow and connects raise the same alerts, fl
           PG_NEEDS_FALCO_FILES) {
   TempDir dir;
   const std::string prog = dir.path + "/int80";
-  const std::string log =
-      run_capture("cc -O2 -o " + prog + " selftests/e2e/progs/int80.c 2>&1");
+  const std::string log = run_capture("cc -O2 -o " + prog + " selftests/e2e/progs/int80.c 2>&1");
   REQUIRE_MESSAGE(std::filesystem::exists(prog), log);
 
   // A listener for the connects, and a rule watching its port.
@@ -65,9 +64,10 @@ TEST_CASE("int $0x80 opens of /etc/shadow and connects raise the same alerts, fl
   CHECK(field(*opened, "proc.name") == "int80");
 
   REQUIRE(std::system((prog + " connect " + std::to_string(port) + " > /dev/null").c_str()) == 0);
-  auto is_connect = [](const Json& j) { return j.value("rule", "") == "connect to the watched port"; };
-  for (int i = 0; i < 250 && d.all(is_connect).size() < 2; ++i)
-    std::this_thread::sleep_for(20ms);
+  auto is_connect = [](const Json& j) {
+    return j.value("rule", "") == "connect to the watched port";
+  };
+  for (int i = 0; i < 250 && d.all(is_connect).size() < 2; ++i) std::this_thread::sleep_for(20ms);
   std::this_thread::sleep_for(300ms);
   auto conns = d.all(is_connect);
   CHECK(conns.size() == 2);  // socketcall(SYS_CONNECT) and the ia32 connect syscall

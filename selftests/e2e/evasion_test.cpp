@@ -60,9 +60,10 @@ std::string build_prog(const std::string& name, const std::string& dir,
 
 }  // namespace
 
-TEST_CASE("aliases of /etc/shadow and a racing path buffer raise Read sensitive file untrusted "
-          "once per real open, naming /etc/shadow" *
-          PG_NEEDS_FALCO_FILES) {
+TEST_CASE(
+    "aliases of /etc/shadow and a racing path buffer raise Read sensitive file untrusted "
+    "once per real open, naming /etc/shadow" *
+    PG_NEEDS_FALCO_FILES) {
   TempDir dir;
   const std::string racer = build_prog("racer", dir.path, "-pthread");
   // The aliases: a symlink, the process's root seen through /proc, and a
@@ -125,9 +126,10 @@ TEST_CASE("aliases of /etc/shadow and a racing path buffer raise Read sensitive 
   d.stop();
 }
 
-TEST_CASE("a hard link made before the daemon started and a bind mount of /etc still name "
-          "/etc/shadow" *
-          PG_NEEDS_FALCO_FILES) {
+TEST_CASE(
+    "a hard link made before the daemon started and a bind mount of /etc still name "
+    "/etc/shadow" *
+    PG_NEEDS_FALCO_FILES) {
   TempDir dir;
   // The hard link exists before the daemon starts: no link event to see.
   const std::string hard = dir.path + "/innocent";

@@ -13,7 +13,7 @@ namespace {
 std::string comps(const pg_fino_name& n) { return std::string(n.comps, n.len); }
 
 std::pair<uint64_t, uint64_t> id_of(const char* path) {
-  struct stat st{};
+  struct stat st {};
   REQUIRE(stat(path, &st) == 0);
   return {pg_kernel_dev(major(st.st_dev), minor(st.st_dev)), st.st_ino};
 }
@@ -33,9 +33,9 @@ TEST_CASE("file identity: exact paths and the directories of prefixes are stat'e
   pg::policy::FilterTables t{};
   t.paths[{PG_FF_PATH, std::string("/etc/hostname\0", 14)}] = {};
   t.paths[{PG_FF_PATH, "/usr/"}] = {};
-  t.paths[{PG_FF_PATH, "/usr/bin/pyth"}] = {};            // a partial name: its directory
-  t.paths[{PG_FF_PATH, std::string("/nonexistent-pg\0", 16)}] = {};  // left out
-  t.paths[{PG_FF_SUFFIX, "dwssap/"}] = {};                 // suffixes name no file
+  t.paths[{PG_FF_PATH, "/usr/bin/pyth"}] = {};  // a partial name: its directory
+  t.paths[{PG_FF_PATH, std::string("/nonexistent-pg\0", 16)}] = {};       // left out
+  t.paths[{PG_FF_SUFFIX, "dwssap/"}] = {};                                // suffixes name no file
   t.paths[{PG_FF_PATH, std::string("/etc/../etc/hostname\0", 21)}] = {};  // not normalised
   auto ids = watched_identities(t);
   CHECK(ids.size() == 3);
