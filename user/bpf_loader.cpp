@@ -218,7 +218,13 @@ std::expected<std::unique_ptr<BpfSession>, std::string> BpfSession::load(const L
   const bool compat = compat_want != 0 && ia32_emulation_enabled(ia32_why);
   s->skel_->rodata->pg_compat_want = compat ? compat_want : 0;
   bpf_program__set_autoload(s->skel_->progs.pg_compat_sys_exit, compat);
-  for (bpf_program* p : compat_calls(s->skel_)) bpf_program__set_autoload(p, compat);
+  // Only the per-call programs of wanted calls: each open one costs the
+  // verifier as much as a 64-bit open program.
+  const uint32_t call_kinds[] = {PG_FK_OPEN,  PG_FK_OPENAT,  PG_FK_OPENAT2,
+                                 PG_FK_CREAT, PG_FK_CONNECT, PG_FK_CONNECT};
+  for (size_t i = 0; i < std::size(call_kinds); ++i)
+    bpf_program__set_autoload(compat_calls(s->skel_)[i],
+                              compat && (compat_want >> call_kinds[i] & 1));
   if (compat)
     spdlog::info(
         "32-bit syscalls (int 0x80, sysenter, 32-bit programs) of the open family and "
@@ -256,6 +262,10 @@ std::expected<void, std::string> BpfSession::attach() {
     uint32_t i = 0;
     for (bpf_program* p : compat_calls(skel_)) {
       const int fd = bpf_program__fd(p);
+      if (!bpf_program__autoload(p)) {
+        ++i;
+        continue;
+      }
       if (bpf_map_update_elem(calls, &i, &fd, BPF_ANY) != 0)
         return std::unexpected(
             fmt::format("filling the 32-bit syscall table failed: {}", errno_text(errno)));
