@@ -75,6 +75,8 @@ constexpr FieldInfo kFields[] = {
   {"evt.is_open_write", T::Bool, A::None, false, false, SC, K::Flags, "true for opens with write access"},
   {"evt.is_open_exec", T::Bool, A::None, false, false, SC, K::Flags, "true for opens that create executable files"},
   {"evt.is_open_create", T::Bool, A::None, false, false, SC, K::Flags, "true for opens that create a file (O_CREAT)"},
+  {"evt.is_compat", T::Bool, A::None, false, false, SC, K::None, "true when the call came through the 32-bit compat entry (int 0x80, sysenter, a 32-bit program)"},
+  {"evt.is_io_uring", T::Bool, A::None, false, false, SC, K::None, "true when the operation was an io_uring request rather than a syscall"},
   // ---- proc.* ------------------------------------------------------------
   {"proc.exe", T::String, A::None, false, false, SC, K::Path, "first command-line argument (argv[0])"},
   {"proc.pexe", T::String, A::None, false, false, SC, K::None, "argv[0] of the parent process"},

@@ -7,10 +7,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdarg>
 #include <cstring>
+#include <fstream>
 
+#include "kern/api/filter.h"
 #include "peregrine.skel.h"
 
 namespace pg::user {
@@ -49,6 +52,38 @@ bool tracepoint_exists(const bpf_program* prog) {
   for (const char* tracefs : {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"})
     if (access(fmt::format("{}/events/{}", tracefs, sec).c_str(), F_OK) == 0) return true;
   return false;
+}
+
+// Whether this kernel runs 32-bit syscalls at all: IA32 emulation built in
+// (its syscall table's dispatcher is a symbol) and not turned off on the
+// command line (ia32_emulation=0). A kernel built with
+// CONFIG_IA32_EMULATION_DEFAULT_DISABLED and no ia32_emulation=1 refuses
+// them too, but says so nowhere a process can read: there the program is
+// attached and simply never sees a 32-bit call.
+bool ia32_emulation_enabled(std::string& why) {
+  std::ifstream cmdline("/proc/cmdline");
+  std::string word;
+  while (cmdline >> word)
+    if (word.starts_with("ia32_emulation=")) {
+      const std::string v = word.substr(15);
+      if (v == "0" || v == "false" || v == "off" || v == "n") {
+        why = "turned off by ia32_emulation=" + v + " on the kernel command line";
+        return false;
+      }
+    }
+  std::ifstream syms("/proc/kallsyms");
+  std::string line;
+  while (std::getline(syms, line))
+    if (line.ends_with(" ia32_sys_call") || line.ends_with(" ia32_sys_call_table")) return true;
+  why = "not built into this kernel (CONFIG_IA32_EMULATION)";
+  return false;
+}
+
+// The 32-bit per-call programs, in the order of enum pg_compat_call
+// (kern/compat.bpf.c).
+std::array<bpf_program*, 6> compat_calls(pg_bpf* s) {
+  return {s->progs.pg_c32_open,  s->progs.pg_c32_openat,  s->progs.pg_c32_openat2,
+          s->progs.pg_c32_creat, s->progs.pg_c32_connect, s->progs.pg_c32_sockcall};
 }
 
 }  // namespace
@@ -167,6 +202,35 @@ std::expected<std::unique_ptr<BpfSession>, std::string> BpfSession::load(const L
     bpf_program__set_autoload(prog, wanted);
   }
   bpf_program__set_autoload(s->skel_->progs.pg_raw_sys_exit, !s->raw_names_.empty());
+  // 32-bit calls of the open family and connect (kern/compat.bpf.c): one
+  // program on the raw sys_exit tracepoint, since no per-syscall one fires
+  // for them; it costs every syscall of the node a few instructions.
+  uint32_t compat_want = 0;
+  const std::pair<const char*, uint32_t> compat_kinds[] = {{"open", PG_FK_OPEN},
+                                                           {"openat", PG_FK_OPENAT},
+                                                           {"openat2", PG_FK_OPENAT2},
+                                                           {"creat", PG_FK_CREAT},
+                                                           {"connect", PG_FK_CONNECT}};
+  for (const auto& [name, fk] : compat_kinds)
+    if (std::find(opts.syscalls.begin(), opts.syscalls.end(), name) != opts.syscalls.end())
+      compat_want |= 1u << fk;
+  std::string ia32_why;
+  const bool compat = compat_want != 0 && ia32_emulation_enabled(ia32_why);
+  s->skel_->rodata->pg_compat_want = compat ? compat_want : 0;
+  bpf_program__set_autoload(s->skel_->progs.pg_compat_sys_exit, compat);
+  // Only the per-call programs of wanted calls: each open one costs the
+  // verifier as much as a 64-bit open program.
+  const uint32_t call_kinds[] = {PG_FK_OPEN,  PG_FK_OPENAT,  PG_FK_OPENAT2,
+                                 PG_FK_CREAT, PG_FK_CONNECT, PG_FK_CONNECT};
+  for (size_t i = 0; i < std::size(call_kinds); ++i)
+    bpf_program__set_autoload(compat_calls(s->skel_)[i],
+                              compat && (compat_want >> call_kinds[i] & 1));
+  if (compat)
+    spdlog::info(
+        "32-bit syscalls (int 0x80, sysenter, 32-bit programs) of the open family and "
+        "connect are watched on the raw sys_exit tracepoint");
+  else if (compat_want)
+    spdlog::info("32-bit syscalls are not watched: IA32 emulation is {}", ia32_why);
   if (!s->uncaptured_.empty())
     spdlog::warn(
         "this kernel has no tracepoint for {} (built without them): calls to them are not "
@@ -191,6 +255,27 @@ std::expected<void, std::string> BpfSession::attach() {
                                          bpf_program__section_name(prog), errno_text(errno)));
     links_.push_back(link);
     attached_names_.emplace_back(h.name);
+  }
+  if (bpf_program__autoload(skel_->progs.pg_compat_sys_exit)) {
+    // The per-call programs the dispatcher tail-calls, by their index.
+    const int calls = bpf_map__fd(skel_->maps.pg_c32_calls);
+    uint32_t i = 0;
+    for (bpf_program* p : compat_calls(skel_)) {
+      const int fd = bpf_program__fd(p);
+      if (!bpf_program__autoload(p)) {
+        ++i;
+        continue;
+      }
+      if (bpf_map_update_elem(calls, &i, &fd, BPF_ANY) != 0)
+        return std::unexpected(
+            fmt::format("filling the 32-bit syscall table failed: {}", errno_text(errno)));
+      ++i;
+    }
+    bpf_link* link = bpf_program__attach(skel_->progs.pg_compat_sys_exit);
+    if (!link)
+      return std::unexpected(fmt::format(
+          "attaching the 32-bit syscall program (raw sys_exit) failed: {}", errno_text(errno)));
+    links_.push_back(link);
   }
   if (!raw_names_.empty()) {
     bpf_link* link = bpf_program__attach(skel_->progs.pg_raw_sys_exit);

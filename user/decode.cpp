@@ -1,7 +1,5 @@
 #include "user/decode.h"
 
-#include <sys/syscall.h>
-
 #include <arpa/inet.h>
 #include <fmt/format.h>
 #include <sys/socket.h>
@@ -163,7 +161,15 @@ std::expected<void, std::string> decode_open(std::span<const std::byte> rec, Eve
   e.open_flags = r.flags;
   e.open_mode = r.mode;
   e.dirfd = r.dirfd;
-  return fill_path(rec, r.path, r.base, e.path);
+  if (auto ok = fill_path(rec, r.path, r.base, e.path); !ok) return ok;
+  // A successful open is named by the file it opened (the kernel walked
+  // it from the descriptor's struct file); the argument stays in raw.
+  PG_TRY(name, str_at(rec, r.name));
+  if (r.name.off != 0 && !str_incomplete(r.name)) {
+    e.path.abs = path_from_components(name);
+    e.path.incomplete = false;
+  }
+  return {};
 }
 
 std::expected<void, std::string> decode_pathop(std::span<const std::byte> rec, Event& e) {

@@ -13,6 +13,7 @@
 
 #include "peregrine.skel.h"
 #include "user/bpf_loader.h"
+#include "user/file_identity.h"
 
 namespace pg::user {
 namespace {
@@ -91,6 +92,8 @@ bpf_map* skeleton_map(pg_bpf* s, FilterMap m) {
       return s->maps.pg_pending_fork;
     case FilterMap::Proc:
       return s->maps.pg_fproc;
+    case FilterMap::Ino:
+      return s->maps.pg_fino;
     case FilterMap::Count:
       break;
   }
@@ -233,7 +236,37 @@ std::expected<uint32_t, std::string> KernelFilter::apply(const policy::FilterTab
     return std::unexpected(r.error());
   gen_ = g;
   applied_ = true;
+  sync_identities(t);
   return g;
+}
+
+// Not per generation: an entry only says what a file is, and the name it
+// gives is the one the record carries and the filter judges alike. Stale
+// entries go after the new ones are in, so a watched file never lacks one.
+void KernelFilter::sync_identities(const policy::FilterTables& t) {
+  const FileIdentities ids = watched_identities(t);
+  const int mfd = fd(FilterMap::Ino);
+  size_t failed = 0;
+  for (const auto& [k, path] : ids) {
+    pg_fino_key key{k.first, k.second};
+    pg_fino_name name = fino_name(path);
+    failed += bpf_map_update_elem(mfd, &key, &name, BPF_ANY) != 0;
+  }
+  std::vector<pg_fino_key> doomed;
+  pg_fino_key key{}, next{};
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(mfd, prev, &next) == 0) {
+    if (!ids.contains({next.dev, next.ino})) doomed.push_back(next);
+    key = next;
+    prev = &key;
+  }
+  for (const auto& k : doomed) bpf_map_delete_elem(mfd, &k);
+  if (failed)
+    spdlog::warn(
+        "pg_fino: {} of {} watched files could not be entered by identity (the map "
+        "holds {}); hard links and bind mounts of those are named as opened",
+        failed, ids.size(), PG_FINO_MAX);
+  spdlog::debug("pg_fino: {} watched files and directories by identity", ids.size() - failed);
 }
 
 FilterCounters KernelFilter::counters() const {

@@ -35,6 +35,7 @@ enum class FilterMap : uint8_t {
   Lifecycle,    // pg_flc
   PendingFork,  // pg_pending_fork
   Proc,         // pg_fproc
+  Ino,          // pg_fino
   Count,
 };
 
@@ -77,6 +78,8 @@ class KernelFilter {
   };
   int fd(FilterMap m) const { return maps_[size_t(m)].fd; }
   std::expected<void, std::string> clear_generation(uint32_t gen);
+  // pg_fino to the identities `t` names (user/file_identity.h).
+  void sync_identities(const policy::FilterTables& t);
 
   std::array<Map, size_t(FilterMap::Count)> maps_;
   std::string pin_dir_;

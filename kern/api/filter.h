@@ -408,7 +408,11 @@ struct pg_filter_event {
 	 * target), else only when absolute and normalised (it names a file,
 	 * and userspace reports it resolved). */
 	__u8 arg_as_is;
-	__u8 pad[2];
+	/* Opens that succeeded: the path and suffix fields judge the opened
+	 * file's own path (pg_fl_kname), not the argument; the argument is
+	 * still judged for the raw "../" fact. */
+	__u8 by_object;
+	__u8 pad;
 	__s32 dirfd; /* opens: what a relative path is relative to (PG_AT_FDCWD: the cwd) */
 	__u32 version; /* pg_filter_ctl.version of the tables judging it */
 	__u64 cgroup_id;
@@ -426,6 +430,7 @@ PG_FILTER_INLINE struct pg_filter_event pg_fe_open(__u16 kind, __s64 ret, __u64 
 	fe.open_flags = flags;
 	fe.ret = ret;
 	fe.dirfd = dirfd;
+	fe.by_object = ret >= 0;
 	return fe;
 }
 

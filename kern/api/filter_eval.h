@@ -21,6 +21,12 @@
  *       a relative path in fwd->path[0..len): replace it by its directory
  *       (cwd or e->dirfd) + "/" + the path, NUL-terminated; returns the new
  *       length, or -1 when the directory is unknown or the result too long
+ *   long pg_fl_kname(PG_FL_CTX ctx, const struct pg_filter_event *e,
+ *                    struct pg_fkey_path *fwd);
+ *       a successful open (e->by_object): write the opened file's own
+ *       absolute path into fwd->path, NUL-terminated, and return its length;
+ *       -1 when it cannot be named (the walk did not reach the root, the
+ *       descriptor no longer holds the file, the path is a key long or more)
  *
  * each returning NULL when there is no entry. The eBPF programs look into
  * maps; the native build looks into the tables the daemon is about to load.
@@ -41,6 +47,7 @@ static struct pg_task_slots *pg_fl_task_cache(PG_FL_CTX ctx, const struct pg_fil
 static const struct pg_proc_strs *pg_fl_proc(PG_FL_CTX ctx, const struct pg_filter_event *e);
 static long pg_fl_resolve(PG_FL_CTX ctx, const struct pg_filter_event *e, struct pg_fkey_path *fwd,
 			  __u32 len);
+static long pg_fl_kname(PG_FL_CTX ctx, const struct pg_filter_event *e, struct pg_fkey_path *fwd);
 
 #include "filter.h"
 
@@ -144,8 +151,8 @@ PG_FILTER_INLINE int pg_filter_task_fields(PG_FL_CTX ctx, __u32 gen,
 
 /* Judge one event under generation `gen`. `fwd` holds the path argument of
  * an open, or the first path argument of a path operation, in
- * fwd->path[0..path_len) when path_len >= 0 (path_len < 0: no
- * usable path: absent, failed to read, or longer than a key); `rev` is a
+ * fwd->path[0..path_len) when path_len >= 0 (-1: no usable path: failed
+ * to read, or longer than a key; -2: the syscall has none); `rev` is a
  * second key buffer. Leaves the surviving slots in `s`; returns whether any
  * survived. */
 PG_FILTER_INLINE int pg_filter_eval(PG_FL_CTX ctx, __u32 gen, const struct pg_filter_event *e,
@@ -204,10 +211,18 @@ PG_FILTER_INLINE int pg_filter_paths(PG_FL_CTX ctx, __u32 gen, const struct pg_f
 				     struct pg_fkey_path *fwd, struct pg_fkey_path *rev,
 				     long path_len, struct pg_slots *s)
 {
-	const int is_open = pg_fkind_is_open(e->kind);
-	if (path_len < 0 || path_len >= PG_PATH_KEY_MAX || e->kind == PG_FK_CONNECT)
+	/* No path argument at all (-2: connect, the numeric syscalls): a
+	 * constant the verifier prunes every path field's code with. */
+	if (path_len < -1)
 		return 1;
-	__u32 len = (__u32)path_len;
+	const int is_open = pg_fkind_is_open(e->kind);
+	/* A successful open names its file by the file itself, so an
+	 * unreadable argument still leaves the path fields to judge. */
+	const int by_object = is_open && e->by_object;
+	const int have_arg = path_len >= 0 && path_len < PG_PATH_KEY_MAX;
+	if (e->kind == PG_FK_CONNECT || (!have_arg && !by_object))
+		return 1;
+	__u32 len = have_arg ? (__u32)path_len : 0;
 	fwd->path[len] = 0;
 	if (!is_open) {
 		/* A path operation: its first argument, as one trie lookup. */
@@ -232,10 +247,24 @@ PG_FILTER_INLINE int pg_filter_paths(PG_FL_CTX ctx, __u32 gen, const struct pg_f
 				 (pm[3] && pg_slots_meet(s, &pm[3]->uses));
 	if (!use_raw && !use_resolved)
 		return 1;
-	__u32 facts = pg_path_facts(fwd->path, len);
-	PG_FILTER_NARROW(PG_FF_RAW,
-			 pg_fl_enum(ctx, gen, PG_FF_RAW, (facts & PG_PF_DOTDOT) ? 1 : 0));
-	if (len > 0 && fwd->path[0] != '/') {
+	__u32 facts = 0;
+	if (have_arg) {
+		facts = pg_path_facts(fwd->path, len);
+		PG_FILTER_NARROW(PG_FF_RAW,
+				 pg_fl_enum(ctx, gen, PG_FF_RAW, (facts & PG_PF_DOTDOT) ? 1 : 0));
+	}
+	if (by_object) {
+		/* The opened file's own path replaces the argument: what the
+		 * kernel opened, whatever the caller's buffer says by now. */
+		if (!((pm[1] && pg_slots_meet(s, &pm[1]->uses)) ||
+		      (pm[2] && pg_slots_meet(s, &pm[2]->uses))))
+			return 1;
+		long klen = pg_fl_kname(ctx, e, fwd);
+		if (klen < 0 || klen >= PG_PATH_KEY_MAX)
+			return 1;
+		len = (__u32)klen;
+		facts = pg_path_facts(fwd->path, len);
+	} else if (len > 0 && fwd->path[0] != '/') {
 		/* Relative: judged as its directory + "/" + the path, which is
 		 * what userspace resolves it to whenever that is normalised. */
 		if (!use_resolved)

@@ -52,6 +52,11 @@ enum pg_rec_type {
 /* pg_hdr.flags */
 enum pg_rec_flags {
 	PG_RF_TRUNCATED = 1 << 0, /* some string in the record was cut short */
+	/* The call came through the 32-bit compat entry (int $0x80, sysenter,
+	 * a 32-bit program) and was mapped to its 64-bit event type. */
+	PG_RF_COMPAT = 1 << 1,
+	/* The operation was an io_uring request, not a syscall of its own. */
+	PG_RF_IO_URING = 1 << 2,
 };
 
 struct pg_hdr {
@@ -187,11 +192,18 @@ struct pg_open_rec {
 	__u16 pad[3];
 	struct pg_str path; /* the path argument as the caller passed it */
 	/* For a relative path: the directory it is relative to (cwd or dirfd),
-	 * as a dentry walk. Absent for absolute paths. */
+	 * as a dentry walk. Absent for absolute paths, and when `name` is
+	 * complete (nothing needs it then). */
 	struct pg_str base;
+	/* A successful open: the opened file's own path, a dentry walk from
+	 * the struct file the returned descriptor holds at sys_exit (so the
+	 * caller's buffer, symlinks, "..", /proc/self/root and the cwd's depth
+	 * play no part). Absent for a failed open, or when the descriptor no
+	 * longer holds a file opened with the call's flags. */
+	struct pg_str name;
 	struct pg_verdict verdict; /* the kernel filter's judgement */
 };
-PG_ABI_ASSERT(sizeof(struct pg_open_rec) == 192, "pg_open_rec layout");
+PG_ABI_ASSERT(sizeof(struct pg_open_rec) == 200, "pg_open_rec layout");
 
 struct pg_sockaddr {
 	__u16 family; /* AF_INET, AF_INET6, AF_UNIX, ... */

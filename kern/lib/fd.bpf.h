@@ -26,6 +26,28 @@ static __always_inline struct file *pg_fd_file(struct task_struct *task, long fd
 	return f;
 }
 
+#define PG_O_APPEND 02000
+
+/* The file a successful open with `flags` installed at descriptor `fd`, read
+ * at sys_exit. A sibling thread sharing the descriptor table can close the
+ * descriptor and open something else into the same slot before sys_exit
+ * runs: a file whose access mode, O_APPEND or O_PATH differ from the call's
+ * is not the one opened, and gives NULL (the name is then unknown, never
+ * another file's). A file opened there with the same flags cannot be told
+ * apart; docs/filters.md describes that residual. */
+static __always_inline struct file *pg_open_file(struct task_struct *task, long fd, __u64 flags)
+{
+	struct file *f = pg_fd_file(task, fd);
+	if (!f)
+		return NULL;
+	const __u32 ff = BPF_CORE_READ(f, f_flags);
+	/* O_PATH keeps no access mode (build_open_flags() drops it). */
+	if (flags & PG_O_PATH)
+		return (ff & PG_O_PATH) ? f : NULL;
+	const __u32 mask = PG_O_WRONLY | PG_O_RDWR | PG_O_APPEND;
+	return (ff & (mask | PG_O_PATH)) == (flags & mask) ? f : NULL;
+}
+
 /* The directory a relative path argument `path` (already appended to the
  * record) is relative to: the cwd for PG_AT_FDCWD, else dirfd's file, as a
  * dentry walk into `base`. Absolute or unread paths get no base. */

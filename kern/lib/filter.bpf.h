@@ -191,7 +191,7 @@ static __always_inline const struct pg_proc_strs *pg_fl_proc(void *ctx,
 
 /* Prepending a directory's names to a relative path, leaf to root, as a
  * bpf_loop() callback; the state lives in pg_walkst like the record's walk. */
-static long pg_prepend_step(__u64 i, void *ctx)
+static __always_inline long pg_prepend_step_impl(bool ids)
 {
 	__u32 zero = 0;
 	struct pg_walk *w = bpf_map_lookup_elem(&pg_walkst, &zero);
@@ -204,6 +204,24 @@ static long pg_prepend_step(__u64 i, void *ctx)
 	if (dentry == w->root_dentry && vfsmnt == w->root_mnt) {
 		w->complete = true;
 		return 1;
+	}
+	if (ids) {
+		/* As in pg_walk_step: a watched identity names the rest. */
+		const struct pg_fino_name *id = pg_fino_of(dentry);
+		if (id) {
+			__u32 n = id->len;
+			if (n >= PG_PATH_KEY_MAX || w->off < n || w->off >= PG_RESOLVE_SIZE)
+				return 1;
+			__u32 at = w->off - n;
+			if (PG_RESOLVE_SIZE - at > PG_PATH_KEY_MAX)
+				return 1;
+			if (n && bpf_probe_read_kernel(k->resolve + PG_MASK(at, PG_RESOLVE_SIZE - 1),
+						       PG_MASK(n, 255), id->path))
+				return 1;
+			w->off = at;
+			w->complete = true;
+			return 1;
+		}
 	}
 	struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
 	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
@@ -235,6 +253,17 @@ static long pg_prepend_step(__u64 i, void *ctx)
 	w->off = at;
 	w->dentry = parent;
 	return 0;
+}
+
+static long pg_prepend_step(__u64 i, void *ctx)
+{
+	return pg_prepend_step_impl(false);
+}
+
+/* The same, stopping at a watched identity (an opened file's own name). */
+static __attribute__((unused)) long pg_prepend_step_ids(__u64 i, void *ctx)
+{
+	return pg_prepend_step_impl(true);
 }
 
 /* The event's relative path in fwd, made absolute against the current
@@ -290,6 +319,63 @@ static __always_inline long pg_fl_resolve(void *ctx, const struct pg_filter_even
 				  k->resolve + PG_MASK(start, PG_RESOLVE_SIZE - 1)))
 		return -1;
 	return total;
+}
+
+/* A successful open's file named by itself, into pg_fkeybuf's fwd key: the
+ * struct file at descriptor `fd`, its dentries prepended up to the task's
+ * root the same way as pg_fl_resolve (with nothing after them). Returns the
+ * length, or -1. A global function, so the verifier checks it once, on its
+ * own, instead of along every path of every open program (which then ran
+ * past its budget); __weak, since every hook family's object carries it. */
+__weak __noinline long pg_kname_key(long fd, __u64 flags)
+{
+	__u32 zero = 0;
+	struct pg_walk *w = bpf_map_lookup_elem(&pg_walkst, &zero);
+	struct pg_fkeys *k = bpf_map_lookup_elem(&pg_fkeybuf, &zero);
+	if (!w || !k)
+		return -1;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct file *f = pg_open_file(task, fd, flags);
+	if (!f)
+		return -1;
+	struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
+	struct vfsmount *m = BPF_CORE_READ(f, f_path.mnt);
+	if (!d || !m)
+		return -1;
+	k->resolve[PG_RESOLVE_SIZE - 1] = 0;
+	w->dentry = d;
+	w->vfsmnt = m;
+	w->mnt = pg_real_mount(m);
+	w->root_dentry = BPF_CORE_READ(task, fs, root.dentry);
+	w->root_mnt = BPF_CORE_READ(task, fs, root.mnt);
+	w->off = PG_RESOLVE_SIZE - 1;
+	w->complete = false;
+	bpf_loop(PG_WALK_DEPTH, pg_prepend_step_ids, NULL, 0);
+	if (!w->complete)
+		return -1;
+	__u32 start = w->off;
+	if (start >= PG_RESOLVE_SIZE)
+		return -1;
+	if (start == PG_RESOLVE_SIZE - 1) {
+		/* the root itself */
+		k->fwd.path[0] = '/';
+		k->fwd.path[1] = 0;
+		return 1;
+	}
+	__u32 total = PG_RESOLVE_SIZE - 1 - start; /* without the NUL */
+	if (total >= PG_PATH_KEY_MAX)
+		return -1;
+	if (bpf_probe_read_kernel(k->fwd.path, PG_MASK(total + 1, 255),
+				  k->resolve + PG_MASK(start, PG_RESOLVE_SIZE - 1)))
+		return -1;
+	return total;
+}
+
+/* For filter_eval.h: fwd is pg_fkeybuf's (pg_filter passes it). */
+static __always_inline long pg_fl_kname(void *ctx, const struct pg_filter_event *e,
+					struct pg_fkey_path *fwd)
+{
+	return pg_kname_key(e->ret, e->open_flags);
 }
 
 #include "api/filter_eval.h"
@@ -357,7 +443,7 @@ static __always_inline bool pg_filter(struct pg_filter_event *e, const char *upa
 		__builtin_memset(&v->slots, 0xff, sizeof(v->slots));
 		return true;
 	}
-	long len = -1;
+	long len = -2; /* no path argument */
 	if (upath)
 		len = pg_path_len_from_read(
 			bpf_probe_read_user_str(keys->fwd.path, PG_PATH_KEY_MAX, upath));

@@ -9,6 +9,7 @@
 #define PG_KERN_LIB_STRINGS_BPF_H
 
 #include "lib/common.bpf.h"
+#include "lib/identity.bpf.h"
 
 static __always_inline __u32 pg_put_user_str(__u8 *rec, __u32 off, struct pg_str *s,
 					     const void *uptr)
@@ -90,8 +91,10 @@ struct {
 	__type(value, struct pg_walk);
 } pg_walkst SEC(".maps") __weak;
 
-/* One step up the tree, as a bpf_loop() callback. */
-static long pg_walk_step(__u64 i, void *ctx)
+/* One step up the tree, for a bpf_loop() callback; `ids`: stop at a
+ * watched identity. Two callbacks, so walks that do not look identities up
+ * are verified exactly as before. */
+static __always_inline long pg_walk_step_impl(bool ids)
 {
 	__u32 zero = 0;
 	struct pg_walk *w = bpf_map_lookup_elem(&pg_walkst, &zero);
@@ -105,6 +108,22 @@ static long pg_walk_step(__u64 i, void *ctx)
 	if (dentry == w->root_dentry && vfsmnt == w->root_mnt) {
 		w->complete = true;
 		return 1;
+	}
+	if (ids) {
+		/* A file or directory the rules name, reached by whatever
+		 * name: the rest of the path is the watched one. */
+		const struct pg_fino_name *id = pg_fino_of(dentry);
+		if (id) {
+			__u32 n = id->len;
+			if (n >= PG_FINO_PATH || w->off > PG_OFF_MASK)
+				return 1;
+			if (n && bpf_probe_read_kernel(s->data + PG_OFF(w->off), n & (PG_FINO_PATH - 1),
+						       id->comps))
+				return 1;
+			w->off += n;
+			w->complete = true;
+			return 1;
+		}
 	}
 	struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
 	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
@@ -142,15 +161,25 @@ static long pg_walk_step(__u64 i, void *ctx)
 	return 0;
 }
 
+static long pg_walk_step(__u64 i, void *ctx)
+{
+	return pg_walk_step_impl(false);
+}
+
+static __attribute__((unused)) long pg_walk_step_ids(__u64 i, void *ctx)
+{
+	return pg_walk_step_impl(true);
+}
+
 /* Walk a path's dentries up to the task's root, crossing mount points, and
  * append the component names leaf first (see PG_SF_COMPONENTS). bpf_d_path()
  * would be simpler but is not allowed on tracepoints; this walk works in
  * every hook. Deep or unusual paths (disconnected dentries, a depth or byte
  * budget exceeded) are flagged truncated, never silently shortened.
  * `rec` must be the per-CPU scratch buffer. */
-static __always_inline __u32 pg_put_path_walk(__u8 *rec, __u32 off, struct pg_str *s,
-					      struct dentry *dentry, struct vfsmount *vfsmnt,
-					      struct task_struct *task)
+static __always_inline __u32 pg_put_walk(__u8 *rec, __u32 off, struct pg_str *s,
+					 struct dentry *dentry, struct vfsmount *vfsmnt,
+					 struct task_struct *task, bool ids)
 {
 	__u32 zero = 0;
 	struct pg_walk *w = bpf_map_lookup_elem(&pg_walkst, &zero);
@@ -170,7 +199,10 @@ static __always_inline __u32 pg_put_path_walk(__u8 *rec, __u32 off, struct pg_st
 	w->off = off;
 	w->start = off;
 	w->complete = false;
-	bpf_loop(PG_WALK_DEPTH, pg_walk_step, NULL, 0);
+	if (ids)
+		bpf_loop(PG_WALK_DEPTH, pg_walk_step_ids, NULL, 0);
+	else
+		bpf_loop(PG_WALK_DEPTH, pg_walk_step, NULL, 0);
 	if (!w->complete)
 		s->flags |= PG_SF_TRUNCATED;
 	__u32 start = off;
@@ -188,6 +220,22 @@ static __always_inline __u32 pg_put_path_walk(__u8 *rec, __u32 off, struct pg_st
 		off += 1;
 	}
 	return off;
+}
+
+static __always_inline __u32 pg_put_path_walk(__u8 *rec, __u32 off, struct pg_str *s,
+					      struct dentry *dentry, struct vfsmount *vfsmnt,
+					      struct task_struct *task)
+{
+	return pg_put_walk(rec, off, s, dentry, vfsmnt, task, false);
+}
+
+/* An opened file's name: the walk, stopping at the first file or directory
+ * the rules name by identity (pg_fino), which supplies the rest. */
+static __always_inline __u32 pg_put_file_name(__u8 *rec, __u32 off, struct pg_str *s,
+					      struct file *f, struct task_struct *task)
+{
+	return pg_put_walk(rec, off, s, BPF_CORE_READ(f, f_path.dentry),
+			   BPF_CORE_READ(f, f_path.mnt), task, true);
 }
 
 #endif

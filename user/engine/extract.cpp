@@ -89,6 +89,12 @@ V evt_is_open_exec(const EventView& v, const FieldArg&, std::string&) {
   // Falco reports files opened for execution (O_EXEC is O_PATH on Linux).
   return V::of_bool(v.evt.open_flags & O_PATH);
 }
+V evt_is_compat(const EventView& v, const FieldArg&, std::string&) {
+  return V::of_bool(v.evt.flags & PG_RF_COMPAT);
+}
+V evt_is_io_uring(const EventView& v, const FieldArg&, std::string&) {
+  return V::of_bool(v.evt.flags & PG_RF_IO_URING);
+}
 V evt_is_open_create(const EventView& v, const FieldArg&, std::string&) {
   if (!is_open(v.evt)) return V::of_bool(false);
   return V::of_bool(v.evt.open_flags & O_CREAT);
@@ -466,6 +472,8 @@ constexpr Entry kExtractors[] = {
     {"evt.is_open_write", evt_is_open_write},
     {"evt.is_open_exec", evt_is_open_exec},
     {"evt.is_open_create", evt_is_open_create},
+    {"evt.is_compat", evt_is_compat},
+    {"evt.is_io_uring", evt_is_io_uring},
     {"evt.arg", evt_arg},
     {"evt.args", evt_args},
     {"evt.rawarg", evt_rawarg},

@@ -33,6 +33,7 @@
 #include "user/decode.h"
 #include "user/engine/engine.h"
 #include "user/engine/extract.h"
+#include "user/path.h"
 #include "user/process.h"
 
 using namespace pg;
@@ -206,6 +207,19 @@ std::vector<std::string> syscall_rule_files() {
   return files;
 }
 
+// An absolute path as the kernel's dentry walk sends it: leaf first.
+std::string components(const std::string& abs) {
+  std::string comps;
+  for (size_t end = abs.size(); end > 0;) {
+    size_t slash = abs.rfind('/', end - 1);
+    size_t start = slash == std::string::npos ? 0 : slash + 1;
+    if (end > start) comps += abs.substr(start, end - start) + '\0';
+    if (slash == std::string::npos || slash == 0) break;
+    end = slash;
+  }
+  return comps;
+}
+
 uint64_t env_u64(const char* name, uint64_t dflt) {
   const char* v = std::getenv(name);
   return v ? std::strtoull(v, nullptr, 10) : dflt;
@@ -331,7 +345,7 @@ TEST_CASE("kernel filter differential: a full match always passes the kernel hal
     // the BPF programs use (pg_fe_*); the task's facts are added after, as
     // pg_filter_task does in the kernel.
     pg_filter_event fe{};
-    std::string path, base;
+    std::string path, base, kname;
     bool have_path = false;
     bool decoded;
     const size_t what = g.below(100);
@@ -377,6 +391,38 @@ TEST_CASE("kernel filter differential: a full match always passes the kernel hal
               r.base = pg_str{0, 0, PG_SF_COMPONENTS | PG_SF_TRUNCATED, 0};
           }
         }
+      }
+      // A successful open is named by its file, as the kernel walks it from
+      // the descriptor: the file the argument names, another file (a
+      // symlink, a bind mount, a rewritten buffer), the root, a name
+      // longer than a key, or none (the walk did not reach the root, or
+      // the slot no longer holds the file).
+      if (r.ret >= 0) {
+        const std::string named =
+            normalize_path(path.empty() || path[0] != '/' ? "/" + path : path);
+        switch (g.below(10)) {
+          case 0:
+          case 1:
+          case 2:
+            kname = base.empty() ? named : resolve_path(base, path);
+            break;
+          case 3:
+          case 4:
+            kname = normalize_path("/" + g.path());
+            break;
+          case 5:
+            kname = "/";
+            break;
+          case 6:
+            kname = named + "/" + std::string(240 + g.below(30), 'k');
+            break;
+          case 7:
+            r.name = b.add(std::string("pipe:[1]\0", 9), PG_SF_COMPONENTS | PG_SF_TRUNCATED);
+            break;
+          default:
+            break;  // the slot was reused: no name
+        }
+        if (!kname.empty()) r.name = b.add(components(kname), PG_SF_COMPONENTS);
       }
       fe = pg_fe_open(r.kind, r.ret, r.flags, r.dirfd);
       decoded = bool(decode_record(b.finish(PG_REC_OPEN), clock, ev));
@@ -481,7 +527,8 @@ TEST_CASE("kernel filter differential: a full match always passes the kernel hal
 
     pg_slots verdict{};
     const bool pass = native.eval(fe, have_path ? path.c_str() : nullptr, verdict,
-                                  base.empty() ? nullptr : base.c_str(), kproc);
+                                  base.empty() ? nullptr : base.c_str(), kproc,
+                                  kname.empty() ? nullptr : kname.c_str());
     passed += pass;
 
     engine::EventView view{ev, procs, procs.find(pid), i, "host", &cgroups};

@@ -29,6 +29,9 @@ static const pg_proc_strs* pg_fl_proc(PG_FL_CTX ctx, const pg_filter_event*) { r
 static long pg_fl_resolve(PG_FL_CTX ctx, const pg_filter_event*, pg_fkey_path* fwd, __u32 len) {
   return ctx->resolve(fwd, len);
 }
+static long pg_fl_kname(PG_FL_CTX ctx, const pg_filter_event*, pg_fkey_path* fwd) {
+  return ctx->kname(fwd);
+}
 #include "kern/api/filter_eval.h"
 
 // ---- NativeFilter ----------------------------------------------------------
@@ -86,15 +89,25 @@ long NativeFilter::resolve(pg_fkey_path* fwd, uint32_t len) const {
   return long(full.size());
 }
 
+long NativeFilter::kname(pg_fkey_path* fwd) const {
+  if (!kname_) return -1;
+  const std::size_t n = std::strlen(kname_);
+  if (n >= PG_PATH_KEY_MAX) return -1;  // the kernel's walk stops a key long
+  std::memcpy(fwd->path, kname_, n + 1);
+  return long(n);
+}
+
 bool NativeFilter::eval(const pg_filter_event& e, const char* path, pg_slots& out, const char* base,
-                        const pg_proc_strs* proc) const {
+                        const pg_proc_strs* proc, const char* kname) const {
   base_ = base;
+  kname_ = kname;
   proc_ = proc;
   // As bpf_probe_read_user_str(fwd.path, PG_PATH_KEY_MAX, path) would.
   struct {
     pg_fkey_path fwd, rev;  // the path scan may read a word past fwd, as in pg_fkeys
   } keys{};
-  long len = -1;
+  // As the kernel: -2 when the syscall has no path argument at all.
+  long len = pg_fkind_is_open(e.kind) ? -1 : -2;
   if (path) {
     std::size_t n = std::min<std::size_t>(std::strlen(path), PG_PATH_KEY_MAX - 1);
     std::memcpy(keys.fwd.path, path, n);

@@ -19,13 +19,16 @@ class NativeFilter {
   // the way the eBPF program reads it. `base`: for a relative path, the
   // absolute directory it is relative to, as the kernel's walk finds it
   // (nullptr: the walk failed). `proc`: the process's pg_fproc entry
-  // (nullptr: none).
+  // (nullptr: none). `kname`: a successful open's own path as the kernel
+  // walks it from the opened file (nullptr: it could not be named).
   bool eval(const pg_filter_event& e, const char* path, pg_slots& out, const char* base = nullptr,
-            const pg_proc_strs* proc = nullptr) const;
+            const pg_proc_strs* proc = nullptr, const char* kname = nullptr) const;
   const pg_proc_strs* proc() const { return proc_; }
   pg_task_slots* task_cache() const { return &task_cache_; }
   // The kernel's pg_fl_resolve, on the base given to eval().
   long resolve(pg_fkey_path* fwd, uint32_t len) const;
+  // The kernel's pg_fl_kname, on the name given to eval().
+  long kname(pg_fkey_path* fwd) const;
 
   const pg_field_mask* mask(uint32_t field) const;
   const pg_slots* kind(uint32_t kind) const;
@@ -40,6 +43,7 @@ class NativeFilter {
   std::unordered_map<std::string, pg_slots> trie_;  // field byte + bytes
   std::size_t longest_ = 0;
   mutable const char* base_ = nullptr;  // during eval() only
+  mutable const char* kname_ = nullptr;
   mutable const pg_proc_strs* proc_ = nullptr;
   mutable pg_task_slots task_cache_{};  // see pg_fl_task_cache
 };

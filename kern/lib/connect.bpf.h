@@ -1,0 +1,59 @@
+/* The connect record (net.bpf.c has the pseudocode), shared by the
+ * per-syscall program and the 32-bit one (compat.bpf.c). */
+#ifndef PG_KERN_LIB_CONNECT_BPF_H
+#define PG_KERN_LIB_CONNECT_BPF_H
+
+#include "lib/common.bpf.h"
+#include "lib/fd.bpf.h"
+#include "lib/filter.bpf.h"
+#include "lib/sock.bpf.h"
+#include "lib/strings.bpf.h"
+#include <bpf/bpf_endian.h>
+
+#define PG_EINPROGRESS 115
+
+/* One connect that returned `ret`: judge it, and send the record if a slot
+ * survives. `rflags`: pg_rec_flags saying how the call came (PG_RF_COMPAT). */
+static __always_inline int pg_emit_connect(long ret, long fd, const void *uaddr, long addrlen,
+					   __u16 rflags)
+{
+	if (pg_is_self())
+		return 0;
+	__u8 *buf = pg_scratch_buf();
+	if (!buf)
+		return 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	struct pg_connect_rec *r = (struct pg_connect_rec *)buf;
+	__builtin_memset(r, 0, sizeof(*r));
+	__u16 family = 0;
+	__u16 nport = 0;
+	bpf_probe_read_user(&family, sizeof(family), uaddr);
+	/* sin_port and sin6_port both follow the family */
+	if (family == PG_AF_INET || family == PG_AF_INET6)
+		bpf_probe_read_user(&nport, sizeof(nport), (const char *)uaddr + 2);
+	struct pg_filter_event fe = pg_fe_connect(family, bpf_ntohs(nport));
+	pg_filter_task(&fe, task);
+	if (!pg_filter(&fe, NULL, &r->verdict))
+		return 0;
+	pg_fill_task(&r->task, task);
+	pg_fill_hdr(&r->hdr, PG_REC_CONNECT);
+	r->hdr.flags = rflags;
+	r->ret = ret;
+	r->fd = fd;
+
+	__u32 off = sizeof(*r);
+	pg_read_user_sockaddr(uaddr, addrlen, &r->remote);
+	if (family == PG_AF_UNIX)
+		off = pg_put_user_str(buf, off, &r->unix_path, (const char *)uaddr + sizeof(__u16));
+	/* The socket's type and protocol whatever the result; its own end only
+	 * once the connection is under way (a failed one has none). */
+	struct pg_sockaddr local = {};
+	pg_read_socket(pg_fd_file(task, fd), &r->sock_type, &r->protocol, &local, NULL);
+	if (ret == 0 || ret == -PG_EINPROGRESS)
+		r->local = local;
+	pg_submit(buf, off);
+	return 0;
+}
+
+#endif

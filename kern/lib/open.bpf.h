@@ -1,0 +1,80 @@
+/* The open family's record: judged by the kernel filter, named by the
+ * opened file itself when the call succeeded (files.bpf.c has the
+ * pseudocode). Shared by the per-syscall programs and the 32-bit one
+ * (compat.bpf.c). */
+#ifndef PG_KERN_LIB_OPEN_BPF_H
+#define PG_KERN_LIB_OPEN_BPF_H
+
+#include "lib/common.bpf.h"
+#include "lib/fd.bpf.h"
+#include "lib/filter.bpf.h"
+#include "lib/strings.bpf.h"
+
+struct pg_open_how {
+	__u64 flags;
+	__u64 mode;
+	__u64 resolve;
+};
+
+/* The name of the open record being assembled in scratch: the file at
+ * descriptor `fd` if it is the one opened with `flags`, as a dentry walk
+ * appended at `off` into the record's `name`. Returns the new end. A
+ * global function, checked once by the verifier (see pg_kname_key). */
+__weak __noinline __u32 pg_open_rec_name(__u32 off, long fd, __u64 flags)
+{
+	__u8 *buf = pg_scratch_buf();
+	if (!buf)
+		return off;
+	struct pg_open_rec *r = (struct pg_open_rec *)buf;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct file *f = pg_open_file(task, fd, flags);
+	if (!f)
+		return off;
+	return pg_put_file_name(buf, off, &r->name, f, task);
+}
+
+/* One open that returned `ret`: judge it, and send the record if a slot
+ * survives. `rflags`: pg_rec_flags saying how the call came (PG_RF_COMPAT). */
+static __always_inline int pg_emit_open(long ret, __u16 kind, long dirfd, const char *upath,
+					__u64 flags, __u32 mode, __u16 rflags)
+{
+	if (pg_is_self())
+		return 0;
+	__u8 *buf = pg_scratch_buf();
+	if (!buf)
+		return 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pg_open_rec *r = (struct pg_open_rec *)buf;
+	struct pg_filter_event fe = pg_fe_open(kind, ret, flags, (__s32)dirfd);
+	pg_filter_task(&fe, task);
+	if (!pg_filter(&fe, upath, &r->verdict))
+		return 0;
+	pg_fill_task(&r->task, task);
+	pg_fill_hdr(&r->hdr, PG_REC_OPEN);
+	r->hdr.flags = rflags;
+	r->ret = ret;
+	r->flags = flags;
+	r->mode = mode;
+	r->dirfd = (__s32)dirfd;
+	r->kind = kind;
+	r->pad[0] = r->pad[1] = r->pad[2] = 0;
+
+	__u32 off = pg_put_user_str(buf, sizeof(*r), &r->path, upath);
+	/* The file itself names a successful open; the argument's base
+	 * directory is walked only when that name is unknown. */
+	r->name.off = r->name.len = r->name.pad = 0;
+	r->name.flags = PG_SF_FAILED;
+	if (ret >= 0)
+		off = pg_open_rec_name(off, ret, flags);
+	if (!(r->name.flags & (PG_SF_TRUNCATED | PG_SF_FAILED))) {
+		r->base.off = r->base.len = r->base.flags = r->base.pad = 0;
+	} else {
+		off = pg_put_base_dir(buf, off, &r->base, &r->path, task, dirfd);
+		if ((r->path.flags | r->base.flags) & (PG_SF_TRUNCATED | PG_SF_FAILED))
+			r->hdr.flags |= PG_RF_TRUNCATED;
+	}
+	pg_submit(buf, off);
+	return 0;
+}
+
+#endif

@@ -1,0 +1,85 @@
+// 32-bit syscalls from a 64-bit program (int $0x80): x86-64 runs no
+// per-syscall tracepoint for them, so only the compat program sees them.
+// They must raise the same alerts, with the same fields, as the 64-bit
+// calls, and say they came through the compat entry.
+#include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "harness.h"
+#include "selftests/common/falco_files.h"
+
+using namespace pg::e2e;
+
+namespace {
+
+std::string field(const Json& j, const char* name) {
+  const Json& f = j["output_fields"];
+  return f.contains(name) && f[name].is_string() ? f[name].get<std::string>() : "";
+}
+
+}  // namespace
+
+TEST_CASE("int $0x80 opens of /etc/shadow and connects raise the same alerts, flagged compat" *
+          PG_NEEDS_FALCO_FILES) {
+  TempDir dir;
+  const std::string prog = dir.path + "/int80";
+  const std::string log = run_capture("cc -O2 -o " + prog + " selftests/e2e/progs/int80.c 2>&1");
+  REQUIRE_MESSAGE(std::filesystem::exists(prog), log);
+
+  // A listener for the connects, and a rule watching its port.
+  int ls = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+  REQUIRE(listen(ls, 8) == 0);
+  socklen_t len = sizeof(a);
+  getsockname(ls, reinterpret_cast<sockaddr*>(&a), &len);
+  const int port = ntohs(a.sin_port);
+  const std::string rules = dir.path + "/connect.yaml";
+  std::ofstream(rules) << "- rule: connect to the watched port\n  desc: d\n  condition: "
+                          "evt.type = connect and fd.typechar = 4 and fd.rport = "
+                       << port
+                       << "\n  output: c %fd.name %evt.is_compat %proc.name\n"
+                          "  priority: WARNING\n";
+
+  Daemon d({"run", "-r", pg::test::falco_file("falco_rules.yaml"), "-r", rules, "--json", "-c",
+            "/dev/null"});
+  REQUIRE(d.ready());
+  CHECK(d.stderr_text().find("32-bit") != std::string::npos);  // the setting is reported
+
+  REQUIRE(std::system((prog + " open /etc/hostname > /dev/null").c_str()) == 0);  // benign
+  REQUIRE(std::system((prog + " open /etc/shadow > /dev/null").c_str()) == 0);
+  auto opened = d.wait_for(
+      [](const Json& j) { return j.value("rule", "") == "Read sensitive file untrusted"; }, 5s);
+  REQUIRE(opened);
+  CHECK(field(*opened, "fd.name") == "/etc/shadow");
+  CHECK(field(*opened, "evt.type") == "open");
+  CHECK(field(*opened, "proc.name") == "int80");
+
+  REQUIRE(std::system((prog + " connect " + std::to_string(port) + " > /dev/null").c_str()) == 0);
+  auto is_connect = [](const Json& j) {
+    return j.value("rule", "") == "connect to the watched port";
+  };
+  for (int i = 0; i < 250 && d.all(is_connect).size() < 2; ++i) std::this_thread::sleep_for(20ms);
+  std::this_thread::sleep_for(300ms);
+  auto conns = d.all(is_connect);
+  CHECK(conns.size() == 2);  // socketcall(SYS_CONNECT) and the ia32 connect syscall
+  for (const auto& c : conns) {
+    CHECK(c["output_fields"]["evt.is_compat"] == true);
+    CHECK(field(c, "fd.name").ends_with(":" + std::to_string(port)));
+  }
+  d.stop();
+  close(ls);
+  // Only the one /etc/shadow open alerted.
+  size_t reads = 0;
+  for (const auto& j : d.all([](const Json&) { return true; }))
+    reads += j.value("rule", "") == "Read sensitive file untrusted";
+  CHECK(reads == 1);
+}

@@ -1,0 +1,158 @@
+// Evasions of a file rule (issue 18): the ways an attacker reads a watched
+// file without naming it plainly. Each is a real program doing the real
+// thing against Falco's stable "Read sensitive file untrusted", with one
+// daemon for all of them; the rule must fire once per real open of
+// /etc/shadow and name it, and never for the benign neighbours.
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "harness.h"
+#include "selftests/common/falco_files.h"
+
+using namespace pg::e2e;
+
+namespace {
+
+const std::string kFalcoRules = pg::test::falco_file("falco_rules.yaml");
+const std::string kRule = "Read sensitive file untrusted";
+
+bool is_rule(const Json& j) { return j.value("rule", "") == kRule; }
+
+std::string field(const Json& j, const char* name) {
+  const Json& f = j["output_fields"];
+  return f.contains(name) && f[name].is_string() ? f[name].get<std::string>() : "";
+}
+
+// The alerts of kRule whose proc.cmdline is `cmdline`.
+std::vector<Json> alerts_of(Daemon& d, const std::string& cmdline) {
+  return d.all([&](const Json& j) { return is_rule(j) && field(j, "proc.cmdline") == cmdline; });
+}
+
+// Wait until `n` alerts of `cmdline` arrived (a little longer, to see any
+// extra one); returns what arrived.
+std::vector<Json> settle(Daemon& d, const std::string& cmdline, size_t n,
+                         std::chrono::milliseconds timeout = 10s) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (alerts_of(d, cmdline).size() < n && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  std::this_thread::sleep_for(300ms);
+  return alerts_of(d, cmdline);
+}
+
+int sh(const std::string& cmd) { return std::system(cmd.c_str()); }
+
+// Build one of the trigger programs in selftests/e2e/progs into `dir`.
+std::string build_prog(const std::string& name, const std::string& dir,
+                       const std::string& extra = "") {
+  const std::string out = dir + "/" + name;
+  const std::string cmd =
+      "cc -O2 -o " + out + " selftests/e2e/progs/" + name + ".c " + extra + " 2>&1";
+  const std::string log = run_capture(cmd);
+  REQUIRE_MESSAGE(std::filesystem::exists(out), "cannot build " << name << ": " << log);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "aliases of /etc/shadow and a racing path buffer raise Read sensitive file untrusted "
+    "once per real open, naming /etc/shadow" *
+    PG_NEEDS_FALCO_FILES) {
+  TempDir dir;
+  const std::string racer = build_prog("racer", dir.path, "-pthread");
+  // The aliases: a symlink, the process's root seen through /proc, and a
+  // relative path climbing out of a cwd 60 directories deep.
+  const std::string link = dir.path + "/shadow-link", benign_link = dir.path + "/hostname-link";
+  REQUIRE(symlink("/etc/shadow", link.c_str()) == 0);
+  REQUIRE(symlink("/etc/hostname", benign_link.c_str()) == 0);
+  std::string deep = dir.path;
+  for (int i = 0; i < 60; ++i) deep += "/d";
+  std::filesystem::create_directories(deep);
+  std::string up;
+  for (int i = 0; i < 70; ++i) up += "../";
+  const std::string decoy = dir.path + "/decoy";
+  std::ofstream(decoy) << "nothing to see\n";
+  chmod(decoy.c_str(), 0644);
+
+  Daemon d({"run", "-r", kFalcoRules, "--json", "-c", "/dev/null"});
+  REQUIRE(d.ready());
+
+  // Benign neighbours first: the same tricks on a file no rule watches.
+  sh("cat " + benign_link + " > /dev/null");
+  sh("cat /proc/self/root/etc/hostname > /dev/null");
+  sh("cd " + deep + " && cat " + up + "etc/hostname > /dev/null");
+
+  const std::string by_link = "cat " + link;
+  const std::string by_proc = "cat /proc/self/root/etc/shadow";
+  const std::string by_depth = "cat " + up + "etc/shadow";
+  sh(by_link + " > /dev/null");
+  sh(by_proc + " > /dev/null");
+  sh("cd " + deep + " && " + by_depth + " > /dev/null");
+  for (const auto& cmdline : {by_link, by_proc, by_depth}) {
+    auto got = settle(d, cmdline, 1, 5s);
+    CHECK_MESSAGE(got.size() == 1, cmdline);
+    for (const auto& a : got) {
+      CHECK(field(a, "fd.name") == "/etc/shadow");
+      CHECK(a["output_fields"]["evt.type"] == "openat");
+    }
+  }
+
+  // The race: every open that really opened /etc/shadow (by inode) is
+  // alerted, naming it; no decoy open is.
+  const std::string race_cmd = racer + " /etc/shadow " + decoy + " 3000";
+  FILE* p = popen(race_cmd.c_str(), "r");
+  REQUIRE(p);
+  int target = -1, decoys = -1;
+  REQUIRE(fscanf(p, "target=%d decoy=%d", &target, &decoys) == 2);
+  pclose(p);
+  MESSAGE("race: " << target << " opens of /etc/shadow, " << decoys << " of the decoy");
+  REQUIRE(target > 0);
+  REQUIRE(decoys > 0);  // the race really ran both ways
+  auto raced = settle(d, "racer /etc/shadow " + decoy + " 3000", size_t(target));
+  CHECK(raced.size() == size_t(target));
+  size_t misnamed = 0;
+  for (const auto& a : raced) misnamed += field(a, "fd.name") != "/etc/shadow";
+  CHECK(misnamed == 0);
+
+  // Nothing named the benign file, and nothing else fired.
+  for (const auto& j : d.all(is_rule)) CHECK(field(j, "fd.name") == "/etc/shadow");
+  CHECK(d.all(is_rule).size() == 3 + size_t(target));
+  d.stop();
+}
+
+TEST_CASE(
+    "a hard link made before the daemon started and a bind mount of /etc still name "
+    "/etc/shadow" *
+    PG_NEEDS_FALCO_FILES) {
+  TempDir dir;
+  // The hard link exists before the daemon starts: no link event to see.
+  const std::string hard = dir.path + "/innocent";
+  REQUIRE(link("/etc/shadow", hard.c_str()) == 0);
+  const std::string bind = dir.path + "/etc-bind";
+  std::filesystem::create_directories(bind);
+  REQUIRE(sh("mount --bind /etc " + bind) == 0);
+  struct Unmount {
+    std::string at;
+    ~Unmount() { sh("umount " + at); }
+  } unmount{bind};
+
+  Daemon d({"run", "-r", kFalcoRules, "--json", "-c", "/dev/null"});
+  REQUIRE(d.ready());
+  sh("cat " + bind + "/hostname > /dev/null");  // a neighbour through the same mount
+  const std::string by_link = "cat " + hard, by_bind = "cat " + bind + "/shadow";
+  sh(by_link + " > /dev/null");
+  sh(by_bind + " > /dev/null");
+  for (const auto& cmdline : {by_link, by_bind}) {
+    auto got = settle(d, cmdline, 1, 5s);
+    CHECK_MESSAGE(got.size() == 1, cmdline);
+    for (const auto& a : got) CHECK(field(a, "fd.name") == "/etc/shadow");
+  }
+  CHECK(d.all(is_rule).size() == 2);
+  d.stop();
+}
