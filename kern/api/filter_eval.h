@@ -256,8 +256,7 @@ PG_FILTER_INLINE int pg_filter_paths(PG_FL_CTX ctx, __u32 gen, const struct pg_f
 	if (by_object) {
 		/* The opened file's own path replaces the argument: what the
 		 * kernel opened, whatever the caller's buffer says by now. */
-		if (!((pm[1] && pg_slots_meet(s, &pm[1]->uses)) ||
-		      (pm[2] && pg_slots_meet(s, &pm[2]->uses))))
+		if (!use_resolved)
 			return 1;
 		long klen = pg_fl_kname(ctx, e, fwd);
 		if (klen < 0 || klen >= PG_PATH_KEY_MAX)
