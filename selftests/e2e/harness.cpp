@@ -69,7 +69,10 @@ void Daemon::start(std::vector<std::string> args, const std::string& ready_marke
   close(err_fd);
   reader_ = std::thread([this, fd = out_pipe[0]] { read_stdout(fd); });
   if (ready_marker.empty()) return;
-  auto deadline = std::chrono::steady_clock::now() + 20s;
+  // Loading and verifying the programs takes a few seconds on a quiet
+  // machine; a busy one (CI's neighbours, a parallel build) can take several
+  // times that. Generous: a daemon that never gets ready still fails.
+  auto deadline = std::chrono::steady_clock::now() + 60s;
   while (std::chrono::steady_clock::now() < deadline) {
     if (stderr_text().find(ready_marker) != std::string::npos) {
       ready_ = true;
