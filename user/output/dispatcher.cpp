@@ -8,7 +8,8 @@
 namespace pg::user::output {
 namespace {
 constexpr auto kIdleTick = std::chrono::milliseconds(250);
-}
+constexpr auto kSummaryTick = std::chrono::milliseconds(50);
+}  // namespace
 
 std::uint64_t OutputStats::total_lost() const {
   std::uint64_t n = queue_drops;
@@ -20,7 +21,9 @@ struct Dispatcher::Worker {
   using Item = std::shared_ptr<const RenderedAlert>;
 
   Worker(std::unique_ptr<Sink> s, std::size_t capacity)
-      : sink(std::move(s)), queue(capacity), shedder(Shedder::Options{.name = std::string(sink->name())}) {}
+      : sink(std::move(s)),
+        queue(capacity),
+        shedder(Shedder::Options{.name = std::string(sink->name())}) {}
 
   void run() {
     for (;;) {
@@ -105,10 +108,16 @@ void Dispatcher::reopen() noexcept {
 }
 
 void Dispatcher::fan_out() {
+  auto last_summary_check = std::chrono::steady_clock::now();
   for (;;) {
     auto alert = queue_.pop_for(kIdleTick);
     maybe_report_losses();
-    flush_summaries();
+    // Summaries are due once a second: look every 50 ms, not per alert.
+    if (const auto now = std::chrono::steady_clock::now();
+        now - last_summary_check >= kSummaryTick) {
+      last_summary_check = now;
+      flush_summaries();
+    }
     if (!alert) {
       if (stopped_ && queue_.size() == 0) {  // stopped_ is set before close()
         flush_summaries(true);
@@ -129,7 +138,8 @@ void Dispatcher::flush_summaries(bool final) {
     for (auto& w : workers_)
       for (auto& a : w->shedder.due_summaries(w->queue.fill(), now, final)) {
         auto item = render(std::move(a));
-        if (item && !w->queue.push_urgent(item) && !w->queue.try_push(item)) w->dropped.fetch_add(1);
+        if (item && !w->queue.push_urgent(item) && !w->queue.try_push(item))
+          w->dropped.fetch_add(1);
       }
   } catch (...) {  // out of memory building a summary: its counts stay in the stats
   }

@@ -46,10 +46,16 @@ bool Shedder::aggregate(const Alert& a, double pressure, std::chrono::steady_clo
   key += '\0';
   key += std::to_string(a.origin_pid);
   if (seen_.contains(key)) {
-    // a repeat
+    // A repeat: queued while the queue is below `start` again (it drains
+    // fast once repeats stop), folded while it is above, so the slots
+    // above `start` stay free for new pairs and higher priorities and the
+    // output still runs at its own speed.
+    if (pressure < opts_.start) return false;
   } else if (seen_.size() < opts_.max_pairs) {
     seen_.insert(std::move(key));
     return false;  // the first of its pair in this episode
+  } else if (pressure < opts_.start) {
+    return false;
   }
   Folded& f = folded_[a.rule];
   if (f.count++ == 0) f.first = a;

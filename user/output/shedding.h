@@ -7,7 +7,8 @@
 // its capacity, a shedding episode
 // begins: the first alert of each (rule, process) pair still goes in, and
 // so does every alert that finds room below its priority's share of the
-// queue (admission_share); repeats of a pair are not queued but counted,
+// queue (admission_share); repeats of a pair are not queued while the
+// queue is above `start` but counted,
 // and once per `summary_interval` each rule with repeats gets one summary
 // alert carrying the count. The episode ends when the queue has stayed
 // under `stop` for a second; the pairs seen are then forgotten.
