@@ -27,6 +27,8 @@ constexpr CodeInfo kCodes[] = {
      "the file needs a newer rules engine than Peregrine's"},
     {Code::ErrPluginVersion, "LOAD_ERR_PLUGIN_VERSION", Severity::Error,
      "the file needs a plugin Peregrine does not provide (or a newer version of one)"},
+    {Code::ErrKernelCapacity, "LOAD_ERR_KERNEL_CAPACITY", Severity::Error,
+     "the rules need more kernel filter entries than one policy generation has room for"},
     {Code::UnknownSource, "LOAD_UNKNOWN_SOURCE", Severity::Warning,
      "a rule's source is not one Peregrine knows; the rule is skipped"},
     {Code::UnsafeNaCheck, "LOAD_UNSAFE_NA_CHECK", Severity::Warning,

@@ -24,6 +24,7 @@ enum class Code {
   ErrValidate,
   ErrEngineVersion,
   ErrPluginVersion,
+  ErrKernelCapacity,
   // warnings
   UnknownSource,
   UnsafeNaCheck,
@@ -52,6 +53,7 @@ inline constexpr Code kAllCodes[] = {
     Code::ErrValidate,
     Code::ErrEngineVersion,
     Code::ErrPluginVersion,
+    Code::ErrKernelCapacity,
     Code::UnknownSource,
     Code::UnsafeNaCheck,
     Code::NoEvttype,

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "policy/compiler.h"
+#include "policy/filter_capacity.h"
 #include "policy/reader.h"
 #include "policy/ruleset.h"
 
@@ -22,6 +23,11 @@ LoadResult load(const std::vector<std::shared_ptr<SourceFile>>& files, LoadResul
   for (const auto& f : files)
     for (auto& item : read_rules(f, result.diagnostics)) collector.add(std::move(item));
   compile_rules(collector, result.diagnostics, result.ruleset, opts);
+  if (opts.kernel_capacity && result.ok()) {
+    const FilterTables t = build_filter_tables(result.ruleset);
+    for (auto& d : check_filter_capacity(result.ruleset, t, *opts.kernel_capacity))
+      result.diagnostics.add(std::move(d));
+  }
   return result;
 }
 }  // namespace

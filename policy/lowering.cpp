@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 
+#include "policy/dnf_merge.h"
 #include "policy/fields.h"
 #include "policy/pathop_args.h"
 
@@ -627,6 +628,14 @@ struct Lowering {
       Dnf d = lower(k, negated);
       if (is_true(d)) return d;
       for (auto& c : d) acc.push_back(std::move(c));
+    }
+    // Long disjunctions: merge in one linear pass first (policy/dnf_merge.h);
+    // what still has far more clauses than the budget becomes true without
+    // the pairwise pass, whose cost grows faster than the clause count.
+    merge_alike_clauses(acc);
+    if (acc.size() > 16 * max_clauses) {
+      coarsened = true;
+      return dnf_true();
     }
     acc = simplify(std::move(acc));
     if (acc.size() > max_clauses) {

@@ -80,6 +80,14 @@ struct InputFile {
   std::string content;
 };
 
+// Entries of the keyed kernel maps (max_entries of pg_fstr, pg_fnum,
+// pg_fpath), as the BPF object declares them.
+struct TableCapacity {
+  std::size_t strs = 0;   // comm names (pg_fstr)
+  std::size_t nums = 0;   // uids, ports (pg_fnum)
+  std::size_t paths = 0;  // exact paths, prefixes, suffixes (pg_fpath)
+};
+
 // What the build that will run the rules can see. The policy library does
 // not know which syscalls the daemon captures; the daemon and the CLI pass
 // it (user/bpf_loader.h: captured_types()).
@@ -88,6 +96,10 @@ struct LoadOptions {
   // syscall rule naming a known event type that is not captured gets
   // LOAD_EVTTYPE_NOT_CAPTURED.
   std::function<bool(std::string_view)> evttype_captured;
+  // The kernel maps' sizes (policy/filter_capacity.h). Set, a rule set
+  // whose kernel half does not fit one generation gets
+  // LOAD_ERR_KERNEL_CAPACITY at the rule needing the most entries.
+  std::optional<TableCapacity> kernel_capacity;
 };
 
 // Loads files in order (later files append to / override earlier ones).

@@ -144,9 +144,26 @@ std::vector<std::string> captured_types() {
   return out;
 }
 
+policy::TableCapacity kernel_table_capacity() {
+  // Opening the object only parses it (no BPF syscall, no privilege): the
+  // sizes are the ones the daemon's maps will have.
+  static const policy::TableCapacity cap = [] {
+    policy::TableCapacity c;
+    if (pg_bpf* s = pg_bpf__open()) {
+      c.strs = bpf_map__max_entries(s->maps.pg_fstr);
+      c.nums = bpf_map__max_entries(s->maps.pg_fnum);
+      c.paths = bpf_map__max_entries(s->maps.pg_fpath);
+      pg_bpf__destroy(s);
+    }
+    return c;
+  }();
+  return cap;
+}
+
 policy::LoadOptions rules_load_options() {
   static const std::vector<std::string> types = captured_types();
   policy::LoadOptions o;
+  o.kernel_capacity = kernel_table_capacity();
   o.evttype_captured = [](std::string_view t) {
     return std::find(types.begin(), types.end(), t) != types.end();
   };
@@ -200,7 +217,9 @@ std::expected<std::unique_ptr<BpfSession>, std::string> BpfSession::load(const L
         s->uncaptured_.emplace_back(h.name);
     }
     bpf_program__set_autoload(prog, wanted);
+    if (wanted) s->loaded_.emplace_back(h.name);
   }
+  s->self_tgid_ = opts.self_tgid;
   bpf_program__set_autoload(s->skel_->progs.pg_raw_sys_exit, !s->raw_names_.empty());
   // 32-bit calls of the open family and connect (kern/compat.bpf.c): one
   // program on the raw sys_exit tracepoint, since no per-syscall one fires
@@ -288,8 +307,68 @@ std::expected<void, std::string> BpfSession::attach() {
   return {};
 }
 
+std::expected<std::vector<std::string>, std::string> BpfSession::attach_more(
+    const std::vector<std::string>& syscalls) {
+  std::vector<const HookInfo*> fresh;
+  for (const auto& h : all_hooks()) {
+    if (h.lifecycle || std::find(syscalls.begin(), syscalls.end(), h.name) == syscalls.end())
+      continue;
+    if (std::find(loaded_.begin(), loaded_.end(), h.name) != loaded_.end()) continue;
+    if (std::find(uncaptured_.begin(), uncaptured_.end(), h.name) != uncaptured_.end()) continue;
+    if (!tracepoint_exists(h.prog(skel_))) {
+      spdlog::warn("this kernel has no tracepoint for {}: calls to it are not seen", h.name);
+      uncaptured_.emplace_back(h.name);
+      continue;
+    }
+    fresh.push_back(&h);
+  }
+  if (fresh.empty()) return std::vector<std::string>{};
+
+  pg_bpf* x = pg_bpf__open();
+  if (!x) return std::unexpected("opening the BPF object failed: " + errno_text(errno));
+  auto fail = [&](std::string what) {
+    pg_bpf__destroy(x);
+    return std::unexpected(std::move(what));
+  };
+  x->rodata->pg_self_tgid = self_tgid_;
+  bpf_map* m = nullptr;
+  bpf_object__for_each_map(m, x->obj) {
+    const char* name = bpf_map__name(m);
+    if (std::strchr(name, '.')) continue;  // .rodata: this instance's own
+    const bpf_map* mine = bpf_object__find_map_by_name(skel_->obj, name);
+    if (!mine || bpf_map__fd(mine) < 0)
+      return fail(fmt::format("the running object has no map {} to share", name));
+    if (int err = bpf_map__reuse_fd(m, bpf_map__fd(mine)))
+      return fail(fmt::format("sharing map {} failed: {}", name, errno_text(err)));
+  }
+  for (const auto& h : all_hooks())
+    bpf_program__set_autoload(h.prog(x), std::find(fresh.begin(), fresh.end(), &h) != fresh.end());
+  bpf_program__set_autoload(x->progs.pg_raw_sys_exit, false);
+  if (int err = pg_bpf__load(x))
+    return fail(fmt::format("loading the programs for {} failed: {}", fresh.front()->name,
+                            errno_text(err)));
+  std::vector<bpf_link*> links;
+  std::vector<std::string> names;
+  for (const HookInfo* h : fresh) {
+    bpf_link* link = bpf_program__attach(h->prog(x));
+    if (!link) {
+      const std::string err = errno_text(errno);
+      for (auto* l : links) bpf_link__destroy(l);
+      return fail(fmt::format("attaching the {} program failed: {}", h->name, err));
+    }
+    links.push_back(link);
+    names.emplace_back(h->name);
+  }
+  extra_.push_back(x);
+  links_.insert(links_.end(), links.begin(), links.end());
+  loaded_.insert(loaded_.end(), names.begin(), names.end());
+  attached_names_.insert(attached_names_.end(), names.begin(), names.end());
+  return names;
+}
+
 BpfSession::~BpfSession() {
   for (auto* l : links_) bpf_link__destroy(l);
+  for (auto* x : extra_) pg_bpf__destroy(x);
   if (skel_) pg_bpf__destroy(skel_);
 }
 

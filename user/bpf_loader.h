@@ -46,7 +46,10 @@ std::vector<std::string> captured_types();
 // Rule loading as this build sees it: event types outside captured_types()
 // are reported (LOAD_EVTTYPE_NOT_CAPTURED) by rules validate, run and
 // policy load alike.
+// LOAD_ERR_KERNEL_CAPACITY too, against this build's map sizes.
 policy::LoadOptions rules_load_options();
+// The keyed filter maps' sizes in this build's BPF object.
+policy::TableCapacity kernel_table_capacity();
 
 struct LoadOptions {
   uint32_t ringbuf_bytes = 8u << 20;  // power of two, multiple of the page size
@@ -66,6 +69,15 @@ class BpfSession {
   BpfSession& operator=(const BpfSession&) = delete;
 
   std::expected<void, std::string> attach();
+  // Attach the programs of `syscalls` (hook names) that are not attached
+  // yet, while running: a policy loaded live may need a syscall no startup
+  // rule did. The loaded object cannot take more programs, so they are
+  // loaded from a second instance of the object whose maps are this
+  // session's own (the same ring buffer, filter tables and state), then
+  // attached. Returns the names newly attached. Control thread; the event
+  // thread may read drops() meanwhile.
+  std::expected<std::vector<std::string>, std::string> attach_more(
+      const std::vector<std::string>& syscalls);
   int events_fd() const;
   // A map of the loaded object by name (pg_...), or -1.
   pg_bpf* skeleton() const { return skel_; }
@@ -84,6 +96,9 @@ class BpfSession {
  private:
   BpfSession() = default;
   pg_bpf* skel_ = nullptr;
+  std::vector<pg_bpf*> extra_;  // instances loaded by attach_more, sharing skel_'s maps
+  uint32_t self_tgid_ = 0;
+  std::vector<std::string> loaded_;  // hook names with a loaded program
   std::vector<::bpf_link*> links_;
   std::vector<std::string> attached_names_;
   std::vector<std::string> raw_names_;  // caught by pg_raw_sys_exit

@@ -18,6 +18,7 @@
 #include "user/drop_alerts.h"
 #include "user/kernel_filter.h"
 #include "user/pipeline.h"
+#include "user/privileges.h"
 #include "user/recording.h"
 
 namespace pg::user {
@@ -46,7 +47,23 @@ void publish_stats(const Pipeline& pipeline, Detector& detector, control::Runtim
   const auto& st = pipeline.stats();
   rt.records.store(st.records, std::memory_order_relaxed);
   rt.decode_errors.store(st.decode_errors, std::memory_order_relaxed);
+  for (uint32_t r = 0; r < PG_DROP__COUNT; ++r)
+    rt.kernel_drops[r].store(st.kernel_drops[r], std::memory_order_relaxed);
   rt.touch();
+  // The first loss is reported at once (the pipeline reads the kernel's
+  // counters every 100 ms), past the alert queue; later ones at most once
+  // per lost_alert_interval_ms. Falco's syscall_event_drops policy, which
+  // judges a share of events per second, stays on the 1 s tick below.
+  DropAlerter::Counters c;
+  for (uint32_t r = 0; r < PG_DROP__COUNT; ++r)
+    c.emplace_back("kernel." + std::string(drop_reason_name(r)), st.kernel_drops[r]);
+  c.emplace_back("userspace.malformed", st.decode_errors);
+  if (!drops.has_falco_policy())
+    if (auto a = drops.check(c, std::chrono::steady_clock::now())) {
+      spdlog::warn("{}", a->output);
+      detector.outputs().enqueue_urgent(std::move(*a));
+      rt.drop_alerts.fetch_add(1, std::memory_order_relaxed);
+    }
   static thread_local auto last = std::chrono::steady_clock::now();
   static thread_local uint64_t last_records = 0, last_alerts = 0;
   const auto now = std::chrono::steady_clock::now();
@@ -58,29 +75,17 @@ void publish_stats(const Pipeline& pipeline, Detector& detector, control::Runtim
   last = now;
   last_records = st.records;
   last_alerts = alerts;
-  DropAlerter::Counters c;
-  for (uint32_t r = 0; r < PG_DROP__COUNT; ++r) {
-    rt.kernel_drops[r].store(st.kernel_drops[r], std::memory_order_relaxed);
-    c.emplace_back("kernel." + std::string(drop_reason_name(r)), st.kernel_drops[r]);
-  }
-  c.emplace_back("userspace.malformed", st.decode_errors);
   if (drops.has_falco_policy()) {
     auto d = drops.decide(c, st.records, now);
     if (!d.log.empty()) spdlog::warn("syscall_event_drops: {}", d.log);
     if (d.alert) {
-      detector.outputs().enqueue(std::move(*d.alert));
+      detector.outputs().enqueue_urgent(std::move(*d.alert));
       rt.drop_alerts.fetch_add(1, std::memory_order_relaxed);
     }
     if (d.exit) {
       spdlog::error("syscall_event_drops: exiting, as its actions ask (exit)");
       stop.store(true);
     }
-    return;
-  }
-  if (auto a = drops.check(c, now)) {
-    spdlog::warn("{}", a->output);
-    detector.outputs().enqueue(std::move(*a));
-    rt.drop_alerts.fetch_add(1, std::memory_order_relaxed);
   }
 }
 
@@ -100,6 +105,19 @@ void log_filter_counters(const KernelFilter& f) {
       "kernel filter ({}): {} events judged, {} passed to userspace, {} stopped in the "
       "kernel; {} exec/fork/exit events, {} sent",
       f.enabled() ? "on" : "off", seen, passed, seen - passed, lc_seen, lc_sent);
+}
+
+// Least privilege from here on (docs/security.md, "Privileges held"): the
+// programs are loaded and attached and the pins exist; no thread runs yet.
+void reduce_privileges(const config::Config& c) {
+  KeptCapabilities k;
+  k.bind_low_port = (c.webserver.enabled && c.webserver.listen_port < 1024) ||
+                    (c.metrics.enabled && c.metrics.port < 1024) ||
+                    (c.k8s_audit.enabled && c.k8s_audit.port < 1024);
+  if (auto ok = drop_capabilities(k); !ok)
+    spdlog::warn("{}; the daemon keeps every capability it was started with", ok.error());
+  else
+    spdlog::info("capabilities reduced to {}", capability_names(kept_capabilities(k)));
 }
 
 int run_daemon(const RunOptions& o) {
@@ -143,6 +161,17 @@ int run_daemon(const RunOptions& o) {
     pipeline = std::move(*started);
     pipeline->cgroups().set_containerd_namespaces(
         detector.config().container.containerd_namespaces);
+    // A policy loaded later that needs more syscalls gets their programs
+    // attached before its tables go live (no restart).
+    tables->set_attach_needed(
+        [p = pipeline.get()](const engine::Engine& e) -> std::expected<void, std::string> {
+          auto added = p->attach_more(needed_hooks(e));
+          if (!added) return std::unexpected(added.error());
+          if (!added->empty())
+            spdlog::info("attached {} program(s) the new policy needs: {}", added->size(),
+                         fmt::join(*added, ", "));
+          return {};
+        });
     // The kernel judges container-or-host per cgroup as userspace decides it.
     pipeline->cgroups().on_resolved(
         [f = filter.get(), &cg = pipeline->cgroups()](uint64_t id, const std::string&) {
@@ -163,6 +192,7 @@ int run_daemon(const RunOptions& o) {
         "no syscall rules at start, so no programs attached; syscall rules loaded later "
         "take effect after a restart");
   }
+  reduce_privileges(detector.config());
   detector.enable_containers();
 
   // The control socket, metrics and reloads run on their own threads and
@@ -222,6 +252,11 @@ int run_daemon(const RunOptions& o) {
   sa.sa_handler = on_sigusr1;
   sigaction(SIGUSR1, &sa, nullptr);
   auto& stop = install_stop_signals();
+  // Every thread has started: the steady state's seccomp filter for all.
+  if (auto ok = install_seccomp(); !ok)
+    spdlog::warn("{}; running without a seccomp filter", ok.error());
+  else
+    spdlog::info("seccomp filter installed (docs/security.md)");
 
   // Falco's metrics.output_rule / output_file: a snapshot every interval.
   const auto& mcfg = detector.config().metrics;

@@ -166,7 +166,10 @@ void Detector::log_rule_matches() {
 }
 
 std::vector<std::string> Detector::needed_hooks() {
-  const auto& eng = *policies_.adopt_pending().engine;
+  return pg::user::needed_hooks(*policies_.adopt_pending().engine);
+}
+
+std::vector<std::string> needed_hooks(const engine::Engine& eng) {
   std::vector<std::string> out;
   const auto needed = eng.needed_types();
   for (const auto& h : all_hooks()) {

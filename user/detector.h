@@ -127,6 +127,7 @@ class Detector {
     bool matched = false;
     active.engine->process(view, [&](output::Alert&& a) {
       matched = true;
+      a.origin_pid = e.task.tgid;
       out_->enqueue(std::move(a));
     });
     if (matched) matched_.fetch_add(1, std::memory_order_relaxed);
@@ -142,5 +143,7 @@ class Detector {
 };
 
 std::string host_name();
+// The syscall hooks an engine's rules need, among those this build has.
+std::vector<std::string> needed_hooks(const engine::Engine& eng);
 
 }  // namespace pg::user

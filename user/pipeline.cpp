@@ -17,6 +17,7 @@
 namespace pg::user {
 
 namespace {
+constexpr int kBatchFull = -EOVERFLOW;
 std::atomic<bool> g_stop{false};
 void on_stop_signal(int) { g_stop.store(true); }
 }  // namespace
@@ -31,7 +32,7 @@ std::atomic<bool>& install_stop_signals() {
 }
 
 std::expected<std::unique_ptr<Pipeline>, std::string> Pipeline::start(const LoadOptions& opts,
-                                                                     const Prepare& prepare) {
+                                                                      const Prepare& prepare) {
   if (auto ok = prepare_system(); !ok) return std::unexpected(ok.error());
   route_libbpf_log();
   LoadOptions o = opts;
@@ -76,7 +77,9 @@ int Pipeline::on_record(void* ctx, void* data, size_t size) {
   self->procs_.update(self->event_);
   if (self->consumer_) (*self->consumer_)(self->event_, self->procs_, self->cgroups_);
   self->procs_.reap();
-  return 0;
+  // A negative return makes libbpf stop this poll after consuming the
+  // record (ring_buffer__poll returns it); run() treats it as a full batch.
+  return ++self->batch_ >= kMaxBatch ? kBatchFull : 0;
 }
 
 void Pipeline::set_recorder(Recorder* r) {
@@ -104,15 +107,22 @@ void Pipeline::run(const std::atomic<bool>& stop, const Consumer& consumer,
                    const std::function<void()>& on_batch) {
   consumer_ = &consumer;
   auto last_report = std::chrono::steady_clock::now();
-  auto last_sweep = last_report;
+  auto last_sweep = last_report, last_drops = last_report;
   while (!stop.load()) {
+    batch_ = 0;
     int n = ring_buffer__poll(rb_, 100);
-    if (n < 0 && n != -EINTR) {
+    if (n < 0 && n != -EINTR && n != kBatchFull) {
       spdlog::error("reading the ring buffer failed: {}", std::strerror(-n));
       break;
     }
-    if (on_batch) on_batch();
     auto now = std::chrono::steady_clock::now();
+    // Loss is read often (three map lookups), so the loss alert and
+    // `status` follow it within a fraction of a second, flood or not.
+    if (now - last_drops >= std::chrono::milliseconds(100)) {
+      stats_.kernel_drops = bpf_->drops();
+      last_drops = now;
+    }
+    if (on_batch) on_batch();
     if (now - last_report >= std::chrono::seconds(1)) {
       report_drops();
       int64_t before = clock_.offset_ns();
@@ -129,7 +139,9 @@ void Pipeline::run(const std::atomic<bool>& stop, const Consumer& consumer,
     }
   }
   // Drain what is already in the buffer, then account for every loss.
-  ring_buffer__consume(rb_);
+  // (Bounded: programs still attached keep producing during a flood.)
+  batch_ = 0;
+  for (int i = 0; i < 256 && ring_buffer__consume(rb_) == kBatchFull; ++i) batch_ = 0;
   if (on_batch) on_batch();
   report_drops();
   consumer_ = nullptr;

@@ -5,8 +5,8 @@
 // rule engine is another.
 #pragma once
 
-#include <chrono>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <expected>
 #include <functional>
@@ -56,6 +56,11 @@ class Pipeline {
   // Also write every raw record (and clock change) to `r` from now on.
   void set_recorder(Recorder* r);
   const std::vector<std::string>& attached() const { return bpf_->attached(); }
+  // See BpfSession::attach_more.
+  std::expected<std::vector<std::string>, std::string> attach_more(
+      const std::vector<std::string>& syscalls) {
+    return bpf_->attach_more(syscalls);
+  }
   std::vector<BpfSession::MapInfo> maps() const { return bpf_->maps(); }
   size_t seeded_processes() const { return seeded_; }
   CgroupMap& cgroups() { return cgroups_; }
@@ -64,6 +69,11 @@ class Pipeline {
   Pipeline() = default;
   static int on_record(void* ctx, void* data, size_t size);
   void report_drops();
+  // A batch ends after this many records even when more are waiting, so
+  // on_batch (stats, loss alerts, policy changes, outputs) keeps running
+  // while a flood fills the ring buffer faster than it is read.
+  static constexpr size_t kMaxBatch = 4096;
+  size_t batch_ = 0;
 
   std::unique_ptr<BpfSession> bpf_;
   ::ring_buffer* rb_ = nullptr;

@@ -4,6 +4,8 @@
 
 #include <set>
 
+#include "policy/filter_capacity.h"
+#include "user/bpf_loader.h"
 #include "user/engine/extract.h"
 
 namespace pg::user::control {
@@ -19,8 +21,21 @@ policy::Ruleset combined_ruleset(const ActivePolicy& a) {
 }
 
 std::expected<void, std::string> KernelTablesHook::prepare(const ActivePolicy& next) {
+  // Programs first: events of a newly attached syscall are judged by the
+  // live tables (no slot wants them yet) until the flip below.
+  if (attach_needed_)
+    if (auto ok = attach_needed_(*next.engine); !ok) return std::unexpected(ok.error());
   const policy::Ruleset combined = combined_ruleset(next);
-  const policy::FilterTables tables = policy::build_filter_tables(combined, engine::host_lowering_options());
+  const policy::FilterTables tables =
+      policy::build_filter_tables(combined, engine::host_lowering_options());
+  // Each policy was checked alone when it loaded; together they may still
+  // not fit one generation. Refuse before writing anything.
+  if (auto full = policy::check_filter_capacity(combined, tables, kernel_table_capacity());
+      !full.empty()) {
+    std::string text = policy::render_text(full.front());
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    return std::unexpected(text);
+  }
   auto gen = filter_.apply(tables);
   if (!gen) return std::unexpected(gen.error());
   // The engine is not published yet: only this thread sees it.

@@ -9,6 +9,7 @@
 // generation and evaluates every candidate rule for any other.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -22,6 +23,12 @@ class KernelTablesHook : public KernelPolicyHook {
  public:
   explicit KernelTablesHook(KernelFilter& filter) : filter_(filter) {}
 
+  // Called first in every prepare: make sure the programs the next
+  // engine's rules need are attached (a live-loaded policy may need a
+  // syscall no earlier rule did). An error aborts the switch.
+  using AttachNeeded = std::function<std::expected<void, std::string>(const engine::Engine&)>;
+  void set_attach_needed(AttachNeeded f) { attach_needed_ = std::move(f); }
+
   std::expected<void, std::string> prepare(const ActivePolicy& next) override;
   void activate(const ActivePolicy& next) override;
   std::optional<Counters> counters(const ActivePolicy& active,
@@ -29,6 +36,7 @@ class KernelTablesHook : public KernelPolicyHook {
 
  private:
   KernelFilter& filter_;
+  AttachNeeded attach_needed_;
   mutable std::mutex mu_;
   // Per policy generation: each policy's slot numbers.
   std::map<uint64_t, std::map<std::string, std::vector<uint32_t>>> slots_;

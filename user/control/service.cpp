@@ -357,6 +357,7 @@ Json ControlService::status() const {
                      {"delivered", k.delivered},
                      {"failed", k.failed},
                      {"dropped", k.dropped},
+                     {"aggregated", k.aggregated},
                      {"queue_depth", k.queue_depth},
                      {"queue_capacity", k.queue_capacity}});
   const uint64_t records = stats_.records.load(std::memory_order_relaxed);
@@ -384,6 +385,7 @@ Json ControlService::status() const {
         {"queue_depth", os.queue_depth},
         {"queue_capacity", os.queue_capacity},
         {"lost", os.total_lost()},
+        {"aggregated", os.aggregated},
         {"sinks", sinks}}},
       {"policies", cur ? cur->policies.size() : 0},
       {"rules_active", cur ? cur->engine->rule_count() : 0},

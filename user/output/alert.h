@@ -29,6 +29,9 @@ struct Alert {
   std::string output;                      // the rule's output with field values filled in
   std::vector<OutputField> output_fields;  // in template order
   std::vector<std::string> tags;
+  // The process that raised it (tgid; 0 for audit events): shedding under a
+  // flood keeps the first alert of each (rule, process) pair.
+  std::uint32_t origin_pid = 0;
   // An internal alert (drops, metrics snapshot): like Falco's, its fields are
   // the whole content, so they are printed after the text and no event time
   // is added to them.

@@ -8,7 +8,8 @@
 namespace pg::user::output {
 namespace {
 constexpr auto kIdleTick = std::chrono::milliseconds(250);
-}
+constexpr auto kSummaryTick = std::chrono::milliseconds(50);
+}  // namespace
 
 std::uint64_t OutputStats::total_lost() const {
   std::uint64_t n = queue_drops;
@@ -19,7 +20,10 @@ std::uint64_t OutputStats::total_lost() const {
 struct Dispatcher::Worker {
   using Item = std::shared_ptr<const RenderedAlert>;
 
-  Worker(std::unique_ptr<Sink> s, std::size_t capacity) : sink(std::move(s)), queue(capacity) {}
+  Worker(std::unique_ptr<Sink> s, std::size_t capacity)
+      : sink(std::move(s)),
+        queue(capacity),
+        shedder(Shedder::Options{.name = std::string(sink->name())}) {}
 
   void run() {
     for (;;) {
@@ -53,6 +57,7 @@ struct Dispatcher::Worker {
 
   std::unique_ptr<Sink> sink;
   BoundedQueue<Item> queue;
+  Shedder shedder;  // fan-out thread (and stats readers)
   std::thread thread;
   std::promise<void> done;
   std::atomic<bool> closed{false};
@@ -60,7 +65,7 @@ struct Dispatcher::Worker {
   std::atomic<std::uint64_t> delivered{0};
   std::atomic<std::uint64_t> failed{0};
   std::atomic<std::uint64_t> dropped{0};
-  bool failing = false;  // worker thread only
+  std::atomic<bool> failing{false};  // written by the worker thread
 };
 
 Dispatcher::Dispatcher(Options opts) : opts_(std::move(opts)), queue_(opts_.queue_capacity) {}
@@ -81,7 +86,16 @@ void Dispatcher::start() {
 }
 
 bool Dispatcher::enqueue(Alert&& alert) noexcept {
-  if (queue_.try_push(alert)) {
+  bool shedding = false;
+  try {
+    if (shedder_.aggregate(alert, queue_.fill(), std::chrono::steady_clock::now(), shedding))
+      return true;
+  } catch (...) {  // out of memory in the pair set: queue it as before
+  }
+  const std::size_t limit =
+      shedding ? std::size_t(admission_share(alert.priority) * double(queue_.capacity()))
+               : SIZE_MAX;
+  if (queue_.try_push_below(alert, limit)) {
     enqueued_.fetch_add(1, std::memory_order_relaxed);
     return true;
   }
@@ -94,34 +108,98 @@ void Dispatcher::reopen() noexcept {
 }
 
 void Dispatcher::fan_out() {
+  auto last_summary_check = std::chrono::steady_clock::now();
   for (;;) {
     auto alert = queue_.pop_for(kIdleTick);
     maybe_report_losses();
+    // Summaries are due once a second: look every 50 ms, not per alert.
+    if (const auto now = std::chrono::steady_clock::now();
+        now - last_summary_check >= kSummaryTick) {
+      last_summary_check = now;
+      flush_summaries();
+    }
     if (!alert) {
-      if (stopped_ && queue_.size() == 0) return;  // stopped_ is set before close()
+      if (stopped_ && queue_.size() == 0) {  // stopped_ is set before close()
+        flush_summaries(true);
+        return;
+      }
       continue;
     }
     send_to_sinks(std::move(*alert));
   }
 }
 
-void Dispatcher::send_to_sinks(Alert&& alert) {
-  std::shared_ptr<const RenderedAlert> item;
+// A summary is due each interval of a shedding episode, so the fan-out
+// thread asks between alerts and on its idle tick.
+void Dispatcher::flush_summaries(bool final) {
+  const auto now = std::chrono::steady_clock::now();
+  try {
+    for (auto& a : shedder_.due_summaries(queue_.fill(), now, final)) send_urgent(std::move(a));
+    for (auto& w : workers_)
+      for (auto& a : w->shedder.due_summaries(w->queue.fill(), now, final)) {
+        auto item = render(std::move(a));
+        if (item && !w->queue.push_urgent(item) && !w->queue.try_push(item))
+          w->dropped.fetch_add(1);
+      }
+  } catch (...) {  // out of memory building a summary: its counts stay in the stats
+  }
+}
+
+std::shared_ptr<const RenderedAlert> Dispatcher::render(Alert&& alert) {
   try {
     auto r = std::make_shared<RenderedAlert>();
     r->json = to_json(alert, opts_.format);
     r->text = to_text(alert, opts_.format);
     r->alert = std::move(alert);
-    item = std::move(r);
+    return r;
   } catch (const std::exception& e) {
     // Only allocation can fail here; count the alert as lost everywhere.
     spdlog::error("output: cannot render alert for rule '{}': {}", alert.rule, e.what());
     for (auto& w : workers_) w->failed.fetch_add(1);
-    return;
+    return nullptr;
   }
+}
+
+void Dispatcher::send_to_sinks(Alert&& alert) {
+  const double share = admission_share(alert.priority);
+  auto item = render(std::move(alert));
+  if (!item) return;
+  const auto now = std::chrono::steady_clock::now();
+  for (auto& w : workers_) {
+    // Each sink sheds on its own: a slow sink flooded by one rule still
+    // takes the first alert of every other pair and keeps its last slots
+    // for higher priorities, and the other sinks are not affected.
+    bool shedding = false;
+    try {
+      if (w->shedder.aggregate(item->alert, w->queue.fill(), now, shedding)) continue;
+    } catch (...) {
+    }
+    auto copy = item;
+    const std::size_t limit =
+        shedding ? std::size_t(share * double(w->queue.capacity())) : SIZE_MAX;
+    if (!w->queue.try_push_below(copy, limit)) w->dropped.fetch_add(1);
+  }
+}
+
+void Dispatcher::send_urgent(Alert&& alert) {
+  auto item = render(std::move(alert));
+  if (!item) return;
   for (auto& w : workers_) {
     auto copy = item;
-    if (!w->queue.try_push(copy)) w->dropped.fetch_add(1);
+    if (!w->queue.push_urgent(copy) && !w->queue.try_push(copy)) w->dropped.fetch_add(1);
+  }
+}
+
+void Dispatcher::enqueue_urgent(Alert&& alert) noexcept {
+  if (stopped_) {
+    queue_drops_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  try {
+    send_urgent(std::move(alert));
+    enqueued_.fetch_add(1, std::memory_order_relaxed);
+  } catch (...) {
+    queue_drops_.fetch_add(1, std::memory_order_relaxed);
   }
 }
 
@@ -157,7 +235,7 @@ void Dispatcher::maybe_report_losses() {
   a.output =
       fmt::format("Peregrine internal: {} alert(s) lost since the last report ({})", delta, detail);
   spdlog::warn("output: {}", a.output);
-  send_to_sinks(std::move(a));
+  send_urgent(std::move(a));
 }
 
 void Dispatcher::stop(std::chrono::milliseconds drain) {
@@ -190,12 +268,15 @@ void Dispatcher::stop(std::chrono::milliseconds drain) {
 OutputStats Dispatcher::stats() const {
   OutputStats s;
   s.enqueued = enqueued_.load();
+  s.aggregated = shedder_.aggregated();
   s.queue_drops = queue_drops_.load();
   s.queue_depth = queue_.size();
   s.queue_capacity = queue_.capacity();
   for (const auto& w : workers_) {
     s.sinks.push_back(SinkStats{std::string(w->sink->name()), w->delivered.load(), w->failed.load(),
-                                w->dropped.load(), w->queue.size(), w->queue.capacity()});
+                                w->dropped.load(), w->shedder.aggregated(), w->queue.size(),
+                                w->queue.capacity()});
+    s.aggregated += s.sinks.back().aggregated;
   }
   return s;
 }

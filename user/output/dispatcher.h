@@ -25,6 +25,7 @@
 
 #include "user/output/alert.h"
 #include "user/output/queue.h"
+#include "user/output/shedding.h"
 #include "user/output/sink.h"
 
 namespace pg::user::output {
@@ -35,12 +36,15 @@ struct SinkStats {
   std::uint64_t delivered = 0;  // alerts the sink accepted
   std::uint64_t failed = 0;     // alerts the sink gave up on (after its retries)
   std::uint64_t dropped = 0;    // alerts refused because the sink's queue was full
+  std::uint64_t aggregated = 0;  // repeats counted in this sink's summary alerts
   std::size_t queue_depth = 0;
   std::size_t queue_capacity = 0;
 };
 
 struct OutputStats {
   std::uint64_t enqueued = 0;     // alerts accepted by enqueue()
+  std::uint64_t aggregated = 0;   // repeats counted in summary alerts instead, by the shared
+                                  // queue and the sinks' (shedding.h)
   std::uint64_t queue_drops = 0;  // alerts refused by enqueue() (main queue full or stopped)
   std::size_t queue_depth = 0;
   std::size_t queue_capacity = 0;
@@ -73,7 +77,14 @@ class Dispatcher {
 
   // Never blocks on a sink and never throws. False when the alert was
   // dropped (queue full, or the dispatcher is stopped); the drop is counted.
+  // Under a flood, repeats are aggregated and admission goes by priority
+  // (user/output/shedding.h).
   bool enqueue(Alert&& alert) noexcept;
+  // For the alerts that report loss: rendered on the caller's thread and put
+  // straight into every sink's urgent lane, past the shared queue and ahead
+  // of whatever the sinks have queued. Lost (and counted) only when a
+  // sink's urgent lane is itself full.
+  void enqueue_urgent(Alert&& alert) noexcept;
 
   // Ask every sink to reopen its output (SIGHUP). Async-signal-safe.
   void reopen() noexcept;
@@ -88,10 +99,14 @@ class Dispatcher {
   struct Worker;
   void fan_out();
   void send_to_sinks(Alert&& alert);
+  void send_urgent(Alert&& alert);
+  std::shared_ptr<const RenderedAlert> render(Alert&& alert);
   void maybe_report_losses();
+  void flush_summaries(bool final = false);
 
   Options opts_;
   BoundedQueue<Alert> queue_;
+  Shedder shedder_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::thread fan_out_thread_;
   std::atomic<std::uint64_t> enqueued_{0};
