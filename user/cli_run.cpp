@@ -2,11 +2,12 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <csignal>
-#include <fstream>
+#include <cstring>
 #include <thread>
 
 #include "user/audit/input.h"
@@ -16,6 +17,7 @@
 #include "user/control/service.h"
 #include "user/detector.h"
 #include "user/drop_alerts.h"
+#include "user/io/output_file.h"
 #include "user/kernel_filter.h"
 #include "user/pipeline.h"
 #include "user/recording.h"
@@ -227,9 +229,15 @@ int run_daemon(const RunOptions& o) {
     auto alert = metrics_snapshot_alert(s, mcfg, hostname, rate);
     if (!mcfg.output_file.empty()) {
       static uint64_t sample = 0;
-      std::ofstream out(mcfg.output_file, std::ios::app);
-      out << output::metrics_file_line(alert, ++sample) << "\n";
-      if (!out) spdlog::warn("metrics.output_file {}: cannot append", mcfg.output_file);
+      const std::string line = output::metrics_file_line(alert, ++sample);
+      auto fd = io::open_output_file(mcfg.output_file, io::OpenMode::Append);
+      int err = fd ? io::append_whole_line(*fd, line) : 0;
+      if (fd) ::close(*fd);
+      if (!fd)
+        spdlog::warn("metrics.output_file: {}", fd.error());
+      else if (err != 0)
+        spdlog::warn("metrics.output_file {}: cannot append: {}", mcfg.output_file,
+                     std::strerror(err));
     }
     if (mcfg.output_rule) detector.outputs().enqueue(std::move(alert));
   };

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "user/config/schema.h"
+#include "user/io/input_file.h"
 
 namespace pg::user::config::detail {
 
@@ -227,10 +228,15 @@ enum class Strategy { Append, Override, AddOnly };
 Err merge_one(YAML::Node& root, Origins& origins, const std::string& path, Strategy strategy) {
   YAML::Node doc;
   try {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    doc = YAML::Load(ss.str());
+    auto text = io::read_regular_file(path);
+    if (!text) {
+      ConfigError err;
+      err.code = ConfigErrorCode::FileNotFound;
+      err.file = path;
+      err.message = "cannot read the configuration file: " + text.error();
+      return err;
+    }
+    doc = YAML::Load(*text);
   } catch (const YAML::ParserException& e) {
     ConfigError err;
     err.code = ConfigErrorCode::Syntax;
@@ -327,6 +333,9 @@ Err merge_config_files(YAML::Node& root, Origins& origins, const std::string& ma
       std::sort(files.begin(), files.end());
       for (const auto& f : files)
         if (auto e = merge_one(root, origins, f, strategy)) return e;
+    } else if (fs::exists(path, ec)) {
+      // A FIFO or a device: merge_one refuses it with the reason.
+      if (auto e = merge_one(root, origins, path, strategy)) return e;
     }
   }
   return std::nullopt;

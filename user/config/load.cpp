@@ -2,6 +2,7 @@
 // single list of accepted keys: anything else is an error with its position
 // and the nearest known key, so a typo never silently means "default".
 #include <fmt/format.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
@@ -12,6 +13,7 @@
 #include <sstream>
 
 #include "user/config/schema.h"
+#include "user/io/input_file.h"
 #include "user/log_level.h"
 
 namespace pg::user::config {
@@ -492,23 +494,22 @@ Expected<Config, ConfigError> parse_config(const std::string& yaml_text,
 
 Expected<Config, ConfigError> load_config(const LoadOptions& opts) {
   const std::string path = opts.config_path.value_or(kDefaultConfigPath);
-  std::ifstream in(path);
   std::string text;
   std::string source = path;
-  if (!in) {
-    if (opts.config_path) {
-      ConfigError e;
-      e.code = ConfigErrorCode::FileNotFound;
-      e.file = path;
-      e.message = std::string("cannot read the configuration file: ") + std::strerror(errno);
-      e.hint = "check the path given with -c";
-      return Unexpected(e);
-    }
+  struct stat st {};
+  if (!opts.config_path && ::stat(path.c_str(), &st) != 0 && errno == ENOENT) {
     source.clear();  // no default file: built-in defaults plus overrides
+  } else if (auto read = io::read_regular_file(path); !read) {
+    // Not only a missing file: a FIFO or /dev/zero given with -c must be
+    // refused at once, not read forever.
+    ConfigError e;
+    e.code = ConfigErrorCode::FileNotFound;
+    e.file = path;
+    e.message = "cannot read the configuration file: " + read.error();
+    e.hint = opts.config_path ? "check the path given with -c" : "check " + path;
+    return Unexpected(e);
   } else {
-    std::stringstream ss;
-    ss << in.rdbuf();
-    text = ss.str();
+    text = std::move(*read);
   }
   auto cfg =
       parse_config(text, source.empty() ? "(defaults)" : source, opts.overrides, opts.strict);
