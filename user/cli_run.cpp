@@ -21,6 +21,7 @@
 #include "user/kernel_filter.h"
 #include "user/pipeline.h"
 #include "user/recording.h"
+#include "user/signals.h"
 
 namespace pg::user {
 
@@ -33,13 +34,6 @@ struct RunOptions {
   bool support = false;
   std::string cmdline;
 };
-
-std::atomic<bool> g_reload{false};
-std::atomic<bool> g_reopen{false};
-void on_sighup(int) { g_reload.store(true); }
-// SIGUSR1, Falco's "reopen outputs" (logrotate's postrotate): files and
-// programs are reopened; rules are left alone.
-void on_sigusr1(int) { g_reopen.store(true); }
 
 // Event thread, after each batch: copy the pipeline's counters where other
 // threads read them; once a second, rates and the drop alert.
@@ -105,6 +99,9 @@ void log_filter_counters(const KernelFilter& f) {
 }
 
 int run_daemon(const RunOptions& o) {
+  // First of all: a SIGTERM while the programs load must still end in a
+  // clean exit, not the default action's (which would leave the pins).
+  SignalFlags& signals = install_signal_handlers();
   auto det = Detector::create(o.detector);
   if (!det) {
     spdlog::error("{}", det.error());
@@ -207,13 +204,7 @@ int run_daemon(const RunOptions& o) {
                  detector.engine().rule_count(policy::EventSource::K8sAudit), audit_in->describe());
   }
 
-  struct sigaction sa {};
-  sa.sa_handler = on_sighup;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGHUP, &sa, nullptr);
-  sa.sa_handler = on_sigusr1;
-  sigaction(SIGUSR1, &sa, nullptr);
-  auto& stop = install_stop_signals();
+  auto& stop = signals.stop;
 
   // Falco's metrics.output_rule / output_file: a snapshot every interval.
   const auto& mcfg = detector.config().metrics;
@@ -245,15 +236,18 @@ int run_daemon(const RunOptions& o) {
   // Event thread, after each batch (or every 100 ms without syscalls).
   auto on_batch = [&] {
     if (pipeline) detector.release_held(pipeline->cgroups(), hostname, false);
-    if (g_reload.exchange(false)) {
+    if (signals.reload.exchange(false)) {
       spdlog::info("SIGHUP: reopening outputs and reloading the rules files");
       detector.outputs().reopen();
       (*service)->request_reload();
     }
-    if (g_reopen.exchange(false)) {
+    // SIGUSR1, Falco's "reopen outputs" (logrotate's postrotate): files
+    // and programs are reopened; rules are left alone.
+    if (signals.reopen.exchange(false)) {
       spdlog::info("SIGUSR1: reopening the file and program outputs");
       detector.outputs().reopen();
     }
+    log_ignored_signals(signals);
     detector.adopt_policy();
     if (pipeline) publish_stats(*pipeline, detector, runtime, drop_alerter, stop);
     if (snapshots && std::chrono::steady_clock::now() >= next_snapshot) {

@@ -12,26 +12,15 @@
 
 #include "user/procfs.h"
 #include "user/recording.h"
+#include "user/signals.h"
 #include "user/system.h"
 
 namespace pg::user {
 
-namespace {
-std::atomic<bool> g_stop{false};
-void on_stop_signal(int) { g_stop.store(true); }
-}  // namespace
-
-std::atomic<bool>& install_stop_signals() {
-  struct sigaction sa {};
-  sa.sa_handler = on_stop_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  return g_stop;
-}
+std::atomic<bool>& install_stop_signals() { return install_signal_handlers().stop; }
 
 std::expected<std::unique_ptr<Pipeline>, std::string> Pipeline::start(const LoadOptions& opts,
-                                                                     const Prepare& prepare) {
+                                                                      const Prepare& prepare) {
   if (auto ok = prepare_system(); !ok) return std::unexpected(ok.error());
   route_libbpf_log();
   LoadOptions o = opts;
