@@ -57,8 +57,10 @@ $(FUZZ_DIR)/obj/user/%.o: user/%.cpp
 	@mkdir -p $(@D)
 	$(FUZZ_CXX) $(FUZZ_FLAGS:-fsanitize=fuzzer,%=-fsanitize=fuzzer-no-link,%) $(SHIM) -I. -MMD -MP -c $< -o $@
 
+# Targets that do not touch the rule language link without policy/.
+NO_POLICY := audit_json recording config
 define link_rule
-$(FUZZ_DIR)/$(1): selftests/fuzz/$(1)_fuzz.cpp $(POLICY_OBJS) $(call fuzz_objs,$(1))
+$(FUZZ_DIR)/$(1): selftests/fuzz/$(1)_fuzz.cpp $(if $(filter $(1),$(NO_POLICY)),,$(POLICY_OBJS)) $(call fuzz_objs,$(1))
 	@mkdir -p $$(@D)
 	$(FUZZ_CXX) $(FUZZ_FLAGS) $(if $(USER_$(1)),$(SHIM)) -I. -o $$@ $$^ $(FUZZ_LIBS)
 endef
