@@ -148,7 +148,9 @@ TEST_CASE(
 TEST_CASE("trace: SIGTERM with stdout blocked ends within 3 s and leaves no programs or pins") {
   TempDir dir;
   const int before = count_our_programs();
-  BlockedDaemon d({"trace", "--json"}, dir.path + "/err");
+  // Few programs: detaching each costs an RCU grace period, and sixty of
+  // them take seconds on a loaded machine whatever the outputs do.
+  BlockedDaemon d({"trace", "--json", "--syscalls", "openat"}, dir.path + "/err");
   REQUIRE(d.wait_stderr("ready"));
   const auto end = std::chrono::steady_clock::now() + 20s;
   while (!d.blocked_writing() && std::chrono::steady_clock::now() < end)
@@ -311,7 +313,6 @@ TEST_CASE(
   const std::string sock = dir.path + "/ctl.sock";
   Daemon d({"run", "-c", "/dev/null", "-r", rules, "--json", "-o", "control_socket=" + sock});
   REQUIRE(d.ready());
-  const std::string before = run_capture(peregrine_bin() + " policy list --socket " + sock);
   for (const std::string& bad : {std::string("/dev/zero"), fifo}) {
     CAPTURE(bad);
     std::string out = timed(peregrine_bin() + " policy load evil " + bad + " --socket " + sock, ms);
@@ -319,7 +320,10 @@ TEST_CASE(
     CHECK(out.find("rc=0") == std::string::npos);
     CHECK(ms < 2000);
   }
-  CHECK(run_capture(peregrine_bin() + " policy list --socket " + sock) == before);
+  // Still the one policy it started with (the counters in the listing move on).
+  const std::string after = run_capture(peregrine_bin() + " policy list --socket " + sock);
+  CHECK(after.find("default") != std::string::npos);
+  CHECK(after.find("evil") == std::string::npos);
   open_n(marker, 1);
   CHECK(d.wait_for([](const Json& j) { return j.value("rule", "") == "Marker"; }));
   CHECK(d.stop() == 0);

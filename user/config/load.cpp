@@ -3,6 +3,7 @@
 // and the nearest known key, so a typo never silently means "default".
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <cerrno>
 #include <cstring>
@@ -510,6 +511,9 @@ Expected<Config, ConfigError> load_config(const LoadOptions& opts) {
   struct stat st {};
   if (!opts.config_path && ::stat(path.c_str(), &st) != 0 && errno == ENOENT) {
     source.clear();  // no default file: built-in defaults plus overrides
+  } else if (::stat(path.c_str(), &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3)) {
+    // `-c /dev/null`: the usual way to say "no configuration file"; the one
+    // device that is read (it is empty).
   } else if (auto read = io::read_regular_file(path); !read) {
     // Not only a missing file: a FIFO or /dev/zero given with -c must be
     // refused at once, not read forever.

@@ -20,7 +20,11 @@ std::expected<int, std::string> open_output_file(const std::string& path, OpenMo
   int fd = ::open(path.c_str(), flags, mode);
   if (fd < 0) {
     const int err = errno;
-    if (err == ELOOP)
+    // With fs.protected_symlinks the kernel refuses another user's link in
+    // a sticky directory with EACCES before O_NOFOLLOW's ELOOP; either way
+    // the reason to give is the link.
+    struct stat lst {};
+    if (err == ELOOP || (err == EACCES && ::lstat(path.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode)))
       return std::unexpected(fmt::format(
           "{} is a symbolic link; refusing to follow it (a link planted there could make the "
           "daemon overwrite another file). Remove it or name the real file",
