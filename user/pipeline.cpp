@@ -44,6 +44,7 @@ std::expected<std::unique_ptr<Pipeline>, std::string> Pipeline::start(const Load
 }
 
 Pipeline::~Pipeline() {
+  note_detaching();  // the stop watchdog lets this finish (user/signals.h)
   if (rb_) ring_buffer__free(rb_);
 }
 

@@ -15,6 +15,7 @@ namespace pg::user {
 namespace {
 
 SignalFlags g_flags;
+std::atomic<bool> g_detaching{false};
 sem_t g_stop_sem;  // posted by the stop handler (sem_post is async-signal-safe)
 
 struct Cleanups {
@@ -47,6 +48,9 @@ void watchdog() {
   while (sem_wait(&g_stop_sem) != 0) {
   }
   std::this_thread::sleep_for(kStopDeadline);
+  // Detaching makes progress on its own; give it up to ten more seconds.
+  for (int i = 0; i < 200 && g_detaching.load(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   say("peregrine: still not stopped 2.5 s after the stop signal (an output is blocked, e.g. a "
       "full stdout pipe nobody reads); removing pins and the control socket and exiting now\n");
   std::unique_lock lock(cleanups().mu, std::defer_lock);
@@ -101,6 +105,8 @@ void log_ignored_signals(SignalFlags& flags) {
                  sigabbrev_np(sig) ? sigabbrev_np(sig) : std::to_string(sig).c_str(),
                  strsignal(sig));
 }
+
+void note_detaching() noexcept { g_detaching.store(true); }
 
 int add_exit_cleanup(std::function<void()> cleanup) {
   auto& c = cleanups();

@@ -43,6 +43,11 @@ void log_ignored_signals(SignalFlags& flags);
 // may still be stuck, so it must only touch its own copies. Returns an id
 // for remove_exit_cleanup (call it when the object cleans up normally).
 int add_exit_cleanup(std::function<void()> cleanup);
+
+// The outputs are done and the programs are being detached: bounded work
+// (an RCU grace period per program, seconds for sixty on a loaded machine)
+// that the watchdog lets finish rather than cut short.
+void note_detaching() noexcept;
 void remove_exit_cleanup(int id);
 
 // A no-op handler for `signo`, installed without SA_RESTART, so that
