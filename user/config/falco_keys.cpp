@@ -52,7 +52,10 @@ Err read_rule_selection(const YAML::Node& n, const std::string& key, const Origi
                         "'" + verb + "' is neither enable nor disable", form);
     RuleSelector sel;
     sel.enable = verb == "enable";
-    const YAML::Node& what = op->second;
+    // A copy (a Node is a handle): yaml-cpp's iterator hands out a proxy
+    // that dies with the expression, so a reference would dangle (found by
+    // the config fuzzer: ASan stack-use-after-scope).
+    const YAML::Node what = op->second;
     if (!what.IsMap())
       return make_error(ConfigErrorCode::WrongType, o, what, at + "." + verb,
                         "expected {rule: GLOB} and/or {tag: TAG}, got " + describe(what), form);
@@ -85,7 +88,7 @@ Err read_append_output(const YAML::Node& n, const std::string& key, const Origin
     AppendOutput a;
     for (auto it = item.begin(); it != item.end(); ++it) {
       const std::string k = it->first.Scalar();
-      const YAML::Node& v = it->second;
+      const YAML::Node v = it->second;  // a copy: see read_rule_selection
       const std::string kk = at + "." + k;
       if (k == "match") {
         if (!v.IsMap())
