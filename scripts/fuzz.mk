@@ -1,12 +1,15 @@
-# libFuzzer targets for the rule language (policy/), run by `make fuzz`.
+# libFuzzer targets for the rule language (policy/) and the daemon's
+# parsers of untrusted input (audit JSON, control requests, configuration,
+# recordings), run by `make fuzz`.
 #
 #   make fuzz                      build and run each target FUZZ_SECONDS (300)
 #   make -f scripts/fuzz.mk build  build only
 #   make -f scripts/fuzz.mk run-condition FUZZ_SECONDS=60
 #
-# clang++ is required (libFuzzer); g++ builds the rest of the project. Only
-# policy/ is compiled here, with ASan and UBSan; yaml-cpp and RE2 are the
-# system libraries (uninstrumented).
+# clang++ is required (libFuzzer); g++ builds the rest of the project.
+# policy/ and the few user/ files each target needs are compiled here, with
+# ASan and UBSan; yaml-cpp, RE2, fmt and spdlog are the system libraries
+# (uninstrumented).
 
 BUILD        ?= build
 FUZZ_DIR     := $(BUILD)/fuzz
@@ -15,16 +18,29 @@ FUZZ_TIMEOUT ?= 25   # seconds one input may take before it counts as a hang
 FUZZ_CXX     ?= clang++
 FUZZ_FLAGS   := -std=c++2b -g -O1 -fno-omit-frame-pointer \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_LIBS    := -lyaml-cpp -lre2
-TARGETS      := condition loader
+FUZZ_LIBS    := -lyaml-cpp -lre2 -lspdlog -lfmt
+TARGETS      := condition loader audit_json control config recording
 RULES_DIR    := ../shared/falco-rules
 # Longer inputs make the loader crawl under ASan; 16 KiB keeps whole rules
 # and still lets libFuzzer run hundreds of inputs a second.
 MAX_LEN_condition ?= 4096
 MAX_LEN_loader    ?= 16384
+MAX_LEN_audit_json ?= 65536
+MAX_LEN_control    ?= 8192
+MAX_LEN_config     ?= 16384
+MAX_LEN_recording  ?= 65536
+
+# The user/ files each daemon-side target links (beyond policy/).
+USER_audit_json := user/audit/document.cpp
+USER_control    := user/control/protocol.cpp user/control/policy_manager.cpp \
+                   $(wildcard user/config/*.cpp) user/io/input_file.cpp
+USER_config     := $(wildcard user/config/*.cpp) user/io/input_file.cpp
+USER_recording  := user/recording.cpp user/process.cpp user/io/input_file.cpp \
+                   user/io/output_file.cpp
 
 POLICY_SRCS  := $(sort $(wildcard policy/*.cpp policy/*/*.cpp))
 POLICY_OBJS  := $(POLICY_SRCS:%.cpp=$(FUZZ_DIR)/obj/%.o)
+fuzz_objs     = $(patsubst %.cpp,$(FUZZ_DIR)/obj/%.o,$(USER_$(1)))
 
 .PHONY: all build $(addprefix run-,$(TARGETS)) corpus
 all: build $(addprefix run-,$(TARGETS))
@@ -34,13 +50,31 @@ $(FUZZ_DIR)/obj/%.o: %.cpp
 	@mkdir -p $(@D)
 	$(FUZZ_CXX) $(FUZZ_FLAGS:-fsanitize=fuzzer,%=-fsanitize=fuzzer-no-link,%) -I. -MMD -MP -c $< -o $@
 
-$(FUZZ_DIR)/%: selftests/fuzz/%_fuzz.cpp $(POLICY_OBJS)
+# user/ files use std::expected, which clang 14 does not offer: the shim
+# maps it onto policy/expected.h's stand-in.
+SHIM := -include selftests/fuzz/std_expected_shim.h
+$(FUZZ_DIR)/obj/user/%.o: user/%.cpp
 	@mkdir -p $(@D)
-	$(FUZZ_CXX) $(FUZZ_FLAGS) -I. -o $@ $^ $(FUZZ_LIBS)
+	$(FUZZ_CXX) $(FUZZ_FLAGS:-fsanitize=fuzzer,%=-fsanitize=fuzzer-no-link,%) $(SHIM) -I. -MMD -MP -c $< -o $@
+
+# Targets that do not touch the rule language link without policy/.
+NO_POLICY := audit_json recording config
+define link_rule
+$(FUZZ_DIR)/$(1): selftests/fuzz/$(1)_fuzz.cpp $(if $(filter $(1),$(NO_POLICY)),,$(POLICY_OBJS)) $(call fuzz_objs,$(1))
+	@mkdir -p $$(@D)
+	$(FUZZ_CXX) $(FUZZ_FLAGS) $(if $(USER_$(1)),$(SHIM)) -I. -o $$@ $$^ $(FUZZ_LIBS)
+endef
+$(foreach t,$(TARGETS),$(eval $(call link_rule,$(t))))
 
 # Seed corpora: the conditions of the official rules (one per file) and
 # the official files themselves plus small examples.
-corpus: $(FUZZ_DIR)/corpus/condition/.stamp $(FUZZ_DIR)/corpus/loader/.stamp
+corpus: $(addprefix $(FUZZ_DIR)/corpus/,$(addsuffix /.stamp,$(TARGETS)))
+
+# The daemon-side targets start from the small seeds in selftests/fuzz/seeds/<target>/.
+$(FUZZ_DIR)/corpus/%/.stamp: $(wildcard selftests/fuzz/seeds/*/*)
+	@mkdir -p $(@D)
+	@if [ -d selftests/fuzz/seeds/$* ]; then cp selftests/fuzz/seeds/$*/* $(@D)/; fi
+	@touch $@
 
 $(FUZZ_DIR)/corpus/condition/.stamp: selftests/fuzz/seeds/conditions.txt
 	@mkdir -p $(@D)
@@ -67,4 +101,4 @@ run-$(1): $(FUZZ_DIR)/$(1) corpus
 endef
 $(foreach t,$(TARGETS),$(eval $(call run_rule,$(t))))
 
--include $(POLICY_OBJS:.o=.d)
+-include $(POLICY_OBJS:.o=.d) $(patsubst %.o,%.d,$(foreach t,$(TARGETS),$(call fuzz_objs,$(t))))

@@ -2,11 +2,12 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <csignal>
-#include <fstream>
+#include <cstring>
 #include <thread>
 
 #include "user/audit/input.h"
@@ -16,10 +17,12 @@
 #include "user/control/service.h"
 #include "user/detector.h"
 #include "user/drop_alerts.h"
+#include "user/io/output_file.h"
 #include "user/kernel_filter.h"
 #include "user/pipeline.h"
 #include "user/privileges.h"
 #include "user/recording.h"
+#include "user/signals.h"
 
 namespace pg::user {
 
@@ -32,13 +35,6 @@ struct RunOptions {
   bool support = false;
   std::string cmdline;
 };
-
-std::atomic<bool> g_reload{false};
-std::atomic<bool> g_reopen{false};
-void on_sighup(int) { g_reload.store(true); }
-// SIGUSR1, Falco's "reopen outputs" (logrotate's postrotate): files and
-// programs are reopened; rules are left alone.
-void on_sigusr1(int) { g_reopen.store(true); }
 
 // Event thread, after each batch: copy the pipeline's counters where other
 // threads read them; once a second, rates and the drop alert.
@@ -121,6 +117,9 @@ void reduce_privileges(const config::Config& c) {
 }
 
 int run_daemon(const RunOptions& o) {
+  // First of all: a SIGTERM while the programs load must still end in a
+  // clean exit, not the default action's (which would leave the pins).
+  SignalFlags& signals = install_signal_handlers();
   auto det = Detector::create(o.detector);
   if (!det) {
     spdlog::error("{}", det.error());
@@ -245,13 +244,7 @@ int run_daemon(const RunOptions& o) {
                  detector.engine().rule_count(policy::EventSource::K8sAudit), audit_in->describe());
   }
 
-  struct sigaction sa {};
-  sa.sa_handler = on_sighup;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGHUP, &sa, nullptr);
-  sa.sa_handler = on_sigusr1;
-  sigaction(SIGUSR1, &sa, nullptr);
-  auto& stop = install_stop_signals();
+  auto& stop = signals.stop;
   // Every thread has started: the steady state's seccomp filter for all.
   if (auto ok = install_seccomp(); !ok)
     spdlog::warn("{}; running without a seccomp filter", ok.error());
@@ -272,9 +265,15 @@ int run_daemon(const RunOptions& o) {
     auto alert = metrics_snapshot_alert(s, mcfg, hostname, rate);
     if (!mcfg.output_file.empty()) {
       static uint64_t sample = 0;
-      std::ofstream out(mcfg.output_file, std::ios::app);
-      out << output::metrics_file_line(alert, ++sample) << "\n";
-      if (!out) spdlog::warn("metrics.output_file {}: cannot append", mcfg.output_file);
+      const std::string line = output::metrics_file_line(alert, ++sample);
+      auto fd = io::open_output_file(mcfg.output_file, io::OpenMode::Append);
+      int err = fd ? io::append_whole_line(*fd, line) : 0;
+      if (fd) ::close(*fd);
+      if (!fd)
+        spdlog::warn("metrics.output_file: {}", fd.error());
+      else if (err != 0)
+        spdlog::warn("metrics.output_file {}: cannot append: {}", mcfg.output_file,
+                     std::strerror(err));
     }
     if (mcfg.output_rule) detector.outputs().enqueue(std::move(alert));
   };
@@ -282,15 +281,18 @@ int run_daemon(const RunOptions& o) {
   // Event thread, after each batch (or every 100 ms without syscalls).
   auto on_batch = [&] {
     if (pipeline) detector.release_held(pipeline->cgroups(), hostname, false);
-    if (g_reload.exchange(false)) {
+    if (signals.reload.exchange(false)) {
       spdlog::info("SIGHUP: reopening outputs and reloading the rules files");
       detector.outputs().reopen();
       (*service)->request_reload();
     }
-    if (g_reopen.exchange(false)) {
+    // SIGUSR1, Falco's "reopen outputs" (logrotate's postrotate): files
+    // and programs are reopened; rules are left alone.
+    if (signals.reopen.exchange(false)) {
       spdlog::info("SIGUSR1: reopening the file and program outputs");
       detector.outputs().reopen();
     }
+    log_ignored_signals(signals);
     detector.adopt_policy();
     if (pipeline) publish_stats(*pipeline, detector, runtime, drop_alerter, stop);
     if (snapshots && std::chrono::steady_clock::now() >= next_snapshot) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "user/pipeline.h"
+#include "user/signals.h"
 #include "user/trace_format.h"
 
 namespace pg::user {
@@ -35,6 +36,19 @@ bool wanted(const TraceOptions& o, const Event& e) {
   return true;
 }
 
+// Write straight to fd 1 (no stdio buffer to flush at exit). A reader that
+// stopped reading must not keep us from stopping: once a stop is asked
+// for, a write the stop signal interrupted (EINTR) is abandoned, and no
+// further line is written.
+void write_or_give_up(std::string_view s, const std::atomic<bool>& stop) {
+  while (!s.empty() && !stop.load(std::memory_order_relaxed)) {
+    ssize_t n = ::write(1, s.data(), s.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // EPIPE (SIGPIPE is ignored): the reader is gone
+    s.remove_prefix(size_t(n));
+  }
+}
+
 int run_trace(const TraceOptions& o) {
   LoadOptions load;
   load.ringbuf_bytes = o.ringbuf_mb << 20;
@@ -58,7 +72,8 @@ int run_trace(const TraceOptions& o) {
       pipeline.attached().size(), fmt::join(pipeline.attached(), ", "),
       pipeline.seeded_processes());
 
-  auto& stop = install_stop_signals();
+  SignalFlags& signals = install_signal_handlers();
+  auto& stop = signals.stop;
   uint64_t num = 0;
   std::string line;
   pipeline.run(
@@ -70,9 +85,9 @@ int run_trace(const TraceOptions& o) {
         line = o.json ? fields.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
                       : event_to_text(fields);
         line.push_back('\n');
-        fwrite(line.data(), 1, line.size(), stdout);
+        write_or_give_up(line, stop);
       },
-      [] { fflush(stdout); });
+      [&] { log_ignored_signals(signals); });
 
   const auto& st = pipeline.stats();
   uint64_t lost = 0;

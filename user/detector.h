@@ -51,7 +51,9 @@ class Detector {
   static std::expected<std::unique_ptr<Detector>, std::string> create(const DetectorOptions& o);
 
   void start_outputs() { out_->start(); }
-  void stop_outputs() { out_->stop(); }
+  // Within the stop deadline (user/signals.h) whatever the sinks do: what
+  // is not delivered in 1.5 s is counted as lost.
+  void stop_outputs() { out_->stop(std::chrono::milliseconds(1500)); }
   // Event thread. A policy change published since the last event takes
   // effect here, between two events.
   void on_event(const Event& e, const ProcessTable& procs, CgroupMap& cgroups,

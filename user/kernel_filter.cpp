@@ -14,6 +14,7 @@
 #include "peregrine.skel.h"
 #include "user/bpf_loader.h"
 #include "user/file_identity.h"
+#include "user/signals.h"
 
 namespace pg::user {
 namespace {
@@ -126,11 +127,22 @@ std::expected<std::unique_ptr<KernelFilter>, std::string> KernelFilter::create(B
       return std::unexpected(
           fmt::format("pinning {} at {} failed: {}", name, path, errno_text(errno)));
     f->maps_[i] = {name, fd, map_id(fd)};
+    // If the process has to end without running the destructor (the stop
+    // watchdog), the pin still goes, when it is still ours.
+    f->cleanups_.push_back(add_exit_cleanup([path, id = f->maps_[i].id] {
+      int pinned = bpf_obj_get(path.c_str());
+      if (pinned < 0) return;
+      bool ours = map_id(pinned) == id;
+      ::close(pinned);
+      if (ours) ::unlink(path.c_str());
+    }));
   }
+  f->cleanups_.push_back(add_exit_cleanup([dir = f->pin_dir_] { ::rmdir(dir.c_str()); }));
   return f;
 }
 
 KernelFilter::~KernelFilter() {
+  for (int id : cleanups_) remove_exit_cleanup(id);
   // Remove a pin only if it is still ours: a later run may have replaced it.
   for (const auto& m : maps_) {
     if (m.name.empty()) continue;  // not pinned (create stopped early)

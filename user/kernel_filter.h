@@ -83,6 +83,7 @@ class KernelFilter {
 
   std::array<Map, size_t(FilterMap::Count)> maps_;
   std::string pin_dir_;
+  std::vector<int> cleanups_;  // add_exit_cleanup ids (user/signals.h)
   bool enabled_ = true;
   bool applied_ = false;
   uint32_t gen_ = 0;

@@ -12,24 +12,16 @@
 
 #include "user/procfs.h"
 #include "user/recording.h"
+#include "user/signals.h"
 #include "user/system.h"
 
 namespace pg::user {
 
 namespace {
 constexpr int kBatchFull = -EOVERFLOW;
-std::atomic<bool> g_stop{false};
-void on_stop_signal(int) { g_stop.store(true); }
 }  // namespace
 
-std::atomic<bool>& install_stop_signals() {
-  struct sigaction sa {};
-  sa.sa_handler = on_stop_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  return g_stop;
-}
+std::atomic<bool>& install_stop_signals() { return install_signal_handlers().stop; }
 
 std::expected<std::unique_ptr<Pipeline>, std::string> Pipeline::start(const LoadOptions& opts,
                                                                       const Prepare& prepare) {
@@ -56,6 +48,7 @@ std::expected<std::unique_ptr<Pipeline>, std::string> Pipeline::start(const Load
 }
 
 Pipeline::~Pipeline() {
+  note_detaching();  // the stop watchdog lets this finish (user/signals.h)
   if (rb_) ring_buffer__free(rb_);
 }
 

@@ -90,7 +90,8 @@ class Pipeline {
   Recorder* recorder_ = nullptr;
 };
 
-// Install SIGINT/SIGTERM handlers that set the returned flag.
+// Install the signal handlers (user/signals.h); the returned flag is set
+// by SIGINT/SIGTERM.
 std::atomic<bool>& install_stop_signals();
 
 }  // namespace pg::user

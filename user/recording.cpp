@@ -1,6 +1,7 @@
 #include "user/recording.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -8,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "user/io/input_file.h"
+#include "user/io/output_file.h"
 #include "user/text.h"
 
 namespace pg::user {
@@ -70,10 +73,16 @@ std::expected<std::unique_ptr<Recorder>, std::string> Recorder::create(const std
                                                                        int64_t clock_offset_ns,
                                                                        const ProcessTable& procs) {
   std::unique_ptr<Recorder> r(new Recorder());
-  r->f_ = std::fopen(path.c_str(), "wb");
-  if (!r->f_)
+  // 0600, no symlink followed, nobody else's file truncated: a recording
+  // holds every process's argv and environment.
+  auto fd = io::open_output_file(path, io::OpenMode::Truncate);
+  if (!fd) return std::unexpected(fmt::format("cannot create recording: {}", fd.error()));
+  r->f_ = ::fdopen(*fd, "wb");
+  if (!r->f_) {
+    ::close(*fd);
     return std::unexpected(
         fmt::format("cannot create recording {}: {}", path, std::strerror(errno)));
+  }
   nlohmann::json header = {{"hostname", hostname}, {"clock_offset_ns", clock_offset_ns}};
   auto& list = header["processes"] = nlohmann::json::array();
   procs.for_each([&](const Process& p) { list.push_back(to_json(p)); });
@@ -118,8 +127,27 @@ std::expected<void, std::string> read_recording(
     const std::function<void(std::span<const std::byte>)>& on_record,
     const std::function<void(int64_t)>& on_clock,
     const std::function<void(uint64_t, std::string)>& on_cgroup) {
-  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), std::fclose);
-  if (!f) return std::unexpected(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
+  // Frames are streamed, so a recording may be of any size; but a FIFO or
+  // a device must not be read from.
+  auto fd = io::open_regular_file(path, UINT64_MAX);
+  if (!fd) return std::unexpected(fd.error());
+  std::unique_ptr<FILE, int (*)(FILE*)> f(::fdopen(*fd, "rb"), std::fclose);
+  if (!f) {
+    ::close(*fd);
+    return std::unexpected(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
+  }
+  return read_recording(f.get(), path, header, on_record, on_clock, on_cgroup);
+}
+
+std::expected<void, std::string> read_recording(
+    FILE* file, const std::string& path, RecordingHeader& header,
+    const std::function<void(std::span<const std::byte>)>& on_record,
+    const std::function<void(int64_t)>& on_clock,
+    const std::function<void(uint64_t, std::string)>& on_cgroup) {
+  struct Borrowed {
+    FILE* p;
+    FILE* get() const { return p; }
+  } f{file};
   char magic[8];
   if (std::fread(magic, 1, 8, f.get()) != 8) magic[0] = 0;
   if (std::memcmp(magic, kMagic, 7) == 0 && magic[7] != kMagic[7])

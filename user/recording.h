@@ -64,4 +64,12 @@ std::expected<void, std::string> read_recording(
     const std::function<void(int64_t)>& on_clock,
     const std::function<void(uint64_t, std::string)>& on_cgroup);
 
+// The same from an open stream; `path` only names it in errors (the
+// recording fuzzer feeds memory through fmemopen).
+std::expected<void, std::string> read_recording(
+    FILE* file, const std::string& path, RecordingHeader& header,
+    const std::function<void(std::span<const std::byte>)>& on_record,
+    const std::function<void(int64_t)>& on_clock,
+    const std::function<void(uint64_t, std::string)>& on_cgroup);
+
 }  // namespace pg::user

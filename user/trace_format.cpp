@@ -12,6 +12,7 @@
 #include "policy/pathop_args.h"
 #include "policy/syscall_args.h"
 #include "user/engine/extract.h"
+#include "user/io/output_file.h"
 
 namespace pg::user {
 
@@ -410,7 +411,8 @@ std::string event_to_text(const ordered_json& f) {
       if (key.starts_with("evt.arg.")) out += fmt::format(" {}={}", key, str(key.c_str()));
   }
   if (f.contains("proc.cmdline")) out += fmt::format(" proc.cmdline={}", str("proc.cmdline"));
-  return out;
+  // One event per line, whatever a file name or an argument holds.
+  return io::escape_controls(out);
 }
 
 }  // namespace pg::user

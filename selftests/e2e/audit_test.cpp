@@ -244,3 +244,44 @@ TEST_CASE("audit e2e: one daemon judges syscall events and audit events side by 
   // Every read alerted: the syscall side lost nothing to the audit side.
   CHECK(shadow == 20);
 }
+
+TEST_CASE("audit e2e: eight slowloris clients do not keep a ninth's events from alerting" *
+          PG_NEEDS_FALCO_FILES) {
+  const int port = free_port();
+  Daemon d(audit_args(
+      {"-o", "k8s_audit.port=" + std::to_string(port), "-o", "k8s_audit.header_timeout_ms=60000"}));
+  REQUIRE_MESSAGE(d.ready(), d.stderr_text());
+  // Eight clients each send a request head at one byte a second.
+  std::vector<int> slow;
+  for (int i = 0; i < 8; ++i) {
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(uint16_t(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(connect(s, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+    slow.push_back(s);
+  }
+  std::atomic<bool> done{false};
+  std::thread drip([&] {
+    const std::string head = "POST /k8s-audit HTTP/1.1\r\nHost: x\r\n";
+    for (size_t i = 0; i < head.size() && !done; ++i) {
+      for (int s : slow) send(s, &head[i], 1, MSG_NOSIGNAL);
+      for (int t = 0; t < 10 && !done; ++t) std::this_thread::sleep_for(100ms);
+    }
+  });
+  std::this_thread::sleep_for(1500ms);
+  httplib::Client c("127.0.0.1", port);
+  c.set_connection_timeout(2);
+  c.set_read_timeout(3);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = c.Post("/k8s-audit", marker().dump(), "application/json");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(std::chrono::steady_clock::now() - t0 < 2s);
+  CHECK(d.wait_for(is_marker, 3s));
+  done = true;
+  drip.join();
+  for (int s : slow) close(s);
+  CHECK(d.stop() == 0);
+}

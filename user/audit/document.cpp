@@ -50,6 +50,9 @@ std::expected<Json, std::string> parse_json(std::string_view text) {
     } catch (const Json::parse_error& e) {
       std::string what = e.what();
       if (auto p = what.find("parse error"); p != std::string::npos) what = what.substr(p);
+      // "; last read: '...'" quotes the client's bytes (maybe not UTF-8,
+      // maybe a terminal escape): the position is enough.
+      if (auto p = what.find("; last read:"); p != std::string::npos) what.resize(p);
       return std::unexpected("malformed JSON: " + what);
     } catch (...) {
     }

@@ -30,6 +30,9 @@ std::expected<std::unique_ptr<Input>, std::string> Input::start(const config::K8
   wo.tls_key = cfg.tls_key;
   wo.token = cfg.token;
   wo.max_request_bytes = size_t(cfg.max_request_mb) << 20;
+  wo.head_timeout = std::chrono::milliseconds(cfg.header_timeout_ms);
+  wo.body_timeout = std::chrono::milliseconds(cfg.body_timeout_ms);
+  wo.max_connections = size_t(cfg.max_connections);
   auto w = Webhook::start(wo, std::move(sink));
   if (!w) return std::unexpected(w.error());
   in->webhook_ = std::move(*w);

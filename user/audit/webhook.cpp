@@ -1,13 +1,15 @@
 #include "user/audit/webhook.h"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
+#include <netinet/in.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
 #include <cctype>
 #include <chrono>
 
-#include "user/output/httplib_config.h"
+#include "user/audit/http_server.h"
 
 namespace pg::user::audit {
 
@@ -30,86 +32,80 @@ bool same_secret(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
+// The message may quote what the client sent (a parse error shows the
+// bytes it stopped at, a Content-Type is echoed): never let invalid UTF-8
+// there make dump() throw.
 std::string error_body(std::string_view message) {
-  return nlohmann::json{{"error", message}}.dump() + "\n";
+  return nlohmann::json{{"error", message}}.dump(-1, ' ', false,
+                                                 nlohmann::json::error_handler_t::replace) +
+         "\n";
+}
+
+bool is_loopback(const std::string& address) {
+  in_addr a4{};
+  if (inet_pton(AF_INET, address.c_str(), &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
+  in6_addr a6{};
+  if (inet_pton(AF_INET6, address.c_str(), &a6) == 1) return IN6_IS_ADDR_LOOPBACK(&a6);
+  return false;
 }
 
 }  // namespace
 
 std::expected<std::unique_ptr<Webhook>, std::string> Webhook::start(const WebhookOptions& opts,
                                                                     EventSink sink) {
+  if (opts.token.empty() && !is_loopback(opts.address))
+    return std::unexpected(fmt::format(
+        "k8s_audit: listening on {} (not a loopback address) needs a bearer token: anyone who "
+        "can reach it could forge audit events and alerts. Set k8s_audit.token (and TLS), or "
+        "k8s_audit.address=127.0.0.1",
+        opts.address));
   std::unique_ptr<Webhook> w(new Webhook());
   w->opts_ = opts;
   w->sink_ = std::move(sink);
   w->tls_ = !opts.tls_cert.empty();
-  if (w->tls_) {
-    auto ssl = std::make_unique<httplib::SSLServer>(opts.tls_cert.c_str(), opts.tls_key.c_str());
-    if (!ssl->is_valid())
-      return std::unexpected(fmt::format(
-          "k8s_audit: cannot load the TLS certificate {} and key {} (both must be readable PEM "
-          "files and belong together)",
-          opts.tls_cert, opts.tls_key));
-    w->server_ = std::move(ssl);
-  } else {
-    w->server_ = std::make_unique<httplib::Server>();
-  }
-  httplib::Server& s = *w->server_;
-  s.set_payload_max_length(opts.max_request_bytes);
+  HttpLimits limits;
+  limits.max_body_bytes = opts.max_request_bytes;
+  limits.head_timeout = opts.head_timeout;
+  limits.body_timeout = opts.body_timeout;
+  limits.max_connections = opts.max_connections;
   Webhook* self = w.get();
-  s.Post(opts.path, [self](const httplib::Request& req, httplib::Response& res) {
-    int status = 200;
-    std::string reply;
-    self->handle(req.body, req.get_header_value("Authorization"),
-                 req.get_header_value("Content-Type"), status, reply);
-    res.status = status;
-    res.set_content(reply, "application/json");
-  });
-  // cpp-httplib answers 413 itself, before any handler; the logger sees
-  // every response, so the refusal is counted there.
-  s.set_logger([self](const httplib::Request& req, const httplib::Response& res) {
-    if (res.status == 413 && req.path == self->opts_.path) {
+  auto handler = [self](const HttpRequest& req) -> HttpResponse {
+    const std::string path = req.target.substr(0, req.target.find('?'));
+    if (path != self->opts_.path) return {404, error_body("no such path")};
+    if (req.method != "POST") return {405, error_body("only POST is served")};
+    HttpResponse res;
+    self->handle(req.body, req.header("authorization"), req.header("content-type"), res.status,
+                 res.body);
+    return res;
+  };
+  // The server refuses some requests before the handler (413 on the body
+  // size, 408 on a deadline, 503 over the connection cap); count them.
+  auto on_refusal = [self](int status, const std::string& target) {
+    if (status == 413 && target.substr(0, target.find('?')) == self->opts_.path) {
       self->stats_.requests.fetch_add(1, std::memory_order_relaxed);
       self->stats_.too_large.fetch_add(1, std::memory_order_relaxed);
       spdlog::warn("k8s_audit: refused a request over the {} byte limit (413)",
                    self->opts_.max_request_bytes);
+    } else if (status == 408 || status == 503) {
+      spdlog::debug("k8s_audit: {} for a client", status);
     }
-  });
-  // cpp-httplib's default also sets SO_REUSEPORT, which would let a second
-  // daemon bind the same port and silently take half the events. Keep only
-  // SO_REUSEADDR (restart without waiting for TIME_WAIT).
-  s.set_socket_options([](socket_t sock) {
-    int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-  });
-  // Headers and body go out in separate writes; without TCP_NODELAY,
-  // Nagle holds the second until the client's delayed ACK (~40 ms per
-  // request on a keep-alive connection).
-  s.set_tcp_nodelay(true);
-  int port = opts.port;
-  if (port == 0) {
-    port = s.bind_to_any_port(opts.address);
-    if (port < 0) port = 0;
-  } else if (!s.bind_to_port(opts.address, port)) {
-    port = 0;
-  }
-  if (port <= 0)
+  };
+  auto server = HttpServer::start(opts.address, opts.port, opts.tls_cert, opts.tls_key, limits,
+                                  handler, on_refusal);
+  if (!server)
     return std::unexpected(fmt::format(
-        "k8s_audit: cannot listen on {}:{} (in use, or not an address of this host); set "
-        "k8s_audit.address / k8s_audit.port",
-        opts.address, opts.port));
-  w->port_ = port;
-  w->thread_ = std::thread([self] { self->server_->listen_after_bind(); });
-  for (int i = 0; i < 500 && !s.is_running(); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        "k8s_audit: {} (in use, or not an address of this host?); set k8s_audit.address / "
+        "k8s_audit.port / k8s_audit.tls_cert",
+        server.error()));
+  w->server_ = std::move(*server);
+  w->port_ = w->server_->port();
   return w;
 }
 
 Webhook::~Webhook() { stop(); }
 
 void Webhook::stop() {
-  if (!server_) return;
-  server_->stop();
-  if (thread_.joinable()) thread_.join();
+  if (server_) server_->stop();
 }
 
 std::string Webhook::url() const {

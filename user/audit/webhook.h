@@ -2,7 +2,9 @@
 // anything else) POSTs audit.k8s.io Event / EventList JSON to.
 //
 // Checks, in order, each with its own status and counter:
-//   body over the size limit       413  (cpp-httplib refuses it unread)
+//   more than max_connections open 503  (user/audit/http_server.h)
+//   head or body too slow          408  (head_timeout, body_timeout)
+//   body over the size limit       413  (chunked or not; counted as it comes)
 //   missing/wrong bearer token     401
 //   Content-Type not JSON          415
 //   not JSON, or not an audit      400
@@ -14,6 +16,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <expected>
 #include <memory>
@@ -22,20 +25,23 @@
 
 #include "user/audit/document.h"
 
-namespace httplib {
-class Server;
-}
-
 namespace pg::user::audit {
 
+class HttpServer;
+
+// Loopback only by default: a webhook on another address must have a token
+// (start() refuses otherwise), since whoever reaches it can forge events.
 struct WebhookOptions {
-  std::string address = "0.0.0.0";
+  std::string address = "127.0.0.1";
   int port = 9765;  // 0: any free port (tests)
   std::string path = "/k8s-audit";
   std::string tls_cert;  // both set: HTTPS
   std::string tls_key;
   std::string token;  // non-empty: require "Authorization: Bearer <token>"
   size_t max_request_bytes = 16 << 20;
+  std::chrono::milliseconds head_timeout{10'000};
+  std::chrono::milliseconds body_timeout{30'000};
+  size_t max_connections = 64;
 };
 
 struct WebhookStats {
@@ -74,8 +80,7 @@ class Webhook {
 
   WebhookOptions opts_;
   EventSink sink_;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
+  std::unique_ptr<HttpServer> server_;
   int port_ = 0;
   bool tls_ = false;
   WebhookStats stats_;

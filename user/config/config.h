@@ -165,14 +165,17 @@ struct AppendOutput {
 
 struct K8sAudit {
   bool enabled = false;
-  std::string address = "0.0.0.0";
+  std::string address = "127.0.0.1";  // another address needs a token
   int port = 9765;
   std::string path = "/k8s-audit";
   std::string tls_cert;
   std::string tls_key;
-  std::string token;        // bearer token the API server must send; empty: none
-  std::string file;         // read audit events from this file or directory instead
-  int max_request_mb = 16;  // larger webhook requests are refused (413)
+  std::string token;               // bearer token the API server must send; empty: none
+  std::string file;                // read audit events from this file or directory instead
+  int max_request_mb = 16;         // larger webhook requests are refused (413)
+  int header_timeout_ms = 10'000;  // a request head must arrive within this (408)
+  int body_timeout_ms = 30'000;    // and its body within this after the head (408)
+  int max_connections = 64;        // more open connections are answered 503
 };
 
 // One runtime engine as Falco's container plugin configures it

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "user/config/schema.h"
+#include "user/io/input_file.h"
 
 namespace pg::user::config::detail {
 
@@ -51,7 +52,10 @@ Err read_rule_selection(const YAML::Node& n, const std::string& key, const Origi
                         "'" + verb + "' is neither enable nor disable", form);
     RuleSelector sel;
     sel.enable = verb == "enable";
-    const YAML::Node& what = op->second;
+    // A copy (a Node is a handle): yaml-cpp's iterator hands out a proxy
+    // that dies with the expression, so a reference would dangle (found by
+    // the config fuzzer: ASan stack-use-after-scope).
+    const YAML::Node what = op->second;
     if (!what.IsMap())
       return make_error(ConfigErrorCode::WrongType, o, what, at + "." + verb,
                         "expected {rule: GLOB} and/or {tag: TAG}, got " + describe(what), form);
@@ -84,7 +88,7 @@ Err read_append_output(const YAML::Node& n, const std::string& key, const Origin
     AppendOutput a;
     for (auto it = item.begin(); it != item.end(); ++it) {
       const std::string k = it->first.Scalar();
-      const YAML::Node& v = it->second;
+      const YAML::Node v = it->second;  // a copy: see read_rule_selection
       const std::string kk = at + "." + k;
       if (k == "match") {
         if (!v.IsMap())
@@ -227,10 +231,15 @@ enum class Strategy { Append, Override, AddOnly };
 Err merge_one(YAML::Node& root, Origins& origins, const std::string& path, Strategy strategy) {
   YAML::Node doc;
   try {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    doc = YAML::Load(ss.str());
+    auto text = io::read_regular_file(path);
+    if (!text) {
+      ConfigError err;
+      err.code = ConfigErrorCode::FileNotFound;
+      err.file = path;
+      err.message = "cannot read the configuration file: " + text.error();
+      return err;
+    }
+    doc = YAML::Load(*text);
   } catch (const YAML::ParserException& e) {
     ConfigError err;
     err.code = ConfigErrorCode::Syntax;
@@ -328,6 +337,9 @@ Err merge_config_files(YAML::Node& root, Origins& origins, const std::string& ma
       std::sort(files.begin(), files.end());
       for (const auto& f : files)
         if (auto e = merge_one(root, origins, f, strategy)) return e;
+    } else if (fs::exists(path, ec)) {
+      // A FIFO or a device: merge_one refuses it with the reason.
+      if (auto e = merge_one(root, origins, path, strategy)) return e;
     }
   }
   return std::nullopt;

@@ -3,6 +3,8 @@
 // and the nearest known key, so a typo never silently means "default".
 #include <fmt/format.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <cerrno>
 #include <cstring>
@@ -13,6 +15,7 @@
 #include <sstream>
 
 #include "user/config/schema.h"
+#include "user/io/input_file.h"
 #include "user/log_level.h"
 
 namespace pg::user::config {
@@ -270,18 +273,22 @@ const std::vector<KeySpec>& schema() {
                   integer("max_burst", FIELD(syscall_event_drops.max_burst), 0, 1'000'000),
                   unsupported("simulate_drops", "drops cannot be simulated", {"false"}),
               }),
-      section("k8s_audit",
-              {
-                  boolean("enabled", FIELD(k8s_audit.enabled)),
-                  string("address", FIELD(k8s_audit.address)),
-                  integer("port", FIELD(k8s_audit.port), 1, 65535),
-                  string("path", FIELD(k8s_audit.path)),
-                  string("tls_cert", FIELD(k8s_audit.tls_cert)),
-                  string("tls_key", FIELD(k8s_audit.tls_key)),
-                  string("token", FIELD(k8s_audit.token)),
-                  string("file", FIELD(k8s_audit.file)),
-                  integer("max_request_mb", FIELD(k8s_audit.max_request_mb), 1, 1024, "MiB"),
-              }),
+      section(
+          "k8s_audit",
+          {
+              boolean("enabled", FIELD(k8s_audit.enabled)),
+              string("address", FIELD(k8s_audit.address)),
+              integer("port", FIELD(k8s_audit.port), 1, 65535),
+              string("path", FIELD(k8s_audit.path)),
+              string("tls_cert", FIELD(k8s_audit.tls_cert)),
+              string("tls_key", FIELD(k8s_audit.tls_key)),
+              string("token", FIELD(k8s_audit.token)),
+              string("file", FIELD(k8s_audit.file)),
+              integer("max_request_mb", FIELD(k8s_audit.max_request_mb), 1, 1024, "MiB"),
+              integer("header_timeout_ms", FIELD(k8s_audit.header_timeout_ms), 100, 600'000, "ms"),
+              integer("body_timeout_ms", FIELD(k8s_audit.body_timeout_ms), 100, 3'600'000, "ms"),
+              integer("max_connections", FIELD(k8s_audit.max_connections), 1, 4096),
+          }),
       section("container",
               {
                   boolean("enabled", FIELD(container.enabled)),
@@ -422,6 +429,13 @@ Err check_combinations(const YAML::Node& root, const Origins& o, const Config& c
                       c.k8s_audit.tls_cert.empty() ? "k8s_audit.tls_cert" : "k8s_audit.tls_key",
                       "TLS needs both a certificate and its key",
                       "set both tls_cert and tls_key, or neither");
+  if (c.k8s_audit.enabled && c.k8s_audit.file.empty() && c.k8s_audit.token.empty() &&
+      !c.k8s_audit.address.starts_with("127.") && c.k8s_audit.address != "::1")
+    return make_error(ConfigErrorCode::Missing, o, at("k8s_audit"), "k8s_audit.token",
+                      "the webhook would listen on " + c.k8s_audit.address +
+                          " (not loopback) without a token, so anyone reaching it could forge "
+                          "audit events and alerts",
+                      "set k8s_audit.token (and tls_cert/tls_key), or address: 127.0.0.1");
   if (c.k8s_audit.enabled && !c.k8s_audit.path.starts_with('/'))
     return make_error(ConfigErrorCode::BadValue, o, root["k8s_audit"]["path"], "k8s_audit.path",
                       "'" + c.k8s_audit.path + "' does not start with '/'",
@@ -557,23 +571,25 @@ Expected<Config, ConfigError> parse_config(const std::string& yaml_text,
 
 Expected<Config, ConfigError> load_config(const LoadOptions& opts) {
   const std::string path = opts.config_path.value_or(kDefaultConfigPath);
-  std::ifstream in(path);
   std::string text;
   std::string source = path;
-  if (!in) {
-    if (opts.config_path) {
-      ConfigError e;
-      e.code = ConfigErrorCode::FileNotFound;
-      e.file = path;
-      e.message = std::string("cannot read the configuration file: ") + std::strerror(errno);
-      e.hint = "check the path given with -c";
-      return Unexpected(e);
-    }
+  struct stat st {};
+  if (!opts.config_path && ::stat(path.c_str(), &st) != 0 && errno == ENOENT) {
     source.clear();  // no default file: built-in defaults plus overrides
+  } else if (::stat(path.c_str(), &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3)) {
+    // `-c /dev/null`: the usual way to say "no configuration file"; the one
+    // device that is read (it is empty).
+  } else if (auto read = io::read_regular_file(path); !read) {
+    // Not only a missing file: a FIFO or /dev/zero given with -c must be
+    // refused at once, not read forever.
+    ConfigError e;
+    e.code = ConfigErrorCode::FileNotFound;
+    e.file = path;
+    e.message = "cannot read the configuration file: " + read.error();
+    e.hint = opts.config_path ? "check the path given with -c" : "check " + path;
+    return Unexpected(e);
   } else {
-    std::stringstream ss;
-    ss << in.rdbuf();
-    text = ss.str();
+    text = std::move(*read);
   }
   auto cfg =
       parse_config(text, source.empty() ? "(defaults)" : source, opts.overrides, opts.strict);

@@ -4,6 +4,7 @@
 #include <system_error>
 
 #include "user/config/config.h"
+#include "user/io/input_file.h"
 
 namespace pg::user::config {
 
@@ -28,6 +29,15 @@ Expected<std::vector<std::string>, ConfigError> expand_rules_paths(
       return Unexpected(e);
     }
     if (!fs::is_directory(st)) {
+      // A FIFO or a device (/dev/zero) would hang or exhaust the loader.
+      if (auto ok = io::check_regular_file(p); !ok) {
+        ConfigError e;
+        e.code = ConfigErrorCode::BadValue;
+        e.file = p;
+        e.message = "rules path refused: " + ok.error();
+        e.hint = "rules paths must be regular files or directories of them";
+        return Unexpected(e);
+      }
       add(p);
       continue;
     }
@@ -46,8 +56,16 @@ Expected<std::vector<std::string>, ConfigError> expand_rules_paths(
     std::vector<std::string> files;
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
       const auto ext = it->path().extension();
-      if ((ext == ".yaml" || ext == ".yml") && it->is_regular_file(ec))
+      if ((ext == ".yaml" || ext == ".yml") && it->is_regular_file(ec)) {
+        if (auto ok = io::check_regular_file(it->path().string()); !ok) {
+          ConfigError e;
+          e.code = ConfigErrorCode::BadValue;
+          e.file = it->path().string();
+          e.message = "rules file refused: " + ok.error();
+          return Unexpected(e);
+        }
         files.push_back(it->path().string());
+      }
     }
     if (ec) {
       ConfigError e;

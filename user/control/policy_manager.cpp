@@ -30,6 +30,8 @@ std::string_view error_code_name(ErrorCode c) {
       return "switch-failed";
     case ErrorCode::PermissionDenied:
       return "permission-denied";
+    case ErrorCode::Busy:
+      return "busy";
     case ErrorCode::Internal:
       return "internal";
   }

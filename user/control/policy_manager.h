@@ -47,6 +47,7 @@ enum class ErrorCode {
   SwitchFailed,     // the engine or the kernel tables could not be switched
   PermissionDenied,
   Internal,
+  Busy,  // too many control clients at once; retry
 };
 std::string_view error_code_name(ErrorCode c);  // "rules-invalid", ...
 

@@ -14,6 +14,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "user/signals.h"
+
 namespace pg::user::control {
 
 namespace {
@@ -141,14 +143,18 @@ std::expected<std::unique_ptr<ControlServer>, std::string> ControlServer::start(
     ::unlink(path.c_str());
     return std::unexpected("creating an eventfd failed: " + errno_text());
   }
+  // The stop watchdog's exit leaves no socket file behind either.
+  s->cleanup_id_ = add_exit_cleanup([path] { ::unlink(path.c_str()); });
   s->thread_ = std::thread([p = s.get()] { p->loop(); });
   return s;
 }
 
 ControlServer::~ControlServer() {
+  if (cleanup_id_) remove_exit_cleanup(cleanup_id_);
   stop_.store(true);
   wake();
   if (thread_.joinable()) thread_.join();
+  reap(true);
   if (listen_fd_ >= 0) {
     close(listen_fd_);
     ::unlink(path_.c_str());
@@ -176,22 +182,67 @@ void ControlServer::loop() {
       uint64_t v;
       woken = read(wake_fd_, &v, sizeof(v)) == sizeof(v);
     }
-    if (r > 0 && (fds[0].revents & POLLIN)) {
-      int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (fd >= 0) {
-        serve(fd);
-        close(fd);
-      }
-    }
+    if (r > 0 && (fds[0].revents & POLLIN)) accept_one();
+    reap(false);
     auto now = std::chrono::steady_clock::now();
     if (tick_ && (woken || now - last_tick >= std::chrono::seconds(1))) {
       last_tick = now;
+      std::lock_guard lock(handle_mu_);
       try {
         tick_(woken);
       } catch (const std::exception& e) {
         spdlog::error("control: {}", e.what());
       }
     }
+  }
+}
+
+void ControlServer::accept_one() {
+  int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+  if (fd < 0) return;
+  reap(false);
+  if (clients_.size() >= kMaxClients) {
+    // Answer without waiting: the socket buffer of a fresh connection has
+    // room for this line.
+    std::string busy = dump(error_response(
+        Error{ErrorCode::Busy,
+              fmt::format("the daemon is serving {} control clients already; retry shortly",
+                          clients_.size()),
+              {}}));
+    ssize_t n = send(fd, busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)n;
+    close(fd);
+    spdlog::warn("control: refused a connection: {} clients in progress (the limit)",
+                 clients_.size());
+    return;
+  }
+  // A client that stops reading must not block its answer forever either.
+  timeval tv{kClientTimeout.count(), 0};
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  auto c = std::make_unique<Client>();
+  c->fd = fd;
+  Client* raw = c.get();
+  c->thread = std::thread([this, raw] {
+    serve(raw->fd);
+    raw->done.store(true);
+  });
+  clients_.push_back(std::move(c));
+}
+
+// Join finished client threads (all of them, unblocking the rest, when
+// `all`). The descriptor is closed only here, after the join, so it cannot
+// be reused while shutdown() may still be called on it.
+void ControlServer::reap(bool all) {
+  for (auto it = clients_.begin(); it != clients_.end();) {
+    Client& c = **it;
+    if (!all && !c.done.load()) {
+      ++it;
+      continue;
+    }
+    if (!c.done.load()) shutdown(c.fd, SHUT_RDWR);
+    if (c.thread.joinable()) c.thread.join();
+    close(c.fd);
+    it = clients_.erase(it);
   }
 }
 
@@ -209,7 +260,7 @@ void ControlServer::serve(int fd) {
                   ErrorCode::PermissionDenied, "only root may control the peregrine daemon", {}})));
     return;
   }
-  auto line = read_line(fd, std::chrono::steady_clock::now() + std::chrono::seconds(5));
+  auto line = read_line(fd, std::chrono::steady_clock::now() + kClientTimeout);
   Json response;
   if (!line) {
     response =
@@ -219,6 +270,7 @@ void ControlServer::serve(int fd) {
     if (!req) {
       response = error_response(req.error());
     } else {
+      std::lock_guard lock(handle_mu_);
       try {
         response = handler_(*req);
       } catch (const std::exception& e) {
@@ -247,13 +299,15 @@ std::expected<Json, std::string> call(const std::string& socket_path, const Json
                                        std::strerror(err), hint.empty() ? "" : "; ", hint));
   }
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  if (!write_all(fd, dump(request))) {
-    close(fd);
-    return std::unexpected("sending the request failed: " + errno_text());
-  }
+  // A daemon that refuses the connection (busy) answers before reading
+  // and closes: sending may fail, yet its answer is there to read.
+  const bool sent = write_all(fd, dump(request));
+  const std::string send_error = sent ? "" : errno_text();
   shutdown(fd, SHUT_WR);
   auto line = read_line(fd, deadline);
   close(fd);
+  if (!sent && (!line || line->empty()))
+    return std::unexpected("sending the request failed: " + send_error);
   if (!line) return std::unexpected("reading the daemon's answer failed: " + line.error());
   Json j = Json::parse(*line, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("ok"))

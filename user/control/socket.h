@@ -1,5 +1,13 @@
 // The control socket: the daemon's server end and the CLI's client end.
 //
+// Clients are served concurrently, one thread each, up to kMaxClients at a
+// time (more are answered "busy" at once); each has kClientTimeout to send
+// its request and take its answer, so a client that connects and then
+// stalls (or a `policy load` of a FIFO, before inputs were checked) cannot
+// wedge the socket for the others. Requests are still *handled* one at a
+// time (and never during a tick), so the handler needs no locking of its
+// own.
+//
 // Root only, twice over: the socket file is mode 0600 (so the kernel refuses
 // anyone else's connect), and every accepted peer's credentials
 // (SO_PEERCRED) are checked, so a socket made reachable by mistake (a
@@ -12,7 +20,9 @@
 #include <chrono>
 #include <expected>
 #include <functional>
+#include <list>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -21,6 +31,8 @@
 namespace pg::user::control {
 
 inline constexpr const char* kDefaultSocket = "/run/peregrine/peregrine.sock";
+inline constexpr size_t kMaxClients = 16;
+inline constexpr std::chrono::seconds kClientTimeout{5};
 
 class ControlServer {
  public:
@@ -47,7 +59,14 @@ class ControlServer {
 
  private:
   ControlServer() = default;
+  struct Client {
+    int fd = -1;
+    std::thread thread;
+    std::atomic<bool> done{false};
+  };
   void loop();
+  void accept_one();
+  void reap(bool all);
   void serve(int fd);
 
   std::string path_;
@@ -57,6 +76,9 @@ class ControlServer {
   Tick tick_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> refused_{0};
+  int cleanup_id_ = 0;
+  std::mutex handle_mu_;                        // one request handled (or one tick run) at a time
+  std::list<std::unique_ptr<Client>> clients_;  // server thread only
   std::thread thread_;
 };
 

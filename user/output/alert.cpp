@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "user/io/output_file.h"
+
 namespace pg::user::output {
 namespace {
 
@@ -56,7 +58,10 @@ std::string format_clock_ns(std::int64_t time_ns) {
 std::string to_text(const Alert& alert, const FormatOptions& opts) {
   const std::string when =
       opts.time_format_iso_8601 ? format_rfc3339_ns(alert.time_ns) : format_clock_ns(alert.time_ns);
-  std::string line = fmt::format("{}: {} {}", when, priority_name(alert.priority), alert.output);
+  // A control character in a field value (a newline in an argv) must not
+  // start a forged line of its own.
+  std::string line = fmt::format("{}: {} {}", when, priority_name(alert.priority),
+                                 io::escape_controls(alert.output));
   // Falco prints an internal alert's fields after its message:
   // "… Falco metrics snapshot (falco.version=0.44.0 …)".
   if (alert.internal() && !alert.output_fields.empty()) {

@@ -5,14 +5,16 @@
 
 #include <atomic>
 
+#include "user/io/output_file.h"
 #include "user/output/fd_io.h"
 #include "user/output/sinks.h"
 
 namespace pg::user::output {
 namespace {
 
-int open_append(const std::string& path) {
-  return ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+// 0600, no symlinks, nobody else's file: see user/io/output_file.h.
+std::expected<int, std::string> open_append(const std::string& path) {
+  return io::open_output_file(path, io::OpenMode::Append);
 }
 
 class FileSink final : public Sink {
@@ -29,11 +31,12 @@ class FileSink final : public Sink {
 
   Expected<void, std::string> deliver(const RenderedAlert& alert) override {
     if (fd_ < 0) {
-      fd_ = open_append(opts_.path);
-      if (fd_ < 0)
-        return Unexpected("open " + opts_.path + " for appending: " + detail::errno_text(errno));
+      auto fd = open_append(opts_.path);
+      if (!fd) return Unexpected(fd.error());
+      fd_ = *fd;
     }
-    const int err = detail::write_line(fd_, line_of(alert, opts_.format));
+    // Whole lines only: on a full disk nothing of this alert stays behind.
+    const int err = io::append_whole_line(fd_, line_of(alert, opts_.format));
     // After a failure (disk full, file system remounted) start from a fresh
     // open next time instead of writing into a descriptor that went bad.
     if (err != 0 || !opts_.keep_alive) close_fd();
@@ -56,10 +59,11 @@ class FileSink final : public Sink {
 
 Expected<std::unique_ptr<Sink>, std::string> make_file_sink(FileSinkOptions opts) {
   if (opts.path.empty()) return Unexpected(std::string("file output: no filename given"));
-  int fd = open_append(opts.path);
-  if (fd < 0)
-    return Unexpected("file output: cannot open " + opts.path + " for appending: " +
-                      detail::errno_text(errno) + " (check the directory exists and is writable)");
+  auto opened = open_append(opts.path);
+  if (!opened)
+    return Unexpected("file output: " + opened.error() +
+                      " (check the directory exists and is writable)");
+  int fd = *opened;
   if (!opts.keep_alive) {
     ::close(fd);
     fd = -1;

@@ -6,7 +6,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstring>
 #include <filesystem>
+#include <thread>
+#include <vector>
 
 #include "user/control/protocol.h"
 #include "user/control/socket.h"
@@ -131,5 +135,68 @@ TEST_CASE(
   auto none = call(path, make_request("status"));
   REQUIRE_FALSE(none);
   CHECK(none.error().find("is the daemon running") != std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+namespace {
+int connect_to(const std::string& path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  strncpy(sa.sun_path, path.c_str(), sizeof(sa.sun_path) - 1);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+}  // namespace
+
+TEST_CASE("stalled control clients neither wedge the socket nor exceed the client limit") {
+  if (geteuid() != 0) return;  // only root is answered
+  char t[] = "/tmp/pg-ctl-XXXXXX";
+  const std::string dir = mkdtemp(t);
+  const std::string path = dir + "/ctl.sock";
+  auto s = ControlServer::start(path, [](const Request& r) {
+    return ok_response({{"echo", r.command}});
+  });
+  REQUIRE(s);
+  // Eight clients connect and send nothing (one byte, no newline).
+  std::vector<int> stalled;
+  for (int i = 0; i < 8; ++i) {
+    int fd = connect_to(path);
+    REQUIRE(fd >= 0);
+    CHECK(write(fd, "{", 1) == 1);
+    stalled.push_back(fd);
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = call(path, make_request("status"), std::chrono::seconds(3));
+  REQUIRE(r);
+  CHECK((*r)["ok"] == true);
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(1));
+  // Past the limit a client is told at once, not queued behind the others.
+  for (size_t i = stalled.size(); i < kMaxClients; ++i) stalled.push_back(connect_to(path));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // all accepted
+  t0 = std::chrono::steady_clock::now();
+  auto busy = call(path, make_request("status"), std::chrono::seconds(3));
+  REQUIRE(busy);
+  CHECK((*busy)["error"]["code"] == "busy");
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(1));
+  for (int fd : stalled) close(fd);
+  // Once they are gone, requests are served again.
+  bool served = false;
+  for (int i = 0; i < 100 && !served; ++i) {
+    auto ok = call(path, make_request("status"), std::chrono::seconds(3));
+    served = ok && (*ok)["ok"] == true;
+    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  CHECK(served);
+  // Stopping the server does not wait for stalled clients either.
+  for (int i = 0; i < 4; ++i) stalled[size_t(i)] = connect_to(path);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  t0 = std::chrono::steady_clock::now();
+  s->reset();
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(1));
+  for (int i = 0; i < 4; ++i) close(stalled[size_t(i)]);
   std::filesystem::remove_all(dir);
 }
