@@ -79,7 +79,14 @@ TEST_CASE("a full output queue drops and counts, and enqueue returns at once") {
   opts.queue_capacity = 4;
   Dispatcher d(opts);  // not started: nothing drains the queue
   int accepted = 0;
-  for (int i = 0; i < 1000; ++i) accepted += d.enqueue(sample_alert()) ? 1 : 0;
+  // Distinct rules: repeats of one (rule, process) pair would be folded
+  // into a summary instead (output_shedding_test.cpp).
+  for (int i = 0; i < 1000; ++i) {
+    auto a = sample_alert();
+    a.rule = "rule " + std::to_string(i);
+    a.priority = Priority::Critical;  // may fill the whole queue under pressure
+    accepted += d.enqueue(std::move(a)) ? 1 : 0;
+  }
   const auto s = d.stats();
   CHECK(accepted == 4);
   CHECK(s.enqueued == 4);
@@ -177,7 +184,12 @@ TEST_CASE("lost alerts are announced by an internal alert through the outputs") 
   opts.hostname = "h";
   Dispatcher d(opts);
   d.add_sink(make_stdout_sink({LineFormat::Json, out.fds[1]}));
-  for (int i = 0; i < 5; ++i) d.enqueue(sample_alert());  // 3 dropped before start
+  for (int i = 0; i < 5; ++i) {  // 3 dropped before start (distinct rules: no repeats to fold)
+    auto a = sample_alert();
+    a.rule = "rule " + std::to_string(i);
+    a.priority = Priority::Critical;  // may fill the whole queue under pressure
+    d.enqueue(std::move(a));
+  }
   d.start();
   std::string internal;
   for (int i = 0; i < 3 && internal.empty(); ++i) {
