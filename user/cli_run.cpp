@@ -110,7 +110,16 @@ void reduce_privileges(const config::Config& c) {
   k.bind_low_port = (c.webserver.enabled && c.webserver.listen_port < 1024) ||
                     (c.metrics.enabled && c.metrics.port < 1024) ||
                     (c.k8s_audit.enabled && c.k8s_audit.port < 1024);
-  if (auto ok = drop_capabilities(k); !ok)
+  // Capabilities belong to each thread: the stop watchdog, started before
+  // the programs loaded, drops its own too.
+  // (Shared: a job that times out may still run after we return.)
+  auto there = std::make_shared<std::expected<void, std::string>>(
+      std::unexpected("the stop watchdog thread did not drop its capabilities"));
+  k.other_threads = 1;
+  auto ok = drop_capabilities(k);
+  if (ok && (!run_on_watchdog_thread([there, k] { *there = drop_capabilities(k); }) || !*there))
+    ok = std::unexpected(there->error());
+  if (!ok)
     spdlog::warn("{}; the daemon keeps every capability it was started with", ok.error());
   else
     spdlog::info("capabilities reduced to {}", capability_names(kept_capabilities(k)));

@@ -145,7 +145,7 @@ std::expected<void, std::string> drop_capabilities(const KeptCapabilities& k) {
   std::error_code ec;
   const auto threads = std::distance(std::filesystem::directory_iterator("/proc/self/task", ec),
                                      std::filesystem::directory_iterator());
-  if (!ec && threads > 1)
+  if (!ec && threads > 1 + k.other_threads)
     return std::unexpected(fmt::format(
         "cannot drop capabilities: {} threads already run (capabilities are per thread)", threads));
   const auto keep = kept_capabilities(k);

@@ -14,6 +14,9 @@ namespace pg::user {
 struct KeptCapabilities {
   // A listener below port 1024 is still to bind (webserver, metrics, audit).
   bool bind_low_port = false;
+  // Threads that drop their own capabilities too (the stop watchdog, see
+  // run_on_watchdog_thread): any thread beyond them would keep everything.
+  int other_threads = 0;
 };
 
 // The capability numbers kept (CAP_*), for the docs and the tests.

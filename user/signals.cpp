@@ -4,8 +4,11 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <ctime>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -44,8 +47,18 @@ void say(const char* text) {
   (void)n;
 }
 
+// A job the watchdog thread runs for itself (see run_on_watchdog_thread).
+std::function<void()> g_job;
+std::atomic<bool> g_job_pending{false};
+sem_t g_job_done;
+
 void watchdog() {
-  while (sem_wait(&g_stop_sem) != 0) {
+  for (;;) {
+    while (sem_wait(&g_stop_sem) != 0) {
+    }
+    if (!g_job_pending.exchange(false)) break;  // the stop
+    g_job();
+    sem_post(&g_job_done);
   }
   std::this_thread::sleep_for(kStopDeadline);
   // Detaching makes progress on its own; give it up to ten more seconds.
@@ -74,10 +87,25 @@ void handle(int sig, void (*fn)(int), bool restart = true) {
 
 }  // namespace
 
+bool run_on_watchdog_thread(std::function<void()> job) {
+  install_signal_handlers();
+  if (g_flags.stop.load()) return false;  // the watchdog is busy stopping
+  g_job = std::move(job);
+  g_job_pending.store(true);
+  sem_post(&g_stop_sem);
+  timespec until{};
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += 2;
+  while (sem_timedwait(&g_job_done, &until) != 0)
+    if (errno != EINTR) return false;
+  return true;
+}
+
 SignalFlags& install_signal_handlers() {
   static std::once_flag once;
   std::call_once(once, [] {
     sem_init(&g_stop_sem, 0, 0);
+    sem_init(&g_job_done, 0, 0);
     // The watchdog must never be the thread a process-directed signal is
     // delivered to: the handler's EINTR is meant for the thread that writes.
     sigset_t all, old;

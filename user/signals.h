@@ -33,6 +33,10 @@ struct SignalFlags {
 
 // Install every handler above (idempotent) and start the stop watchdog.
 SignalFlags& install_signal_handlers();
+// Run `job` on the watchdog thread and wait for it (at most 2 s): what a
+// thread can only do for itself, such as dropping its own capabilities.
+// False when it did not run (a stop is under way, or it timed out).
+bool run_on_watchdog_thread(std::function<void()> job);
 
 // Log a line for an ignored signal that arrived since the last call; called
 // from the event loop (a handler must not log).
