@@ -165,7 +165,7 @@ TEST_CASE(
         10s);
     CHECK_MESSAGE(a, d.stderr_text());
     CHECK(d.stop() == 0);
-    CHECK(programs_settle_at(before) == before);
+    CHECK(programs_settle_at(before) <= before);  // none of this run's left
   }
 
   REQUIRE(shell("DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq peregrine >" + t.path +
@@ -299,7 +299,7 @@ TEST_CASE(
     CHECK(d.stop() == 0);
     CHECK(d.stderr_text().find("stopped:") != std::string::npos);
   }
-  CHECK(programs_settle_at(progs_before) == progs_before);
+  CHECK(programs_settle_at(progs_before) <= progs_before);
   CHECK(count_links() == links_before);
   CHECK(run_capture("ls /sys/fs/bpf/peregrine 2>/dev/null").empty());
   CHECK(shell(podman::kPodman + " container exists " + name) != 0);  // --rm removed it

