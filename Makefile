@@ -76,7 +76,7 @@ LIBUSER     := $(BUILD)/libpguser.a
 # A failed step (bpftool gen object, say) must not leave a file that looks built.
 .DELETE_ON_ERROR:
 
-.PHONY: all deps run test unit e2e bench fuzz clean format lint help vmlinux install deb image
+.PHONY: all deps run test unit e2e bench fuzz fuzz-smoke clean format lint help vmlinux install deb image
 
 all: $(BUILD)/peregrine ## build build/peregrine (daemon and CLI)
 
@@ -105,6 +105,9 @@ FUZZ_FILTER_CASES ?= 20000000
 fuzz: $(BUILD)/unit-user ## kernel filter differential (FUZZ_FILTER_CASES) + libFuzzer targets (FUZZ_SECONDS each)
 	PG_FUZZ_CASES=$(FUZZ_FILTER_CASES) $(BUILD)/unit-user -tc='kernel filter differential*'
 	@$(MAKE) --no-print-directory -f scripts/fuzz.mk
+
+fuzz-smoke: ## build the libFuzzer targets (clang, ASan/UBSan) and run each a few seconds (FUZZ_SMOKE_SECONDS)
+	@$(MAKE) --no-print-directory -f scripts/fuzz.mk smoke
 
 PREFIX  ?= /usr/local
 DESTDIR ?=

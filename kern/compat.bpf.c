@@ -121,10 +121,11 @@ int BPF_PROG(pg_c32_openat, struct pt_regs *regs, long ret)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(pg_c32_openat2, struct pt_regs *regs, long ret)
 {
-	struct pg_open_how how = {};
-	bpf_probe_read_user(&how, sizeof(how), PG_PTR32(regs->dx));
-	return pg_emit_open(ret, PG_OPEN_OPENAT2, (__s32)regs->bx, PG_PTR32(regs->cx), how.flags,
-			    (__u32)how.mode, PG_RF_COMPAT);
+	const struct pg_open_how *how = pg_read_open_how(PG_PTR32(regs->dx));
+	if (!how)
+		return 0;
+	return pg_emit_open(ret, PG_OPEN_OPENAT2, (__s32)regs->bx, PG_PTR32(regs->cx), how->flags,
+			    (__u32)how->mode, PG_RF_COMPAT);
 }
 
 SEC("tp_btf/sys_exit")

@@ -46,10 +46,11 @@ SEC("tracepoint/syscalls/sys_exit_openat2")
 int pg_exit_openat2(struct trace_event_raw_sys_exit *ctx)
 {
 	struct pt_regs *regs = pg_user_regs();
-	struct pg_open_how how = {};
-	bpf_probe_read_user(&how, sizeof(how), (const void *)pg_syscall_arg(regs, 2));
+	const struct pg_open_how *how = pg_read_open_how((const void *)pg_syscall_arg(regs, 2));
+	if (!how)
+		return 0;
 	return pg_emit_open(ctx->ret, PG_OPEN_OPENAT2, (int)pg_syscall_arg(regs, 0),
-			    (const char *)pg_syscall_arg(regs, 1), how.flags, (__u32)how.mode, 0);
+			    (const char *)pg_syscall_arg(regs, 1), how->flags, (__u32)how->mode, 0);
 }
 
 SEC("tracepoint/syscalls/sys_exit_creat")

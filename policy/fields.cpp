@@ -5,6 +5,64 @@
 
 namespace pg::policy {
 
+std::string_view kernel_form_name(KernelForm k) {
+  switch (k) {
+    case KernelForm::None:
+      return "none";
+    case KernelForm::EventType:
+      return "event-type";
+    case KernelForm::OpenIsRead:
+      return "open-is-read";
+    case KernelForm::OpenIsWrite:
+      return "open-is-write";
+    case KernelForm::OpenIsExec:
+      return "open-is-exec";
+    case KernelForm::OpenIsCreate:
+      return "open-is-create";
+    case KernelForm::Failed:
+      return "failed";
+    case KernelForm::Result:
+      return "result";
+    case KernelForm::RawResult:
+      return "raw-result";
+    case KernelForm::FdNum:
+      return "fd-num";
+    case KernelForm::FdType:
+      return "fd-type";
+    case KernelForm::FdTypeChar:
+      return "fd-type-char";
+    case KernelForm::EventArg:
+      return "event-arg";
+    case KernelForm::Container:
+      return "container";
+    case KernelForm::ExeFromMemfd:
+      return "exe-from-memfd";
+    case KernelForm::RawDotDot:
+      return "raw-dot-dot";
+    case KernelForm::Comm:
+      return "comm";
+    case KernelForm::ParentComm:
+      return "parent-comm";
+    case KernelForm::Uid:
+      return "uid";
+    case KernelForm::UserName:
+      return "user-name";
+    case KernelForm::Port:
+      return "port";
+    case KernelForm::FdName:
+      return "fd-name";
+    case KernelForm::FdDirectory:
+      return "fd-directory";
+    case KernelForm::FdFilename:
+      return "fd-filename";
+    case KernelForm::Exe:
+      return "exe";
+    case KernelForm::Args:
+      return "args";
+  }
+  return "?";
+}
+
 std::string_view field_type_name(FieldType t) {
   switch (t) {
     case FieldType::String:

@@ -1,5 +1,5 @@
 // The field registry: every field a condition or output may name, with its
-// type, argument form, event source and a kernel-lowering hint.
+// type, argument form, event source and how the kernel half judges it.
 #pragma once
 
 #include <cstdint>
@@ -38,22 +38,47 @@ enum class EventSource { Syscall, K8sAudit };
 std::string_view source_name(EventSource s);
 std::optional<EventSource> source_from_name(std::string_view s);
 
-// What the kernel half could judge for this field; None means
-// "userspace only". Filled where obvious.
-enum class KernelHint : std::uint8_t {
+// How the kernel half judges comparisons on the field (policy/lowering.h):
+// which kernel fact (enum pg_ffield) it lowers to and by which rule.
+// Lowering dispatches on this, never on the field's name; None means
+// "userspace only". `peregrine fields` prints what lowering then does, and
+// selftests/unit/policy/kernel_hint_test.cpp keeps the two in step.
+enum class KernelForm : std::uint8_t {
   None,
-  EvtType,
-  Comm,
-  PComm,
-  Pid,
-  Uid,
-  Gid,
-  Path,
-  Flags,
-  Family,
-  Port,
-  Container,
+  EventType,  // evt.type, syscall.type: the clause's filtered syscalls
+  // Facts of an open's class (PG_FF_CLASS: access mode, O_CREAT, O_PATH,
+  // directory, failed), judged by trying every class.
+  OpenIsRead,
+  OpenIsWrite,
+  OpenIsExec,
+  OpenIsCreate,
+  Failed,     // evt.failed
+  Result,     // evt.res: SUCCESS or an error name
+  RawResult,  // evt.rawres
+  FdNum,      // the descriptor an open returns
+  // fd.type / fd.typechar: file or directory for opens (PG_FF_CLASS), the
+  // socket family for connects (PG_FF_FAMILY).
+  FdType,
+  FdTypeChar,
+  // evt.arg: an open's flags (`contains O_CREAT`, PG_FF_CLASS) and the first
+  // path argument of path operations (PG_FF_ARG).
+  EventArg,
+  Container,     // PG_FF_CONTAINER: host or some container
+  ExeFromMemfd,  // PG_FF_MEMFD, kept with the exec's proc.exe
+  RawDotDot,     // PG_FF_RAW: the name as passed contains "../"
+  Comm,          // PG_FF_COMM value set (15 characters)
+  ParentComm,    // PG_FF_PCOMM value set
+  Uid,           // PG_FF_UID value set
+  UserName,      // PG_FF_UID: the uids the host's user database gives the names
+  Port,          // PG_FF_PORT value set
+  // Paths of opens, in the path tries (PG_FF_PATH, PG_FF_SUFFIX, PG_FF_TOPLEVEL).
+  FdName,       // exact, prefix, suffix, glob
+  FdDirectory,  // as a prefix "dir/"
+  FdFilename,   // as a suffix "/name"
+  Exe,          // PG_FF_EXE: exact or prefix, as the exec set it
+  Args,         // PG_FF_ARGS: exact or prefix, as the exec set it
 };
+std::string_view kernel_form_name(KernelForm k);
 
 struct FieldInfo {
   std::string_view name;
@@ -62,7 +87,7 @@ struct FieldInfo {
   bool arg_required;
   bool dotted;           // `name.key` is accepted as `name[key]`
   std::uint8_t sources;  // SourceMask
-  KernelHint kernel;
+  KernelForm kernel;     // how lowering judges it in the kernel
   std::string_view desc;
 
   bool in_source(EventSource s) const {

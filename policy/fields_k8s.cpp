@@ -7,7 +7,7 @@ namespace {
 
 using T = FieldType;
 using A = ArgKind;
-using K = KernelHint;
+using K = KernelForm;
 constexpr std::uint8_t KA = kSrcK8sAudit;
 
 // clang-format off

@@ -2,7 +2,7 @@
 // every rule, give every distinct clause a slot, and fill, per field, the
 // entries that make one lookup judge all slots at once.
 //
-// The tables are plain containers here; user/kernel_filter writes them into
+// The tables are plain containers here; user/syscalls/kernel_filter writes them into
 // the pinned maps under a generation; the tests' NativeFilter
 // (selftests/unit/user/native_filter.h) evaluates them with the same code
 // the eBPF programs run (kern/api/filter_eval.h).

@@ -1,10 +1,9 @@
 #include <algorithm>
 #include <cctype>
-#include <fstream>
-#include <sstream>
 
 #include "policy/compiler.h"
 #include "policy/filter_capacity.h"
+#include "policy/input_file.h"
 #include "policy/reader.h"
 #include "policy/ruleset.h"
 
@@ -36,20 +35,16 @@ LoadResult load_rules(std::span<const std::string> paths, const LoadOptions& opt
   LoadResult result;
   std::vector<std::shared_ptr<SourceFile>> files;
   for (const auto& p : paths) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream ss;
-    if (in) ss << in.rdbuf();
-    if (!in || in.bad()) {
-      result.diagnostics.add(Diagnostic{Code::ErrFileRead,
-                                        ItemType::None,
-                                        "",
-                                        Location{p, 0, 0},
-                                        "cannot read the file (check the path and permissions)",
-                                        {},
-                                        0});
+    // One open, checked and read on the same descriptor: the caller may
+    // have checked the path already, but what it names can change between
+    // that check and this read (policy/input_file.h).
+    auto text = read_input_file(p);
+    if (!text) {
+      result.diagnostics.add(Diagnostic{
+          Code::ErrFileRead, ItemType::None, "", Location{p, 0, 0}, text.error(), {}, 0});
       continue;
     }
-    files.push_back(SourceFile::make(p, ss.str()));
+    files.push_back(SourceFile::make(p, std::move(*text)));
   }
   return load(files, std::move(result), opts);
 }

@@ -90,7 +90,7 @@ struct TableCapacity {
 
 // What the build that will run the rules can see. The policy library does
 // not know which syscalls the daemon captures; the daemon and the CLI pass
-// it (user/bpf_loader.h: captured_types()).
+// it (user/syscalls/bpf_loader.h: captured_types()).
 struct LoadOptions {
   // True for event types this build captures. Unset: not checked. Set, a
   // syscall rule naming a known event type that is not captured gets

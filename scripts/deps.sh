@@ -21,8 +21,9 @@ packages=(
   # ... and a containerd of their own (its own root, state and socket)
   containerd
   # packaging (make deb, make image) and its tests: dpkg-shlibdeps,
-  # systemd-analyze for the unit, the CA bundle the image carries
-  dpkg-dev systemd ca-certificates
+  # systemd-analyze for the unit, the CA bundle the image carries; the
+  # stripped binary's debug file is checked with binutils' readelf and gdb
+  dpkg-dev systemd ca-certificates binutils gdb
   # format / lint
   clang-format clang-tidy cppcheck
 )

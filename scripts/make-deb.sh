@@ -3,7 +3,10 @@
 # `make install` lays out (PREFIX=/usr). Depends comes from dpkg-shlibdeps:
 # the Debian packages of the shared libraries the binary links, at the
 # versions it was built against. The configuration and rules are conffiles
-# (an upgrade keeps the operator's edits); purge removes them.
+# (an upgrade keeps the operator's edits); purge removes them. The binary is
+# stripped; its debug information is the package peregrine-dbgsym
+# (build/peregrine-dbgsym_VERSION_ARCH.deb: /usr/lib/debug/.build-id/…,
+# where gdb finds it), as Debian ships debug symbols.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,10 +15,11 @@ version=$(sed -n 's/.*kVersion = "\(.*\)".*/\1/p' user/version.h)
 arch=$(dpkg --print-architecture)
 stage=$BUILD/deb
 root=$stage/root
+dbg=$stage/dbgsym
 rm -rf "$stage"
-mkdir -p "$root/DEBIAN"
+mkdir -p "$root/DEBIAN" "$dbg/DEBIAN"
 
-DESTDIR=$root PREFIX=/usr OVERWRITE_CONFIG=1 BUILD=$BUILD scripts/install.sh >/dev/null
+DESTDIR=$root DEBUG_DESTDIR=$dbg PREFIX=/usr OVERWRITE_CONFIG=1 BUILD=$BUILD scripts/install.sh >/dev/null
 
 # dpkg-shlibdeps wants a source tree with debian/control around it.
 mkdir -p "$stage/src/debian"
@@ -85,3 +89,23 @@ chmod 0755 "$root/DEBIAN/postinst" "$root/DEBIAN/prerm" "$root/DEBIAN/postrm"
 out=$BUILD/peregrine_${version}_${arch}.deb
 dpkg-deb --root-owner-group -Zgzip --build "$root" "$out" >/dev/null
 echo "make deb: $out ($(du -h "$out" | cut -f1); Depends: $depends)"
+
+# The debug information, for the binary of exactly this package.
+cat >"$dbg/DEBIAN/control" <<CONTROL
+Package: peregrine-dbgsym
+Version: $version
+Architecture: $arch
+Maintainer: Peregrine developers <peregrine@localhost>
+Installed-Size: $(du -sk --exclude=DEBIAN "$dbg" | cut -f1)
+Depends: peregrine (= $version)
+Section: debug
+Priority: optional
+Description: debug symbols for peregrine
+ The DWARF debug information of /usr/bin/peregrine, found by gdb through
+ the binary's build id.
+CONTROL
+(cd "$dbg" && find . -path ./DEBIAN -prune -o -type f -print0 | sed -z 's|^\./||' |
+  sort -z | xargs -0 md5sum) >"$dbg/DEBIAN/md5sums"
+dbg_out=$BUILD/peregrine-dbgsym_${version}_${arch}.deb
+dpkg-deb --root-owner-group -Zgzip --build "$dbg" "$dbg_out" >/dev/null
+echo "make deb: $dbg_out ($(du -h "$dbg_out" | cut -f1))"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make image`: a container image for Peregrine, built from this tree's
 # build and the host's Debian packages only; nothing is pulled. The root
-# file system holds the stripped binary, the shared libraries `ldd` lists
+# file system holds the stripped binary (its debug information is kept apart
+# in build/peregrine.debug, linked by build id and debuglink: gdb reads it
+# with `set debug-file-directory` or beside the binary), the shared libraries `ldd` lists
 # (as the Debian packages installed them), the dynamic loader, the CA
 # bundle from ca-certificates (for https outputs), the default
 # configuration and rules; `podman import` makes it a one-layer image
@@ -23,6 +25,13 @@ image=${IMAGE:-localhost/peregrine:$version}
 bin=$BUILD/peregrine
 [ -x "$bin" ] || { echo "make image: $bin is missing; run make first" >&2; exit 1; }
 
+# The debug information of this binary, outside the image.
+debug=$BUILD/peregrine.debug
+if ! [ "$debug" -nt "$bin" ]; then
+  objcopy --only-keep-debug --compress-debug-sections "$bin" "$debug"
+  chmod 0644 "$debug"
+fi
+
 digest=$(cat "$bin" scripts/peregrine.yaml rules/*.yaml "$0" | sha256sum | cut -c1-32)
 if [ "$($PODMAN image inspect --format '{{index .Labels "org.peregrine.inputs"}}' "$image" 2>/dev/null)" = "$digest" ]; then
   echo "make image: $image is up to date ($($PODMAN image inspect --format '{{.Size}}' "$image") bytes)"
@@ -37,6 +46,7 @@ chmod 1777 "$root/tmp"
 
 install -m 0755 "$bin" "$root/usr/bin/peregrine"
 strip --strip-unneeded "$root/usr/bin/peregrine"
+objcopy --add-gnu-debuglink="$debug" "$root/usr/bin/peregrine"
 # Every library at the path ldd resolved it to, plus the loader; the
 # symlink chains are flattened into files (one copy each).
 ldd "$bin" | awk '/=> \// {print $3} /^\t\/.*ld-linux/ {print $1}' | while read -r lib; do

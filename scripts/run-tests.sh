@@ -21,7 +21,7 @@ run_suite() {
   # Show the failures (with their context), not every passing test's chatter.
   grep -E -B2 -A6 'ERROR|CRASHED' "$log_dir/$name.log" | head -300
   grep -E 'MESSAGE: (storm|bench)' "$log_dir/$name.log" | sed -E 's/.*MESSAGE: /  note: /'
-  grep -m1 -E '^note: the official Falco rule files' "$log_dir/$name.log" | sed -E 's/^/  /'
+  grep -E '^note: ' "$log_dir/$name.log" | sort -u | sed -E 's/^/  /'
   local line
   line=$(grep -E '^\[doctest\] test cases:' "$log_dir/$name.log" | tail -1)
   if [ -z "$line" ]; then
@@ -40,7 +40,37 @@ run_suite() {
 run_suite unit-policy build/unit-policy
 run_suite unit-user build/unit-user
 
+# The libFuzzer targets (scripts/fuzz.mk): built with clang, each run a few
+# seconds from its seeds. One test per target.
+run_fuzz_smoke() {
+  echo "=== fuzz smoke"
+  if ! command -v clang++ >/dev/null; then
+    echo "fuzz smoke: skipped (no clang++)"
+    skipped=$((skipped + 6))
+    return
+  fi
+  if ! make --no-print-directory -j"$(nproc)" -f scripts/fuzz.mk build >"$log_dir/fuzz-build.log" 2>&1; then
+    tail -30 "$log_dir/fuzz-build.log"
+    echo "fuzz smoke: the targets did not build; see $log_dir/fuzz-build.log"
+    failed=$((failed + 1))
+    return
+  fi
+  local t log
+  for t in condition loader audit_json control config recording; do
+    log="$log_dir/fuzz-smoke-$t.log"
+    if make --no-print-directory -f scripts/fuzz.mk "smoke-$t" >"$log" 2>&1; then
+      grep "^fuzz smoke $t:" "$log"
+      passed=$((passed + 1))
+    else
+      tail -60 "$log"
+      echo "fuzz smoke $t: failed; see $log"
+      failed=$((failed + 1))
+    fi
+  done
+}
+
 if [ $unit_only -eq 0 ]; then
+  run_fuzz_smoke
   reason=""
   [ "$(id -u)" -eq 0 ] || reason="not running as root"
   [ -z "$reason" ] && [ ! -r /sys/kernel/btf/vmlinux ] && reason="the kernel has no BTF"

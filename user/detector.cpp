@@ -7,10 +7,10 @@
 #include <algorithm>
 #include <set>
 
-#include "user/bpf_loader.h"
 #include "user/host.h"
 #include "user/log_level.h"
 #include "user/output/from_config.h"
+#include "user/syscalls/bpf_loader.h"
 
 namespace pg::user {
 

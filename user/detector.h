@@ -18,8 +18,8 @@
 #include "policy/ruleset.h"
 #include "user/config/config.h"
 #include "user/container/enricher.h"
-#include "user/control/policy_manager.h"
 #include "user/engine/engine.h"
+#include "user/live_policy/policy_manager.h"
 #include "user/output/dispatcher.h"
 
 namespace pg::user {

@@ -5,12 +5,12 @@
 
 #include <CLI/CLI.hpp>
 
-#include "user/cli_control.h"
-#include "user/cli_policy.h"
-#include "user/cli_rules.h"
-#include "user/cli_run.h"
-#include "user/cli_support.h"
-#include "user/cli_trace.h"
+#include "user/cli/control.h"
+#include "user/cli/policy.h"
+#include "user/cli/rules.h"
+#include "user/cli/run.h"
+#include "user/cli/support.h"
+#include "user/cli/trace.h"
 #include "user/config/config.h"
 #include "user/log_level.h"
 #include "user/version.h"

@@ -114,7 +114,7 @@ SignalFlags& install_signal_handlers() {
     std::thread(watchdog).detach();
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
     // No SA_RESTART: a write blocked on a full pipe in the signalled thread
-    // returns EINTR, so the writer can see the stop (user/cli_trace.cpp).
+    // returns EINTR, so the writer can see the stop (user/cli/trace.cpp).
     handle(SIGINT, on_stop, false);
     handle(SIGTERM, on_stop, false);
     handle(SIGHUP, on_hup);

@@ -324,14 +324,14 @@ PG_ABI_ASSERT(sizeof(struct pg_proc_strs) == 2 * PG_PROC_STR + 8, "pg_proc_strs 
  * area of `total` bytes (argv strings, each NUL-terminated, as at exec), the
  * way userspace splits it: proc.exe is the first string, proc.args the
  * others joined by spaces. One byte per step, so the eBPF side can drive
- * the steps with bpf_loop() (the verifier then sees one). */
+ * the steps with bpf_loop(). What changes from step to step lives in the
+ * pg_proc_strs (a map value there), none of it in pg_proc_fill (the
+ * program's stack): the verifier then finds every step alike and checks
+ * the callback once instead of step by step. */
 struct pg_proc_fill {
 	struct pg_proc_strs *p;
 	const char *area;
 	__u32 n, total;
-	__u32 x, a;  /* bytes of exe and args stored */
-	__u32 in_exe;
-	__u32 pad;
 };
 
 PG_FILTER_INLINE void pg_proc_fill_start(struct pg_proc_fill *f, struct pg_proc_strs *p,
@@ -341,36 +341,32 @@ PG_FILTER_INLINE void pg_proc_fill_start(struct pg_proc_fill *f, struct pg_proc_
 	f->area = area;
 	f->n = n < total ? n : total;
 	f->total = total;
-	f->x = f->a = 0;
-	f->in_exe = 1;
 	p->exe_whole = p->args_whole = 0;
 	p->exe_len = p->args_len = 0;
 }
 
-/* Byte i; returns 1 when the strings are settled. */
+/* Byte i; returns 1 when the strings are settled. Until argv[0]'s NUL,
+ * bytes go to exe (exe_whole still 0). */
 PG_FILTER_INLINE int pg_proc_fill_step(struct pg_proc_fill *f, __u32 i)
 {
 	struct pg_proc_strs *p = f->p;
 	if (i >= f->n || i >= 2 * PG_PROC_STR)
 		return 1;
 	const char c = f->area[PG_FILTER_BOUND(i, 2 * PG_PROC_STR - 1)];
-	if (f->in_exe) {
+	if (!p->exe_whole) {
 		if (c == 0) {
-			f->in_exe = 0;
 			p->exe_whole = 1;
-			p->exe_len = f->x;
 			if (i + 1 >= f->total) {
 				p->args_whole = 1; /* no more arguments */
 				return 1;
 			}
 			return 0;
 		}
-		if (f->x >= PG_PROC_STR - 1) {
-			p->exe_len = f->x; /* argv[0] cut: the arguments are unknown */
-			return 1;
-		}
-		p->exe[f->x++ & (PG_PROC_STR - 1)] = c;
-		p->exe_len = f->x;
+		const __u32 x = p->exe_len;
+		if (x >= PG_PROC_STR - 1)
+			return 1; /* argv[0] cut: the arguments are unknown */
+		p->exe[x & (PG_PROC_STR - 1)] = c;
+		p->exe_len = (__u8)(x + 1);
 		return 0;
 	}
 	if (i + 1 >= f->total) {
@@ -379,10 +375,11 @@ PG_FILTER_INLINE int pg_proc_fill_step(struct pg_proc_fill *f, __u32 i)
 			p->args_whole = 1;
 		return 1;
 	}
-	if (f->a >= PG_PROC_STR - 1)
+	const __u32 a = p->args_len;
+	if (a >= PG_PROC_STR - 1)
 		return 1;
-	p->args[f->a++ & (PG_PROC_STR - 1)] = c ? c : ' ';
-	p->args_len = f->a;
+	p->args[a & (PG_PROC_STR - 1)] = c ? c : ' ';
+	p->args_len = (__u8)(a + 1);
 	return 0;
 }
 

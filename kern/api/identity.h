@@ -39,6 +39,25 @@ struct pg_fino_name {
 };
 PG_ABI_ASSERT(sizeof(struct pg_fino_name) == 2 * PG_FINO_PATH + 8, "pg_fino_name layout");
 
+/* Which inode numbers pg_fino may hold, one bit each by a hash of the
+ * number: a walk reads an inode's number and looks at its bit before it
+ * pays for the device and the hash lookup. Userspace sets the bit of every
+ * identity it enters, before the entry, and clears bits only after the
+ * entries that needed them are gone, so a bit is never missing for an
+ * entry (a set bit without an entry costs one lookup). */
+#define PG_FINO_BLOOM_WORDS 1024 /* 65,536 bits */
+
+struct pg_fino_bloom {
+	__u64 w[PG_FINO_BLOOM_WORDS];
+};
+PG_ABI_ASSERT(sizeof(struct pg_fino_bloom) == 8 * PG_FINO_BLOOM_WORDS, "pg_fino_bloom layout");
+
+/* The bit of inode number `ino`: a multiplicative hash's top 16 bits. */
+PG_SHARED_FN __u32 pg_fino_bit(__u64 ino)
+{
+	return (__u32)((ino * 0x9E3779B97F4A7C15ULL) >> 48);
+}
+
 /* The kernel's dev_t encoding (MKDEV) of a major and minor number. */
 PG_SHARED_FN __u64 pg_kernel_dev(__u32 major, __u32 minor)
 {

@@ -9,7 +9,7 @@
  *     creds.bpf.c, args.bpf.c by family);
  *   - the argument tables userspace names and formats arguments with
  *     (policy/pathop_args.h, policy/syscall_args.h);
- *   - the loader's hook table (user/bpf_loader.cpp).
+ *   - the loader's hook table (user/syscalls/bpf_loader.cpp).
  *
  * Rows are append-only within a family: a kind's number is its position,
  * and recordings keep those numbers.

@@ -205,9 +205,12 @@ static __always_inline long pg_prepend_step_impl(bool ids)
 		w->complete = true;
 		return 1;
 	}
+	struct pg_dent *de = &w->de;
+	if (pg_read_dent(dentry, de, w->span))
+		return 1;
 	if (ids) {
 		/* As in pg_walk_step: a watched identity names the rest. */
-		const struct pg_fino_name *id = pg_fino_of(dentry);
+		const struct pg_fino_name *id = pg_fino_of_inode(de->inode, &w->fkey);
 		if (id) {
 			__u32 n = id->len;
 			if (n >= PG_PATH_KEY_MAX || w->off < n || w->off >= PG_RESOLVE_SIZE)
@@ -223,20 +226,16 @@ static __always_inline long pg_prepend_step_impl(bool ids)
 			return 1;
 		}
 	}
-	struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
-	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
-	if (dentry == mnt_root || dentry == parent) {
+	if (dentry == w->mnt_root || dentry == de->parent) {
 		struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
-		if (dentry != mnt_root || up == mnt) {
-			w->complete = dentry == mnt_root;
+		if (dentry != w->mnt_root || up == mnt) {
+			w->complete = dentry == w->mnt_root;
 			return 1;
 		}
-		w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
-		w->mnt = up;
-		w->vfsmnt = &up->mnt;
+		pg_walk_mount_up(w, mnt, up);
 		return 0;
 	}
-	__u32 n = BPF_CORE_READ(dentry, d_name.len);
+	__u32 n = de->len;
 	/* w->off: where the text assembled so far starts; "/" + name goes
 	 * before it. Past a key's length the result is useless: stop. */
 	if (n == 0 || n >= PG_PATH_KEY_MAX || w->off < n + 1 || w->off >= PG_RESOLVE_SIZE)
@@ -246,12 +245,11 @@ static __always_inline long pg_prepend_step_impl(bool ids)
 	if (PG_RESOLVE_SIZE - at > PG_PATH_KEY_MAX)
 		return 1;
 	k->resolve[PG_MASK(at, PG_RESOLVE_SIZE - 1)] = '/';
-	const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
 	if (bpf_probe_read_kernel(k->resolve + PG_MASK(at + 1, PG_RESOLVE_SIZE - 1), PG_MASK(n, 255),
-				  name))
+				  de->name))
 		return 1;
 	w->off = at;
-	w->dentry = parent;
+	w->dentry = de->parent;
 	return 0;
 }
 
@@ -299,13 +297,8 @@ static __always_inline long pg_fl_resolve(void *ctx, const struct pg_filter_even
 	if (bpf_probe_read_kernel(k->resolve + PG_MASK(tail + 1, PG_RESOLVE_SIZE - 1),
 				  PG_MASK(len + 1, 255), fwd->path))
 		return -1;
-	w->dentry = d;
-	w->vfsmnt = m;
-	w->mnt = pg_real_mount(m);
-	w->root_dentry = BPF_CORE_READ(task, fs, root.dentry);
-	w->root_mnt = BPF_CORE_READ(task, fs, root.mnt);
+	pg_walk_begin(w, d, m, task);
 	w->off = tail;
-	w->complete = false;
 	bpf_loop(PG_WALK_DEPTH, pg_prepend_step, NULL, 0);
 	if (!w->complete)
 		return -1;
@@ -338,18 +331,12 @@ __weak __noinline long pg_kname_key(long fd, __u64 flags)
 	struct file *f = pg_open_file(task, fd, flags);
 	if (!f)
 		return -1;
-	struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
-	struct vfsmount *m = BPF_CORE_READ(f, f_path.mnt);
-	if (!d || !m)
+	if (bpf_core_read(&w->path, sizeof(w->path), &f->f_path) || !w->path.dentry ||
+	    !w->path.mnt)
 		return -1;
 	k->resolve[PG_RESOLVE_SIZE - 1] = 0;
-	w->dentry = d;
-	w->vfsmnt = m;
-	w->mnt = pg_real_mount(m);
-	w->root_dentry = BPF_CORE_READ(task, fs, root.dentry);
-	w->root_mnt = BPF_CORE_READ(task, fs, root.mnt);
+	pg_walk_begin(w, w->path.dentry, w->path.mnt, task);
 	w->off = PG_RESOLVE_SIZE - 1;
-	w->complete = false;
 	bpf_loop(PG_WALK_DEPTH, pg_prepend_step_ids, NULL, 0);
 	if (!w->complete)
 		return -1;
@@ -406,7 +393,11 @@ static __always_inline void pg_count_slots(const struct pg_slots *s)
 static __always_inline void pg_filter_task(struct pg_filter_event *e, struct task_struct *task)
 {
 	e->uid = task->cred->euid.val;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	/* Loads, not bpf_get_current_comm(): a helper given a pointer into e
+	 * would make the compiler forget what it knows of e's other fields
+	 * (its kind, whether it is named by its object), and keep code the
+	 * event can never take, such as the name walk in a path operation. */
+	__builtin_memcpy(e->comm, task->comm, sizeof(e->comm));
 	const struct task_struct *leader = task->real_parent->group_leader;
 	__builtin_memcpy(e->pcomm, leader->comm, sizeof(e->pcomm));
 }

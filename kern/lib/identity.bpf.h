@@ -15,17 +15,33 @@ struct {
 	__type(value, struct pg_fino_name);
 } pg_fino SEC(".maps") __weak;
 
-/* The watched name of `dentry`'s inode, or NULL. */
-static __always_inline const struct pg_fino_name *pg_fino_of(struct dentry *dentry)
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pg_fino_bloom);
+} pg_finobits SEC(".maps") __weak;
+
+/* The watched name of `inode`, or NULL; `key` is where the lookup key is
+ * built (map memory, when the caller's stack is short). Most inodes are not
+ * watched: their bit in pg_finobits, one read away, says so without the
+ * hash lookup. */
+static __always_inline const struct pg_fino_name *pg_fino_of_inode(struct inode *inode,
+								   struct pg_fino_key *key)
 {
-	struct inode *inode = BPF_CORE_READ(dentry, d_inode);
 	if (!inode)
 		return NULL;
-	struct pg_fino_key key = {
-	    .dev = BPF_CORE_READ(inode, i_sb, s_dev),
-	    .ino = BPF_CORE_READ(inode, i_ino),
-	};
-	return bpf_map_lookup_elem(&pg_fino, &key);
+	__u32 zero = 0;
+	const struct pg_fino_bloom *b = bpf_map_lookup_elem(&pg_finobits, &zero);
+	if (!b)
+		return NULL;
+	const __u64 ino = BPF_CORE_READ(inode, i_ino);
+	const __u32 bit = pg_fino_bit(ino);
+	if (!(b->w[(bit >> 6) & (PG_FINO_BLOOM_WORDS - 1)] >> (bit & 63) & 1))
+		return NULL;
+	key->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	key->ino = ino;
+	return bpf_map_lookup_elem(&pg_fino, key);
 }
 
 #endif

@@ -69,17 +69,86 @@ static __always_inline struct mount *pg_real_mount(struct vfsmount *vfsmnt)
 	return (struct mount *)((char *)vfsmnt - bpf_core_field_offset(struct mount, mnt));
 }
 
+/* What one step of a walk needs of a dentry. */
+struct pg_dent {
+	struct dentry *parent;
+	const unsigned char *name;
+	struct inode *inode;
+	__u32 len;
+};
+
+/* d_parent, d_name and d_inode sit side by side in struct dentry: one read
+ * of the span that holds them instead of four (each read is a helper call,
+ * what a walk mostly costs). The offsets are CO-RE-relocated constants; a
+ * kernel that spreads the fields wider than the span fails the walk (the
+ * name is then reported unknown, never wrong). One way only: a second,
+ * field-by-field way would cost the walk's frame stack it does not have. */
+#define PG_DENT_SPAN 4 /* __u64 words */
+static __always_inline int pg_read_dent(struct dentry *d, struct pg_dent *out, __u64 *span)
+{
+	const __u32 base = bpf_core_field_offset(struct dentry, d_parent);
+	const __u32 o_len = bpf_core_field_offset(struct dentry, d_name.len);
+	const __u32 o_name = bpf_core_field_offset(struct dentry, d_name.name);
+	const __u32 o_inode = bpf_core_field_offset(struct dentry, d_inode);
+	const __u32 end = base + 8 * PG_DENT_SPAN;
+	if (o_len < base || o_name < base || o_inode < base || o_len + 4 > end ||
+	    o_name + 8 > end || o_inode + 8 > end || (o_len - base) % 4 || (o_name - base) % 8 ||
+	    (o_inode - base) % 8)
+		return -1;
+	if (bpf_probe_read_kernel(span, 8 * PG_DENT_SPAN, (const char *)d + base))
+		return -1;
+	out->parent = (struct dentry *)span[0];
+	out->len = ((const __u32 *)span)[((o_len - base) / 4) & (2 * PG_DENT_SPAN - 1)];
+	out->name = (const unsigned char *)span[((o_name - base) / 8) & (PG_DENT_SPAN - 1)];
+	out->inode = (struct inode *)span[((o_inode - base) / 8) & (PG_DENT_SPAN - 1)];
+	return 0;
+}
+
 /* State of one dentry walk, carried across bpf_loop() iterations. */
 struct pg_walk {
 	struct dentry *dentry;
 	struct vfsmount *vfsmnt;
 	struct mount *mnt;
+	struct dentry *mnt_root; /* vfsmnt's, read once per mount */
+	/* The current step's dentry, read here rather than on the stack: a
+	 * walk runs three calls deep (program, name function, loop callback)
+	 * under the kernel's 512-byte stack budget for all three. */
+	struct pg_dent de;
+	__u64 span[PG_DENT_SPAN];
+	struct pg_fino_key fkey;
+	struct path path; /* a file's, where a walk starts */
 	struct dentry *root_dentry;
 	struct vfsmount *root_mnt;
 	__u32 off;
 	__u32 start;
 	bool complete;
 };
+
+/* Start a walk at `d` on `m`, up to `task`'s root. The task pointer is
+ * typed (bpf_get_current_task_btf()), so its fields are direct loads. */
+static __always_inline void pg_walk_begin(struct pg_walk *w, struct dentry *d,
+					  struct vfsmount *m, struct task_struct *task)
+{
+	w->dentry = d;
+	w->vfsmnt = m;
+	w->mnt = pg_real_mount(m);
+	w->mnt_root = BPF_CORE_READ(m, mnt_root);
+	struct fs_struct *fs = task->fs;
+	w->root_dentry = fs->root.dentry;
+	w->root_mnt = fs->root.mnt;
+	w->complete = false;
+}
+
+/* Cross from the root of the walk's mount `mnt` to where it is mounted, on
+ * `up`. (CO-RE reads start from a kernel type: `mnt`, not w->mnt.) */
+static __always_inline void pg_walk_mount_up(struct pg_walk *w, struct mount *mnt,
+					     struct mount *up)
+{
+	w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+	w->mnt = up;
+	w->vfsmnt = &up->mnt;
+	w->mnt_root = BPF_CORE_READ(up, mnt.mnt_root);
+}
 
 /* The walk state lives in a map, not on the stack: values loaded from a map
  * are unknown to the verifier, so successive bpf_loop() iterations look
@@ -109,10 +178,13 @@ static __always_inline long pg_walk_step_impl(bool ids)
 		w->complete = true;
 		return 1;
 	}
+	struct pg_dent *de = &w->de;
+	if (pg_read_dent(dentry, de, w->span))
+		return 1;
 	if (ids) {
 		/* A file or directory the rules name, reached by whatever
 		 * name: the rest of the path is the watched one. */
-		const struct pg_fino_name *id = pg_fino_of(dentry);
+		const struct pg_fino_name *id = pg_fino_of_inode(de->inode, &w->fkey);
 		if (id) {
 			__u32 n = id->len;
 			if (n >= PG_FINO_PATH || w->off > PG_OFF_MASK)
@@ -125,17 +197,14 @@ static __always_inline long pg_walk_step_impl(bool ids)
 			return 1;
 		}
 	}
-	struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
-	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
-	if (dentry == mnt_root || dentry == parent) {
+	if (dentry == w->mnt_root || dentry == de->parent) {
 		struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
-		if (dentry != mnt_root) {
+		if (dentry != w->mnt_root) {
 			/* A disconnected dentry (a memfd, a pipe): its name is
 			 * not reachable from /, so the walk stays incomplete,
 			 * but the name itself is kept as the only component. */
-			const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
 			if (w->off == w->start && w->off <= PG_OFF_MASK) {
-				long n = bpf_probe_read_kernel_str(s->data + PG_OFF(w->off), 256, name);
+				long n = bpf_probe_read_kernel_str(s->data + PG_OFF(w->off), 256, de->name);
 				if (n > 0)
 					w->off += n;
 			}
@@ -145,19 +214,16 @@ static __always_inline long pg_walk_step_impl(bool ids)
 			w->complete = true; /* the global root */
 			return 1;
 		}
-		w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
-		w->mnt = up;
-		w->vfsmnt = &up->mnt;
+		pg_walk_mount_up(w, mnt, up);
 		return 0;
 	}
 	if (w->off - w->start > PG_STR_MAX - 256 || w->off > PG_OFF_MASK)
 		return 1;
-	const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
-	long n = bpf_probe_read_kernel_str(s->data + PG_OFF(w->off), 256, name);
+	long n = bpf_probe_read_kernel_str(s->data + PG_OFF(w->off), 256, de->name);
 	if (n <= 0)
 		return 1;
 	w->off += n;
-	w->dentry = parent;
+	w->dentry = de->parent;
 	return 0;
 }
 
@@ -191,14 +257,9 @@ static __always_inline __u32 pg_put_walk(__u8 *rec, __u32 off, struct pg_str *s,
 		s->flags |= PG_SF_FAILED;
 		return off;
 	}
-	w->dentry = dentry;
-	w->vfsmnt = vfsmnt;
-	w->mnt = pg_real_mount(vfsmnt);
-	w->root_dentry = BPF_CORE_READ(task, fs, root.dentry);
-	w->root_mnt = BPF_CORE_READ(task, fs, root.mnt);
+	pg_walk_begin(w, dentry, vfsmnt, task);
 	w->off = off;
 	w->start = off;
-	w->complete = false;
 	if (ids)
 		bpf_loop(PG_WALK_DEPTH, pg_walk_step_ids, NULL, 0);
 	else
@@ -234,8 +295,11 @@ static __always_inline __u32 pg_put_path_walk(__u8 *rec, __u32 off, struct pg_st
 static __always_inline __u32 pg_put_file_name(__u8 *rec, __u32 off, struct pg_str *s,
 					      struct file *f, struct task_struct *task)
 {
-	return pg_put_walk(rec, off, s, BPF_CORE_READ(f, f_path.dentry),
-			   BPF_CORE_READ(f, f_path.mnt), task, true);
+	__u32 zero = 0;
+	struct pg_walk *w = bpf_map_lookup_elem(&pg_walkst, &zero);
+	if (!w || bpf_core_read(&w->path, sizeof(w->path), &f->f_path))
+		return pg_put_walk(rec, off, s, NULL, NULL, task, true);
+	return pg_put_walk(rec, off, s, w->path.dentry, w->path.mnt, task, true);
 }
 
 #endif

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -32,6 +33,14 @@ std::string slurp(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// The GNU build id of an ELF file, as hex ("" when it has none).
+std::string build_id(const std::string& elf) {
+  std::string out =
+      run_capture("readelf -n " + elf + " 2>/dev/null | sed -n 's/^ *Build ID: *//p' | head -1");
+  while (!out.empty() && std::isspace(static_cast<unsigned char>(out.back()))) out.pop_back();
+  return out;
 }
 
 int count_our_programs() {
@@ -102,7 +111,9 @@ static std::vector<std::string> default_rules_files() {
   return out;
 }
 
-TEST_CASE("deploy: make install honours PREFIX and DESTDIR; the binary is stripped") {
+TEST_CASE(
+    "deploy: make install honours PREFIX and DESTDIR; the binary is stripped, its debug "
+    "information apart where gdb finds it") {
   TempDir t;
   const std::string dest = t.path + "/root";
   REQUIRE(shell("BUILD=build PREFIX=/opt/pg DESTDIR=" + dest + " scripts/install.sh >/dev/null") ==
@@ -110,6 +121,28 @@ TEST_CASE("deploy: make install honours PREFIX and DESTDIR; the binary is stripp
   const std::string bin = dest + "/opt/pg/bin/peregrine";
   REQUIRE(access(bin.c_str(), X_OK) == 0);
   CHECK(run_capture("readelf -S " + bin + " | grep -c '\\.symtab'").starts_with("0"));
+  CHECK(run_capture("readelf -S " + bin + " | grep -c '\\.debug_info'").starts_with("0"));
+  CHECK(run_capture("readelf -S " + bin + " | grep -c '\\.gnu_debuglink'").starts_with("1"));
+  // The debug file: under the build id of the binary it was split from,
+  // holding the DWARF, and read by gdb for the installed binary.
+  const std::string id = build_id("build/peregrine");
+  REQUIRE(id.size() > 2);
+  const std::string debug_dir = dest + "/usr/lib/debug";
+  const std::string debug =
+      debug_dir + "/.build-id/" + id.substr(0, 2) + "/" + id.substr(2) + ".debug";
+  REQUIRE_MESSAGE(fs::exists(debug), debug);
+  CHECK(build_id(bin) == id);
+  CHECK(build_id(debug) == id);
+  CHECK_FALSE(run_capture("readelf -S " + debug + " | grep -c '\\.debug_info'").starts_with("0"));
+  const std::string gdb = run_capture("gdb -batch -nx -iex 'set debug-file-directory " + debug_dir +
+                                      "' -ex 'info line pg::policy::lower_rule' " + bin + " 2>&1");
+  CHECK_MESSAGE(gdb.find("policy/lowering.cpp") != std::string::npos, gdb);
+  // Without the debug file, gdb has no lines for it: they came from there.
+  const std::string bare = run_capture(
+      "gdb -batch -nx -iex 'set debug-file-directory /nonexistent' "
+      "-ex 'info line pg::policy::lower_rule' " +
+      bin + " 2>&1");
+  CHECK_MESSAGE(bare.find("policy/lowering.cpp") == std::string::npos, bare);
   CHECK(fs::exists(dest + "/etc/peregrine/peregrine.yaml"));
   for (const auto& f : default_rules_files()) CHECK_MESSAGE(fs::exists(dest + f), f);
   const std::string unit = slurp(dest + "/opt/pg/lib/systemd/system/peregrine.service");
@@ -135,6 +168,11 @@ TEST_CASE(
                         "--no-install-recommends " +
                         deb_path + " >" + t.path + "/apt.log 2>&1") == 0,
                   slurp(t.path + "/apt.log"));
+  // The package's binary is stripped; its debug information is the
+  // package beside it (peregrine-dbgsym), not this one.
+  CHECK(run_capture("dpkg-deb -c " + deb_path + " | grep -c '/usr/lib/debug'").starts_with("0"));
+  const std::string dbgsym = run_capture("dpkg-deb -c build/peregrine-dbgsym_*.deb");
+  CHECK_MESSAGE(dbgsym.find("/usr/lib/debug/.build-id/") != std::string::npos, dbgsym);
   const std::string listed = run_capture("dpkg -L peregrine");
   std::vector<std::string> expected{"/usr/bin/peregrine", "/etc/peregrine/peregrine.yaml",
                                     "/usr/lib/systemd/system/peregrine.service"};

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -125,6 +126,14 @@ TEST_CASE("a policy loaded live that needs an unattached syscall fires without a
   REQUIRE(eventually([&] {
     return d.stderr_text().find("program(s) the new policy needs: unshare") != std::string::npos;
   }));
+  // What the load says is true after it: the program was attached, not
+  // missing until a restart.
+  CHECK(out.find("note: attached the programs the new rules need: unshare") != std::string::npos);
+  CHECK(out.find("no program attached") == std::string::npos);
+  CHECK(d.stderr_text().find("no program attached") == std::string::npos);
+  const Json state = Json::parse(run_capture(peregrine_bin() + " status --json --socket " + sock));
+  const auto now = state["programs_attached"].get<std::vector<std::string>>();
+  CHECK(std::find(now.begin(), now.end(), "unshare") != now.end());
   CHECK(std::system("unshare -U true") == 0);
   CHECK(d.wait_for([](const Json& j) { return j.value("rule", "") == "Namespace unshared"; }, 5s));
 

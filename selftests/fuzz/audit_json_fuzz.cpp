@@ -1,11 +1,13 @@
 // libFuzzer target: an audit webhook or file body (user/audit/document.*):
-// depth check, JSON parse, Event/EventList validation, timestamps, and the
-// error text a client would get back (which must always serialise).
+// depth check, JSON parse, Event/EventList validation, timestamps
+// (user/timestamp.*), and the error text a client would get back (which
+// must always serialise).
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 #include "user/audit/document.h"
+#include "user/timestamp.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace pg::user::audit;
@@ -24,6 +26,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)event_time_ns(*e, 0);
     (void)e->dump();
   }
-  (void)parse_rfc3339_ns(text.substr(0, 64));
+  (void)pg::user::parse_rfc3339_ns(text.substr(0, 64));
   return 0;
 }

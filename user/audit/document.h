@@ -31,9 +31,6 @@ std::expected<std::vector<const Json*>, std::string> events_of(const Json& doc);
 // requestReceivedTimestamp; `fallback_ns` when neither parses.
 int64_t event_time_ns(const Json& event, int64_t fallback_ns);
 
-// RFC 3339 ("2024-05-01T10:00:00.123456Z", "...+02:00") to ns; -1 if bad.
-int64_t parse_rfc3339_ns(std::string_view s);
-
 int64_t now_ns();
 
 // What is done with each event (the detector's audit entry point).

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "policy/expected.h"
-#include "user/output/priority.h"
+#include "policy/priority.h"
 
 namespace pg::user::config {
 
@@ -212,7 +212,7 @@ struct Container {
 struct Config {
   std::string source;  // the file it was read from, "" for built-in defaults
   std::vector<std::string> rules_files = {"/etc/peregrine/rules.d"};
-  output::Priority priority = output::Priority::Debug;
+  policy::Priority priority = policy::Priority::Debug;
   RuleMatching rule_matching = RuleMatching::First;
   bool json_output = false;
   bool json_include_output_property = true;

@@ -2,9 +2,9 @@
 // single list of accepted keys: anything else is an error with its position
 // and the nearest known key, so a typo never silently means "default".
 #include <fmt/format.h>
-#include <unistd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -129,7 +129,7 @@ const std::vector<KeySpec>& schema() {
       unsupported("buffer_format_base64", "no data buffers are captured", {"false"}),
       choice(
           "priority", FIELD(priority),
-          [](const std::string& v) { return output::priority_from_name(v); },
+          [](const std::string& v) { return policy::priority_from_name(v); },
           "emergency, alert, critical, error, warning, notice, informational, debug"),
       choice("rule_matching", FIELD(rule_matching), parse_rule_matching, "first, all"),
       boolean("json_output", FIELD(json_output)),

@@ -7,6 +7,7 @@
 
 #include "user/container/docker_api.h"
 #include "user/container/oci_spec.h"
+#include "user/timestamp.h"
 
 namespace pg::user::container {
 
@@ -102,7 +103,7 @@ bool apply_containers_storage(std::string_view containers_json, std::string_view
   if (info.image_id.empty()) info.image_id = image_id;
   if (info.created_ns == 0)
     if (auto t = md.find("created-at"); t != md.end() && t->is_number_integer())
-      info.created_ns = t->get<int64_t>() * 1'000'000'000;
+      info.created_ns = seconds_to_ns(t->get<int64_t>()).value_or(0);
   Json is = Json::parse(images_json, nullptr, false);
   if (is.is_array() && !image_id.empty())
     for (const auto& i : is)

@@ -12,9 +12,10 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <ctime>
 #include <nlohmann/json.hpp>
 #include <optional>
+
+#include "user/timestamp.h"
 
 namespace pg::user::container {
 
@@ -151,37 +152,6 @@ class Dechunker {
   size_t pos_ = 0, left_ = 0;
   bool need_crlf_ = false, done_ = false;
 };
-
-int64_t parse_rfc3339_ns(std::string_view s) {
-  // "2026-11-28T12:02:25.564307947Z" (also with a numeric offset).
-  struct tm tm {};
-  int frac_digits = 0;
-  int64_t frac = 0;
-  if (s.size() < 19) return 0;
-  auto num = [&](size_t at, size_t len) {
-    int v = 0;
-    std::from_chars(s.data() + at, s.data() + at + len, v);
-    return v;
-  };
-  tm.tm_year = num(0, 4) - 1900;
-  tm.tm_mon = num(5, 2) - 1;
-  tm.tm_mday = num(8, 2);
-  tm.tm_hour = num(11, 2);
-  tm.tm_min = num(14, 2);
-  tm.tm_sec = num(17, 2);
-  size_t i = 19;
-  if (i < s.size() && s[i] == '.') {
-    for (++i; i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])); ++i)
-      if (frac_digits < 9) frac = frac * 10 + (s[i] - '0'), ++frac_digits;
-  }
-  for (; frac_digits < 9; ++frac_digits) frac *= 10;
-  int64_t offset = 0;
-  if (i < s.size() && (s[i] == '+' || s[i] == '-') && s.size() >= i + 6)
-    offset = (s[i] == '-' ? -1 : 1) * (int64_t(num(i + 1, 2)) * 3600 + int64_t(num(i + 4, 2)) * 60);
-  if (tm.tm_year + 1900 <= 1) return 0;  // Go's zero time: not set
-  time_t secs = timegm(&tm) - offset;
-  return int64_t(secs) * 1'000'000'000 + frac;
-}
 
 std::string str_at(const Json& j, const char* key) {
   auto it = j.find(key);
@@ -322,7 +292,8 @@ std::expected<Info, ApiError> parse_container_json(std::string_view body) {
   if (info.id.empty()) return fail(Failure::BadResponse, "container inspect answer has no Id");
   info.name = str_at(j, "Name");
   if (info.name.starts_with('/')) info.name.erase(0, 1);
-  info.created_ns = parse_rfc3339_ns(str_at(j, "Created"));
+  // Go's zero time (year 1) means "not set"; it comes out negative.
+  info.created_ns = std::max<int64_t>(0, parse_rfc3339_ns(str_at(j, "Created")).value_or(0));
   info.image_id = str_at(j, "Image");
   if (info.image_id.starts_with("sha256:")) info.image_id.erase(0, 7);
   if (auto c = j.find("Config"); c != j.end() && c->is_object()) {

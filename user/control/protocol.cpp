@@ -6,6 +6,33 @@
 
 namespace pg::user::control {
 
+// The codes as they appear on the wire (docs/cli.md lists them).
+std::string_view error_code_name(ErrorCode c) {
+  switch (c) {
+    case ErrorCode::BadRequest:
+      return "bad-request";
+    case ErrorCode::UnsupportedVersion:
+      return "unsupported-version";
+    case ErrorCode::UnknownCommand:
+      return "unknown-command";
+    case ErrorCode::InvalidArgument:
+      return "invalid-argument";
+    case ErrorCode::NotFound:
+      return "not-found";
+    case ErrorCode::RulesInvalid:
+      return "rules-invalid";
+    case ErrorCode::SwitchFailed:
+      return "switch-failed";
+    case ErrorCode::PermissionDenied:
+      return "permission-denied";
+    case ErrorCode::Busy:
+      return "busy";
+    case ErrorCode::Internal:
+      return "internal";
+  }
+  return "internal";
+}
+
 namespace {
 
 enum class ArgType { String, StringList, Bool };

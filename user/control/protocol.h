@@ -17,7 +17,7 @@
 #include <string>
 #include <string_view>
 
-#include "user/control/policy_manager.h"
+#include "user/live_policy/policy_manager.h"
 
 namespace pg::user::control {
 

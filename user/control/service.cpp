@@ -9,7 +9,6 @@
 #include <filesystem>
 #include <set>
 
-#include "user/cli_support.h"
 #include "user/detector.h"
 #include "user/metrics/resources.h"
 #include "user/version.h"
@@ -228,37 +227,65 @@ void ControlService::watch_files() {
   watched_ = std::move(next);
 }
 
-Json ControlService::changed(uint64_t generation, Json result) {
+std::vector<std::string> ControlService::attached_programs() const {
+  return opts_.attached ? opts_.attached() : std::vector<std::string>{};
+}
+
+Json ControlService::changed(uint64_t generation, Json result,
+                             const std::vector<std::string>& attached_before) {
   result["generation"] = generation;
   result["active"] = detector_.policies().wait_adopted(generation, kAdoptTimeout);
   if (!result["active"].get<bool>())
     result["note"] =
         "the event loop has not picked the change up yet; it will before its next event";
-  // Syscalls the new rules want that have no program attached (programs
-  // are attached at start; a restart attaches them).
-  if (auto cur = detector_.policies().current(); cur && cur->generation == generation) {
-    std::set<std::string> attached(opts_.attached.begin(), opts_.attached.end());
-    std::vector<std::string> missing;
-    for (const auto& h : all_hooks()) {
-      if (attached.count(std::string(h.name))) continue;
-      auto types = cur->engine->needed_types();
-      if (cur->engine->needs_all_types() ||
-          std::any_of(types.begin(), types.end(), [&](const auto& t) { return h.produces(t); }))
-        missing.emplace_back(h.name);
+  // The syscalls the new rules watch: programs attached for them by this
+  // change (KernelTablesHook::prepare attaches what is missing before the
+  // tables go live), and any still without one, with the reason.
+  auto cur = detector_.policies().current();
+  if (!cur || cur->generation != generation) return ok_response(std::move(result));
+  const auto now = attached_programs();
+  const std::set<std::string> attached(now.begin(), now.end()),
+      before(attached_before.begin(), attached_before.end());
+  const auto types = cur->engine->needed_types();
+  std::vector<std::string> added, missing;
+  for (const auto& h : all_hooks()) {
+    const bool needed =
+        cur->engine->needs_all_types() ||
+        std::any_of(types.begin(), types.end(), [&](const auto& t) { return h.produces(t); });
+    if (!needed) continue;
+    const std::string name(h.name);
+    if (!attached.count(name))
+      missing.push_back(name);
+    else if (!before.count(name))
+      added.push_back(name);
+  }
+  if (!added.empty()) result["syscalls_attached"] = added;
+  if (!missing.empty()) {
+    std::string why;
+    if (!opts_.attached) {
+      why =
+          "the daemon started without syscall rules, so it loaded no syscall programs to add "
+          "to; rules on them fire after a restart";
+    } else {
+      const auto none = opts_.uncaptured ? opts_.uncaptured() : std::vector<std::string>{};
+      const bool all_kernel = std::all_of(missing.begin(), missing.end(), [&](const auto& m) {
+        return std::find(none.begin(), none.end(), m) != none.end();
+      });
+      why = all_kernel ? "this kernel has no tracepoint for them, so calls to them are not seen "
+                         "(raw_syscall_fallback=true, set at start, catches such calls)"
+                       : "their programs could not be attached; see the daemon's log";
     }
-    if (!missing.empty()) {
-      result["syscalls_not_attached"] = missing;
-      spdlog::warn(
-          "the loaded rules also watch {}, which have no program attached since start; rules "
-          "on them fire after a restart",
-          fmt::join(missing, ", "));
-    }
+    result["syscalls_not_attached"] = missing;
+    result["syscalls_not_attached_reason"] = why;
+    spdlog::warn("the loaded rules also watch {}, which have no program attached: {}",
+                 fmt::join(missing, ", "), why);
   }
   return ok_response(std::move(result));
 }
 
 Json ControlService::handle(const Request& r) {
   auto& pm = detector_.policies();
+  const std::vector<std::string> programs_before = attached_programs();
   auto fail = [](const Error& e) { return error_response(e); };
   const std::string name = r.args.value("name", "");
   if (r.command == "status") return ok_response(status());
@@ -304,13 +331,14 @@ Json ControlService::handle(const Request& r) {
     }
     spdlog::info("control: policy '{}' {} from {} (generation {})", name,
                  replaced ? "replaced" : "loaded", fmt::join(files, ", "), *gen);
-    return changed(*gen, Json{{"policy", name}, {"replaced", replaced}, {"warnings", gaps}});
+    return changed(*gen, Json{{"policy", name}, {"replaced", replaced}, {"warnings", gaps}},
+                   programs_before);
   }
   if (r.command == "policy.unload") {
     auto gen = pm.unload(name);
     if (!gen) return fail(gen.error());
     spdlog::info("control: policy '{}' unloaded (generation {})", name, *gen);
-    return changed(*gen, Json{{"policy", name}});
+    return changed(*gen, Json{{"policy", name}}, programs_before);
   }
   if (r.command == "policy.reload") {
     auto gen = pm.reload(name);
@@ -320,7 +348,8 @@ Json ControlService::handle(const Request& r) {
     }
     spdlog::info("control: {} reloaded (generation {})",
                  name.empty() ? "every policy" : "policy '" + name + "'", *gen);
-    return changed(*gen, Json{{"policy", name.empty() ? Json(nullptr) : Json(name)}});
+    return changed(*gen, Json{{"policy", name.empty() ? Json(nullptr) : Json(name)}},
+                   programs_before);
   }
   if (r.command == "rules.enable" || r.command == "rules.disable") {
     RuleToggle t;
@@ -331,7 +360,8 @@ Json ControlService::handle(const Request& r) {
     if (!gen) return fail(gen.error());
     spdlog::info("control: {} {} '{}' (generation {})", t.enabled ? "enabled" : "disabled",
                  t.by_tag ? "rules tagged" : "rule", t.target, *gen);
-    auto res = changed(*gen, Json{{t.by_tag ? "tag" : "rule", t.target}, {"enabled", t.enabled}});
+    auto res = changed(*gen, Json{{t.by_tag ? "tag" : "rule", t.target}, {"enabled", t.enabled}},
+                       programs_before);
     if (auto cur = pm.current()) res["result"]["rules_active"] = cur->engine->rule_count();
     return res;
   }
@@ -367,10 +397,11 @@ Json ControlService::status() const {
       {"version", kVersion},
       {"pid", int(getpid())},
       {"uptime_s", stats_.uptime_s()},
-      {"programs_attached", opts_.attached},
+      {"programs_attached", attached_programs()},
       {"maps", maps},
       {"events",
        {{"received", records},
+        {"queued", opts_.queued ? opts_.queued() : uint64_t(0)},
         {"decoded", detector_.events()},
         {"malformed", malformed},
         {"matched", detector_.matched_events()},
@@ -477,7 +508,7 @@ metrics::Snapshot ControlService::metrics_snapshot() const {
   for (uint32_t i = 0; i < PG_DROP__COUNT; ++i)
     s.kernel_drops.emplace_back(std::string(drop_reason_name(i)),
                                 stats_.kernel_drops[i].load(std::memory_order_relaxed));
-  s.programs_attached = opts_.attached.size();
+  s.programs_attached = attached_programs().size();
   s.drop_alerts = stats_.drop_alerts.load(std::memory_order_relaxed);
   auto cur = detector_.policies().current();
   if (cur) {

@@ -14,7 +14,6 @@
 #include <string>
 #include <vector>
 
-#include "user/bpf_loader.h"
 #include "user/config/config.h"
 #include "user/control/protocol.h"
 #include "user/control/rules_watch.h"
@@ -22,6 +21,7 @@
 #include "user/control/socket.h"
 #include "user/metrics/exposition.h"
 #include "user/metrics/server.h"
+#include "user/syscalls/bpf_loader.h"
 
 namespace pg::user {
 class Detector;
@@ -36,7 +36,13 @@ struct ServiceOptions {
   std::string metrics_address;
   int metrics_port = 0;
   bool watch_rules_files = false;
-  std::vector<std::string> attached;      // programs attached
+  // The programs attached now (a policy loaded live may have added some)
+  // and the syscalls this kernel has no tracepoint for. Unset when no
+  // syscall programs were loaded at start: none can be added then.
+  std::function<std::vector<std::string>()> attached;
+  std::function<std::vector<std::string>()> uncaptured;
+  // Records waiting in the ring buffer now (captured, not yet read).
+  std::function<uint64_t()> queued;
   std::vector<BpfSession::MapInfo> maps;  // maps loaded
   // Re-reads the configuration as at start (same -c, -o and -r) for a
   // SIGHUP; unset: SIGHUP reloads the rules only. The running
@@ -69,8 +75,11 @@ class ControlService {
   Json status() const;
   Json policy_list() const;
   Json policy_show(const std::string& name) const;
-  // Finish a successful change: wait until the event thread uses it.
-  Json changed(uint64_t generation, Json result);
+  // Finish a successful change: wait until the event thread uses it, and
+  // say which programs it attached (`attached_before`: those attached
+  // before it) and which syscalls its rules watch remain unattached.
+  Json changed(uint64_t generation, Json result, const std::vector<std::string>& attached_before);
+  std::vector<std::string> attached_programs() const;
 
   Detector& detector_;
   const RuntimeStats& stats_;

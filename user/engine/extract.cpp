@@ -18,13 +18,13 @@
 
 #include "policy/pathop_args.h"
 #include "policy/syscall_args.h"
+#include "user/engine/arg_format.h"
 #include "user/engine/extract_call.h"
 #include "user/engine/extract_container.h"
 #include "user/engine/extract_fd.h"
 #include "user/engine/extract_misc.h"
 #include "user/host.h"
 #include "user/path.h"
-#include "user/trace_format.h"
 
 namespace pg::user::engine {
 
@@ -518,8 +518,6 @@ constexpr Entry kExtractors[] = {
     {"thread.cgroup", thread_cgroup},
 };
 
-V not_available(const View&, const FieldArg&, std::string&) { return V::na(); }
-
 // Row I of kExtractors as an ExtractFn. Safe because syscall rules are only
 // ever evaluated against syscall views (the engine keeps rules per source).
 template <size_t I>
@@ -532,39 +530,6 @@ constexpr auto generic_table(std::index_sequence<I...>) {
 }
 constexpr auto kGeneric = generic_table(std::make_index_sequence<std::size(kExtractors)>{});
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = char(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string base64(std::string_view in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t n = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    for (int k = 3; k >= 0; --k) out.push_back(kAlphabet[(n >> (6 * k)) & 63]);
-  }
-  if (i + 1 == in.size()) {
-    uint32_t n = uint8_t(in[i]) << 16;
-    out += {kAlphabet[(n >> 18) & 63], kAlphabet[(n >> 12) & 63], '=', '='};
-  } else if (i + 2 == in.size()) {
-    uint32_t n = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
-    out += {kAlphabet[(n >> 18) & 63], kAlphabet[(n >> 12) & 63], kAlphabet[(n >> 6) & 63], '='};
-  }
-  return out;
-}
-
-void parse_arg(const std::optional<std::string>& arg, FieldArg& out) {
-  if (!arg) return;
-  out.key = *arg;
-  int idx = 0;
-  auto [p, ec] = std::from_chars(arg->data(), arg->data() + arg->size(), idx);
-  if (ec == std::errc{} && p == arg->data() + arg->size()) out.index = idx;
-}
-
 }  // namespace
 
 ExtractFn find_syscall_extractor(std::string_view name) {
@@ -573,153 +538,6 @@ ExtractFn find_syscall_extractor(std::string_view name) {
   if (ExtractFn fn = find_fd_extractor(name)) return fn;
   if (ExtractFn fn = find_misc_extractor(name)) return fn;
   return find_container_extractor(name);
-}
-
-BoundField bind_field(const policy::FieldRef& ref, policy::EventSource source) {
-  BoundField b;
-  if (ref.is_call()) {
-    b.name = falco_call_name(ref);
-    b.fn = not_available;
-    b.call = bind_call(ref, source);
-    b.type = ref.call == policy::Call::Getopt && !ref.arg ? policy::FieldType::StringList
-                                                          : policy::FieldType::String;
-    b.transformers = ref.transformers;
-    return b;
-  }
-  // The name as Falco prints it in output_fields: "proc.aname[2]", and the
-  // dotted form for named arguments ("evt.arg.flags").
-  b.name = ref.name;
-  if (ref.arg) {
-    bool numeric = !ref.arg->empty() && std::all_of(ref.arg->begin(), ref.arg->end(), [](char c) {
-      return std::isdigit(static_cast<unsigned char>(c));
-    });
-    bool dotted = ref.field_id >= 0 && policy::FieldRegistry::instance().at(ref.field_id).dotted;
-    b.name += (dotted && !numeric) ? "." + *ref.arg : "[" + *ref.arg + "]";
-  }
-  ExtractFn fn = source == policy::EventSource::Syscall ? find_syscall_extractor(ref.name)
-                                                        : find_audit_extractor(ref.name);
-  b.fn = fn ? fn : not_available;
-  parse_arg(ref.arg, b.arg);
-  if (ref.field_id >= 0) b.type = policy::FieldRegistry::instance().at(ref.field_id).type;
-  b.transformers = ref.transformers;
-  return b;
-}
-
-std::optional<BoundField> bind_field_name(std::string_view name, policy::EventSource source) {
-  std::optional<std::string> dotted;
-  std::string base(name), arg;
-  bool bracket = false;
-  if (auto lb = name.find('['); lb != std::string_view::npos && name.back() == ']') {
-    base = std::string(name.substr(0, lb));
-    arg = std::string(name.substr(lb + 1, name.size() - lb - 2));
-    bracket = true;
-  }
-  auto id = policy::FieldRegistry::instance().resolve(base, dotted);
-  if (!id) return std::nullopt;
-  policy::FieldRef ref;
-  ref.name = std::string(policy::FieldRegistry::instance().at(*id).name);
-  ref.field_id = *id;
-  if (bracket)
-    ref.arg = arg;
-  else
-    ref.arg = dotted;
-  return bind_field(ref, source);
-}
-
-Value extract(const BoundField& f, const View& v, std::string& scratch) {
-  Value val = f.call ? extract_call(*f.call, v) : f.fn(v, f.arg, scratch);
-  // Transformers apply innermost first; the list is outermost first.
-  for (auto it = f.transformers.rbegin(); it != f.transformers.rend(); ++it) {
-    if (val.is_na()) return val;
-    std::string text = val.kind == Value::Kind::Str ? std::string(val.str) : render_value(val);
-    switch (*it) {
-      case policy::Transformer::ToLower:
-        scratch = lower(text);
-        break;
-      case policy::Transformer::ToUpper:
-        scratch = text;
-        for (auto& c : scratch) c = char(std::toupper(static_cast<unsigned char>(c)));
-        break;
-      case policy::Transformer::B64:
-        scratch = base64(text);
-        break;
-      case policy::Transformer::Basename:
-        scratch = std::string(path_basename(text));
-        break;
-      case policy::Transformer::Len:
-        val = Value::of_int(int64_t(text.size()));
-        continue;
-    }
-    val = Value::of(scratch);
-  }
-  return val;
-}
-
-std::string render_value(const Value& v) {
-  switch (v.kind) {
-    case Value::Kind::NA:
-      return "<NA>";
-    case Value::Kind::Str:
-      return std::string(v.str);
-    case Value::Kind::Int:
-      return std::to_string(v.num);
-    case Value::Kind::Bool:
-      return v.num ? "true" : "false";
-    case Value::Kind::List: {
-      std::string out = "(";
-      for (size_t i = 0; i < v.list->size(); ++i) out += (i ? "," : "") + (*v.list)[i];
-      return out + ")";
-    }
-  }
-  return "<NA>";
-}
-
-namespace {
-template <class Lookup>
-std::string_view cached_name(std::unordered_map<uint32_t, std::string>& cache, std::mutex& mu,
-                             uint32_t id, Lookup lookup) {
-  std::lock_guard lock(mu);
-  auto it = cache.find(id);
-  if (it == cache.end()) it = cache.emplace(id, lookup(id)).first;
-  return it->second;
-}
-}  // namespace
-
-std::string_view user_name(uint32_t uid) {
-  static std::unordered_map<uint32_t, std::string> cache;
-  static std::mutex mu;
-  return cached_name(cache, mu, uid,
-                     [](uint32_t id) { return host_user_name(id).value_or(std::string()); });
-}
-
-std::vector<uint32_t> uids_named(const std::vector<std::string>& names) {
-  std::set<uint32_t> uids;
-  {
-    static std::mutex mu;  // getpwent walks one database cursor
-    std::lock_guard lock(mu);
-    for (const auto& [uid, name] : host_users()) uids.insert(uid);
-  }
-  // Named as user_name() names them (the first entry of a uid wins), which
-  // also caches each answer for the events to come.
-  std::vector<uint32_t> out;
-  for (uint32_t uid : uids) {
-    std::string_view n = user_name(uid);
-    if (!n.empty() && std::find(names.begin(), names.end(), n) != names.end()) out.push_back(uid);
-  }
-  return out;
-}
-
-policy::LoweringOptions host_lowering_options() {
-  policy::LoweringOptions o;
-  o.uids_named = uids_named;
-  return o;
-}
-
-std::string_view group_name(uint32_t gid) {
-  static std::unordered_map<uint32_t, std::string> cache;
-  static std::mutex mu;
-  return cached_name(cache, mu, gid,
-                     [](uint32_t id) { return host_group_name(id).value_or(std::string()); });
 }
 
 }  // namespace pg::user::engine

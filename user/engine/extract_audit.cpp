@@ -16,9 +16,9 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
+#include "user/engine/arg_format.h"
 #include "user/engine/extract.h"
 #include "user/engine/extract_misc.h"
-#include "user/trace_format.h"
 
 namespace pg::user::engine {
 

@@ -1,26 +1,20 @@
 // Reading a file the operator named (rules, configuration, recordings,
 // `policy load` arguments) without letting the file decide how long or how
-// much we read.
-//
-// A path may name a FIFO (open would block until a writer comes, then feed
-// forever), a device (/dev/zero never ends, /dev/tty blocks) or a file that
-// is simply huge. Each is refused up front: the file is opened with
-// O_NONBLOCK (so opening a FIFO returns at once), fstat'ed, and only a
-// regular file no larger than the limit is read. The checks are made on the
-// opened descriptor, so a path swapped between check and read cannot slip a
-// FIFO in.
+// much we read: a FIFO, a device or an oversized file is refused, checked
+// on the one descriptor that is then read. The checks live in
+// policy/input_file.h, so that policy::load_rules reads rules files the
+// same way; these are the daemon's names for them.
 #pragma once
 
 #include <cstdint>
 #include <expected>
 #include <string>
 
+#include "policy/input_file.h"
+
 namespace pg::user::io {
 
-// The default limit for rules, configuration and `policy load` files: far
-// above any real ruleset (Falco's whole stable+incubating+sandbox set is
-// under 1 MiB) and far below what would hurt the daemon.
-inline constexpr uint64_t kMaxInputFileBytes = 64ull << 20;
+inline constexpr uint64_t kMaxInputFileBytes = policy::kMaxInputFileBytes;
 
 // Open `path` for reading as a regular file of at most `max_bytes`; the
 // descriptor is blocking again on return. The error names the path, what

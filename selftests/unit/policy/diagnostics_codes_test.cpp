@@ -1,10 +1,15 @@
 // Every diagnostic code: the exact code, item and file:line:col it is
 // reported with.
 #include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <fstream>
 #include <set>
 
 #include "helpers.h"
+#include "policy/input_file.h"
 
 using namespace pg::policy;
 using namespace pg::policy::test;
@@ -37,6 +42,39 @@ TEST_CASE("LOAD_ERR_FILE_READ: a missing file") {
   REQUIRE(find_diag(r, Code::ErrFileRead));
   CHECK(find_diag(r, Code::ErrFileRead)->loc.file == paths[0]);
   CHECK_FALSE(r.ok());
+}
+
+TEST_CASE("LOAD_ERR_FILE_READ: a FIFO, a device, a link to one and a directory are not read") {
+  char tmpl[] = "/tmp/pg-policy-XXXXXX";
+  REQUIRE(::mkdtemp(tmpl) != nullptr);
+  const std::string dir = tmpl, fifo = dir + "/fifo.yaml", link = dir + "/zero.yaml";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  REQUIRE(::symlink("/dev/zero", link.c_str()) == 0);
+  for (const std::string& p : {fifo, std::string("/dev/zero"), link, dir}) {
+    CAPTURE(p);
+    // A FIFO with no writer would block the open, /dev/zero never ends:
+    // either way this would not return if the file were read.
+    std::vector<std::string> paths{p};
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = load_rules(paths);
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(1));
+    const Diagnostic* d = find_diag(r, Code::ErrFileRead);
+    REQUIRE(d);
+    CHECK(d->loc.file == p);
+    CHECK(d->message.find("not a regular file") != std::string::npos);
+  }
+  // Over the size limit (a sparse file: no disk used).
+  const std::string big = dir + "/big.yaml";
+  {
+    std::ofstream(big) << "";
+    REQUIRE(::truncate(big.c_str(), off_t(kMaxInputFileBytes + 1)) == 0);
+  }
+  std::vector<std::string> paths{big};
+  auto r = load_rules(paths);
+  REQUIRE(find_diag(r, Code::ErrFileRead));
+  CHECK(find_diag(r, Code::ErrFileRead)->message.find("limit") != std::string::npos);
+  for (const auto& f : {fifo, link, big}) ::unlink(f.c_str());
+  ::rmdir(dir.c_str());
 }
 
 TEST_CASE("LOAD_ERR_YAML_PARSE: broken YAML with its position") {

@@ -98,8 +98,8 @@ TEST_CASE("field registry: unique names, descriptions, types and argument forms"
   auto id = reg.find("fd.sport");
   REQUIRE(id);
   CHECK(reg.at(*id).type == FieldType::Port);
-  CHECK(reg.at(*id).kernel == KernelHint::Port);
-  CHECK(reg.at(*reg.find("proc.name")).kernel == KernelHint::Comm);
+  CHECK(reg.at(*id).kernel == KernelForm::Port);
+  CHECK(reg.at(*reg.find("proc.name")).kernel == KernelForm::Comm);
   CHECK(reg.at(*reg.find("proc.aname")).arg == ArgKind::Index);
   CHECK(reg.at(*reg.find("ka.verb")).in_source(EventSource::K8sAudit));
   CHECK_FALSE(reg.at(*reg.find("ka.verb")).in_source(EventSource::Syscall));

@@ -129,17 +129,15 @@ TEST_CASE("audit document: anything else is refused with a reason") {
   CHECK(parse_json("{\"a\": \"" + std::string(1000, '[') + "\"}"));
 }
 
-TEST_CASE("audit document: timestamps are RFC 3339 with fractions and offsets") {
-  CHECK(parse_rfc3339_ns("1970-01-01T00:00:01Z") == 1'000'000'000);
-  CHECK(parse_rfc3339_ns("2026-11-28T10:00:00.123456Z") == 1'795'860'000'123'456'000);
-  CHECK(parse_rfc3339_ns("2026-11-28T12:00:00.5+02:00") == 1'795'860'000'500'000'000);
-  CHECK(parse_rfc3339_ns("2026-11-28 10:00:00Z") == -1);
-  CHECK(parse_rfc3339_ns("yesterday") == -1);
+TEST_CASE("audit document: an event's time is its stage time, else its received time") {
   Json e = event("a");
   CHECK(event_time_ns(e, 42) == 1'795'860'000'123'456'000);
   e.erase("stageTimestamp");
   CHECK(event_time_ns(e, 42) == 1'795'860'000'100'000'000);
   e.erase("requestReceivedTimestamp");
+  CHECK(event_time_ns(e, 42) == 42);
+  // A time int64 ns cannot hold (found by the audit_json fuzzer) is no time.
+  e["stageTimestamp"] = "9999-01-01T00:00:00Z";
   CHECK(event_time_ns(e, 42) == 42);
 }
 

@@ -1,13 +1,13 @@
 // `peregrine rules validate|list|describe` and `peregrine fields`: exit
 // codes and output shape, through the run_* functions.
-#include "user/cli_rules.h"
-
 #include <doctest/doctest.h>
 
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+
+#include "user/cli/rules.h"
 
 using namespace pg::user;
 

@@ -12,7 +12,8 @@
 #include "selftests/common/falco_files.h"
 #include "selftests/unit/user/output_test_util.h"
 #include "user/config/config.h"
-#include "user/control/policy_manager.h"
+#include "user/output/priority.h"
+#include "user/live_policy/policy_manager.h"
 #include "user/output/queue.h"
 
 using namespace pg::user::config;

@@ -1,6 +1,7 @@
 // The daemon configuration: defaults, every kind of mistake reported with
 // its location, -o overrides, and rules directory expansion.
 #include "user/config/config.h"
+#include "user/output/priority.h"
 
 #include <doctest/doctest.h>
 

@@ -1,12 +1,12 @@
-#include "user/decode.h"
-
-#include "selftests/unit/user/record_builder.h"
+#include "user/syscalls/decode.h"
 
 #include <doctest/doctest.h>
 
 #include <cstring>
 #include <string>
 #include <vector>
+
+#include "selftests/unit/user/record_builder.h"
 
 using namespace pg::user;
 using pg::user::test::RecordBuilder;

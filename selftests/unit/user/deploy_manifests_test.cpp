@@ -27,7 +27,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "user/cli_run.h"
+#include "user/cli/run.h"
 #include "user/config/config.h"
 
 using namespace pg::user;

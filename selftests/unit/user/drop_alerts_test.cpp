@@ -1,6 +1,6 @@
 // Drop alerts: raised when a loss counter moves, at most once per interval,
 // each saying how many events were lost and where.
-#include "user/drop_alerts.h"
+#include "user/syscalls/drop_alerts.h"
 
 #include <doctest/doctest.h>
 

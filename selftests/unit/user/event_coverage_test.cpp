@@ -10,7 +10,7 @@
 
 #include "policy/ruleset.h"
 #include "selftests/common/falco_files.h"
-#include "user/bpf_loader.h"
+#include "user/syscalls/bpf_loader.h"
 
 using namespace pg;
 

@@ -7,18 +7,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
+#include "policy/ruleset.h"
 #include "selftests/unit/user/output_test_util.h"
 #include "user/config/config.h"
-#include "user/control/policy_manager.h"
 #include "user/io/input_file.h"
 #include "user/io/output_file.h"
+#include "user/live_policy/policy_manager.h"
 #include "user/output/alert.h"
 #include "user/output/sinks.h"
-#include "user/recording.h"
+#include "user/syscalls/recording.h"
 
 using namespace pg::user;
 using pg::user::output::testing::TempDir;
@@ -117,6 +120,31 @@ TEST_CASE("rules: -r /dev/zero, a FIFO and policy load of either are refused qui
   CHECK(*files == std::vector<std::string>{dir / "ok.yaml"});
 }
 
+TEST_CASE("rules: a file swapped for a FIFO or /dev/zero after the path check is still not read") {
+  TempDir dir;
+  const auto path = dir / "r.yaml", fifo = dir / "fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  for (const std::string& swap_in : {fifo, std::string("/dev/zero")}) {
+    CAPTURE(swap_in);
+    std::filesystem::remove(path);
+    std::ofstream(path) << "- list: l\n  items: [a]\n";
+    auto files = config::expand_rules_paths({path});
+    REQUIRE(files);  // checked: a small regular file
+    // Swapped between the check and the load (what a user who can write
+    // to the directory could do).
+    std::filesystem::remove(path);
+    if (swap_in == fifo)
+      std::filesystem::rename(fifo, path);
+    else
+      std::filesystem::create_symlink(swap_in, path);
+    pg::policy::LoadResult r;
+    CHECK(ms_of([&] { r = pg::policy::load_rules(*files); }) < 1000);
+    CHECK_FALSE(r.ok());
+    REQUIRE(r.diagnostics.error_count() == 1);
+    CHECK(r.diagnostics.all().front().message.find("not a regular file") != std::string::npos);
+  }
+}
+
 TEST_CASE("recordings: a FIFO or a device is refused, not read") {
   TempDir dir;
   const auto fifo = dir / "rec";
@@ -204,6 +232,77 @@ TEST_CASE("output files: on a full disk a line is written whole or not at all") 
   REQUIRE_FALSE(text.empty());
   CHECK(text.back() == '\n');
   CHECK(text.size() == size_t(delivered) * (a.json.size() + 1));
+}
+
+TEST_CASE("recordings: on a full disk only whole frames are kept, and the file replays") {
+  if (::geteuid() != 0) return;  // needs mount
+  TempDir dir;
+  REQUIRE(::mount("tmpfs", dir.path.c_str(), "tmpfs", 0, "size=64k") == 0);
+  struct Unmount {
+    std::string p;
+    ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
+  } unmount{dir.path};
+  // Something else holds most of the disk at first.
+  const auto filler = dir / "filler";
+  std::ofstream(filler) << std::string(40 * 1024, 'f');
+  const auto path = dir / "events.pgrec";
+  auto rec = Recorder::create(path, "host", 7, ProcessTable{});
+  REQUIRE(rec);
+  // Record i: 4 bytes of i, then a size that varies with i, filled with i's
+  // low byte, so any frame read back can be checked whole.
+  auto size_of = [](uint32_t i) { return size_t(64 + (i * 397) % 1500); };
+  auto write = [&](uint32_t from, uint32_t to) {
+    for (uint32_t i = from; i < to; ++i) {
+      std::vector<std::byte> r(size_of(i), std::byte(i & 0xff));
+      std::memcpy(r.data(), &i, sizeof(i));
+      (*rec)->write_record(r);
+      // A container seen while the disk is full: its path frame is lost
+      // with the records around it.
+      if (i == 150) (*rec)->write_cgroup(150, "/cg/150");
+    }
+    (*rec)->flush();
+  };
+  write(0, 200);  // ~160 KiB into ~24 KiB of room
+  const uint64_t lost_full = (*rec)->lost_records();
+  CHECK(lost_full > 100);
+  REQUIRE(std::filesystem::remove(filler));
+  write(200, 300);  // room again for a part of these
+  const uint64_t lost = (*rec)->lost_records();
+  rec->reset();
+  CHECK(lost > lost_full);
+
+  RecordingHeader h;
+  std::vector<uint32_t> seen;
+  size_t cgroup_at = SIZE_MAX;  // how many records were read before the path frame
+  bool intact = true;
+  auto r = read_recording(
+      path, h,
+      [&](std::span<const std::byte> f) {
+        uint32_t i = UINT32_MAX;
+        if (f.size() >= sizeof(i)) std::memcpy(&i, f.data(), sizeof(i));
+        if (i >= 300 || f.size() != size_of(i)) {
+          intact = false;
+          return;
+        }
+        for (size_t k = sizeof(i); k < f.size(); ++k) intact &= f[k] == std::byte(i & 0xff);
+        seen.push_back(i);
+      },
+      [](int64_t) {},
+      [&](uint64_t id, const std::string& p) {
+        if (id == 150 && p == "/cg/150") cgroup_at = seen.size();
+      });
+  REQUIRE_MESSAGE(r, r.error());  // no partial frame at the end or anywhere else
+  CHECK(h.hostname == "host");
+  CHECK(intact);
+  CHECK(seen.size() + lost == 300);
+  CHECK(std::is_sorted(seen.begin(), seen.end()));
+  CHECK(std::adjacent_find(seen.begin(), seen.end()) == seen.end());
+  // The lost path frame was queued again and written once there was room,
+  // ahead of every later record that made it.
+  REQUIRE(cgroup_at != SIZE_MAX);
+  CHECK(std::all_of(seen.begin(), seen.begin() + long(cgroup_at),
+                    [](uint32_t i) { return i <= 150; }));
+  CHECK(std::any_of(seen.begin(), seen.end(), [](uint32_t i) { return i >= 200; }));
 }
 
 TEST_CASE("text output: a newline in a field value cannot start a line of its own") {

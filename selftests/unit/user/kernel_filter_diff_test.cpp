@@ -30,11 +30,11 @@
 #include "selftests/unit/user/record_builder.h"
 #include "user/cgroup.h"
 #include "user/config/config.h"
-#include "user/decode.h"
 #include "user/engine/engine.h"
 #include "user/engine/extract.h"
 #include "user/path.h"
 #include "user/process.h"
+#include "user/syscalls/decode.h"
 
 using namespace pg;
 using namespace pg::user;

@@ -1,6 +1,6 @@
 // The live policy: named policies, atomic switches, rule toggles, the
 // kernel hook, and counters across switches.
-#include "user/control/policy_manager.h"
+#include "user/live_policy/policy_manager.h"
 
 #include <doctest/doctest.h>
 #include <fcntl.h>
@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "policy/filter_tables.h"
-#include "user/control/kernel_hook.h"
+#include "user/live_policy/kernel_hook.h"
 
 using namespace pg::user;
 using namespace pg::user::control;

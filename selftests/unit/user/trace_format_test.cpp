@@ -1,7 +1,8 @@
-#include "user/trace_format.h"
-
 #include <doctest/doctest.h>
 #include <fcntl.h>
+
+#include "user/cli/trace_output.h"
+#include "user/engine/arg_format.h"
 
 using namespace pg::user;
 

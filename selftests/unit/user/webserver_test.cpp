@@ -14,9 +14,9 @@
 
 #include "policy/version.h"
 #include "selftests/unit/user/output_test_util.h"
-#include "user/cli_support.h"
 #include "user/metrics/server.h"
 #include "user/output/httplib_config.h"
+#include "user/version.h"
 
 using namespace pg::user;
 using pg::user::output::testing::TempDir;
