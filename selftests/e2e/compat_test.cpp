@@ -5,8 +5,11 @@
 #include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -23,10 +26,35 @@ std::string field(const Json& j, const char* name) {
   return f.contains(name) && f[name].is_string() ? f[name].get<std::string>() : "";
 }
 
+// Whether this machine runs 32-bit syscalls at all: a child makes one
+// (getpid through int $0x80). Some hypervisors' guests kill it with SIGSEGV
+// even with IA32 emulation built in; then no attacker can use the entry
+// either, and the test has nothing to see. Said once, as a note, when so.
+bool machine_runs_int80() {
+  static const bool runs = [] {
+    const pid_t pid = fork();
+    if (pid == 0) {
+      long r;
+      __asm__ volatile("int $0x80" : "=a"(r) : "a"(20L) : "memory");
+      _exit(r > 0 ? 0 : 1);
+    }
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid) return false;
+    const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (!ok)
+      std::fprintf(stderr,
+                   "note: this machine refuses 32-bit syscalls (int $0x80: %s); the 32-bit "
+                   "test is skipped\n",
+                   WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "getpid failed");
+    return ok;
+  }();
+  return runs;
+}
+
 }  // namespace
 
 TEST_CASE("int $0x80 opens of /etc/shadow and connects raise the same alerts, flagged compat" *
-          PG_NEEDS_FALCO_FILES) {
+          doctest::skip(!pg::test::have_falco_files() || !machine_runs_int80())) {
   TempDir dir;
   const std::string prog = dir.path + "/int80";
   const std::string log = run_capture("cc -O2 -o " + prog + " selftests/e2e/progs/int80.c 2>&1");

@@ -95,8 +95,14 @@ int run_table(Daemon& d, const std::vector<RuleCase>& cases, const Barrier& barr
     std::string seen;
     for (const auto& j : d.all([&](const Json& j) { return j.value("rule", "") == c.rule; }))
       seen += "\n  " + j.value("output", "");
+    std::string near;
+    for (const auto& j : d.all([&](const Json& j) {
+           return j.value("output", "").find(c.marker) != std::string::npos;
+         }))
+      near += "\n  " + j.value("rule", "") + ": " + j.value("output", "");
     CHECK_MESSAGE(false, "'" << c.rule << "' did not fire for: " << c.attack
-                             << (seen.empty() ? "" : "\nits alerts:" + seen));
+                             << (seen.empty() ? "" : "\nits alerts:" + seen)
+                             << (near.empty() ? "" : "\nalerts naming " + c.marker + ":" + near));
   }
   MESSAGE("default rules: " << fired << " of " << cases.size() << " attacks fired their rule");
   return fired;

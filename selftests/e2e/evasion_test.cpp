@@ -34,12 +34,27 @@ std::vector<Json> alerts_of(Daemon& d, const std::string& cmdline) {
   return d.all([&](const Json& j) { return is_rule(j) && field(j, "proc.cmdline") == cmdline; });
 }
 
-// Wait until `n` alerts of `cmdline` arrived (a little longer, to see any
-// extra one); returns what arrived.
+// How many opens an alert stands for: a summary of repeats folded under an
+// alert flood (docs/outputs.md) counts each of them.
+size_t weight(const Json& j) {
+  const Json& f = j["output_fields"];
+  if (f.contains("pg.aggregated") && f["pg.aggregated"].is_number_integer())
+    return f["pg.aggregated"].get<size_t>();
+  return 1;
+}
+
+size_t total(const std::vector<Json>& alerts) {
+  size_t n = 0;
+  for (const auto& a : alerts) n += weight(a);
+  return n;
+}
+
+// Wait until alerts standing for `n` opens of `cmdline` arrived (a little
+// longer, to see any extra one); returns what arrived.
 std::vector<Json> settle(Daemon& d, const std::string& cmdline, size_t n,
                          std::chrono::milliseconds timeout = 10s) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (alerts_of(d, cmdline).size() < n && std::chrono::steady_clock::now() < deadline)
+  while (total(alerts_of(d, cmdline)) < n && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(20ms);
   std::this_thread::sleep_for(300ms);
   return alerts_of(d, cmdline);
@@ -104,7 +119,9 @@ TEST_CASE(
   }
 
   // The race: every open that really opened /etc/shadow (by inode) is
-  // alerted, naming it; no decoy open is.
+  // alerted, naming it; no decoy open is. 3,000 alerts of one process and
+  // rule in a second can start a shedding episode: repeats then arrive
+  // folded into summaries, which count them.
   const std::string race_cmd = racer + " /etc/shadow " + decoy + " 3000";
   FILE* p = popen(race_cmd.c_str(), "r");
   REQUIRE(p);
@@ -115,14 +132,14 @@ TEST_CASE(
   REQUIRE(target > 0);
   REQUIRE(decoys > 0);  // the race really ran both ways
   auto raced = settle(d, "racer /etc/shadow " + decoy + " 3000", size_t(target));
-  CHECK(raced.size() == size_t(target));
+  CHECK_MESSAGE(total(raced) == size_t(target), d.stderr_text());
   size_t misnamed = 0;
   for (const auto& a : raced) misnamed += field(a, "fd.name") != "/etc/shadow";
   CHECK(misnamed == 0);
 
   // Nothing named the benign file, and nothing else fired.
   for (const auto& j : d.all(is_rule)) CHECK(field(j, "fd.name") == "/etc/shadow");
-  CHECK(d.all(is_rule).size() == 3 + size_t(target));
+  CHECK(total(d.all(is_rule)) == 3 + size_t(target));
   d.stop();
 }
 
