@@ -14,6 +14,8 @@
 #include <cstddef>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <string>
 
 namespace pg::user {
 namespace {
@@ -128,6 +130,29 @@ std::expected<void, std::string> install_seccomp() {
 #endif
 }
 
+namespace {
+
+// Threads of this process whose effective set is not empty (this one
+// included); where /proc cannot tell, every thread counts.
+int threads_holding_capabilities() {
+  std::error_code ec;
+  int holding = 0;
+  for (const auto& t : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+    std::ifstream in(t.path() / "status");
+    std::string line;
+    bool none = false;
+    while (std::getline(in, line))
+      if (line.starts_with("CapEff:")) {
+        none = line.find_first_not_of("0\t ", 7) == std::string::npos;
+        break;
+      }
+    if (!none) ++holding;
+  }
+  return holding;
+}
+
+}  // namespace
+
 std::vector<int> kept_capabilities(const KeptCapabilities& k) {
   std::vector<int> out(std::begin(kAlwaysKept), std::end(kAlwaysKept));
   if (k.bind_low_port) out.push_back(CAP_NET_BIND_SERVICE);
@@ -142,12 +167,14 @@ std::string capability_names(const std::vector<int>& caps) {
 }
 
 std::expected<void, std::string> drop_capabilities(const KeptCapabilities& k) {
-  std::error_code ec;
-  const auto threads = std::distance(std::filesystem::directory_iterator("/proc/self/task", ec),
-                                     std::filesystem::directory_iterator());
-  if (!ec && threads > 1 + k.other_threads)
+  // Capabilities belong to each thread: every other thread must have given
+  // up its own already (a resolver) or be one that drops them itself.
+  const int holding = threads_holding_capabilities();
+  if (holding > 1 + k.other_threads)
     return std::unexpected(fmt::format(
-        "cannot drop capabilities: {} threads already run (capabilities are per thread)", threads));
+        "cannot drop capabilities: {} threads already run holding them (capabilities are per "
+        "thread)",
+        holding));
   const auto keep = kept_capabilities(k);
   auto kept = [&](int c) { return std::find(keep.begin(), keep.end(), c) != keep.end(); };
   // The bounding set first: dropping from it needs CAP_SETPCAP, which goes

@@ -1,8 +1,12 @@
 #include "user/engine/dns.h"
 
 #include <arpa/inet.h>
+#include <linux/capability.h>
 #include <netdb.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -40,6 +44,17 @@ std::vector<std::string> resolve(const std::string& name) {
   return out;
 }
 
+// The resolver thread starts while the rules load, before the daemon drops
+// its capabilities, and needs none: it gives up its own (capabilities are
+// per thread), so that drop finds it holding nothing.
+void give_up_capabilities() {
+  // The bounding set first (that needs CAP_SETPCAP, still held here).
+  for (int c = 0; c < 64; ++c) prctl(PR_CAPBSET_DROP, c, 0, 0, 0);
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3]{};
+  syscall(SYS_capset, &hdr, none);
+}
+
 }  // namespace
 
 struct DnsNames::State {
@@ -53,6 +68,7 @@ struct DnsNames::State {
   // Detached: a lookup may block for the resolver's timeout, and nothing
   // waits for it at exit.
   void run() {
+    give_up_capabilities();
     std::unique_lock lock(mu);
     for (;;) {
       std::vector<std::string> names;
