@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,6 +35,7 @@ bool machine_runs_int80() {
   static const bool runs = [] {
     const pid_t pid = fork();
     if (pid == 0) {
+      prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);  // no core file for the expected fault
       long r;
       __asm__ volatile("int $0x80" : "=a"(r) : "a"(20L) : "memory");
       _exit(r > 0 ? 0 : 1);
@@ -110,4 +112,28 @@ TEST_CASE("int $0x80 opens of /etc/shadow and connects raise the same alerts, fl
   for (const auto& j : d.all([](const Json&) { return true; }))
     reads += j.value("rule", "") == "Read sensitive file untrusted";
   CHECK(reads == 1);
+}
+
+// The 32-bit program runs on every syscall of the node: attached only
+// where 32-bit calls can be made, which startup says either way.
+TEST_CASE("the 32-bit program is attached only where this machine runs 32-bit syscalls") {
+  TempDir dir;
+  const std::string rules = dir.path + "/open.yaml";
+  std::ofstream(rules) << "- rule: an open\n  desc: d\n  condition: evt.type = open and fd.name = "
+                       << dir.path << "/x\n  output: o %fd.name\n  priority: WARNING\n";
+  Daemon d({"run", "-r", rules, "--json", "-c", "/dev/null"});
+  REQUIRE(d.ready());
+  const std::string log = d.stderr_text();
+  // The kernel's own list (names cut to 15 bytes).
+  const bool loaded =
+      run_capture("bpftool prog show 2>/dev/null").find("pg_compat_sys_e") != std::string::npos;
+  if (machine_runs_int80()) {
+    CHECK(log.find("32-bit syscalls (int 0x80") != std::string::npos);
+    CHECK(loaded);
+  } else {
+    CHECK(log.find("32-bit syscalls are not watched: IA32 emulation is refused by this machine") !=
+          std::string::npos);
+    CHECK_FALSE(loaded);
+  }
+  CHECK(d.stop() == 0);
 }

@@ -4,6 +4,8 @@
 #include <bpf/libbpf.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -56,10 +58,9 @@ bool tracepoint_exists(const bpf_program* prog) {
 
 // Whether this kernel runs 32-bit syscalls at all: IA32 emulation built in
 // (its syscall table's dispatcher is a symbol) and not turned off on the
-// command line (ia32_emulation=0). A kernel built with
-// CONFIG_IA32_EMULATION_DEFAULT_DISABLED and no ia32_emulation=1 refuses
-// them too, but says so nowhere a process can read: there the program is
-// attached and simply never sees a 32-bit call.
+// command line (ia32_emulation=0), and a child's 32-bit call not killed. (A
+// kernel built with CONFIG_IA32_EMULATION_DEFAULT_DISABLED refuses them
+// too, with a SIGSEGV the probe sees.)
 bool ia32_emulation_enabled(std::string& why) {
   std::ifstream cmdline("/proc/cmdline");
   std::string word;
@@ -73,10 +74,31 @@ bool ia32_emulation_enabled(std::string& why) {
     }
   std::ifstream syms("/proc/kallsyms");
   std::string line;
-  while (std::getline(syms, line))
-    if (line.ends_with(" ia32_sys_call") || line.ends_with(" ia32_sys_call_table")) return true;
-  why = "not built into this kernel (CONFIG_IA32_EMULATION)";
-  return false;
+  bool built_in = false;
+  while (!built_in && std::getline(syms, line))
+    built_in = line.ends_with(" ia32_sys_call") || line.ends_with(" ia32_sys_call_table");
+  if (!built_in) {
+    why = "not built into this kernel (CONFIG_IA32_EMULATION)";
+    return false;
+  }
+  // Built in is not enough: some hypervisors' guests kill any int $0x80
+  // with SIGSEGV. Then no process can make a 32-bit call, and the program
+  // on every syscall of the node would watch for nothing. A child tries
+  // one (getpid).
+  const pid_t pid = fork();
+  if (pid == 0) {
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);  // no core file for the expected fault
+    long r;
+    __asm__ volatile("int $0x80" : "=a"(r) : "a"(20L) : "memory");
+    _exit(r > 0 ? 0 : 1);
+  }
+  int status = 0;
+  if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFSIGNALED(status)) {
+    why = fmt::format("refused by this machine (a probe's int $0x80 got {})",
+                      strsignal(WTERMSIG(status)));
+    return false;
+  }
+  return true;
 }
 
 // The 32-bit per-call programs, in the order of enum pg_compat_call
