@@ -29,6 +29,15 @@ std::string run_capture(const std::string& cmd) {
   return out;
 }
 
+bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return pred();
+}
+
 TempDir::TempDir() {
   char tmpl[] = "/tmp/pg-e2e-XXXXXX";
   path = mkdtemp(tmpl);

@@ -81,4 +81,9 @@ struct TempDir {
 // The output of a shell command (stdout), for tools such as bpftool.
 std::string run_capture(const std::string& cmd);
 
+// Whether `pred` holds within `timeout`, polling every 20 ms (a long
+// default: it only matters when the test is failing anyway).
+bool eventually(const std::function<bool()>& pred,
+                std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
 }  // namespace pg::e2e

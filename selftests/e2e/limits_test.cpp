@@ -35,15 +35,6 @@ std::string big_or_rules(const std::string& dir, int n) {
          ")\n  output: o %fd.name\n  priority: WARNING\n";
 }
 
-bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 5s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
-}
-
 }  // namespace
 
 TEST_CASE("rules validate refuses a 40k-path list and a 100k-term condition, at the rule") {

@@ -68,15 +68,6 @@ auto alert_for(const std::string& rule_name) {
   return [rule_name](const Json& j) { return j.value("rule", "") == rule_name; };
 }
 
-bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 5s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
-}
-
 // A daemon with a base policy ("Marker" on DIR/marker) and its own socket.
 struct Setup {
   TempDir dir;

@@ -38,16 +38,6 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-// Wait until `pred` holds, polling.
-bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 5s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
-}
-
 // A local HTTP receiver on 127.0.0.1; optionally slow.
 struct Receiver {
   explicit Receiver(std::chrono::milliseconds delay = 0ms) {

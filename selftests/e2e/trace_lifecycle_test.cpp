@@ -31,7 +31,9 @@ TEST_CASE("SIGTERM detaches every program and exits 0") {
     CHECK(d.stop() == 0);
     CHECK(d.stderr_text().find("stopped:") != std::string::npos);
   }
-  CHECK(count_our_programs() == before);
+  // At most as many as before: a previous test's programs may still be
+  // being released (the kernel frees tail-call targets late), never ours.
+  CHECK(eventually([&] { return count_our_programs() <= before; }));
   CHECK(run_capture("ls /sys/fs/bpf/peregrine 2>/dev/null").empty());
 }
 
