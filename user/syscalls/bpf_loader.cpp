@@ -58,9 +58,9 @@ bool tracepoint_exists(const bpf_program* prog) {
 
 // Whether this kernel runs 32-bit syscalls at all: IA32 emulation built in
 // (its syscall table's dispatcher is a symbol) and not turned off on the
-// command line (ia32_emulation=0), and a child's 32-bit call not killed. (A
-// kernel built with CONFIG_IA32_EMULATION_DEFAULT_DISABLED refuses them
-// too, with a SIGSEGV the probe sees.)
+// command line (ia32_emulation=0), and a child's 32-bit call answered, not
+// killed or failed (which also covers a kernel built with
+// CONFIG_IA32_EMULATION_DEFAULT_DISABLED, whatever way it refuses).
 bool ia32_emulation_enabled(std::string& why) {
   std::ifstream cmdline("/proc/cmdline");
   std::string word;
@@ -93,9 +93,14 @@ bool ia32_emulation_enabled(std::string& why) {
     _exit(r > 0 ? 0 : 1);
   }
   int status = 0;
-  if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFSIGNALED(status)) {
+  if (pid < 0 || waitpid(pid, &status, 0) != pid) return true;  // cannot tell: attach
+  if (WIFSIGNALED(status)) {
     why = fmt::format("refused by this machine (a probe's int $0x80 got {})",
                       strsignal(WTERMSIG(status)));
+    return false;
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    why = "refused by this machine (a probe's int $0x80 getpid failed)";
     return false;
   }
   return true;
