@@ -139,7 +139,7 @@ int BPF_PROG(pg_c32_creat, struct pt_regs *regs, long ret)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(pg_c32_connect, struct pt_regs *regs, long ret)
 {
-	return pg_emit_connect(ret, (__s32)regs->bx, PG_PTR32(regs->cx), (__s32)regs->dx,
+	return pg_emit_connect(ret, (__s32)regs->bx, NULL, PG_PTR32(regs->cx), (__s32)regs->dx,
 			       PG_RF_COMPAT);
 }
 
@@ -150,5 +150,5 @@ int BPF_PROG(pg_c32_sockcall, struct pt_regs *regs, long ret)
 	__u32 a[3] = {};
 	if (bpf_probe_read_user(a, sizeof(a), PG_PTR32(regs->cx)))
 		return 0;
-	return pg_emit_connect(ret, (__s32)a[0], PG_PTR32(a[1]), (__s32)a[2], PG_RF_COMPAT);
+	return pg_emit_connect(ret, (__s32)a[0], NULL, PG_PTR32(a[1]), (__s32)a[2], PG_RF_COMPAT);
 }

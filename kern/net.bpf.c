@@ -26,7 +26,7 @@ SEC("tracepoint/syscalls/sys_exit_connect")
 int pg_exit_connect(struct trace_event_raw_sys_exit *ctx)
 {
 	struct pt_regs *regs = pg_user_regs();
-	return pg_emit_connect(ctx->ret, (int)pg_syscall_arg(regs, 0),
+	return pg_emit_connect(ctx->ret, (int)pg_syscall_arg(regs, 0), NULL,
 			       (const void *)pg_syscall_arg(regs, 1), (int)pg_syscall_arg(regs, 2), 0);
 }
 

@@ -14,6 +14,8 @@ packages=(
   golang-github-containerd-containerd-dev
   # tests and fuzzing
   doctest-dev libclang-rt-14-dev iproute2 procps openssh-client
+  # the io_uring evasion test's program (IORING_OP_OPENAT, _CONNECT)
+  liburing-dev
   # the default ruleset's noise soak: log rotation as a node runs it
   logrotate
   # container end-to-end tests: real containers, an image made from busybox

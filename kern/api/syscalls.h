@@ -137,7 +137,8 @@ X(init_module, INIT_MODULE, proc, NONE, PG_SC_RAW_FALLBACK, (PG_AK_ARG(length, 1
 X(finit_module, FINIT_MODULE, proc, ARG0, PG_SC_RAW_FALLBACK, (PG_AK_ARG(fd, 0, Int), PG_AK_ARG(flags, 2, Int))) \
 X(socketpair, SOCKETPAIR, net,   NONE, 0, (PG_AK_ARG(domain, 0, SocketDomain), PG_AK_ARG(type, 1, Int), PG_AK_ARG(proto, 2, Int))) \
 X(bind,       BIND,       net,   ARG0, 0, (PG_AK_ARG(fd, 0, Int))) \
-X(pidfd_getfd, PIDFD_GETFD, proc, RET, 0, (PG_AK_ARG(pid_fd, 0, Int), PG_AK_ARG(target_fd, 1, Int), PG_AK_ARG(flags, 2, Int)))
+X(pidfd_getfd, PIDFD_GETFD, proc, RET, 0, (PG_AK_ARG(pid_fd, 0, Int), PG_AK_ARG(target_fd, 1, Int), PG_AK_ARG(flags, 2, Int))) \
+X(io_uring_setup, IO_URING_SETUP, proc, NONE, 0, (PG_AK_ARG(entries, 0, Int)))
 /* clang-format on */
 
 /* Expands a parenthesised column (ARGS) into its contents. */

@@ -116,6 +116,18 @@ static __always_inline void pg_fill_task(struct pg_task *t, struct task_struct *
 	BPF_CORE_READ_STR_INTO(&t->pcomm, task, real_parent, group_leader, comm);
 }
 
+#define PG_PF_IO_WORKER 0x00000010
+
+/* An io_uring worker thread ("iou-wrk-N", a thread of the process that
+ * submitted the request) completes requests on the process's behalf: in
+ * an io_uring record it is named as its process (the thread group
+ * leader's comm), which is what rules on proc.name mean. */
+static __always_inline void pg_io_worker_name(char *comm, struct task_struct *task)
+{
+	if (task->flags & PG_PF_IO_WORKER)
+		__builtin_memcpy(comm, task->group_leader->comm, 16);
+}
+
 /* Lifecycle programs' counters (enum pg_lifecycle). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

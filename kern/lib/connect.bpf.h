@@ -12,10 +12,13 @@
 
 #define PG_EINPROGRESS 115
 
-/* One connect that returned `ret`: judge it, and send the record if a slot
- * survives. `rflags`: pg_rec_flags saying how the call came (PG_RF_COMPAT). */
-static __always_inline int pg_emit_connect(long ret, long fd, const void *uaddr, long addrlen,
-					   __u16 rflags)
+/* One connect of socket descriptor `fd` that returned `ret`: judge it, and
+ * send the record if a slot survives. `sockf`: the socket's file when the
+ * caller already has it (an io_uring request, whose descriptor number is
+ * not kept: `fd` is -1), else NULL to look `fd` up. `rflags`: pg_rec_flags
+ * saying how the call came (PG_RF_COMPAT, PG_RF_IO_URING). */
+static __always_inline int pg_emit_connect(long ret, long fd, struct file *sockf,
+					   const void *uaddr, long addrlen, __u16 rflags)
 {
 	if (pg_is_self())
 		return 0;
@@ -34,9 +37,13 @@ static __always_inline int pg_emit_connect(long ret, long fd, const void *uaddr,
 		bpf_probe_read_user(&nport, sizeof(nport), (const char *)uaddr + 2);
 	struct pg_filter_event fe = pg_fe_connect(family, bpf_ntohs(nport));
 	pg_filter_task(&fe, task);
+	if (rflags & PG_RF_IO_URING)
+		pg_io_worker_name(fe.comm, task);
 	if (!pg_filter(&fe, NULL, &r->verdict))
 		return 0;
 	pg_fill_task(&r->task, task);
+	if (rflags & PG_RF_IO_URING)
+		pg_io_worker_name(r->task.comm, task);
 	pg_fill_hdr(&r->hdr, PG_REC_CONNECT);
 	r->hdr.flags = rflags;
 	r->ret = ret;
@@ -49,7 +56,7 @@ static __always_inline int pg_emit_connect(long ret, long fd, const void *uaddr,
 	/* The socket's type and protocol whatever the result; its own end only
 	 * once the connection is under way (a failed one has none). */
 	struct pg_sockaddr local = {};
-	pg_read_socket(pg_fd_file(task, fd), &r->sock_type, &r->protocol, &local, NULL);
+	pg_read_socket(sockf ? sockf : pg_fd_file(task, fd), &r->sock_type, &r->protocol, &local, NULL);
 	if (ret == 0 || ret == -PG_EINPROGRESS)
 		r->local = local;
 	pg_submit(buf, off);

@@ -403,8 +403,8 @@ static __always_inline void pg_filter_task(struct pg_filter_event *e, struct tas
 }
 
 /* Judge the current event. `upath`: an open's path argument (NULL for
- * other syscalls). Fills `v` and returns whether the event goes on to
- * userspace. */
+ * other syscalls, and for an open with none to read). Fills `v` and
+ * returns whether the event goes on to userspace. */
 static __always_inline bool pg_filter(struct pg_filter_event *e, const char *upath,
 				      struct pg_verdict *v)
 {
@@ -434,7 +434,9 @@ static __always_inline bool pg_filter(struct pg_filter_event *e, const char *upa
 		__builtin_memset(&v->slots, 0xff, sizeof(v->slots));
 		return true;
 	}
-	long len = -2; /* no path argument */
+	/* -2: no path argument (connect, the numeric syscalls); -1: none to
+	 * read, which leaves an open's file to name it (io_uring). */
+	long len = pg_fkind_is_open(e->kind) ? -1 : -2;
 	if (upath)
 		len = pg_path_len_from_read(
 			bpf_probe_read_user_str(keys->fwd.path, PG_PATH_KEY_MAX, upath));

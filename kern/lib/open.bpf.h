@@ -61,6 +61,8 @@ static __noinline int pg_open_finish(const char *upath, __u16 rflags)
 	struct pg_open_rec *r = (struct pg_open_rec *)buf;
 	const long ret = r->ret;
 	pg_fill_task(&r->task, task);
+	if (rflags & PG_RF_IO_URING)
+		pg_io_worker_name(r->task.comm, task);
 	pg_fill_hdr(&r->hdr, PG_REC_OPEN);
 	r->hdr.flags = rflags;
 
@@ -83,7 +85,9 @@ static __noinline int pg_open_finish(const char *upath, __u16 rflags)
 }
 
 /* One open that returned `ret`: judge it, and send the record if a slot
- * survives. `rflags`: pg_rec_flags saying how the call came (PG_RF_COMPAT). */
+ * survives. `upath`: the path argument in user memory, NULL when there is
+ * none to read (an io_uring open: the file alone names it). `rflags`:
+ * pg_rec_flags saying how the call came (PG_RF_COMPAT, PG_RF_IO_URING). */
 static __always_inline int pg_emit_open(long ret, __u16 kind, long dirfd, const char *upath,
 					__u64 flags, __u32 mode, __u16 rflags)
 {
@@ -101,6 +105,8 @@ static __always_inline int pg_emit_open(long ret, __u16 kind, long dirfd, const 
 	r->pad[0] = r->pad[1] = r->pad[2] = 0;
 	struct pg_filter_event fe = pg_fe_open(kind, ret, flags, (__s32)dirfd);
 	pg_filter_task(&fe, bpf_get_current_task_btf());
+	if (rflags & PG_RF_IO_URING)
+		pg_io_worker_name(fe.comm, bpf_get_current_task_btf());
 	if (!pg_filter(&fe, upath, &r->verdict))
 		return 0;
 	return pg_open_finish(upath, rflags);

@@ -3,7 +3,10 @@
 // thing against Falco's stable "Read sensitive file untrusted", with one
 // daemon for all of them; the rule must fire once per real open of
 // /etc/shadow and name it, and never for the benign neighbours.
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -171,5 +174,77 @@ TEST_CASE(
     for (const auto& a : got) CHECK(field(a, "fd.name") == "/etc/shadow");
   }
   CHECK(d.all(is_rule).size() == 2);
+  d.stop();
+}
+
+TEST_CASE(
+    "io_uring: an OPENAT of /etc/shadow, inline or on an io-wq worker, raises Read sensitive "
+    "file untrusted naming it; an io_uring CONNECT and the ring's creation are events" *
+    PG_NEEDS_FALCO_FILES) {
+  TempDir dir;
+  const std::string uring = build_prog("uring", dir.path, "-luring");
+  // A listener for the connects (a full backlog is not reached: no accept
+  // needed), and rules that say what only the io_uring path can show.
+  const int lsock = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(lsock >= 0);
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t slen = sizeof(sin);
+  REQUIRE(bind(lsock, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) == 0);
+  REQUIRE(listen(lsock, 16) == 0);
+  REQUIRE(getsockname(lsock, reinterpret_cast<sockaddr*>(&sin), &slen) == 0);
+  const std::string port = std::to_string(ntohs(sin.sin_port));
+  const std::string rules = dir.path + "/uring.yaml";
+  std::ofstream(rules) << "- rule: Connect through io_uring\n"
+                          "  desc: test\n"
+                          "  condition: evt.type = connect and evt.is_io_uring = true and "
+                          "fd.sport = " << port << "\n"
+                          "  output: io_uring connect to %fd.name by %proc.name\n"
+                          "  priority: WARNING\n"
+                          "- rule: Ring created\n"
+                          "  desc: test\n"
+                          "  condition: evt.type = io_uring_setup and proc.name = uring\n"
+                          "  output: ring of %evt.arg.entries entries by %proc.name\n"
+                          "  priority: NOTICE\n";
+
+  Daemon d({"run", "-r", kFalcoRules, "-r", rules, "--json", "-c", "/dev/null"});
+  REQUIRE(d.ready());
+
+  // A benign neighbour: the same program reading a file no rule watches.
+  CHECK(sh(uring + " open /etc/hostname > /dev/null") == 0);
+  CHECK(sh(uring + " open /etc/shadow > /dev/null") == 0);
+  CHECK(sh(uring + " open /etc/shadow async > /dev/null") == 0);
+  // (proc.cmdline names the program without its directory, as Falco's)
+  for (const std::string cmdline : {"uring open /etc/shadow", "uring open /etc/shadow async"}) {
+    auto got = settle(d, cmdline, 1, 5s);
+    CHECK_MESSAGE(got.size() == 1, cmdline);
+    for (const auto& a : got) {
+      CHECK(field(a, "fd.name") == "/etc/shadow");
+      CHECK(a["output_fields"]["evt.type"] == "openat");
+      // the worker thread (iou-wrk-N) is named as its process
+      CHECK(field(a, "proc.name") == "uring");
+    }
+  }
+
+  // Connects to the listener: through io_uring (the rule fires, the
+  // address read from the request) and by the syscall (it does not).
+  CHECK(sh(uring + " connect 127.0.0.1 " + port + " > /dev/null") == 0);
+  CHECK(sh("bash -c 'exec 3<>/dev/tcp/127.0.0.1/" + port + "'") == 0);
+  auto connect_rule = [](const Json& j) { return j.value("rule", "") == "Connect through io_uring"; };
+  auto connected = d.wait_for(connect_rule);
+  REQUIRE(connected);
+  CHECK(field(*connected, "proc.name") == "uring");
+  CHECK((*connected)["output"].get<std::string>().find("->127.0.0.1:" + port) != std::string::npos);
+
+  // Every ring the program made (four runs) was an event.
+  CHECK(eventually([&] {
+    return d.all([](const Json& j) { return j.value("rule", "") == "Ring created"; }).size() == 4;
+  }));
+  std::this_thread::sleep_for(300ms);
+  CHECK(d.all(connect_rule).size() == 1);
+  for (const auto& j : d.all(is_rule)) CHECK(field(j, "fd.name") == "/etc/shadow");
+  CHECK(d.all(is_rule).size() == 2);
+  close(lsock);
   d.stop();
 }

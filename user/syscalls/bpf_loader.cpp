@@ -1,6 +1,7 @@
 #include "user/syscalls/bpf_loader.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -111,6 +112,40 @@ bool ia32_emulation_enabled(std::string& why) {
 std::array<bpf_program*, 6> compat_calls(pg_bpf* s) {
   return {s->progs.pg_c32_open,  s->progs.pg_c32_openat,  s->progs.pg_c32_openat2,
           s->progs.pg_c32_creat, s->progs.pg_c32_connect, s->progs.pg_c32_sockcall};
+}
+
+// The io_uring per-operation programs, in the order of enum pg_uring_op
+// (kern/uring.bpf.c), with the syscall and filter kind each stands for.
+struct UringOp {
+  bpf_program* prog;
+  const char* syscall;
+  uint32_t fkind;
+};
+std::array<UringOp, 3> uring_ops(pg_bpf* s) {
+  return {{{s->progs.pg_ur_openat, "openat", PG_FK_OPENAT},
+           {s->progs.pg_ur_openat2, "openat2", PG_FK_OPENAT2},
+           {s->progs.pg_ur_connect, "connect", PG_FK_CONNECT}}};
+}
+
+// Whether this kernel's io_uring_complete tracepoint passes (ctx, req, cqe),
+// the form kern/uring.bpf.c reads (Linux 6.17 and later; earlier kernels
+// pass the result as numbers and have no cqe). Read from the kernel's BTF.
+bool uring_complete_usable(std::string& why) {
+  btf* vmlinux = btf__load_vmlinux_btf();
+  if (!vmlinux) {
+    why = "the kernel's BTF cannot be read";
+    return false;
+  }
+  const int id = btf__find_by_name_kind(vmlinux, "btf_trace_io_uring_complete", BTF_KIND_TYPEDEF);
+  const btf_type* t = id > 0 ? btf__type_by_id(vmlinux, btf__resolve_type(vmlinux, id)) : nullptr;
+  if (t && btf_is_ptr(t)) t = btf__type_by_id(vmlinux, t->type);
+  // The prototype's first parameter is the tracepoint's private data.
+  const bool ok = t && btf_is_func_proto(t) && btf_vlen(t) == 4;
+  btf__free(vmlinux);
+  if (!ok)
+    why = t ? "its io_uring_complete tracepoint predates Linux 6.17's (ctx, req, cqe) form"
+            : "it has no io_uring_complete tracepoint (io_uring built out)";
+  return ok;
 }
 
 }  // namespace
@@ -277,6 +312,20 @@ std::expected<std::unique_ptr<BpfSession>, std::string> BpfSession::load(const L
         "connect are watched on the raw sys_exit tracepoint");
   else if (compat_want)
     spdlog::info("32-bit syscalls are not watched: IA32 emulation is {}", ia32_why);
+  // io_uring opens and connects (kern/uring.bpf.c): one program on the
+  // io_uring_complete tracepoint, which costs only requests of a ring.
+  uint32_t uring_want = 0;
+  for (const auto& op : uring_ops(s->skel_))
+    if (std::find(opts.syscalls.begin(), opts.syscalls.end(), op.syscall) != opts.syscalls.end())
+      uring_want |= 1u << op.fkind;
+  std::string uring_why;
+  const bool uring = uring_want != 0 && uring_complete_usable(uring_why);
+  s->skel_->rodata->pg_uring_want = uring ? uring_want : 0;
+  bpf_program__set_autoload(s->skel_->progs.pg_uring_complete, uring);
+  for (const auto& op : uring_ops(s->skel_))
+    bpf_program__set_autoload(op.prog, uring && (uring_want >> op.fkind & 1));
+  if (uring_want && !uring)
+    spdlog::warn("io_uring opens and connects are not watched: this kernel {}", uring_why);
   if (!s->uncaptured_.empty())
     spdlog::warn(
         "this kernel has no tracepoint for {} (built without them): calls to them are not "
@@ -321,6 +370,22 @@ std::expected<void, std::string> BpfSession::attach() {
     if (!link)
       return std::unexpected(fmt::format(
           "attaching the 32-bit syscall program (raw sys_exit) failed: {}", errno_text(errno)));
+    links_.push_back(link);
+  }
+  if (bpf_program__autoload(skel_->progs.pg_uring_complete)) {
+    const int ops = bpf_map__fd(skel_->maps.pg_uring_ops);
+    uint32_t i = 0;
+    for (const auto& op : uring_ops(skel_)) {
+      const int fd = bpf_program__fd(op.prog);
+      if (bpf_program__autoload(op.prog) && bpf_map_update_elem(ops, &i, &fd, BPF_ANY) != 0)
+        return std::unexpected(
+            fmt::format("filling the io_uring operation table failed: {}", errno_text(errno)));
+      ++i;
+    }
+    bpf_link* link = bpf_program__attach(skel_->progs.pg_uring_complete);
+    if (!link)
+      return std::unexpected(fmt::format(
+          "attaching the io_uring program (io_uring_complete) failed: {}", errno_text(errno)));
     links_.push_back(link);
   }
   if (!raw_names_.empty()) {
@@ -374,7 +439,13 @@ std::expected<std::vector<std::string>, std::string> BpfSession::attach_more(
   }
   for (const auto& h : all_hooks())
     bpf_program__set_autoload(h.prog(x), std::find(fresh.begin(), fresh.end(), &h) != fresh.end());
+  // The programs on shared hooks (raw sys_exit, 32-bit, io_uring) stay
+  // with the first object.
   bpf_program__set_autoload(x->progs.pg_raw_sys_exit, false);
+  bpf_program__set_autoload(x->progs.pg_compat_sys_exit, false);
+  for (bpf_program* p : compat_calls(x)) bpf_program__set_autoload(p, false);
+  bpf_program__set_autoload(x->progs.pg_uring_complete, false);
+  for (const auto& op : uring_ops(x)) bpf_program__set_autoload(op.prog, false);
   if (int err = pg_bpf__load(x))
     return fail(fmt::format("loading the programs for {} failed: {}", fresh.front()->name,
                             errno_text(err)));

@@ -149,6 +149,11 @@ inline constexpr const char* kAdversarial = R"(
   condition: evt.type = connect and fd.type = unix and proc.pname != ""
   output: x %fd.name
   priority: WARNING
+- rule: io_uring reads
+  desc: an open with no argument, named by its file alone (nameraw empty), or not through io_uring
+  condition: open_read and (evt.is_io_uring = true and fd.name startswith /etc or not evt.is_io_uring = true and fd.nameraw startswith /root)
+  output: x %fd.name
+  priority: WARNING
 )";
 
 }  // namespace pg::test

@@ -1,0 +1,65 @@
+/* Reads or connects through io_uring, with no open, read or connect
+ * syscall: the way io_uring-based malware works.
+ *
+ *   uring open PATH [async]   IORING_OP_OPENAT + IORING_OP_READ of PATH;
+ *                             "async" sets IOSQE_ASYNC, so the open runs on
+ *                             an io-wq worker thread instead of inline
+ *   uring connect IP PORT     IORING_OP_CONNECT of a TCP socket
+ *
+ * Prints "res=N" per operation (the CQE result); exits 0 when every
+ * operation succeeded. */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int run_one(struct io_uring *ring)
+{
+	struct io_uring_cqe *cqe;
+	if (io_uring_submit(ring) != 1 || io_uring_wait_cqe(ring, &cqe) != 0)
+		return -1000;
+	const int res = cqe->res;
+	io_uring_cqe_seen(ring, cqe);
+	printf("res=%d\n", res);
+	return res;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 3) {
+		fprintf(stderr, "usage: uring open PATH [async] | uring connect IP PORT\n");
+		return 2;
+	}
+	struct io_uring ring;
+	if (io_uring_queue_init(4, &ring, 0) != 0) {
+		perror("io_uring_queue_init");
+		return 2;
+	}
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+	if (strcmp(argv[1], "open") == 0) {
+		io_uring_prep_openat(sqe, AT_FDCWD, argv[2], O_RDONLY, 0);
+		if (argc > 3 && strcmp(argv[3], "async") == 0)
+			sqe->flags |= IOSQE_ASYNC;
+		const int fd = run_one(&ring);
+		if (fd < 0)
+			return 1;
+		static char buf[4096];
+		sqe = io_uring_get_sqe(&ring);
+		io_uring_prep_read(sqe, fd, buf, sizeof(buf), 0);
+		return run_one(&ring) < 0;
+	}
+	if (strcmp(argv[1], "connect") == 0 && argc > 3) {
+		const int s = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(atoi(argv[3]))};
+		inet_pton(AF_INET, argv[2], &sin.sin_addr);
+		io_uring_prep_connect(sqe, s, (struct sockaddr *)&sin, sizeof(sin));
+		return run_one(&ring) < 0;
+	}
+	fprintf(stderr, "unknown operation %s\n", argv[1]);
+	return 2;
+}
