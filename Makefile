@@ -189,7 +189,7 @@ $(BUILD)/e2e-tests: $(call obj,$(UNIT_MAIN) $(E2E_SRCS)) $(LIBUSER) $(LIBPOLICY)
 	$(CXX) $(CXXFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/bench-loop: scripts/bench/loop.cpp
-	$(CXX) -O2 -o $@ $<
+	$(CXX) -O2 -o $@ $< -luring
 
 $(BUILD)/bench-audit-load: scripts/bench/audit_load.cpp user/output/httplib_config.h
 	$(CXX) $(CPPFLAGS) -std=c++23 -O2 -o $@ $< -lcpp-httplib -lssl -lcrypto -lpthread

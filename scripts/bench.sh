@@ -267,6 +267,24 @@ if [ -r "$INCUBATING" ] && [ -r "$SANDBOX" ]; then
   daemon_rules=(-r "$STABLE")
 fi
 
+# io_uring (kern/uring.bpf.c): the same non-matching open made as an
+# IORING_OP_OPENAT request, with the stable rules; the program on
+# io_uring_complete per request (bpf_stats, the open program it tail-calls
+# included), and the loop's ratio against no daemon.
+if [ -r "$STABLE" ]; then
+  daemon_rules=(-r "$STABLE")
+  filter_bench "io_uring open+close non-matching, stable rules" 1 "$LOOP" uring-openclose "$OPEN_N" "$tmp/target"
+  stats_was=$(sysctl -n kernel.bpf_stats_enabled)
+  start_daemon cost
+  sysctl -qw kernel.bpf_stats_enabled=1
+  "$LOOP" uring-openclose "$OPEN_N" "$tmp/target" >/dev/null
+  ns=$(prog_ns pg_uring_complete)
+  sysctl -qw kernel.bpf_stats_enabled="$stats_was"
+  stop_tracer
+  results+=("$(printf '%-44s pg_uring_complete %s ns/call over %s requests' \
+    "io_uring open non-matching, stable rules" "${ns% *}" "${ns#* }")")
+fi
+
 mixed_project
 filter_bench "make -j2 + find /usr, stable rules" 1 mixed_run
 # The same mixed workload once more with the filter on and once with it off:

@@ -1,7 +1,10 @@
 // Tight syscall loops for `make bench`: prints nanoseconds per iteration.
 //   bench-loop getppid N      N getppid() calls
 //   bench-loop openclose N F  N open(F)+close pairs
+//   bench-loop uring-openclose N F  N IORING_OP_OPENAT(F) requests, each
+//                             waited for, then close()
 #include <fcntl.h>
+#include <liburing.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,7 +21,7 @@ static double now_ns() {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: bench-loop getppid N | openclose N FILE\n");
+    std::fprintf(stderr, "usage: bench-loop getppid N | openclose N FILE | uring-openclose N FILE\n");
     return 2;
   }
   const long n = std::atol(argv[2]);
@@ -29,6 +32,21 @@ int main(int argc, char** argv) {
     for (long i = 0; i < n; ++i) {
       int fd = open(argv[3], O_RDONLY);
       if (fd >= 0) close(fd);
+    }
+  } else if (std::strcmp(argv[1], "uring-openclose") == 0 && argc >= 4) {
+    io_uring ring{};
+    if (io_uring_queue_init(8, &ring, 0) != 0) {
+      std::fprintf(stderr, "io_uring_queue_init failed\n");
+      return 1;
+    }
+    t0 = now_ns();
+    for (long i = 0; i < n; ++i) {
+      io_uring_sqe* sqe = io_uring_get_sqe(&ring);
+      io_uring_prep_openat(sqe, AT_FDCWD, argv[3], O_RDONLY, 0);
+      io_uring_cqe* cqe = nullptr;
+      if (io_uring_submit_and_wait(&ring, 1) != 1 || io_uring_wait_cqe(&ring, &cqe) != 0) return 1;
+      if (cqe->res >= 0) close(cqe->res);
+      io_uring_cqe_seen(&ring, cqe);
     }
   } else {
     std::fprintf(stderr, "unknown workload %s\n", argv[1]);
