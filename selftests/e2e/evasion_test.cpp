@@ -179,7 +179,8 @@ TEST_CASE(
 
 TEST_CASE(
     "io_uring: an OPENAT of /etc/shadow, inline or on an io-wq worker, raises Read sensitive "
-    "file untrusted naming it; an io_uring CONNECT and the ring's creation are events" *
+    "file untrusted naming it; a truncating OPENAT clears a log; an io_uring CONNECT and the "
+    "ring's creation are events" *
     PG_NEEDS_FALCO_FILES) {
   TempDir dir;
   const std::string uring = build_prog("uring", dir.path, "-luring");
@@ -208,6 +209,14 @@ TEST_CASE(
                           "  output: ring of %evt.arg.entries entries by %proc.name\n"
                           "  priority: NOTICE\n";
 
+  // (made before the daemon starts: creating it truncates it)
+  const std::string log = "/var/log/pg-e2e-uring-" + std::to_string(getpid()) + ".log";
+  std::ofstream(log) << "evidence\n";
+  struct Remove {
+    std::string path;
+    ~Remove() { std::filesystem::remove(path); }
+  } remove_log{log};
+
   Daemon d({"run", "-r", kFalcoRules, "-r", rules, "--json", "-c", "/dev/null"});
   REQUIRE(d.ready());
 
@@ -227,6 +236,17 @@ TEST_CASE(
     }
   }
 
+  // A write rule: truncating a log through io_uring is clearing it (an
+  // O_TRUNC open always runs on a worker); appending to it is not.
+  CHECK(sh(uring + " append " + log + " > /dev/null") == 0);
+  CHECK(sh(uring + " truncate " + log + " > /dev/null") == 0);
+  auto cleared = [&](const Json& j) {
+    return j.value("rule", "") == "Clear Log Activities" && field(j, "fd.name") == log;
+  };
+  auto truncated = d.wait_for(cleared);
+  REQUIRE(truncated);
+  CHECK(field(*truncated, "proc.cmdline") == "uring truncate " + log);
+
   // Connects to the listener: through io_uring (the rule fires, the
   // address read from the request) and by the syscall (it does not).
   CHECK(sh(uring + " connect 127.0.0.1 " + port + " > /dev/null") == 0);
@@ -237,12 +257,13 @@ TEST_CASE(
   CHECK(field(*connected, "proc.name") == "uring");
   CHECK((*connected)["output"].get<std::string>().find("->127.0.0.1:" + port) != std::string::npos);
 
-  // Every ring the program made (four runs) was an event.
+  // Every ring the program made (six runs) was an event.
   CHECK(eventually([&] {
-    return d.all([](const Json& j) { return j.value("rule", "") == "Ring created"; }).size() == 4;
+    return d.all([](const Json& j) { return j.value("rule", "") == "Ring created"; }).size() == 6;
   }));
   std::this_thread::sleep_for(300ms);
   CHECK(d.all(connect_rule).size() == 1);
+  CHECK(d.all(cleared).size() == 1);
   for (const auto& j : d.all(is_rule)) CHECK(field(j, "fd.name") == "/etc/shadow");
   CHECK(d.all(is_rule).size() == 2);
   close(lsock);

@@ -4,6 +4,10 @@
  *   uring open PATH [async]   IORING_OP_OPENAT + IORING_OP_READ of PATH;
  *                             "async" sets IOSQE_ASYNC, so the open runs on
  *                             an io-wq worker thread instead of inline
+ *   uring truncate PATH       IORING_OP_OPENAT of PATH for writing with
+ *                             O_TRUNC (which the kernel always runs on an
+ *                             io-wq worker)
+ *   uring append PATH         the same with O_APPEND instead
  *   uring connect IP PORT     IORING_OP_CONNECT of a TCP socket
  *
  * Prints "res=N" per operation (the CQE result); exits 0 when every
@@ -32,7 +36,8 @@ static int run_one(struct io_uring *ring)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: uring open PATH [async] | uring connect IP PORT\n");
+		fprintf(stderr, "usage: uring open PATH [async] | uring truncate|append PATH | "
+				"uring connect IP PORT\n");
 		return 2;
 	}
 	struct io_uring ring;
@@ -51,6 +56,11 @@ int main(int argc, char **argv)
 		static char buf[4096];
 		sqe = io_uring_get_sqe(&ring);
 		io_uring_prep_read(sqe, fd, buf, sizeof(buf), 0);
+		return run_one(&ring) < 0;
+	}
+	if (strcmp(argv[1], "truncate") == 0 || strcmp(argv[1], "append") == 0) {
+		const int how = strcmp(argv[1], "truncate") == 0 ? O_TRUNC : O_APPEND;
+		io_uring_prep_openat(sqe, AT_FDCWD, argv[2], O_WRONLY | how, 0);
 		return run_one(&ring) < 0;
 	}
 	if (strcmp(argv[1], "connect") == 0 && argc > 3) {
