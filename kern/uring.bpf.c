@@ -1,11 +1,17 @@
-/* io_uring: opens and connects a program makes without an open or connect
- * syscall (IORING_OP_OPENAT, _OPENAT2, _CONNECT).
+/* io_uring: opens, connects and path operations a program makes without
+ * the syscalls (IORING_OP_OPENAT, _OPENAT2, _CONNECT, _RENAMEAT, _UNLINKAT,
+ * _MKDIRAT, _SYMLINKAT, _LINKAT).
  *
- *   tp_btf/io_uring_complete (runs once per completed request of any ring):
+ *   tp_btf/io_uring_submit_req (once per request, after the kernel has
+ *   copied its arguments; attached only when a path operation is wanted):
+ *     a wanted path operation? keep its names (the kernel's copies, not the
+ *     caller's buffers) and numbers by request in pg_uring_names
+ *   tp_btf/io_uring_complete (once per completed request of any ring):
  *     the request's opcode one of the wanted ones? tail call its program:
  *       OPENAT, OPENAT2 → the open record (named by the opened file, like
  *       the syscalls); CONNECT → the connect record (the socket is the
- *       request's own file); each flagged PG_RF_IO_URING (evt.is_io_uring)
+ *       request's own file); a path operation → the path-operation record
+ *       from the kept names; each flagged PG_RF_IO_URING (evt.is_io_uring)
  *
  * Why completion: by then the kernel has done the work, so the result is
  * known and a successful open's file is in the descriptor table, which is
@@ -28,6 +34,7 @@
 #include "lib/common.bpf.h"
 #include "lib/connect.bpf.h"
 #include "lib/open.bpf.h"
+#include "lib/pathop.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -35,21 +42,30 @@ char LICENSE[] SEC("license") = "GPL";
 #define PG_IORING_OP_CONNECT 16
 #define PG_IORING_OP_OPENAT 18
 #define PG_IORING_OP_OPENAT2 28
-
-/* Which calls loaded rules (or `trace`) ask for: bit N is filter kind N
- * (PG_FK_OPENAT, PG_FK_OPENAT2, PG_FK_CONNECT). Set by userspace before
- * load. */
-const volatile __u32 pg_uring_want = 0;
-
-#define PG_UR_WANT(fk) (pg_uring_want & (1u << (fk)))
+#define PG_IORING_OP_RENAMEAT 35
+#define PG_IORING_OP_UNLINKAT 36
+#define PG_IORING_OP_MKDIRAT 37
+#define PG_IORING_OP_SYMLINKAT 38
+#define PG_IORING_OP_LINKAT 39
 
 /* The per-operation programs, by enum pg_uring_op; userspace fills it. */
 enum pg_uring_op {
 	PG_UR_OPENAT = 0,
 	PG_UR_OPENAT2 = 1,
 	PG_UR_CONNECT = 2,
+	PG_UR_RENAMEAT = 3,
+	PG_UR_UNLINKAT = 4,
+	PG_UR_MKDIRAT = 5,
+	PG_UR_SYMLINKAT = 6,
+	PG_UR_LINKAT = 7,
 	PG_UR__COUNT,
 };
+
+/* Which operations loaded rules (or `trace`) ask for: bit N is enum
+ * pg_uring_op N. Set by userspace before load. */
+const volatile __u32 pg_uring_want = 0;
+
+#define PG_UR_WANT(op) (pg_uring_want & (1u << (op)))
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
@@ -58,24 +74,129 @@ struct {
 	__type(value, __u32);
 } pg_uring_ops SEC(".maps");
 
+/* A path operation's arguments, kept from submission to completion. */
+#define PG_UR_NAME_MAX 256
+struct pg_uring_names {
+	__s32 dirfd1;
+	__s32 dirfd2;
+	__u32 flags;
+	__u32 mode;
+	char path1[PG_UR_NAME_MAX];
+	char path2[PG_UR_NAME_MAX]; /* empty: one path */
+};
+
+/* By request (the struct io_kiocb's address): an entry lives from the
+ * request's submission to its completion. LRU: a request that never
+ * completes (its ring torn down) ages out. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct pg_uring_names);
+} pg_uring_names SEC(".maps");
+
+/* A zeroed value to insert before filling it in place (it is too large
+ * for the stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pg_uring_names);
+} pg_uring_blank SEC(".maps");
+
+/* Which path operation an opcode is, or -1. */
+static __always_inline int pg_uring_pathop(__u8 opcode)
+{
+	switch (opcode) {
+	case PG_IORING_OP_RENAMEAT:
+		return PG_UR_RENAMEAT;
+	case PG_IORING_OP_UNLINKAT:
+		return PG_UR_UNLINKAT;
+	case PG_IORING_OP_MKDIRAT:
+		return PG_UR_MKDIRAT;
+	case PG_IORING_OP_SYMLINKAT:
+		return PG_UR_SYMLINKAT;
+	case PG_IORING_OP_LINKAT:
+		return PG_UR_LINKAT;
+	}
+	return -1;
+}
+
+SEC("tp_btf/io_uring_submit_req")
+int BPF_PROG(pg_uring_submit, struct io_kiocb *req)
+{
+	const int op = pg_uring_pathop(req->opcode);
+	if (op < 0 || !PG_UR_WANT(op))
+		return 0;
+	__u32 zero = 0;
+	const struct pg_uring_names *blank = bpf_map_lookup_elem(&pg_uring_blank, &zero);
+	__u64 key = (__u64)req;
+	if (!blank || bpf_map_update_elem(&pg_uring_names, &key, blank, BPF_ANY))
+		return 0;
+	struct pg_uring_names *n = bpf_map_lookup_elem(&pg_uring_names, &key);
+	if (!n)
+		return 0;
+	/* The command overlays the request's start (io_kiocb_to_cmd); the
+	 * names are struct filename, the kernel's copies made at prep. */
+	const struct filename *f1 = NULL, *f2 = NULL;
+	if (op == PG_UR_RENAMEAT) {
+		const struct io_rename *c = (const void *)req;
+		n->dirfd1 = BPF_CORE_READ(c, old_dfd);
+		n->dirfd2 = BPF_CORE_READ(c, new_dfd);
+		n->flags = BPF_CORE_READ(c, flags);
+		f1 = BPF_CORE_READ(c, oldpath);
+		f2 = BPF_CORE_READ(c, newpath);
+	} else if (op == PG_UR_UNLINKAT) {
+		const struct io_unlink *c = (const void *)req;
+		n->dirfd1 = BPF_CORE_READ(c, dfd);
+		n->flags = BPF_CORE_READ(c, flags);
+		f1 = BPF_CORE_READ(c, filename);
+	} else if (op == PG_UR_MKDIRAT) {
+		const struct io_mkdir *c = (const void *)req;
+		n->dirfd1 = BPF_CORE_READ(c, dfd);
+		n->mode = BPF_CORE_READ(c, mode);
+		f1 = BPF_CORE_READ(c, filename);
+	} else {
+		/* symlinkat (oldpath is the target, a string, not a file) and
+		 * linkat */
+		const struct io_link *c = (const void *)req;
+		n->dirfd1 = op == PG_UR_SYMLINKAT ? PG_AT_FDCWD : BPF_CORE_READ(c, old_dfd);
+		n->dirfd2 = BPF_CORE_READ(c, new_dfd);
+		n->flags = BPF_CORE_READ(c, flags);
+		f1 = BPF_CORE_READ(c, oldpath);
+		f2 = BPF_CORE_READ(c, newpath);
+	}
+	if (f1)
+		bpf_probe_read_kernel_str(n->path1, sizeof(n->path1), BPF_CORE_READ(f1, name));
+	if (f2)
+		bpf_probe_read_kernel_str(n->path2, sizeof(n->path2), BPF_CORE_READ(f2, name));
+	return 0;
+}
+
 SEC("tp_btf/io_uring_complete")
 int BPF_PROG(pg_uring_complete, struct io_ring_ctx *ring, void *req, struct io_uring_cqe *cqe)
 {
 	if (!req)
 		return 0;
-	switch (BPF_CORE_READ((struct io_kiocb *)req, opcode)) {
+	const __u8 opcode = BPF_CORE_READ((struct io_kiocb *)req, opcode);
+	switch (opcode) {
 	case PG_IORING_OP_OPENAT:
-		if (PG_UR_WANT(PG_FK_OPENAT))
+		if (PG_UR_WANT(PG_UR_OPENAT))
 			bpf_tail_call(ctx, &pg_uring_ops, PG_UR_OPENAT);
 		break;
 	case PG_IORING_OP_OPENAT2:
-		if (PG_UR_WANT(PG_FK_OPENAT2))
+		if (PG_UR_WANT(PG_UR_OPENAT2))
 			bpf_tail_call(ctx, &pg_uring_ops, PG_UR_OPENAT2);
 		break;
 	case PG_IORING_OP_CONNECT:
-		if (PG_UR_WANT(PG_FK_CONNECT))
+		if (PG_UR_WANT(PG_UR_CONNECT))
 			bpf_tail_call(ctx, &pg_uring_ops, PG_UR_CONNECT);
 		break;
+	default: {
+		const int op = pg_uring_pathop(opcode);
+		if (op >= 0 && PG_UR_WANT(op))
+			bpf_tail_call(ctx, &pg_uring_ops, op);
+	}
 	}
 	return 0;
 }
@@ -111,4 +232,53 @@ int BPF_PROG(pg_ur_connect, struct io_ring_ctx *ring, void *req, struct io_uring
 	const struct io_connect *c = (const struct io_connect *)req;
 	return pg_emit_connect(cqe->res, -1, BPF_CORE_READ(c, file), BPF_CORE_READ(c, addr),
 			       BPF_CORE_READ(c, addr_len), PG_RF_IO_URING);
+}
+
+/* A path operation's record, from what pg_uring_submit kept. */
+static __always_inline int pg_uring_emit_pathop(void *req, long res, __u16 kind, bool two)
+{
+	__u64 key = (__u64)req;
+	struct pg_uring_names *n = bpf_map_lookup_elem(&pg_uring_names, &key);
+	if (!n)
+		return 0;
+	struct pg_pathop_args a = {.path1 = n->path1,
+				   .path2 = two ? n->path2 : NULL,
+				   .dirfd1 = n->dirfd1,
+				   .dirfd2 = two ? n->dirfd2 : PG_AT_FDCWD,
+				   .flags = n->flags,
+				   .mode = n->mode,
+				   .kernel = true};
+	pg_emit_pathop(res, kind, &a, PG_RF_IO_URING);
+	bpf_map_delete_elem(&pg_uring_names, &key);
+	return 0;
+}
+
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(pg_ur_renameat, struct io_ring_ctx *ring, void *req, struct io_uring_cqe *cqe)
+{
+	return pg_uring_emit_pathop(req, cqe->res, PG_PO_RENAMEAT2, true);
+}
+
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(pg_ur_unlinkat, struct io_ring_ctx *ring, void *req, struct io_uring_cqe *cqe)
+{
+	return pg_uring_emit_pathop(req, cqe->res, PG_PO_UNLINKAT, false);
+}
+
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(pg_ur_mkdirat, struct io_ring_ctx *ring, void *req, struct io_uring_cqe *cqe)
+{
+	return pg_uring_emit_pathop(req, cqe->res, PG_PO_MKDIRAT, false);
+}
+
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(pg_ur_symlinkat, struct io_ring_ctx *ring, void *req, struct io_uring_cqe *cqe)
+{
+	return pg_uring_emit_pathop(req, cqe->res, PG_PO_SYMLINKAT, true);
+}
+
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(pg_ur_linkat, struct io_ring_ctx *ring, void *req, struct io_uring_cqe *cqe)
+{
+	return pg_uring_emit_pathop(req, cqe->res, PG_PO_LINKAT, true);
 }

@@ -402,11 +402,12 @@ static __always_inline void pg_filter_task(struct pg_filter_event *e, struct tas
 	__builtin_memcpy(e->pcomm, leader->comm, sizeof(e->pcomm));
 }
 
-/* Judge the current event. `upath`: an open's path argument (NULL for
- * other syscalls, and for an open with none to read). Fills `v` and
- * returns whether the event goes on to userspace. */
-static __always_inline bool pg_filter(struct pg_filter_event *e, const char *upath,
-				      struct pg_verdict *v)
+/* Judge the current event. `upath`: its path argument (NULL for syscalls
+ * with none, and for an open with none to read), in user memory, or in
+ * kernel memory when `kernel`. Fills `v` and returns whether the event goes
+ * on to userspace. */
+static __always_inline bool pg_filter_path(struct pg_filter_event *e, const char *upath,
+					   bool kernel, struct pg_verdict *v)
 {
 	__u32 zero = 0;
 	__u32 kind = e->kind;
@@ -439,13 +440,21 @@ static __always_inline bool pg_filter(struct pg_filter_event *e, const char *upa
 	long len = pg_fkind_is_open(e->kind) ? -1 : -2;
 	if (upath)
 		len = pg_path_len_from_read(
-			bpf_probe_read_user_str(keys->fwd.path, PG_PATH_KEY_MAX, upath));
+			kernel ? bpf_probe_read_kernel_str(keys->fwd.path, PG_PATH_KEY_MAX, upath)
+			       : bpf_probe_read_user_str(keys->fwd.path, PG_PATH_KEY_MAX, upath));
 	if (!pg_filter_eval(NULL, gen, e, &keys->fwd, &keys->rev, len, &v->slots))
 		return false;
 	if (st)
 		st->passed++;
 	pg_count_slots(&v->slots);
 	return true;
+}
+
+/* The same with the path argument in user memory. */
+static __always_inline bool pg_filter(struct pg_filter_event *e, const char *upath,
+				      struct pg_verdict *v)
+{
+	return pg_filter_path(e, upath, false, v);
 }
 
 #endif

@@ -11,8 +11,10 @@
 #include "lib/common.bpf.h"
 #include "lib/identity.bpf.h"
 
-static __always_inline __u32 pg_put_user_str(__u8 *rec, __u32 off, struct pg_str *s,
-					     const void *uptr)
+/* A string at `ptr` appended at `off`: user memory, or kernel memory when
+ * `kernel` (a name the kernel copied, kept by an io_uring program). */
+static __always_inline __u32 pg_put_str(__u8 *rec, __u32 off, struct pg_str *s, const void *ptr,
+					bool kernel)
 {
 	s->off = 0;
 	s->len = 0;
@@ -21,7 +23,8 @@ static __always_inline __u32 pg_put_user_str(__u8 *rec, __u32 off, struct pg_str
 		s->flags = PG_SF_TRUNCATED;
 		return off;
 	}
-	long n = bpf_probe_read_user_str(rec + PG_OFF(off), PG_STR_MAX, uptr);
+	long n = kernel ? bpf_probe_read_kernel_str(rec + PG_OFF(off), PG_STR_MAX, ptr)
+			: bpf_probe_read_user_str(rec + PG_OFF(off), PG_STR_MAX, ptr);
 	if (n <= 0) {
 		s->flags = PG_SF_FAILED;
 		return off;
@@ -32,6 +35,12 @@ static __always_inline __u32 pg_put_user_str(__u8 *rec, __u32 off, struct pg_str
 	if (n == PG_STR_MAX)
 		s->flags = PG_SF_TRUNCATED;
 	return off + n;
+}
+
+static __always_inline __u32 pg_put_user_str(__u8 *rec, __u32 off, struct pg_str *s,
+					     const void *uptr)
+{
+	return pg_put_str(rec, off, s, uptr, false);
 }
 
 /* Copy `len` raw bytes of user memory (argv blocks), NUL-terminated. */

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 
 #include "harness.h"
@@ -179,8 +180,9 @@ TEST_CASE(
 
 TEST_CASE(
     "io_uring: an OPENAT of /etc/shadow, inline or on an io-wq worker, raises Read sensitive "
-    "file untrusted naming it; a truncating OPENAT clears a log; an io_uring CONNECT and the "
-    "ring's creation are events" *
+    "file untrusted naming it; a truncating OPENAT clears a log; SYMLINKAT and LINKAT to it "
+    "raise the link rules; MKDIRAT, RENAMEAT, UNLINKAT, CONNECT and the ring's creation are "
+    "events" *
     PG_NEEDS_FALCO_FILES) {
   TempDir dir;
   const std::string uring = build_prog("uring", dir.path, "-luring");
@@ -203,6 +205,12 @@ TEST_CASE(
                           "fd.sport = " << port << "\n"
                           "  output: io_uring connect to %fd.name by %proc.name\n"
                           "  priority: WARNING\n"
+                          "- rule: Path operation through io_uring\n"
+                          "  desc: test\n"
+                          "  condition: evt.type in (mkdirat, renameat2, unlinkat) and "
+                          "evt.is_io_uring = true and proc.name = uring\n"
+                          "  output: io_uring %evt.type by %proc.name\n"
+                          "  priority: NOTICE\n"
                           "- rule: Ring created\n"
                           "  desc: test\n"
                           "  condition: evt.type = io_uring_setup and proc.name = uring\n"
@@ -247,6 +255,34 @@ TEST_CASE(
   REQUIRE(truncated);
   CHECK(field(*truncated, "proc.cmdline") == "uring truncate " + log);
 
+  // Path operations: Falco's link rules see a symlink and a hard link to
+  // /etc/shadow made through io_uring (not one to /etc/hostname), from the
+  // names the kernel copied at submission; mkdir, rename and unlink are
+  // events with their own types.
+  const std::string w = dir.path;
+  CHECK(sh(uring + " symlink /etc/hostname " + w + "/benign-sl > /dev/null") == 0);
+  CHECK(sh(uring + " symlink /etc/shadow " + w + "/sl > /dev/null") == 0);
+  CHECK(sh(uring + " link /etc/shadow " + w + "/hl > /dev/null") == 0);
+  CHECK(sh("cd " + w + " && " + uring + " mkdir d > /dev/null") == 0);
+  CHECK(sh(uring + " rename " + w + "/d " + w + "/d2 > /dev/null") == 0);
+  CHECK(sh(uring + " unlink " + w + "/hl > /dev/null") == 0);
+  auto rule_is = [](std::string name) {
+    return [name](const Json& j) { return j.value("rule", "") == name; };
+  };
+  auto symlinked = d.wait_for(rule_is("Create Symlink Over Sensitive Files"));
+  REQUIRE(symlinked);
+  CHECK(field(*symlinked, "evt.type") == "symlinkat");
+  CHECK(field(*symlinked, "proc.cmdline") == "uring symlink /etc/shadow " + w + "/sl");
+  auto hardlinked = d.wait_for(rule_is("Create Hardlink Over Sensitive Files"));
+  REQUIRE(hardlinked);
+  CHECK(field(*hardlinked, "proc.cmdline") == "uring link /etc/shadow " + w + "/hl");
+  CHECK(eventually([&] { return d.all(rule_is("Path operation through io_uring")).size() == 3; }));
+  std::set<std::string> types;
+  for (const auto& j : d.all(rule_is("Path operation through io_uring")))
+    types.insert(j["output"].get<std::string>().substr(j["output"].get<std::string>().find("io_uring ")));
+  CHECK(types == std::set<std::string>{"io_uring mkdirat by uring", "io_uring renameat2 by uring",
+                                       "io_uring unlinkat by uring"});
+
   // Connects to the listener: through io_uring (the rule fires, the
   // address read from the request) and by the syscall (it does not).
   CHECK(sh(uring + " connect 127.0.0.1 " + port + " > /dev/null") == 0);
@@ -257,13 +293,15 @@ TEST_CASE(
   CHECK(field(*connected, "proc.name") == "uring");
   CHECK((*connected)["output"].get<std::string>().find("->127.0.0.1:" + port) != std::string::npos);
 
-  // Every ring the program made (six runs) was an event.
+  // Every ring the program made (twelve runs) was an event.
   CHECK(eventually([&] {
-    return d.all([](const Json& j) { return j.value("rule", "") == "Ring created"; }).size() == 6;
+    return d.all([](const Json& j) { return j.value("rule", "") == "Ring created"; }).size() == 12;
   }));
   std::this_thread::sleep_for(300ms);
   CHECK(d.all(connect_rule).size() == 1);
   CHECK(d.all(cleared).size() == 1);
+  CHECK(d.all(rule_is("Create Symlink Over Sensitive Files")).size() == 1);
+  CHECK(d.all(rule_is("Create Hardlink Over Sensitive Files")).size() == 1);
   for (const auto& j : d.all(is_rule)) CHECK(field(j, "fd.name") == "/etc/shadow");
   CHECK(d.all(is_rule).size() == 2);
   close(lsock);

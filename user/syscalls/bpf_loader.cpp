@@ -116,15 +116,21 @@ std::array<bpf_program*, 6> compat_calls(pg_bpf* s) {
 
 // The io_uring per-operation programs, in the order of enum pg_uring_op
 // (kern/uring.bpf.c), with the syscall and filter kind each stands for.
+// A path operation's names are kept at submission (pg_uring_submit).
 struct UringOp {
   bpf_program* prog;
   const char* syscall;
-  uint32_t fkind;
+  bool pathop;
 };
-std::array<UringOp, 3> uring_ops(pg_bpf* s) {
-  return {{{s->progs.pg_ur_openat, "openat", PG_FK_OPENAT},
-           {s->progs.pg_ur_openat2, "openat2", PG_FK_OPENAT2},
-           {s->progs.pg_ur_connect, "connect", PG_FK_CONNECT}}};
+std::array<UringOp, 8> uring_ops(pg_bpf* s) {
+  return {{{s->progs.pg_ur_openat, "openat", false},
+           {s->progs.pg_ur_openat2, "openat2", false},
+           {s->progs.pg_ur_connect, "connect", false},
+           {s->progs.pg_ur_renameat, "renameat2", true},
+           {s->progs.pg_ur_unlinkat, "unlinkat", true},
+           {s->progs.pg_ur_mkdirat, "mkdirat", true},
+           {s->progs.pg_ur_symlinkat, "symlinkat", true},
+           {s->progs.pg_ur_linkat, "linkat", true}}};
 }
 
 // Whether this kernel's io_uring_complete tracepoint passes (ctx, req, cqe),
@@ -312,20 +318,27 @@ std::expected<std::unique_ptr<BpfSession>, std::string> BpfSession::load(const L
         "connect are watched on the raw sys_exit tracepoint");
   else if (compat_want)
     spdlog::info("32-bit syscalls are not watched: IA32 emulation is {}", ia32_why);
-  // io_uring opens and connects (kern/uring.bpf.c): one program on the
-  // io_uring_complete tracepoint, which costs only requests of a ring.
+  // io_uring requests (kern/uring.bpf.c): one program on the
+  // io_uring_complete tracepoint, which costs only requests of a ring, and
+  // for path operations one on io_uring_submit_req that keeps their names.
   uint32_t uring_want = 0;
-  for (const auto& op : uring_ops(s->skel_))
-    if (std::find(opts.syscalls.begin(), opts.syscalls.end(), op.syscall) != opts.syscalls.end())
-      uring_want |= 1u << op.fkind;
+  bool uring_pathops = false;
+  const auto ops = uring_ops(s->skel_);
+  for (size_t i = 0; i < ops.size(); ++i)
+    if (std::find(opts.syscalls.begin(), opts.syscalls.end(), ops[i].syscall) !=
+        opts.syscalls.end()) {
+      uring_want |= 1u << i;
+      uring_pathops |= ops[i].pathop;
+    }
   std::string uring_why;
   const bool uring = uring_want != 0 && uring_complete_usable(uring_why);
   s->skel_->rodata->pg_uring_want = uring ? uring_want : 0;
   bpf_program__set_autoload(s->skel_->progs.pg_uring_complete, uring);
-  for (const auto& op : uring_ops(s->skel_))
-    bpf_program__set_autoload(op.prog, uring && (uring_want >> op.fkind & 1));
+  bpf_program__set_autoload(s->skel_->progs.pg_uring_submit, uring && uring_pathops);
+  for (size_t i = 0; i < ops.size(); ++i)
+    bpf_program__set_autoload(ops[i].prog, uring && (uring_want >> i & 1));
   if (uring_want && !uring)
-    spdlog::warn("io_uring opens and connects are not watched: this kernel {}", uring_why);
+    spdlog::warn("io_uring requests are not watched: this kernel {}", uring_why);
   if (!s->uncaptured_.empty())
     spdlog::warn(
         "this kernel has no tracepoint for {} (built without them): calls to them are not "
@@ -382,11 +395,15 @@ std::expected<void, std::string> BpfSession::attach() {
             fmt::format("filling the io_uring operation table failed: {}", errno_text(errno)));
       ++i;
     }
-    bpf_link* link = bpf_program__attach(skel_->progs.pg_uring_complete);
-    if (!link)
-      return std::unexpected(fmt::format(
-          "attaching the io_uring program (io_uring_complete) failed: {}", errno_text(errno)));
-    links_.push_back(link);
+    // Names are kept before any completion looks for them.
+    for (bpf_program* p : {skel_->progs.pg_uring_submit, skel_->progs.pg_uring_complete}) {
+      if (!bpf_program__autoload(p)) continue;
+      bpf_link* link = bpf_program__attach(p);
+      if (!link)
+        return std::unexpected(fmt::format("attaching the io_uring program ({}) failed: {}",
+                                           bpf_program__section_name(p), errno_text(errno)));
+      links_.push_back(link);
+    }
   }
   if (!raw_names_.empty()) {
     bpf_link* link = bpf_program__attach(skel_->progs.pg_raw_sys_exit);
@@ -445,6 +462,7 @@ std::expected<std::vector<std::string>, std::string> BpfSession::attach_more(
   bpf_program__set_autoload(x->progs.pg_compat_sys_exit, false);
   for (bpf_program* p : compat_calls(x)) bpf_program__set_autoload(p, false);
   bpf_program__set_autoload(x->progs.pg_uring_complete, false);
+  bpf_program__set_autoload(x->progs.pg_uring_submit, false);
   for (const auto& op : uring_ops(x)) bpf_program__set_autoload(op.prog, false);
   if (int err = pg_bpf__load(x))
     return fail(fmt::format("loading the programs for {} failed: {}", fresh.front()->name,

@@ -9,6 +9,11 @@
  *                             io-wq worker)
  *   uring append PATH         the same with O_APPEND instead
  *   uring connect IP PORT     IORING_OP_CONNECT of a TCP socket
+ *   uring symlink TARGET LINK IORING_OP_SYMLINKAT
+ *   uring link OLD NEW        IORING_OP_LINKAT
+ *   uring rename OLD NEW      IORING_OP_RENAMEAT
+ *   uring unlink PATH         IORING_OP_UNLINKAT
+ *   uring mkdir PATH          IORING_OP_MKDIRAT (mode 0755)
  *
  * Prints "res=N" per operation (the CQE result); exits 0 when every
  * operation succeeded. */
@@ -36,8 +41,8 @@ static int run_one(struct io_uring *ring)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: uring open PATH [async] | uring truncate|append PATH | "
-				"uring connect IP PORT\n");
+		fprintf(stderr, "usage: uring open PATH [async] | truncate|append|unlink|mkdir PATH "
+				"| symlink|link|rename A B | connect IP PORT\n");
 		return 2;
 	}
 	struct io_uring ring;
@@ -68,6 +73,25 @@ int main(int argc, char **argv)
 		struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(atoi(argv[3]))};
 		inet_pton(AF_INET, argv[2], &sin.sin_addr);
 		io_uring_prep_connect(sqe, s, (struct sockaddr *)&sin, sizeof(sin));
+		return run_one(&ring) < 0;
+	}
+	if (strcmp(argv[1], "unlink") == 0 || strcmp(argv[1], "mkdir") == 0) {
+		if (argv[1][0] == 'u')
+			io_uring_prep_unlinkat(sqe, AT_FDCWD, argv[2], 0);
+		else
+			io_uring_prep_mkdirat(sqe, AT_FDCWD, argv[2], 0755);
+		return run_one(&ring) < 0;
+	}
+	if (argc > 3 && strcmp(argv[1], "symlink") == 0) {
+		io_uring_prep_symlinkat(sqe, argv[2], AT_FDCWD, argv[3]);
+		return run_one(&ring) < 0;
+	}
+	if (argc > 3 && strcmp(argv[1], "link") == 0) {
+		io_uring_prep_linkat(sqe, AT_FDCWD, argv[2], AT_FDCWD, argv[3], 0);
+		return run_one(&ring) < 0;
+	}
+	if (argc > 3 && strcmp(argv[1], "rename") == 0) {
+		io_uring_prep_renameat(sqe, AT_FDCWD, argv[2], AT_FDCWD, argv[3], 0);
 		return run_one(&ring) < 0;
 	}
 	fprintf(stderr, "unknown operation %s\n", argv[1]);
