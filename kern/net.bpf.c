@@ -3,12 +3,15 @@
  * through the shared emitter of lib/args.bpf.h.
  *
  *   sys_exit_connect: args from the saved user registers, ret from ctx
+ *     succeeded or in progress (IPv4/6)? remote = the socket's peer
+ *     otherwise: remote = the sockaddr argument, decoded
  *     kernel filter on family and remote port: no slot left? stop here
- *     record task + fd + remote (decoded sockaddr argument)
- *     succeeded or in progress? also the local address from the socket
+ *     record task + fd + remote, and the local end from the socket
  *
- * The local side is read from the socket itself rather than tracked from
- * bind/getsockname events, so no state has to cross just to know it.
+ * Both ends are read from the socket itself: the remote rather than the
+ * caller's buffer, which another thread may rewrite while the call runs
+ * (so the kernel connects to one address and the buffer names another by
+ * sys_exit), and the local rather than tracking bind/getsockname events.
  */
 #include "lib/args.bpf.h"
 #include "lib/common.bpf.h"

@@ -220,7 +220,8 @@ struct pg_connect_rec {
 	__s32 fd;
 	__u16 sock_type;	   /* SOCK_STREAM, SOCK_DGRAM, ... (0 if unknown) */
 	__u16 protocol;		   /* IPPROTO_TCP, IPPROTO_UDP, ... (0 if unknown) */
-	struct pg_sockaddr remote; /* decoded from the connect() argument */
+	struct pg_sockaddr remote; /* IPv4/6 connect made or under way: the socket's
+				    * peer; otherwise decoded from the argument */
 	struct pg_sockaddr local;  /* read from the socket at return */
 	struct pg_str unix_path;   /* AF_UNIX: sun_path of the argument */
 	struct pg_verdict verdict; /* the kernel filter's judgement */

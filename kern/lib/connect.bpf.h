@@ -29,13 +29,21 @@ static __always_inline int pg_emit_connect(long ret, long fd, struct file *sockf
 
 	struct pg_connect_rec *r = (struct pg_connect_rec *)buf;
 	__builtin_memset(r, 0, sizeof(*r));
-	__u16 family = 0;
-	__u16 nport = 0;
-	bpf_probe_read_user(&family, sizeof(family), uaddr);
-	/* sin_port and sin6_port both follow the family */
-	if (family == PG_AF_INET || family == PG_AF_INET6)
-		bpf_probe_read_user(&nport, sizeof(nport), (const char *)uaddr + 2);
-	struct pg_filter_event fe = pg_fe_connect(family, bpf_ntohs(nport));
+	/* A connect that is made (or under way) has its destination in the
+	 * socket: that is what is judged and reported, not the caller's
+	 * buffer, which a sibling thread may have rewritten by now. A failed
+	 * one has none: the buffer is all there is. */
+	const bool made = ret == 0 || ret == -PG_EINPROGRESS;
+	const __u16 sfamily = pg_read_socket(sockf ? sockf : pg_fd_file(task, fd), &r->sock_type,
+					     &r->protocol, &r->local, &r->remote);
+	const bool from_socket = made && (sfamily == PG_AF_INET || sfamily == PG_AF_INET6);
+	if (!from_socket) {
+		__builtin_memset(&r->remote, 0, sizeof(r->remote));
+		pg_read_user_sockaddr(uaddr, addrlen, &r->remote);
+	}
+	if (!made)
+		__builtin_memset(&r->local, 0, sizeof(r->local)); /* a failed one has no end */
+	struct pg_filter_event fe = pg_fe_connect(r->remote.family, r->remote.port);
 	pg_filter_task(&fe, task);
 	if (rflags & PG_RF_IO_URING)
 		pg_io_worker_name(fe.comm, task);
@@ -50,15 +58,8 @@ static __always_inline int pg_emit_connect(long ret, long fd, struct file *sockf
 	r->fd = fd;
 
 	__u32 off = sizeof(*r);
-	pg_read_user_sockaddr(uaddr, addrlen, &r->remote);
-	if (family == PG_AF_UNIX)
+	if (r->remote.family == PG_AF_UNIX)
 		off = pg_put_user_str(buf, off, &r->unix_path, (const char *)uaddr + sizeof(__u16));
-	/* The socket's type and protocol whatever the result; its own end only
-	 * once the connection is under way (a failed one has none). */
-	struct pg_sockaddr local = {};
-	pg_read_socket(sockf ? sockf : pg_fd_file(task, fd), &r->sock_type, &r->protocol, &local, NULL);
-	if (ret == 0 || ret == -PG_EINPROGRESS)
-		r->local = local;
 	pg_submit(buf, off);
 	return 0;
 }

@@ -307,3 +307,61 @@ TEST_CASE(
   close(lsock);
   d.stop();
 }
+
+namespace {
+
+// A loopback TCP port free at the time of asking.
+int free_port() {
+  const int s = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  bind(s, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  close(s);
+  return ntohs(a.sin_port);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a racing sockaddr buffer: each connect is judged and reported by the port it reached, "
+    "not the port the buffer names at sys_exit") {
+  TempDir dir;
+  const std::string connrace = build_prog("connrace", dir.path, "-pthread");
+  const int target = free_port();
+  int decoy = free_port();
+  while (decoy == target) decoy = free_port();
+  const std::string rules = dir.path + "/connect.yaml";
+  auto rule = [](const std::string& name, int port) {
+    return "- rule: " + name + "\n  desc: test\n  condition: evt.type = connect and fd.sport = " +
+           std::to_string(port) + " and proc.name = connrace\n  output: to %fd.sport\n" +
+           "  priority: WARNING\n";
+  };
+  std::ofstream(rules) << rule("Connect to target", target) << rule("Connect to decoy", decoy);
+
+  Daemon d({"run", "-r", rules, "--json", "-c", "/dev/null"});
+  REQUIRE(d.ready());
+  const std::string cmd =
+      connrace + " " + std::to_string(target) + " " + std::to_string(decoy) + " 2000";
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p);
+  int to_target = -1, to_decoy = -1;
+  REQUIRE(fscanf(p, "target=%d decoy=%d", &to_target, &to_decoy) == 2);
+  pclose(p);
+  MESSAGE("race: " << to_target << " connects reached the target, " << to_decoy << " the decoy");
+  REQUIRE(to_target > 0);
+  REQUIRE(to_decoy > 0);  // the race really ran both ways
+  auto of = [&](const std::string& name) {
+    return d.all([&](const Json& j) { return j.value("rule", "") == name; });
+  };
+  eventually([&] {
+    return total(of("Connect to target")) + total(of("Connect to decoy")) >=
+           size_t(to_target + to_decoy);
+  });
+  std::this_thread::sleep_for(300ms);
+  CHECK(total(of("Connect to target")) == size_t(to_target));
+  CHECK(total(of("Connect to decoy")) == size_t(to_decoy));
+  d.stop();
+}
