@@ -1,6 +1,6 @@
-/* io_uring: opens, connects and path operations a program makes without
- * the syscalls (IORING_OP_OPENAT, _OPENAT2, _CONNECT, _RENAMEAT, _UNLINKAT,
- * _MKDIRAT, _SYMLINKAT, _LINKAT).
+/* io_uring: opens, connects, sockets and path operations a program makes
+ * without the syscalls (IORING_OP_OPENAT, _OPENAT2, _CONNECT, _SOCKET,
+ * _ACCEPT, _RENAMEAT, _UNLINKAT, _MKDIRAT, _SYMLINKAT, _LINKAT).
  *
  *   tp_btf/io_uring_submit_req (once per request, after the kernel has
  *   copied its arguments; attached only when a path operation is wanted):
@@ -10,7 +10,8 @@
  *     the request's opcode one of the wanted ones? tail call its program:
  *       OPENAT, OPENAT2 → the open record (named by the opened file, like
  *       the syscalls); CONNECT → the connect record (the socket is the
- *       request's own file); a path operation → the path-operation record
+ *       request's own file); SOCKET, ACCEPT → the numeric-argument record
+ *       (socket, accept4); a path operation → the path-operation record
  *       from the kept names; each flagged PG_RF_IO_URING (evt.is_io_uring)
  *
  * Why completion: by then the kernel has done the work, so the result is
@@ -31,6 +32,7 @@
  * it when a wanted call's rules (or `trace`) ask for it and the kernel's
  * io_uring_complete has the (ctx, req, cqe) form of Linux 6.17 and later.
  */
+#include "lib/args.bpf.h"
 #include "lib/common.bpf.h"
 #include "lib/connect.bpf.h"
 #include "lib/open.bpf.h"
@@ -39,6 +41,7 @@
 char LICENSE[] SEC("license") = "GPL";
 
 /* enum io_uring_op (uapi, stable numbers). */
+#define PG_IORING_OP_ACCEPT 13
 #define PG_IORING_OP_CONNECT 16
 #define PG_IORING_OP_OPENAT 18
 #define PG_IORING_OP_OPENAT2 28
@@ -47,6 +50,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define PG_IORING_OP_MKDIRAT 37
 #define PG_IORING_OP_SYMLINKAT 38
 #define PG_IORING_OP_LINKAT 39
+#define PG_IORING_OP_SOCKET 45
 
 /* The per-operation programs, by enum pg_uring_op; userspace fills it. */
 enum pg_uring_op {
@@ -58,6 +62,8 @@ enum pg_uring_op {
 	PG_UR_MKDIRAT = 5,
 	PG_UR_SYMLINKAT = 6,
 	PG_UR_LINKAT = 7,
+	PG_UR_SOCKET = 8,
+	PG_UR_ACCEPT = 9,
 	PG_UR__COUNT,
 };
 
@@ -192,6 +198,14 @@ int BPF_PROG(pg_uring_complete, struct io_ring_ctx *ring, void *req, struct io_u
 		if (PG_UR_WANT(PG_UR_CONNECT))
 			bpf_tail_call(ctx, &pg_uring_ops, PG_UR_CONNECT);
 		break;
+	case PG_IORING_OP_SOCKET:
+		if (PG_UR_WANT(PG_UR_SOCKET))
+			bpf_tail_call(ctx, &pg_uring_ops, PG_UR_SOCKET);
+		break;
+	case PG_IORING_OP_ACCEPT:
+		if (PG_UR_WANT(PG_UR_ACCEPT))
+			bpf_tail_call(ctx, &pg_uring_ops, PG_UR_ACCEPT);
+		break;
 	default: {
 		const int op = pg_uring_pathop(opcode);
 		if (op >= 0 && PG_UR_WANT(op))
@@ -281,4 +295,42 @@ SEC("tp_btf/io_uring_complete")
 int BPF_PROG(pg_ur_linkat, struct io_ring_ctx *ring, void *req, struct io_uring_cqe *cqe)
 {
 	return pg_uring_emit_pathop(req, cqe->res, PG_PO_LINKAT, true);
+}
+
+/* Sockets made and accepted: the numeric-argument record, its arguments
+ * from the request (written into the scratch record first). Into a
+ * fixed-file slot: no descriptor, not seen. */
+static __always_inline struct pg_args_rec *pg_uring_args_rec(void)
+{
+	struct pg_args_rec *r = (struct pg_args_rec *)pg_scratch_buf();
+	if (r)
+		__builtin_memset(r->args, 0, sizeof(r->args));
+	return r;
+}
+
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(pg_ur_socket, struct io_ring_ctx *ring, void *req, struct io_uring_cqe *cqe)
+{
+	const struct io_socket *c = (const struct io_socket *)req;
+	struct pg_args_rec *r = pg_uring_args_rec();
+	if (!r || BPF_CORE_READ(c, file_slot))
+		return 0;
+	r->args[0] = BPF_CORE_READ(c, domain);
+	r->args[1] = BPF_CORE_READ(c, type);
+	r->args[2] = BPF_CORE_READ(c, protocol);
+	return pg_emit_args_from(cqe->res, PG_AK_SOCKET, PG_FDS_NONE, NULL, -1, PG_RF_IO_URING);
+}
+
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(pg_ur_accept, struct io_ring_ctx *ring, void *req, struct io_uring_cqe *cqe)
+{
+	/* accept4(fd, addr, addrlen, flags): the listening socket's number is
+	 * not kept (-1); the accepted one is the result. */
+	const struct io_accept *c = (const struct io_accept *)req;
+	struct pg_args_rec *r = pg_uring_args_rec();
+	if (!r || BPF_CORE_READ(c, file_slot))
+		return 0;
+	r->args[0] = (__u64)-1;
+	r->args[3] = BPF_CORE_READ(c, flags);
+	return pg_emit_args_from(cqe->res, PG_AK_ACCEPT4, PG_FDS_RET, NULL, -1, PG_RF_IO_URING);
 }

@@ -75,6 +75,8 @@ static __always_inline void pg_read_destination(struct pt_regs *regs, __u16 kind
 {
 	const void *uaddr = NULL;
 	long addrlen = 0;
+	if (!regs)
+		return;
 	if (kind == PG_AK_SENDTO) {
 		uaddr = (const void *)pg_syscall_arg(regs, 4);
 		addrlen = (int)pg_syscall_arg(regs, 5);
@@ -106,7 +108,13 @@ static __always_inline __u32 pg_resolve_fd(__u8 *buf, __u32 off, struct pg_args_
 	return off;
 }
 
-static __always_inline int pg_emit_args(long ret, __u16 kind, enum pg_fd_source fds)
+/* One call of `kind` that returned `ret`: judge it, and send the record if
+ * a slot survives. `regs`: the syscall's saved registers, which hold its
+ * arguments; NULL when the caller wrote the arguments into the scratch
+ * record already (an io_uring request), with `fd0` the first argument's
+ * descriptor (-1: none kept). `rflags`: pg_rec_flags (PG_RF_IO_URING). */
+static __always_inline int pg_emit_args_from(long ret, __u16 kind, enum pg_fd_source fds,
+					     struct pt_regs *regs, long fd0, __u16 rflags)
 {
 	if (pg_is_self())
 		return 0;
@@ -114,9 +122,8 @@ static __always_inline int pg_emit_args(long ret, __u16 kind, enum pg_fd_source 
 	if (!buf)
 		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct pt_regs *regs = pg_user_regs();
 	struct pg_args_rec *r = (struct pg_args_rec *)buf;
-	long fd = fds == PG_FDS_ARG0 ? (int)pg_syscall_arg(regs, 0) : fds == PG_FDS_RET ? ret : -1;
+	long fd = fds == PG_FDS_ARG0 ? fd0 : fds == PG_FDS_RET ? ret : -1;
 	__u32 off = sizeof(*r);
 	bool resolved = false;
 	if (pg_fkind_is_send(pg_fkind_of_args(kind)) && fd >= 0) {
@@ -127,6 +134,8 @@ static __always_inline int pg_emit_args(long ret, __u16 kind, enum pg_fd_source 
 	}
 	struct pg_filter_event fe = pg_fe_args(kind, ret, resolved ? &r->fd : NULL);
 	pg_filter_task(&fe, task);
+	if (rflags & PG_RF_IO_URING)
+		pg_io_worker_name(fe.comm, task);
 	if (!pg_filter(&fe, NULL, &r->verdict)) {
 		if (!(pg_args_flags(kind) & PG_SC_STATE) || ret != 0)
 			return 0;
@@ -134,10 +143,14 @@ static __always_inline int pg_emit_args(long ret, __u16 kind, enum pg_fd_source 
 		__builtin_memset(&r->verdict.slots, 0, sizeof(r->verdict.slots));
 	}
 	pg_fill_task(&r->task, task);
+	if (rflags & PG_RF_IO_URING)
+		pg_io_worker_name(r->task.comm, task);
 	pg_fill_hdr(&r->hdr, PG_REC_ARGS);
+	r->hdr.flags = rflags;
 	r->ret = ret;
-	for (int i = 0; i < 6; i++)
-		r->args[i] = pg_syscall_arg(regs, i);
+	if (regs)
+		for (int i = 0; i < 6; i++)
+			r->args[i] = pg_syscall_arg(regs, i);
 	r->kind = kind;
 	r->pad[0] = r->pad[1] = r->pad[2] = 0;
 	if (!resolved && fd >= 0) {
@@ -150,6 +163,13 @@ static __always_inline int pg_emit_args(long ret, __u16 kind, enum pg_fd_source 
 		r->hdr.flags |= PG_RF_TRUNCATED;
 	pg_submit(buf, off);
 	return 0;
+}
+
+/* A syscall's exit: its arguments in the saved registers. */
+static __always_inline int pg_emit_args(long ret, __u16 kind, enum pg_fd_source fds)
+{
+	struct pt_regs *regs = pg_user_regs();
+	return pg_emit_args_from(ret, kind, fds, regs, (int)pg_syscall_arg(regs, 0), 0);
 }
 
 /* One exit program per catalogue row of the including file's family: the

@@ -181,8 +181,8 @@ TEST_CASE(
 TEST_CASE(
     "io_uring: an OPENAT of /etc/shadow, inline or on an io-wq worker, raises Read sensitive "
     "file untrusted naming it; a truncating OPENAT clears a log; SYMLINKAT and LINKAT to it "
-    "raise the link rules; MKDIRAT, RENAMEAT, UNLINKAT, CONNECT and the ring's creation are "
-    "events" *
+    "raise the link rules; MKDIRAT, RENAMEAT, UNLINKAT, SOCKET, ACCEPT, CONNECT and the ring's "
+    "creation are events" *
     PG_NEEDS_FALCO_FILES) {
   TempDir dir;
   const std::string uring = build_prog("uring", dir.path, "-luring");
@@ -210,6 +210,12 @@ TEST_CASE(
                           "  condition: evt.type in (mkdirat, renameat2, unlinkat) and "
                           "evt.is_io_uring = true and proc.name = uring\n"
                           "  output: io_uring %evt.type by %proc.name\n"
+                          "  priority: NOTICE\n"
+                          "- rule: Socket through io_uring\n"
+                          "  desc: test\n"
+                          "  condition: evt.type in (socket, accept4) and evt.is_io_uring = true "
+                          "and proc.name = uring\n"
+                          "  output: io_uring %evt.type of %fd.name by %proc.name\n"
                           "  priority: NOTICE\n"
                           "- rule: Ring created\n"
                           "  desc: test\n"
@@ -283,6 +289,18 @@ TEST_CASE(
   CHECK(types == std::set<std::string>{"io_uring mkdirat by uring", "io_uring renameat2 by uring",
                                        "io_uring unlinkat by uring"});
 
+  // A socket made and a connection accepted through io_uring.
+  CHECK(sh(uring + " socket > /dev/null") == 0);
+  CHECK(sh(uring + " accept > /dev/null") == 0);
+  CHECK(eventually([&] { return d.all(rule_is("Socket through io_uring")).size() == 2; }));
+  for (const auto& j : d.all(rule_is("Socket through io_uring"))) {
+    const std::string out = j["output"].get<std::string>();
+    if (field(j, "evt.type") == "accept4")
+      CHECK(out.find("127.0.0.1:") != std::string::npos);  // the accepted socket's ends
+    else
+      CHECK(field(j, "evt.type") == "socket");
+  }
+
   // Connects to the listener: through io_uring (the rule fires, the
   // address read from the request) and by the syscall (it does not).
   CHECK(sh(uring + " connect 127.0.0.1 " + port + " > /dev/null") == 0);
@@ -293,9 +311,9 @@ TEST_CASE(
   CHECK(field(*connected, "proc.name") == "uring");
   CHECK((*connected)["output"].get<std::string>().find("->127.0.0.1:" + port) != std::string::npos);
 
-  // Every ring the program made (twelve runs) was an event.
+  // Every ring the program made (fourteen runs) was an event.
   CHECK(eventually([&] {
-    return d.all([](const Json& j) { return j.value("rule", "") == "Ring created"; }).size() == 12;
+    return d.all([](const Json& j) { return j.value("rule", "") == "Ring created"; }).size() == 14;
   }));
   std::this_thread::sleep_for(300ms);
   CHECK(d.all(connect_rule).size() == 1);

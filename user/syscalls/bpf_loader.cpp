@@ -122,7 +122,7 @@ struct UringOp {
   const char* syscall;
   bool pathop;
 };
-std::array<UringOp, 8> uring_ops(pg_bpf* s) {
+std::array<UringOp, 10> uring_ops(pg_bpf* s) {
   return {{{s->progs.pg_ur_openat, "openat", false},
            {s->progs.pg_ur_openat2, "openat2", false},
            {s->progs.pg_ur_connect, "connect", false},
@@ -130,7 +130,9 @@ std::array<UringOp, 8> uring_ops(pg_bpf* s) {
            {s->progs.pg_ur_unlinkat, "unlinkat", true},
            {s->progs.pg_ur_mkdirat, "mkdirat", true},
            {s->progs.pg_ur_symlinkat, "symlinkat", true},
-           {s->progs.pg_ur_linkat, "linkat", true}}};
+           {s->progs.pg_ur_linkat, "linkat", true},
+           {s->progs.pg_ur_socket, "socket", false},
+           {s->progs.pg_ur_accept, "accept4", false}}};
 }
 
 // Whether this kernel's io_uring_complete tracepoint passes (ctx, req, cqe),

@@ -14,6 +14,9 @@
  *   uring rename OLD NEW      IORING_OP_RENAMEAT
  *   uring unlink PATH         IORING_OP_UNLINKAT
  *   uring mkdir PATH          IORING_OP_MKDIRAT (mode 0755)
+ *   uring socket              IORING_OP_SOCKET (AF_INET, SOCK_DGRAM)
+ *   uring accept              IORING_OP_ACCEPT of a loopback connection it
+ *                             makes to itself
  *
  * Prints "res=N" per operation (the CQE result); exits 0 when every
  * operation succeeded. */
@@ -40,9 +43,10 @@ static int run_one(struct io_uring *ring)
 
 int main(int argc, char **argv)
 {
-	if (argc < 3) {
+	if (argc < 2 || (argc < 3 && strcmp(argv[1], "socket") != 0 &&
+			  strcmp(argv[1], "accept") != 0)) {
 		fprintf(stderr, "usage: uring open PATH [async] | truncate|append|unlink|mkdir PATH "
-				"| symlink|link|rename A B | connect IP PORT\n");
+				"| symlink|link|rename A B | connect IP PORT | socket | accept\n");
 		return 2;
 	}
 	struct io_uring ring;
@@ -92,6 +96,28 @@ int main(int argc, char **argv)
 	}
 	if (argc > 3 && strcmp(argv[1], "rename") == 0) {
 		io_uring_prep_renameat(sqe, AT_FDCWD, argv[2], AT_FDCWD, argv[3], 0);
+		return run_one(&ring) < 0;
+	}
+	if (strcmp(argv[1], "socket") == 0) {
+		io_uring_prep_socket(sqe, AF_INET, SOCK_DGRAM, 0, 0);
+		return run_one(&ring) < 0;
+	}
+	if (strcmp(argv[1], "accept") == 0) {
+		const int l = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in sin = {.sin_family = AF_INET};
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		socklen_t len = sizeof(sin);
+		if (bind(l, (struct sockaddr *)&sin, sizeof(sin)) != 0 || listen(l, 1) != 0 ||
+		    getsockname(l, (struct sockaddr *)&sin, &len) != 0) {
+			perror("listen");
+			return 2;
+		}
+		const int c = socket(AF_INET, SOCK_STREAM, 0);
+		if (connect(c, (struct sockaddr *)&sin, sizeof(sin)) != 0) {
+			perror("connect");
+			return 2;
+		}
+		io_uring_prep_accept(sqe, l, NULL, NULL, 0);
 		return run_one(&ring) < 0;
 	}
 	fprintf(stderr, "unknown operation %s\n", argv[1]);
