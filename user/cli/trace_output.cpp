@@ -21,11 +21,12 @@ namespace {
 // What `trace` prints: Falco field names, extracted exactly as rules see
 // them, so the trace of an event shows what a rule about it would match.
 constexpr std::string_view kCommon[] = {
-    "evt.num",      "evt.type",   "evt.time",      "evt.time.iso8601", "evt.rawtime",
-    "evt.res",      "evt.rawres", "evt.failed",    "proc.pid",         "thread.tid",
-    "proc.ppid",    "proc.name",  "proc.exepath",  "proc.exe",         "proc.args",
-    "proc.cmdline", "proc.cwd",   "proc.tty",      "proc.sid",         "proc.pname",
-    "user.uid",     "user.name",  "user.loginuid", "group.gid",        "container.id",
+    "evt.num",       "evt.type",        "evt.time",      "evt.time.iso8601", "evt.rawtime",
+    "evt.res",       "evt.rawres",      "evt.failed",    "proc.pid",         "thread.tid",
+    "proc.ppid",     "proc.name",       "proc.exepath",  "proc.exe",         "proc.args",
+    "proc.cmdline",  "proc.cwd",        "proc.tty",      "proc.sid",         "proc.pname",
+    "user.uid",      "user.name",       "user.loginuid", "group.gid",        "container.id",
+    "evt.is_compat", "evt.is_io_uring",
 };
 constexpr std::string_view kOpen[] = {
     "fd.name",      "fd.directory",  "fd.filename",      "fd.num",
