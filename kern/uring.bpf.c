@@ -18,10 +18,12 @@
  * known and a successful open's file is in the descriptor table, which is
  * what names it (lib/open.bpf.h). The path the caller submitted is gone
  * (the kernel frees its copy before completing), so fd.nameraw is empty
- * and a failed open has no name at all. Opens into a fixed-file slot
- * (file_index) install no descriptor and are not seen here; creating the
- * ring is an event of its own (io_uring_setup), which is what rules on
- * io_uring use watch.
+ * and a failed open has no name at all. An open into a fixed-file slot
+ * (file_index) installs no descriptor: its file is read from the ring's
+ * fixed-file table instead, and fd.num is the result (0, or the slot the
+ * kernel picked). Creating the ring is an
+ * event of its own (io_uring_setup), for rules that watch any io_uring
+ * use.
  *
  * The completion runs in the submitting thread or, for a request punted
  * to the ring's worker pool, in an io-wq worker thread of the same
@@ -215,28 +217,55 @@ int BPF_PROG(pg_uring_complete, struct io_ring_ctx *ring, void *req, struct io_u
 	return 0;
 }
 
+/* io_uring's "pick a free slot" file_index (IORING_FILE_INDEX_ALLOC). */
+#define PG_IORING_FILE_INDEX_ALLOC (~0U)
+/* The flag bits io_uring keeps in a fixed file's pointer (FFS_MASK). */
+#define PG_IO_FFS_BITS 3UL
+
+/* The struct file in slot `index` of the ring's fixed-file table, or 0. */
+static __always_inline __u64 pg_uring_fixed_file(struct io_ring_ctx *ring, __u32 index)
+{
+	if (index >= BPF_CORE_READ(ring, file_table.data.nr))
+		return 0;
+	struct io_rsrc_node **nodes = BPF_CORE_READ(ring, file_table.data.nodes);
+	struct io_rsrc_node *node = NULL;
+	if (bpf_probe_read_kernel(&node, sizeof(node), &nodes[index]) || !node)
+		return 0;
+	return BPF_CORE_READ(node, file_ptr) & ~PG_IO_FFS_BITS;
+}
+
 /* An open request: its struct io_open overlays the start of the request
- * (io_kiocb_to_cmd). Fixed-file opens are skipped (see the top). */
-static __always_inline int pg_uring_open(void *req, long res, __u16 kind)
+ * (io_kiocb_to_cmd). An open into a fixed-file slot installs no descriptor
+ * (a later IOSQE_FIXED_FILE read uses the slot): its file is taken from the
+ * ring's table, slot file_index - 1, or the one the kernel picked (the
+ * result) for IORING_FILE_INDEX_ALLOC. */
+static __always_inline int pg_uring_open(struct io_ring_ctx *ring, void *req, long res, __u16 kind)
 {
 	const struct io_open *o = (const struct io_open *)req;
-	if (BPF_CORE_READ(o, file_slot))
-		return 0;
-	return pg_emit_open(res, kind, BPF_CORE_READ(o, dfd), NULL, BPF_CORE_READ(o, how.flags),
-			    (__u32)BPF_CORE_READ(o, how.mode), PG_RF_IO_URING);
+	const __u32 slot = BPF_CORE_READ(o, file_slot);
+	__u64 kfile = 0;
+	if (slot && res >= 0) {
+		kfile = pg_uring_fixed_file(ring, slot == PG_IORING_FILE_INDEX_ALLOC ? (__u32)res
+										     : slot - 1);
+		if (!kfile)
+			return 0;
+	}
+	return pg_emit_open_file(res, kind, BPF_CORE_READ(o, dfd), NULL,
+				 BPF_CORE_READ(o, how.flags), (__u32)BPF_CORE_READ(o, how.mode),
+				 PG_RF_IO_URING, kfile);
 }
 
 /* The per-operation programs: loaded, never attached. */
 SEC("tp_btf/io_uring_complete")
 int BPF_PROG(pg_ur_openat, struct io_ring_ctx *ring, void *req, struct io_uring_cqe *cqe)
 {
-	return pg_uring_open(req, cqe->res, PG_OPEN_OPENAT);
+	return pg_uring_open(ring, req, cqe->res, PG_OPEN_OPENAT);
 }
 
 SEC("tp_btf/io_uring_complete")
 int BPF_PROG(pg_ur_openat2, struct io_ring_ctx *ring, void *req, struct io_uring_cqe *cqe)
 {
-	return pg_uring_open(req, cqe->res, PG_OPEN_OPENAT2);
+	return pg_uring_open(ring, req, cqe->res, PG_OPEN_OPENAT2);
 }
 
 SEC("tp_btf/io_uring_complete")

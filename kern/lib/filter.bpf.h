@@ -315,12 +315,14 @@ static __always_inline long pg_fl_resolve(void *ctx, const struct pg_filter_even
 }
 
 /* A successful open's file named by itself, into pg_fkeybuf's fwd key: the
- * struct file at descriptor `fd`, its dentries prepended up to the task's
+ * struct file `kfile` when the caller has it (an io_uring open into a
+ * fixed-file slot, which has no descriptor), else the one at descriptor
+ * `fd` if opened with `flags`, its dentries prepended up to the task's
  * root the same way as pg_fl_resolve (with nothing after them). Returns the
  * length, or -1. A global function, so the verifier checks it once, on its
  * own, instead of along every path of every open program (which then ran
  * past its budget); __weak, since every hook family's object carries it. */
-__weak __noinline long pg_kname_key(long fd, __u64 flags)
+__weak __noinline long pg_kname_key(long fd, __u64 flags, __u64 kfile)
 {
 	__u32 zero = 0;
 	struct pg_walk *w = bpf_map_lookup_elem(&pg_walkst, &zero);
@@ -328,7 +330,7 @@ __weak __noinline long pg_kname_key(long fd, __u64 flags)
 	if (!w || !k)
 		return -1;
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct file *f = pg_open_file(task, fd, flags);
+	struct file *f = kfile ? (struct file *)kfile : pg_open_file(task, fd, flags);
 	if (!f)
 		return -1;
 	if (bpf_core_read(&w->path, sizeof(w->path), &f->f_path) || !w->path.dentry ||
@@ -358,11 +360,13 @@ __weak __noinline long pg_kname_key(long fd, __u64 flags)
 	return total;
 }
 
-/* For filter_eval.h: fwd is pg_fkeybuf's (pg_filter passes it). */
+/* For filter_eval.h: fwd is pg_fkeybuf's (pg_filter passes it). `ctx` is
+ * the opened struct file when the program has it (pg_filter_path's
+ * `kfile`), NULL to find it at the descriptor the open returned. */
 static __always_inline long pg_fl_kname(void *ctx, const struct pg_filter_event *e,
 					struct pg_fkey_path *fwd)
 {
-	return pg_kname_key(e->ret, e->open_flags);
+	return pg_kname_key(e->ret, e->open_flags, (__u64)ctx);
 }
 
 #include "api/filter_eval.h"
@@ -404,10 +408,11 @@ static __always_inline void pg_filter_task(struct pg_filter_event *e, struct tas
 
 /* Judge the current event. `upath`: its path argument (NULL for syscalls
  * with none, and for an open with none to read), in user memory, or in
- * kernel memory when `kernel`. Fills `v` and returns whether the event goes
- * on to userspace. */
+ * kernel memory when `kernel`. `kfile`: a successful open's struct file
+ * when the program has it (0: the one at the returned descriptor). Fills
+ * `v` and returns whether the event goes on to userspace. */
 static __always_inline bool pg_filter_path(struct pg_filter_event *e, const char *upath,
-					   bool kernel, struct pg_verdict *v)
+					   bool kernel, __u64 kfile, struct pg_verdict *v)
 {
 	__u32 zero = 0;
 	__u32 kind = e->kind;
@@ -442,7 +447,7 @@ static __always_inline bool pg_filter_path(struct pg_filter_event *e, const char
 		len = pg_path_len_from_read(
 			kernel ? bpf_probe_read_kernel_str(keys->fwd.path, PG_PATH_KEY_MAX, upath)
 			       : bpf_probe_read_user_str(keys->fwd.path, PG_PATH_KEY_MAX, upath));
-	if (!pg_filter_eval(NULL, gen, e, &keys->fwd, &keys->rev, len, &v->slots))
+	if (!pg_filter_eval((void *)kfile, gen, e, &keys->fwd, &keys->rev, len, &v->slots))
 		return false;
 	if (st)
 		st->passed++;
@@ -454,7 +459,7 @@ static __always_inline bool pg_filter_path(struct pg_filter_event *e, const char
 static __always_inline bool pg_filter(struct pg_filter_event *e, const char *upath,
 				      struct pg_verdict *v)
 {
-	return pg_filter_path(e, upath, false, v);
+	return pg_filter_path(e, upath, false, 0, v);
 }
 
 #endif

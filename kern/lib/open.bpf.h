@@ -30,18 +30,19 @@ static __always_inline const struct pg_open_how *pg_read_open_how(const void *uh
 	return how;
 }
 
-/* The name of the open record being assembled in scratch: the file at
- * descriptor `fd` if it is the one opened with `flags`, as a dentry walk
- * appended at `off` into the record's `name`. Returns the new end. A
- * global function, checked once by the verifier (see pg_kname_key). */
-__weak __noinline __u32 pg_open_rec_name(__u32 off, long fd, __u64 flags)
+/* The name of the open record being assembled in scratch: the struct file
+ * `kfile` if given, else the file at descriptor `fd` if it is the one
+ * opened with `flags`, as a dentry walk appended at `off` into the record's
+ * `name`. Returns the new end. A global function, checked once by the
+ * verifier (see pg_kname_key). */
+__weak __noinline __u32 pg_open_rec_name(__u32 off, long fd, __u64 flags, __u64 kfile)
 {
 	__u8 *buf = pg_scratch_buf();
 	if (!buf)
 		return off;
 	struct pg_open_rec *r = (struct pg_open_rec *)buf;
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct file *f = pg_open_file(task, fd, flags);
+	struct file *f = kfile ? (struct file *)kfile : pg_open_file(task, fd, flags);
 	if (!f)
 		return off;
 	return pg_put_file_name(buf, off, &r->name, f, task);
@@ -52,7 +53,7 @@ __weak __noinline __u32 pg_open_rec_name(__u32 off, long fd, __u64 flags)
  * directory). The call's numbers are already in the record. A subprogram of
  * its own so that the program's frame stays small: the frames of a chain of
  * calls (program, filter, name function, walk) share one 512-byte stack. */
-static __noinline int pg_open_finish(const char *upath, __u16 rflags)
+static __noinline int pg_open_finish(const char *upath, __u16 rflags, __u64 kfile)
 {
 	__u8 *buf = pg_scratch_buf();
 	if (!buf)
@@ -72,7 +73,7 @@ static __noinline int pg_open_finish(const char *upath, __u16 rflags)
 	r->name.off = r->name.len = r->name.pad = 0;
 	r->name.flags = PG_SF_FAILED;
 	if (ret >= 0)
-		off = pg_open_rec_name(off, ret, r->flags);
+		off = pg_open_rec_name(off, ret, r->flags, kfile);
 	if (!(r->name.flags & (PG_SF_TRUNCATED | PG_SF_FAILED))) {
 		r->base.off = r->base.len = r->base.flags = r->base.pad = 0;
 	} else {
@@ -87,9 +88,11 @@ static __noinline int pg_open_finish(const char *upath, __u16 rflags)
 /* One open that returned `ret`: judge it, and send the record if a slot
  * survives. `upath`: the path argument in user memory, NULL when there is
  * none to read (an io_uring open: the file alone names it). `rflags`:
- * pg_rec_flags saying how the call came (PG_RF_COMPAT, PG_RF_IO_URING). */
-static __always_inline int pg_emit_open(long ret, __u16 kind, long dirfd, const char *upath,
-					__u64 flags, __u32 mode, __u16 rflags)
+ * pg_rec_flags saying how the call came (PG_RF_COMPAT, PG_RF_IO_URING).
+ * `kfile`: the opened struct file when the caller has
+ * it (0: the one at descriptor `ret`). */
+static __always_inline int pg_emit_open_file(long ret, __u16 kind, long dirfd, const char *upath,
+					     __u64 flags, __u32 mode, __u16 rflags, __u64 kfile)
 {
 	if (pg_is_self())
 		return 0;
@@ -107,9 +110,16 @@ static __always_inline int pg_emit_open(long ret, __u16 kind, long dirfd, const 
 	pg_filter_task(&fe, bpf_get_current_task_btf());
 	if (rflags & PG_RF_IO_URING)
 		pg_io_worker_name(fe.comm, bpf_get_current_task_btf());
-	if (!pg_filter(&fe, upath, &r->verdict))
+	if (!pg_filter_path(&fe, upath, false, kfile, &r->verdict))
 		return 0;
-	return pg_open_finish(upath, rflags);
+	return pg_open_finish(upath, rflags, kfile);
+}
+
+/* A syscall's open: the file is at the descriptor it returned. */
+static __always_inline int pg_emit_open(long ret, __u16 kind, long dirfd, const char *upath,
+					__u64 flags, __u32 mode, __u16 rflags)
+{
+	return pg_emit_open_file(ret, kind, dirfd, upath, flags, mode, rflags, 0);
 }
 
 #endif

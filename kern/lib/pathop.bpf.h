@@ -40,7 +40,7 @@ static __always_inline int pg_emit_pathop(long ret, __u16 kind, const struct pg_
 	pg_filter_task(&fe, task);
 	if (rflags & PG_RF_IO_URING)
 		pg_io_worker_name(fe.comm, task);
-	if (!pg_filter_path(&fe, a->path1, a->kernel, &r->verdict)) {
+	if (!pg_filter_path(&fe, a->path1, a->kernel, 0, &r->verdict)) {
 		if (!(pg_pathop_flags(kind) & PG_SC_STATE) || ret != 0)
 			return 0;
 		/* for the process table only: no rule is a candidate */

@@ -179,7 +179,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "io_uring: an OPENAT of /etc/shadow, inline or on an io-wq worker, raises Read sensitive "
+    "io_uring: an OPENAT of /etc/shadow, inline, on an io-wq worker or into a fixed-file slot, "
+    "raises Read sensitive "
     "file untrusted naming it; a truncating OPENAT clears a log; SYMLINKAT and LINKAT to it "
     "raise the link rules; MKDIRAT, RENAMEAT, UNLINKAT, SOCKET, ACCEPT, CONNECT and the ring's "
     "creation are events" *
@@ -202,7 +203,9 @@ TEST_CASE(
   std::ofstream(rules) << "- rule: Connect through io_uring\n"
                           "  desc: test\n"
                           "  condition: evt.type = connect and evt.is_io_uring = true and "
-                          "fd.sport = " << port << "\n"
+                          "fd.sport = "
+                       << port
+                       << "\n"
                           "  output: io_uring connect to %fd.name by %proc.name\n"
                           "  priority: WARNING\n"
                           "- rule: Path operation through io_uring\n"
@@ -238,8 +241,13 @@ TEST_CASE(
   CHECK(sh(uring + " open /etc/hostname > /dev/null") == 0);
   CHECK(sh(uring + " open /etc/shadow > /dev/null") == 0);
   CHECK(sh(uring + " open /etc/shadow async > /dev/null") == 0);
+  // Into a fixed-file slot (no descriptor at all), chosen or allocated.
+  CHECK(sh(uring + " open-fixed /etc/shadow > /dev/null") == 0);
+  CHECK(sh(uring + " open-fixed /etc/shadow alloc > /dev/null") == 0);
   // (proc.cmdline names the program without its directory, as Falco's)
-  for (const std::string cmdline : {"uring open /etc/shadow", "uring open /etc/shadow async"}) {
+  for (const std::string cmdline :
+       {"uring open /etc/shadow", "uring open /etc/shadow async", "uring open-fixed /etc/shadow",
+        "uring open-fixed /etc/shadow alloc"}) {
     auto got = settle(d, cmdline, 1, 5s);
     CHECK_MESSAGE(got.size() == 1, cmdline);
     for (const auto& a : got) {
@@ -285,7 +293,8 @@ TEST_CASE(
   CHECK(eventually([&] { return d.all(rule_is("Path operation through io_uring")).size() == 3; }));
   std::set<std::string> types;
   for (const auto& j : d.all(rule_is("Path operation through io_uring")))
-    types.insert(j["output"].get<std::string>().substr(j["output"].get<std::string>().find("io_uring ")));
+    types.insert(
+        j["output"].get<std::string>().substr(j["output"].get<std::string>().find("io_uring ")));
   CHECK(types == std::set<std::string>{"io_uring mkdirat by uring", "io_uring renameat2 by uring",
                                        "io_uring unlinkat by uring"});
 
@@ -305,15 +314,17 @@ TEST_CASE(
   // address read from the request) and by the syscall (it does not).
   CHECK(sh(uring + " connect 127.0.0.1 " + port + " > /dev/null") == 0);
   CHECK(sh("bash -c 'exec 3<>/dev/tcp/127.0.0.1/" + port + "'") == 0);
-  auto connect_rule = [](const Json& j) { return j.value("rule", "") == "Connect through io_uring"; };
+  auto connect_rule = [](const Json& j) {
+    return j.value("rule", "") == "Connect through io_uring";
+  };
   auto connected = d.wait_for(connect_rule);
   REQUIRE(connected);
   CHECK(field(*connected, "proc.name") == "uring");
   CHECK((*connected)["output"].get<std::string>().find("->127.0.0.1:" + port) != std::string::npos);
 
-  // Every ring the program made (fourteen runs) was an event.
+  // Every ring the program made (sixteen runs) was an event.
   CHECK(eventually([&] {
-    return d.all([](const Json& j) { return j.value("rule", "") == "Ring created"; }).size() == 14;
+    return d.all([](const Json& j) { return j.value("rule", "") == "Ring created"; }).size() == 16;
   }));
   std::this_thread::sleep_for(300ms);
   CHECK(d.all(connect_rule).size() == 1);
@@ -321,7 +332,7 @@ TEST_CASE(
   CHECK(d.all(rule_is("Create Symlink Over Sensitive Files")).size() == 1);
   CHECK(d.all(rule_is("Create Hardlink Over Sensitive Files")).size() == 1);
   for (const auto& j : d.all(is_rule)) CHECK(field(j, "fd.name") == "/etc/shadow");
-  CHECK(d.all(is_rule).size() == 2);
+  CHECK(d.all(is_rule).size() == 4);
   close(lsock);
   d.stop();
 }

@@ -4,6 +4,10 @@
  *   uring open PATH [async]   IORING_OP_OPENAT + IORING_OP_READ of PATH;
  *                             "async" sets IOSQE_ASYNC, so the open runs on
  *                             an io-wq worker thread instead of inline
+ *   uring open-fixed PATH [alloc]
+ *                             the same into fixed-file slot 2 (no
+ *                             descriptor), or one the kernel picks, read
+ *                             with IOSQE_FIXED_FILE
  *   uring truncate PATH       IORING_OP_OPENAT of PATH for writing with
  *                             O_TRUNC (which the kernel always runs on an
  *                             io-wq worker)
@@ -45,7 +49,7 @@ int main(int argc, char **argv)
 {
 	if (argc < 2 || (argc < 3 && strcmp(argv[1], "socket") != 0 &&
 			  strcmp(argv[1], "accept") != 0)) {
-		fprintf(stderr, "usage: uring open PATH [async] | truncate|append|unlink|mkdir PATH "
+		fprintf(stderr, "usage: uring open|open-fixed PATH [async|alloc] | truncate|append|unlink|mkdir PATH "
 				"| symlink|link|rename A B | connect IP PORT | socket | accept\n");
 		return 2;
 	}
@@ -65,6 +69,24 @@ int main(int argc, char **argv)
 		static char buf[4096];
 		sqe = io_uring_get_sqe(&ring);
 		io_uring_prep_read(sqe, fd, buf, sizeof(buf), 0);
+		return run_one(&ring) < 0;
+	}
+	if (strcmp(argv[1], "open-fixed") == 0) {
+		if (io_uring_register_files_sparse(&ring, 4) != 0) {
+			fprintf(stderr, "io_uring_register_files_sparse failed\n");
+			return 2;
+		}
+		const int alloc = argc > 3 && strcmp(argv[3], "alloc") == 0;
+		io_uring_prep_openat_direct(sqe, AT_FDCWD, argv[2], O_RDONLY, 0, 2);
+		if (alloc) /* liburing 2.3 would add one to IORING_FILE_INDEX_ALLOC */
+			sqe->file_index = IORING_FILE_INDEX_ALLOC;
+		const int res = run_one(&ring);
+		if (res < 0)
+			return 1;
+		static char buf[4096];
+		sqe = io_uring_get_sqe(&ring);
+		io_uring_prep_read(sqe, alloc ? res : 2, buf, sizeof(buf), 0);
+		sqe->flags |= IOSQE_FIXED_FILE;
 		return run_one(&ring) < 0;
 	}
 	if (strcmp(argv[1], "truncate") == 0 || strcmp(argv[1], "append") == 0) {
