@@ -134,8 +134,6 @@ static __always_inline int pg_emit_args_from(long ret, __u16 kind, enum pg_fd_so
 	}
 	struct pg_filter_event fe = pg_fe_args(kind, ret, resolved ? &r->fd : NULL);
 	pg_filter_task(&fe, task);
-	if (rflags & PG_RF_IO_URING)
-		pg_io_worker_name(fe.comm, task);
 	if (!pg_filter(&fe, NULL, &r->verdict)) {
 		if (!(pg_args_flags(kind) & PG_SC_STATE) || ret != 0)
 			return 0;
@@ -143,8 +141,6 @@ static __always_inline int pg_emit_args_from(long ret, __u16 kind, enum pg_fd_so
 		__builtin_memset(&r->verdict.slots, 0, sizeof(r->verdict.slots));
 	}
 	pg_fill_task(&r->task, task);
-	if (rflags & PG_RF_IO_URING)
-		pg_io_worker_name(r->task.comm, task);
 	pg_fill_hdr(&r->hdr, PG_REC_ARGS);
 	r->hdr.flags = rflags;
 	r->ret = ret;

@@ -95,6 +95,19 @@ static __always_inline void pg_fill_hdr(struct pg_hdr *h, __u16 type)
 	h->ts_ns = bpf_ktime_get_boot_ns();
 }
 
+#define PG_PF_IO_WORKER 0x00000010
+
+/* An io_uring worker thread ("iou-wrk-N", a thread of the process that
+ * submitted the request) completes requests on the process's behalf: it
+ * is named as its process (the thread group leader's comm), which is
+ * what rules on proc.name mean. Only io_uring completions run on one: a
+ * worker makes no syscalls. */
+static __always_inline void pg_io_worker_name(char *comm, struct task_struct *task)
+{
+	if (task->flags & PG_PF_IO_WORKER)
+		__builtin_memcpy(comm, task->group_leader->comm, 16);
+}
+
 static __always_inline void pg_fill_task(struct pg_task *t, struct task_struct *task)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -111,21 +124,10 @@ static __always_inline void pg_fill_task(struct pg_task *t, struct task_struct *
 		t->loginuid = BPF_CORE_READ(task, loginuid.val);
 	t->cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(t->comm, sizeof(t->comm));
+	pg_io_worker_name(t->comm, task);
 	/* Zero-padded: the kernel filter uses it as a hash key. */
 	__builtin_memset(t->pcomm, 0, sizeof(t->pcomm));
 	BPF_CORE_READ_STR_INTO(&t->pcomm, task, real_parent, group_leader, comm);
-}
-
-#define PG_PF_IO_WORKER 0x00000010
-
-/* An io_uring worker thread ("iou-wrk-N", a thread of the process that
- * submitted the request) completes requests on the process's behalf: in
- * an io_uring record it is named as its process (the thread group
- * leader's comm), which is what rules on proc.name mean. */
-static __always_inline void pg_io_worker_name(char *comm, struct task_struct *task)
-{
-	if (task->flags & PG_PF_IO_WORKER)
-		__builtin_memcpy(comm, task->group_leader->comm, 16);
 }
 
 /* Lifecycle programs' counters (enum pg_lifecycle). */

@@ -45,13 +45,9 @@ static __always_inline int pg_emit_connect(long ret, long fd, struct file *sockf
 		__builtin_memset(&r->local, 0, sizeof(r->local)); /* a failed one has no end */
 	struct pg_filter_event fe = pg_fe_connect(r->remote.family, r->remote.port);
 	pg_filter_task(&fe, task);
-	if (rflags & PG_RF_IO_URING)
-		pg_io_worker_name(fe.comm, task);
 	if (!pg_filter(&fe, NULL, &r->verdict))
 		return 0;
 	pg_fill_task(&r->task, task);
-	if (rflags & PG_RF_IO_URING)
-		pg_io_worker_name(r->task.comm, task);
 	pg_fill_hdr(&r->hdr, PG_REC_CONNECT);
 	r->hdr.flags = rflags;
 	r->ret = ret;

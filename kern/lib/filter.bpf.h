@@ -402,6 +402,7 @@ static __always_inline void pg_filter_task(struct pg_filter_event *e, struct tas
 	 * (its kind, whether it is named by its object), and keep code the
 	 * event can never take, such as the name walk in a path operation. */
 	__builtin_memcpy(e->comm, task->comm, sizeof(e->comm));
+	pg_io_worker_name(e->comm, task);
 	const struct task_struct *leader = task->real_parent->group_leader;
 	__builtin_memcpy(e->pcomm, leader->comm, sizeof(e->pcomm));
 }

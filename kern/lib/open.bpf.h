@@ -62,8 +62,6 @@ static __noinline int pg_open_finish(const char *upath, __u16 rflags, __u64 kfil
 	struct pg_open_rec *r = (struct pg_open_rec *)buf;
 	const long ret = r->ret;
 	pg_fill_task(&r->task, task);
-	if (rflags & PG_RF_IO_URING)
-		pg_io_worker_name(r->task.comm, task);
 	pg_fill_hdr(&r->hdr, PG_REC_OPEN);
 	r->hdr.flags = rflags;
 
@@ -108,8 +106,6 @@ static __always_inline int pg_emit_open_file(long ret, __u16 kind, long dirfd, c
 	r->pad[0] = r->pad[1] = r->pad[2] = 0;
 	struct pg_filter_event fe = pg_fe_open(kind, ret, flags, (__s32)dirfd);
 	pg_filter_task(&fe, bpf_get_current_task_btf());
-	if (rflags & PG_RF_IO_URING)
-		pg_io_worker_name(fe.comm, bpf_get_current_task_btf());
 	if (!pg_filter_path(&fe, upath, false, kfile, &r->verdict))
 		return 0;
 	return pg_open_finish(upath, rflags, kfile);

@@ -38,8 +38,6 @@ static __always_inline int pg_emit_pathop(long ret, __u16 kind, const struct pg_
 	const bool as_is = pg_pathop_arg1_as_is(kind);
 	struct pg_filter_event fe = pg_fe_pathop(kind, ret);
 	pg_filter_task(&fe, task);
-	if (rflags & PG_RF_IO_URING)
-		pg_io_worker_name(fe.comm, task);
 	if (!pg_filter_path(&fe, a->path1, a->kernel, 0, &r->verdict)) {
 		if (!(pg_pathop_flags(kind) & PG_SC_STATE) || ret != 0)
 			return 0;
@@ -47,8 +45,6 @@ static __always_inline int pg_emit_pathop(long ret, __u16 kind, const struct pg_
 		__builtin_memset(&r->verdict.slots, 0, sizeof(r->verdict.slots));
 	}
 	pg_fill_task(&r->task, task);
-	if (rflags & PG_RF_IO_URING)
-		pg_io_worker_name(r->task.comm, task);
 	pg_fill_hdr(&r->hdr, PG_REC_PATHOP);
 	r->hdr.flags = rflags;
 	r->ret = ret;
