@@ -298,9 +298,16 @@ PG_ABI_ASSERT(sizeof(struct pg_fkey_path) == 4 + PG_PATH_KEY_HDR + PG_PATH_KEY_M
 /* The usable length of a path read into a key with
  * bpf_probe_read_user_str(key->path, PG_PATH_KEY_MAX, ...) returning `n`,
  * or -1: a failed read, or a path that may have been cut. */
+/* What pg_filter_eval is told of a path argument besides its length. */
+enum pg_path_state {
+	PG_PATH_UNUSABLE = -1, /* unreadable, or a key long or more */
+	PG_PATH_NONE = -2,     /* the syscall has none */
+	PG_PATH_UNREAD = -3,   /* an open named by its object: read when needed */
+};
+
 PG_FILTER_INLINE long pg_path_len_from_read(long n)
 {
-	return n > 0 && n < PG_PATH_KEY_MAX ? n - 1 : -1;
+	return n > 0 && n < PG_PATH_KEY_MAX ? n - 1 : (long)PG_PATH_UNUSABLE;
 }
 
 /* pg_fproc[tgid]: proc.exe and proc.args as the process's exec set them

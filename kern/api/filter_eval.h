@@ -27,6 +27,12 @@
  *       absolute path into fwd->path, NUL-terminated, and return its length;
  *       -1 when it cannot be named (the walk did not reach the root, the
  *       descriptor no longer holds the file, the path is a key long or more)
+ *   long pg_fl_arg(PG_FL_CTX ctx, const struct pg_filter_event *e,
+ *                  struct pg_fkey_path *key);
+ *       an open's path argument as the caller passed it, read into
+ *       key->path, NUL-terminated; returns its length, or -1 when it is
+ *       unreadable or a key long or more (asked only for an open named by
+ *       its object, and only when a slot still looks at the argument)
  *
  * each returning NULL when there is no entry. The eBPF programs look into
  * maps; the native build looks into the tables the daemon is about to load.
@@ -48,6 +54,7 @@ static const struct pg_proc_strs *pg_fl_proc(PG_FL_CTX ctx, const struct pg_filt
 static long pg_fl_resolve(PG_FL_CTX ctx, const struct pg_filter_event *e, struct pg_fkey_path *fwd,
 			  __u32 len);
 static long pg_fl_kname(PG_FL_CTX ctx, const struct pg_filter_event *e, struct pg_fkey_path *fwd);
+static long pg_fl_arg(PG_FL_CTX ctx, const struct pg_filter_event *e, struct pg_fkey_path *key);
 
 #include "filter.h"
 
@@ -112,6 +119,23 @@ PG_FILTER_INLINE int pg_filter_proc_strs(PG_FL_CTX ctx, __u32 gen, const struct 
 	return pg_slots_any(s);
 }
 
+/* An open's argument as passed (fd.nameraw: whether it goes through
+ * "../"), read into `k` only when a surviving slot looks at it. Returns 0
+ * when no slot is left. */
+PG_FILTER_INLINE int pg_filter_raw_arg(PG_FL_CTX ctx, __u32 gen, const struct pg_filter_event *e,
+				       struct pg_fkey_path *k, struct pg_slots *s)
+{
+	const struct pg_field_mask *m = pg_fl_mask(ctx, gen, PG_FF_RAW);
+	if (!(m && pg_slots_meet(s, &m->uses)))
+		return 1;
+	long n = pg_fl_arg(ctx, e, k);
+	if (n < 0 || n >= PG_PATH_KEY_MAX)
+		return 1;
+	const __u32 facts = pg_path_facts(k->path, (__u32)n);
+	pg_slots_narrow(s, m, pg_fl_enum(ctx, gen, PG_FF_RAW, (facts & PG_PF_DOTDOT) ? 1 : 0));
+	return pg_slots_any(s);
+}
+
 /* The path fields of an open or a path operation (see pg_filter_eval).
  * Returns 0 when no slot is left. */
 PG_FILTER_INLINE int pg_filter_paths(PG_FL_CTX ctx, __u32 gen, const struct pg_filter_event *e,
@@ -151,9 +175,11 @@ PG_FILTER_INLINE int pg_filter_task_fields(PG_FL_CTX ctx, __u32 gen,
 
 /* Judge one event under generation `gen`. `fwd` holds the path argument of
  * an open, or the first path argument of a path operation, in
- * fwd->path[0..path_len) when path_len >= 0 (-1: no usable path: failed
- * to read, or longer than a key; -2: the syscall has none); `rev` is a
- * second key buffer. Leaves the surviving slots in `s`; returns whether any
+ * fwd->path[0..path_len) when path_len >= 0 (PG_PATH_UNUSABLE: failed to
+ * read, or longer than a key; PG_PATH_NONE: the syscall has none;
+ * PG_PATH_UNREAD: an open named by its object whose argument is read,
+ * through pg_fl_arg, only if a slot still looks at it); `rev` is a second
+ * key buffer. Leaves the surviving slots in `s`; returns whether any
  * survived. */
 PG_FILTER_INLINE int pg_filter_eval(PG_FL_CTX ctx, __u32 gen, const struct pg_filter_event *e,
 				    struct pg_fkey_path *fwd, struct pg_fkey_path *rev,
@@ -211,15 +237,16 @@ PG_FILTER_INLINE int pg_filter_paths(PG_FL_CTX ctx, __u32 gen, const struct pg_f
 				     struct pg_fkey_path *fwd, struct pg_fkey_path *rev,
 				     long path_len, struct pg_slots *s)
 {
-	/* No path argument at all (-2: connect, the numeric syscalls): a
+	/* No path argument at all (connect, the numeric syscalls): a
 	 * constant the verifier prunes every path field's code with. */
-	if (path_len < -1)
+	if (path_len == PG_PATH_NONE)
 		return 1;
 	const int is_open = pg_fkind_is_open(e->kind);
 	/* A successful open names its file by the file itself, so an
 	 * unreadable argument still leaves the path fields to judge. */
 	const int by_object = is_open && e->by_object;
 	const int have_arg = path_len >= 0 && path_len < PG_PATH_KEY_MAX;
+	const int unread = by_object && path_len == PG_PATH_UNREAD;
 	if (e->kind == PG_FK_CONNECT || (!have_arg && !by_object))
 		return 1;
 	__u32 len = have_arg ? (__u32)path_len : 0;
@@ -255,12 +282,14 @@ PG_FILTER_INLINE int pg_filter_paths(PG_FL_CTX ctx, __u32 gen, const struct pg_f
 	}
 	if (by_object) {
 		/* The opened file's own path replaces the argument: what the
-		 * kernel opened, whatever the caller's buffer says by now. */
+		 * kernel opened, whatever the caller's buffer says by now. The
+		 * argument itself, when unread, is read last, for the slots
+		 * the file's name left. */
 		if (!use_resolved)
-			return 1;
+			return unread ? pg_filter_raw_arg(ctx, gen, e, rev, s) : 1;
 		long klen = pg_fl_kname(ctx, e, fwd);
 		if (klen < 0 || klen >= PG_PATH_KEY_MAX)
-			return 1;
+			return unread ? pg_filter_raw_arg(ctx, gen, e, rev, s) : 1;
 		len = (__u32)klen;
 		facts = pg_path_facts(fwd->path, len);
 	} else if (len > 0 && fwd->path[0] != '/') {
@@ -291,8 +320,11 @@ PG_FILTER_INLINE int pg_filter_paths(PG_FL_CTX ctx, __u32 gen, const struct pg_f
 		rev->field = PG_FF_SUFFIX;
 		rev->prefixlen = 8 * (PG_PATH_KEY_HDR + len);
 		pg_slots_narrow(s, sm, pg_fl_path(ctx, rev));
+		if (!pg_slots_any(s))
+			return 0;
 	}
-	return pg_slots_any(s);
+	/* After the suffix: rev is free to hold the argument. */
+	return unread ? pg_filter_raw_arg(ctx, gen, e, rev, s) : pg_slots_any(s);
 }
 
 #endif

@@ -127,22 +127,30 @@ struct {
 
 /* ---- lookups for filter_eval.h ------------------------------------------ */
 
-#define PG_FL_CTX void *
+/* What the lookups below know of the event being judged besides the
+ * pg_filter_event: a successful open's struct file when the program has it
+ * (0: the one at the returned descriptor), and the path argument in user
+ * memory that pg_fl_arg reads when asked. */
+struct pg_fl_ctx {
+	__u64 kfile;
+	const char *uarg;
+};
+#define PG_FL_CTX const struct pg_fl_ctx *
 
-static __always_inline const struct pg_field_mask *pg_fl_mask(void *ctx, __u32 gen, __u32 field)
+static __always_inline const struct pg_field_mask *pg_fl_mask(PG_FL_CTX ctx, __u32 gen, __u32 field)
 {
 	__u32 i = gen * PG_FF__COUNT + field;
 	return bpf_map_lookup_elem(&pg_fmask, &i);
 }
 
-static __always_inline const struct pg_slots *pg_fl_kind(void *ctx, __u32 gen, __u32 kind)
+static __always_inline const struct pg_slots *pg_fl_kind(PG_FL_CTX ctx, __u32 gen, __u32 kind)
 {
 	__u32 i = gen * PG_FK__COUNT + kind;
 	struct pg_kind_slots *v = bpf_map_lookup_elem(&pg_fkind, &i);
 	return v ? &v->slots : NULL;
 }
 
-static __always_inline const struct pg_slots *pg_fl_enum(void *ctx, __u32 gen, __u32 field,
+static __always_inline const struct pg_slots *pg_fl_enum(PG_FL_CTX ctx, __u32 gen, __u32 field,
 							 __u32 value)
 {
 	__u32 i = (gen * PG_FF__COUNT + field) * PG_ENUM_VALUES + (value & (PG_ENUM_VALUES - 1));
@@ -150,39 +158,39 @@ static __always_inline const struct pg_slots *pg_fl_enum(void *ctx, __u32 gen, _
 	return v ? &v->slots : NULL;
 }
 
-static __always_inline const struct pg_slots *pg_fl_str(void *ctx, const struct pg_fkey_str *k)
+static __always_inline const struct pg_slots *pg_fl_str(PG_FL_CTX ctx, const struct pg_fkey_str *k)
 {
 	struct pg_accept *v = bpf_map_lookup_elem(&pg_fstr, k);
 	return v ? &v->slots : NULL;
 }
 
-static __always_inline const struct pg_slots *pg_fl_num(void *ctx, const struct pg_fkey_num *k)
+static __always_inline const struct pg_slots *pg_fl_num(PG_FL_CTX ctx, const struct pg_fkey_num *k)
 {
 	struct pg_accept *v = bpf_map_lookup_elem(&pg_fnum, k);
 	return v ? &v->slots : NULL;
 }
 
-static __always_inline const struct pg_slots *pg_fl_path(void *ctx, const struct pg_fkey_path *k)
+static __always_inline const struct pg_slots *pg_fl_path(PG_FL_CTX ctx, const struct pg_fkey_path *k)
 {
 	struct pg_accept *v = bpf_map_lookup_elem(&pg_fpath, k);
 	return v ? &v->slots : NULL;
 }
 
-static __always_inline __u32 pg_fl_container(void *ctx, const struct pg_filter_event *e)
+static __always_inline __u32 pg_fl_container(PG_FL_CTX ctx, const struct pg_filter_event *e)
 {
 	__u64 id = e->cgroup_id;
 	__u8 *ct = bpf_map_lookup_elem(&pg_fcgroup, &id);
 	return ct && *ct < PG_CT_UNKNOWN ? *ct : PG_CT_UNKNOWN;
 }
 
-static __always_inline struct pg_task_slots *pg_fl_task_cache(void *ctx,
+static __always_inline struct pg_task_slots *pg_fl_task_cache(PG_FL_CTX ctx,
 							      const struct pg_filter_event *e)
 {
 	return bpf_task_storage_get(&pg_ftask, bpf_get_current_task_btf(), NULL,
 				    BPF_LOCAL_STORAGE_GET_F_CREATE);
 }
 
-static __always_inline const struct pg_proc_strs *pg_fl_proc(void *ctx,
+static __always_inline const struct pg_proc_strs *pg_fl_proc(PG_FL_CTX ctx,
 							       const struct pg_filter_event *e)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
@@ -268,7 +276,7 @@ static __attribute__((unused)) long pg_prepend_step_ids(__u64 i, void *ctx)
  * task's cwd or e->dirfd: the directory's names are prepended one by one
  * (leaf first) in k->resolve, ending at its last byte, then the whole is
  * copied back into fwd. */
-static __always_inline long pg_fl_resolve(void *ctx, const struct pg_filter_event *e,
+static __always_inline long pg_fl_resolve(PG_FL_CTX ctx, const struct pg_filter_event *e,
 					  struct pg_fkey_path *fwd, __u32 len)
 {
 	__u32 zero = 0;
@@ -360,13 +368,22 @@ __weak __noinline long pg_kname_key(long fd, __u64 flags, __u64 kfile)
 	return total;
 }
 
-/* For filter_eval.h: fwd is pg_fkeybuf's (pg_filter passes it). `ctx` is
- * the opened struct file when the program has it (pg_filter_path's
- * `kfile`), NULL to find it at the descriptor the open returned. */
-static __always_inline long pg_fl_kname(void *ctx, const struct pg_filter_event *e,
+/* For filter_eval.h: fwd is pg_fkeybuf's (pg_filter passes it). */
+static __always_inline long pg_fl_kname(PG_FL_CTX ctx, const struct pg_filter_event *e,
 					struct pg_fkey_path *fwd)
 {
-	return pg_kname_key(e->ret, e->open_flags, (__u64)ctx);
+	return pg_kname_key(e->ret, e->open_flags, ctx->kfile);
+}
+
+/* For filter_eval.h: the argument, read now rather than before judging,
+ * since most opens are settled by their file's name alone. */
+static __always_inline long pg_fl_arg(PG_FL_CTX ctx, const struct pg_filter_event *e,
+				      struct pg_fkey_path *key)
+{
+	if (!ctx->uarg)
+		return PG_PATH_UNUSABLE;
+	return pg_path_len_from_read(
+		bpf_probe_read_user_str(key->path, PG_PATH_KEY_MAX, ctx->uarg));
 }
 
 #include "api/filter_eval.h"
@@ -441,14 +458,20 @@ static __always_inline bool pg_filter_path(struct pg_filter_event *e, const char
 		__builtin_memset(&v->slots, 0xff, sizeof(v->slots));
 		return true;
 	}
-	/* -2: no path argument (connect, the numeric syscalls); -1: none to
-	 * read, which leaves an open's file to name it (io_uring). */
-	long len = pg_fkind_is_open(e->kind) ? -1 : -2;
-	if (upath)
+	/* No path argument (connect, the numeric syscalls), or none to read,
+	 * which leaves an open's file to name it (io_uring). A successful
+	 * open's argument is read only if its file's name leaves a slot that
+	 * looks at it (pg_fl_arg). */
+	const int is_open = pg_fkind_is_open(e->kind);
+	long len = is_open ? PG_PATH_UNUSABLE : PG_PATH_NONE;
+	const struct pg_fl_ctx fc = {.kfile = kfile, .uarg = kernel ? NULL : upath};
+	if (upath && is_open && e->by_object && !kernel)
+		len = PG_PATH_UNREAD;
+	else if (upath)
 		len = pg_path_len_from_read(
 			kernel ? bpf_probe_read_kernel_str(keys->fwd.path, PG_PATH_KEY_MAX, upath)
 			       : bpf_probe_read_user_str(keys->fwd.path, PG_PATH_KEY_MAX, upath));
-	if (!pg_filter_eval((void *)kfile, gen, e, &keys->fwd, &keys->rev, len, &v->slots))
+	if (!pg_filter_eval(&fc, gen, e, &keys->fwd, &keys->rev, len, &v->slots))
 		return false;
 	if (st)
 		st->passed++;

@@ -724,3 +724,36 @@ TEST_CASE("kernel filter: sendto is judged by its socket's family and port; dup 
   CHECK(passes(1, dup2, 0, 0, PG_CT_CONTAINER));
   CHECK_FALSE(passes(1, dup2, 0, 0, PG_CT_HOST));
 }
+
+TEST_CASE("kernel filter: a successful open's argument is read only for the slots its file leaves") {
+  const char* rules = R"(
+- rule: climbs into etc
+  desc: d
+  condition: evt.type = openat and fd.nameraw contains "../" and fd.name startswith /etc/
+  output: x
+  priority: WARNING
+)";
+  Rig rig(std::vector<policy::InputFile>{{"r.yaml", rules}});
+  policy::NativeFilter native(rig.tables);
+  auto passes = [&](const char* arg, const char* kname, long ret = 3) {
+    pg_filter_event fe = pg_fe_open(PG_OPEN_OPENAT, ret, 0, PG_AT_FDCWD);
+    pg_slots s{};
+    return native.eval(fe, arg, s, "/home/u", nullptr, kname) &&
+           pg_slots_meet(&s, &rig.tables.rule_slots[0]);
+  };
+  // A file outside /etc settles the open without reading the argument.
+  CHECK_FALSE(passes("../../tmp/x", "/tmp/x"));
+  CHECK_FALSE(passes("/tmp/x", "/tmp/x"));
+  CHECK(native.arg_reads() == 0);
+  // Inside /etc, the argument decides, read then.
+  CHECK(passes("../../etc/shadow", "/etc/shadow"));
+  CHECK(native.arg_reads() == 1);
+  CHECK_FALSE(passes("/etc/shadow", "/etc/shadow"));
+  CHECK(native.arg_reads() == 2);
+  // No argument to read narrows nothing.
+  CHECK(passes(nullptr, "/etc/shadow"));
+  // A failed open has no file: its argument is read before judging.
+  CHECK(passes("../../etc/shadow", nullptr, -13));
+  CHECK_FALSE(passes("/etc/shadow", nullptr, -13));
+  CHECK(native.arg_reads() == 2);
+}

@@ -32,6 +32,9 @@ static long pg_fl_resolve(PG_FL_CTX ctx, const pg_filter_event*, pg_fkey_path* f
 static long pg_fl_kname(PG_FL_CTX ctx, const pg_filter_event*, pg_fkey_path* fwd) {
   return ctx->kname(fwd);
 }
+static long pg_fl_arg(PG_FL_CTX ctx, const pg_filter_event*, pg_fkey_path* key) {
+  return ctx->arg(key);
+}
 #include "kern/api/filter_eval.h"
 
 // ---- NativeFilter ----------------------------------------------------------
@@ -89,6 +92,20 @@ long NativeFilter::resolve(pg_fkey_path* fwd, uint32_t len) const {
   return long(full.size());
 }
 
+// As bpf_probe_read_user_str(key->path, PG_PATH_KEY_MAX, path) would.
+long NativeFilter::read_arg(pg_fkey_path* key, const char* path) {
+  if (!path) return PG_PATH_UNUSABLE;
+  std::size_t n = std::min<std::size_t>(std::strlen(path), PG_PATH_KEY_MAX - 1);
+  std::memcpy(key->path, path, n);
+  key->path[n] = 0;
+  return pg_path_len_from_read(long(n + 1));
+}
+
+long NativeFilter::arg(pg_fkey_path* key) const {
+  ++arg_reads_;
+  return read_arg(key, arg_);
+}
+
 long NativeFilter::kname(pg_fkey_path* fwd) const {
   if (!kname_) return -1;
   const std::size_t n = std::strlen(kname_);
@@ -102,18 +119,20 @@ bool NativeFilter::eval(const pg_filter_event& e, const char* path, pg_slots& ou
   base_ = base;
   kname_ = kname;
   proc_ = proc;
-  // As bpf_probe_read_user_str(fwd.path, PG_PATH_KEY_MAX, path) would.
+  arg_ = path;
   struct {
-    pg_fkey_path fwd, rev;  // the path scan may read a word past fwd, as in pg_fkeys
+    // The path scan may read a word past a key, as in pg_fkeys.
+    pg_fkey_path fwd, rev;
+    char slack[16];
   } keys{};
-  // As the kernel: -2 when the syscall has no path argument at all.
-  long len = pg_fkind_is_open(e.kind) ? -1 : -2;
-  if (path) {
-    std::size_t n = std::min<std::size_t>(std::strlen(path), PG_PATH_KEY_MAX - 1);
-    std::memcpy(keys.fwd.path, path, n);
-    keys.fwd.path[n] = 0;
-    len = pg_path_len_from_read(long(n + 1));
-  }
+  // As the kernel (pg_filter_path): a successful open's argument is read
+  // only when asked; a syscall without one says so.
+  const bool open = pg_fkind_is_open(e.kind);
+  long len = open ? PG_PATH_UNUSABLE : PG_PATH_NONE;
+  if (path && open && e.by_object)
+    len = PG_PATH_UNREAD;
+  else if (path)
+    len = read_arg(&keys.fwd, path);
   return pg_filter_eval(this, gen_, &e, &keys.fwd, &keys.rev, len, &out) != 0;
 }
 

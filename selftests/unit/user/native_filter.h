@@ -29,6 +29,10 @@ class NativeFilter {
   long resolve(pg_fkey_path* fwd, uint32_t len) const;
   // The kernel's pg_fl_kname, on the name given to eval().
   long kname(pg_fkey_path* fwd) const;
+  // The kernel's pg_fl_arg: the path given to eval(), read when asked.
+  long arg(pg_fkey_path* key) const;
+  // How many times eval() has read a successful open's argument lazily.
+  std::size_t arg_reads() const { return arg_reads_; }
 
   const pg_field_mask* mask(uint32_t field) const;
   const pg_slots* kind(uint32_t kind) const;
@@ -38,6 +42,7 @@ class NativeFilter {
   const pg_slots* path(const pg_fkey_path& k) const;
 
  private:
+  static long read_arg(pg_fkey_path* key, const char* path);
   const FilterTables& t_;
   uint32_t gen_;
   std::unordered_map<std::string, pg_slots> trie_;  // field byte + bytes
@@ -45,6 +50,8 @@ class NativeFilter {
   mutable const char* base_ = nullptr;  // during eval() only
   mutable const char* kname_ = nullptr;
   mutable const pg_proc_strs* proc_ = nullptr;
+  mutable const char* arg_ = nullptr;
+  mutable std::size_t arg_reads_ = 0;
   mutable pg_task_slots task_cache_{};  // see pg_fl_task_cache
 };
 
