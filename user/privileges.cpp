@@ -59,6 +59,25 @@ int last_cap() {
   return n;
 }
 
+// Threads of this process whose effective set is not empty (this one
+// included); where /proc cannot tell, every thread counts.
+int threads_holding_capabilities() {
+  std::error_code ec;
+  int holding = 0;
+  for (const auto& t : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+    std::ifstream in(t.path() / "status");
+    std::string line;
+    bool none = false;
+    while (std::getline(in, line))
+      if (line.starts_with("CapEff:")) {
+        none = line.find_first_not_of("0\t ", 7) == std::string::npos;
+        break;
+      }
+    if (!none) ++holding;
+  }
+  return holding;
+}
+
 }  // namespace
 
 std::expected<void, std::string> install_seccomp() {
@@ -129,29 +148,6 @@ std::expected<void, std::string> install_seccomp() {
   return std::unexpected("no seccomp filter for this architecture yet");
 #endif
 }
-
-namespace {
-
-// Threads of this process whose effective set is not empty (this one
-// included); where /proc cannot tell, every thread counts.
-int threads_holding_capabilities() {
-  std::error_code ec;
-  int holding = 0;
-  for (const auto& t : std::filesystem::directory_iterator("/proc/self/task", ec)) {
-    std::ifstream in(t.path() / "status");
-    std::string line;
-    bool none = false;
-    while (std::getline(in, line))
-      if (line.starts_with("CapEff:")) {
-        none = line.find_first_not_of("0\t ", 7) == std::string::npos;
-        break;
-      }
-    if (!none) ++holding;
-  }
-  return holding;
-}
-
-}  // namespace
 
 std::vector<int> kept_capabilities(const KeptCapabilities& k) {
   std::vector<int> out(std::begin(kAlwaysKept), std::end(kAlwaysKept));
