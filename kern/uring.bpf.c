@@ -328,7 +328,9 @@ int BPF_PROG(pg_ur_linkat, struct io_ring_ctx *ring, void *req, struct io_uring_
 
 /* Sockets made and accepted: the numeric-argument record, its arguments
  * from the request (written into the scratch record first). Into a
- * fixed-file slot: no descriptor, not seen. */
+ * fixed-file slot (file_slot set) as into a descriptor: fd.num is then the
+ * result, as for an open into a slot, and an accepted socket's ends are
+ * read from the ring's table. */
 static __always_inline struct pg_args_rec *pg_uring_args_rec(void)
 {
 	struct pg_args_rec *r = (struct pg_args_rec *)pg_scratch_buf();
@@ -342,12 +344,12 @@ int BPF_PROG(pg_ur_socket, struct io_ring_ctx *ring, void *req, struct io_uring_
 {
 	const struct io_socket *c = (const struct io_socket *)req;
 	struct pg_args_rec *r = pg_uring_args_rec();
-	if (!r || BPF_CORE_READ(c, file_slot))
+	if (!r)
 		return 0;
 	r->args[0] = BPF_CORE_READ(c, domain);
 	r->args[1] = BPF_CORE_READ(c, type);
 	r->args[2] = BPF_CORE_READ(c, protocol);
-	return pg_emit_args_from(cqe->res, PG_AK_SOCKET, PG_FDS_NONE, NULL, -1, PG_RF_IO_URING);
+	return pg_emit_args_from(cqe->res, PG_AK_SOCKET, PG_FDS_NONE, NULL, -1, PG_RF_IO_URING, 0);
 }
 
 SEC("tp_btf/io_uring_complete")
@@ -357,9 +359,18 @@ int BPF_PROG(pg_ur_accept, struct io_ring_ctx *ring, void *req, struct io_uring_
 	 * not kept (-1); the accepted one is the result. */
 	const struct io_accept *c = (const struct io_accept *)req;
 	struct pg_args_rec *r = pg_uring_args_rec();
-	if (!r || BPF_CORE_READ(c, file_slot))
+	if (!r)
 		return 0;
+	const __u32 slot = BPF_CORE_READ(c, file_slot);
+	const long res = cqe->res;
+	__u64 kfile = 0;
+	if (slot && res >= 0) {
+		kfile = pg_uring_fixed_file(ring, slot == PG_IORING_FILE_INDEX_ALLOC ? (__u32)res
+										     : slot - 1);
+		if (!kfile)
+			return 0;
+	}
 	r->args[0] = (__u64)-1;
 	r->args[3] = BPF_CORE_READ(c, flags);
-	return pg_emit_args_from(cqe->res, PG_AK_ACCEPT4, PG_FDS_RET, NULL, -1, PG_RF_IO_URING);
+	return pg_emit_args_from(res, PG_AK_ACCEPT4, PG_FDS_RET, NULL, -1, PG_RF_IO_URING, kfile);
 }

@@ -96,9 +96,9 @@ static __always_inline void pg_read_destination(struct pt_regs *regs, __u16 kind
  * socket take the destination passed as the remote end. */
 static __always_inline __u32 pg_resolve_fd(__u8 *buf, __u32 off, struct pg_args_rec *r,
 					   struct task_struct *task, struct pt_regs *regs,
-					   __u16 kind, long fd)
+					   __u16 kind, long fd, __u64 kfile)
 {
-	off = pg_put_fdinfo(buf, off, &r->fd, task, fd);
+	off = pg_put_fdinfo(buf, off, &r->fd, task, fd, kfile);
 	if (r->fd.sock_family && r->fd.remote.port == 0) { /* not connected */
 		pg_read_destination(regs, kind, &r->fd);
 		if ((r->fd.flags & PG_FDI_DESTINATION) &&
@@ -112,9 +112,13 @@ static __always_inline __u32 pg_resolve_fd(__u8 *buf, __u32 off, struct pg_args_
  * a slot survives. `regs`: the syscall's saved registers, which hold its
  * arguments; NULL when the caller wrote the arguments into the scratch
  * record already (an io_uring request), with `fd0` the first argument's
- * descriptor (-1: none kept). `rflags`: pg_rec_flags (PG_RF_IO_URING). */
+ * descriptor (-1: none kept). `rflags`: pg_rec_flags (PG_RF_IO_URING).
+ * `kfile`: the struct file the descriptor source names when the caller
+ * has it and no descriptor holds it (an accept into an io_uring fixed-file
+ * slot); 0: the file at the descriptor. */
 static __always_inline int pg_emit_args_from(long ret, __u16 kind, enum pg_fd_source fds,
-					     struct pt_regs *regs, long fd0, __u16 rflags)
+					     struct pt_regs *regs, long fd0, __u16 rflags,
+					     __u64 kfile)
 {
 	if (pg_is_self())
 		return 0;
@@ -129,7 +133,7 @@ static __always_inline int pg_emit_args_from(long ret, __u16 kind, enum pg_fd_so
 	if (pg_fkind_is_send(pg_fkind_of_args(kind)) && fd >= 0) {
 		/* A socket's family and remote port are judged like connect's:
 		 * resolve first (no dentry walk for a socket). */
-		off = pg_resolve_fd(buf, off, r, task, regs, kind, fd);
+		off = pg_resolve_fd(buf, off, r, task, regs, kind, fd, kfile);
 		resolved = true;
 	}
 	struct pg_filter_event fe = pg_fe_args(kind, ret, resolved ? &r->fd : NULL);
@@ -150,7 +154,7 @@ static __always_inline int pg_emit_args_from(long ret, __u16 kind, enum pg_fd_so
 	r->kind = kind;
 	r->pad[0] = r->pad[1] = r->pad[2] = 0;
 	if (!resolved && fd >= 0) {
-		off = pg_resolve_fd(buf, off, r, task, regs, kind, fd);
+		off = pg_resolve_fd(buf, off, r, task, regs, kind, fd, kfile);
 	} else if (!resolved) {
 		__builtin_memset(&r->fd, 0, sizeof(r->fd));
 		r->fd.num = -1;
@@ -165,7 +169,7 @@ static __always_inline int pg_emit_args_from(long ret, __u16 kind, enum pg_fd_so
 static __always_inline int pg_emit_args(long ret, __u16 kind, enum pg_fd_source fds)
 {
 	struct pt_regs *regs = pg_user_regs();
-	return pg_emit_args_from(ret, kind, fds, regs, (int)pg_syscall_arg(regs, 0), 0);
+	return pg_emit_args_from(ret, kind, fds, regs, (int)pg_syscall_arg(regs, 0), 0, 0);
 }
 
 /* One exit program per catalogue row of the including file's family: the

@@ -75,11 +75,11 @@ static __always_inline __u32 pg_put_base_dir(__u8 *rec, __u32 off, struct pg_str
  * socket both its ends, for anything else its path as a dentry walk
  * appended at `off`. A descriptor that is not open leaves mode 0. */
 static __always_inline __u32 pg_put_fdinfo(__u8 *rec, __u32 off, struct pg_fdinfo *fi,
-					   struct task_struct *task, long fd)
+					   struct task_struct *task, long fd, __u64 kfile)
 {
 	__builtin_memset(fi, 0, sizeof(*fi));
 	fi->num = fd;
-	struct file *f = pg_fd_file(task, fd);
+	struct file *f = kfile ? (struct file *)kfile : pg_fd_file(task, fd);
 	if (!f)
 		return off;
 	fi->mode = BPF_CORE_READ(f, f_inode, i_mode);

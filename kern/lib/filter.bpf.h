@@ -170,7 +170,8 @@ static __always_inline const struct pg_slots *pg_fl_num(PG_FL_CTX ctx, const str
 	return v ? &v->slots : NULL;
 }
 
-static __always_inline const struct pg_slots *pg_fl_path(PG_FL_CTX ctx, const struct pg_fkey_path *k)
+static __always_inline const struct pg_slots *pg_fl_path(PG_FL_CTX ctx,
+							 const struct pg_fkey_path *k)
 {
 	struct pg_accept *v = bpf_map_lookup_elem(&pg_fpath, k);
 	return v ? &v->slots : NULL;

@@ -18,9 +18,11 @@
  *   uring rename OLD NEW      IORING_OP_RENAMEAT
  *   uring unlink PATH         IORING_OP_UNLINKAT
  *   uring mkdir PATH          IORING_OP_MKDIRAT (mode 0755)
- *   uring socket              IORING_OP_SOCKET (AF_INET, SOCK_DGRAM)
- *   uring accept              IORING_OP_ACCEPT of a loopback connection it
+ *   uring socket [fixed]      IORING_OP_SOCKET (AF_INET, SOCK_DGRAM)
+ *   uring accept [fixed]      IORING_OP_ACCEPT of a loopback connection it
  *                             makes to itself
+ *                             "fixed": into fixed-file slot 1 (no
+ *                             descriptor)
  *
  * Prints "res=N" per operation (the CQE result); exits 0 when every
  * operation succeeded. */
@@ -50,12 +52,18 @@ int main(int argc, char **argv)
 	if (argc < 2 || (argc < 3 && strcmp(argv[1], "socket") != 0 &&
 			  strcmp(argv[1], "accept") != 0)) {
 		fprintf(stderr, "usage: uring open|open-fixed PATH [async|alloc] | truncate|append|unlink|mkdir PATH "
-				"| symlink|link|rename A B | connect IP PORT | socket | accept\n");
+				"| symlink|link|rename A B | connect IP PORT | socket|accept [fixed]\n");
 		return 2;
 	}
 	struct io_uring ring;
 	if (io_uring_queue_init(4, &ring, 0) != 0) {
 		perror("io_uring_queue_init");
+		return 2;
+	}
+	/* socket and accept into fixed-file slot 1 */
+	const int fixed = argc > 2 && strcmp(argv[2], "fixed") == 0;
+	if (fixed && io_uring_register_files_sparse(&ring, 4) != 0) {
+		fprintf(stderr, "io_uring_register_files_sparse failed\n");
 		return 2;
 	}
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
@@ -122,6 +130,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "socket") == 0) {
 		io_uring_prep_socket(sqe, AF_INET, SOCK_DGRAM, 0, 0);
+		if (fixed)
+			sqe->file_index = 1 + 1; /* slot 1 */
 		return run_one(&ring) < 0;
 	}
 	if (strcmp(argv[1], "accept") == 0) {
@@ -140,6 +150,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		io_uring_prep_accept(sqe, l, NULL, NULL, 0);
+		if (fixed)
+			sqe->file_index = 1 + 1; /* slot 1 */
 		return run_one(&ring) < 0;
 	}
 	fprintf(stderr, "unknown operation %s\n", argv[1]);
