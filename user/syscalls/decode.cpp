@@ -267,31 +267,28 @@ std::expected<void, std::string> decode_record(std::span<const std::byte> rec, c
   out.filtered = false;
   out.boot_ns = h.ts_ns;
   out.time_ns = clock.to_realtime(h.ts_ns);
-  switch (h.type) {
-    case PG_REC_EXEC:
-      out.kind = EventKind::Exec;
-      return decode_exec(rec, out);
-    case PG_REC_FORK:
-      out.kind = EventKind::Fork;
-      return decode_fork(rec, out);
-    case PG_REC_EXIT:
-      out.kind = EventKind::Exit;
-      return decode_exit(rec, out);
-    case PG_REC_OPEN:
-      out.kind = EventKind::Open;
-      return decode_open(rec, out);
-    case PG_REC_CONNECT:
-      out.kind = EventKind::Connect;
-      return decode_connect(rec, out);
-    case PG_REC_PATHOP:
-      out.kind = EventKind::PathOp;
-      return decode_pathop(rec, out);
-    case PG_REC_ARGS:
-      out.kind = EventKind::Args;
-      return decode_args(rec, out);
-    default:
-      return std::unexpected(fmt::format("unknown record type {}", h.type));
-  }
+  // One row per record type (enum pg_rec_type): its event kind and decoder.
+  using Decoder = std::expected<void, std::string> (*)(std::span<const std::byte>, Event&);
+  struct Row {
+    uint16_t type;
+    EventKind kind;
+    Decoder decode;
+  };
+  static constexpr Row kRows[] = {
+      {PG_REC_EXEC, EventKind::Exec, decode_exec},
+      {PG_REC_FORK, EventKind::Fork, decode_fork},
+      {PG_REC_EXIT, EventKind::Exit, decode_exit},
+      {PG_REC_OPEN, EventKind::Open, decode_open},
+      {PG_REC_CONNECT, EventKind::Connect, decode_connect},
+      {PG_REC_PATHOP, EventKind::PathOp, decode_pathop},
+      {PG_REC_ARGS, EventKind::Args, decode_args},
+  };
+  for (const Row& row : kRows)
+    if (row.type == h.type) {
+      out.kind = row.kind;
+      return row.decode(rec, out);
+    }
+  return std::unexpected(fmt::format("unknown record type {}", h.type));
 }
 
 std::string SockAddr::to_ip() const {
