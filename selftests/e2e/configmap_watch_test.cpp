@@ -1,5 +1,5 @@
 // watch_rules_files on a directory laid out as Kubernetes mounts a
-// ConfigMap (issue 20): each update swaps `..data` to a new hidden
+// ConfigMap: each update swaps `..data` to a new hidden
 // directory. The daemon must load every version through the same atomic
 // switch as `policy load`, while a rule keeps firing, with no event left
 // unevaluated.

@@ -1,4 +1,4 @@
-// Deployment, for real (issue 20): the Debian package installed with apt
+// Deployment, for real: the Debian package installed with apt
 // and purged, `make install` into a staging root, the systemd unit checked
 // by systemd-analyze, and the container image running under podman with
 // the host mounted under /host, catching an attack on the host and one in

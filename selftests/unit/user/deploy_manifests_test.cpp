@@ -1,4 +1,4 @@
-// The Helm chart and the plain Kubernetes manifests (issue 20), checked
+// The Helm chart and the plain Kubernetes manifests, checked
 // offline: there is no helm binary in Debian, so the chart's templates are
 // kept to a few well-defined constructs that this file renders exactly as
 // helm would, and the rendered objects are checked for what a DaemonSet of

@@ -1,5 +1,5 @@
 // HOST_ROOT and the node name: how the daemon finds the host's files and
-// name when it runs in a container (issue 20).
+// name when it runs in a container.
 #include "user/host.h"
 
 #include <doctest/doctest.h>

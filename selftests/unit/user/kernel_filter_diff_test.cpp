@@ -725,7 +725,8 @@ TEST_CASE("kernel filter: sendto is judged by its socket's family and port; dup 
   CHECK_FALSE(passes(1, dup2, 0, 0, PG_CT_HOST));
 }
 
-TEST_CASE("kernel filter: a successful open's argument is read only for the slots its file leaves") {
+TEST_CASE(
+    "kernel filter: a successful open's argument is read only for the slots its file leaves") {
   const char* rules = R"(
 - rule: climbs into etc
   desc: d
