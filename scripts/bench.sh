@@ -232,6 +232,18 @@ for p in json.load(sys.stdin):
 else:
     print("- 0")' "$1"
 }
+# The running daemon's three rules the kernel let the most events through
+# for (`peregrine status`: passed the kernel, then matched in userspace).
+top_crossings() {
+  "$PEREGRINE" status --json 2>/dev/null | python3 -c '
+import json, sys
+try:
+    s = json.load(sys.stdin)
+except ValueError:
+    s = {}
+print("; ".join("%s: %d passed, %d matched" % (c["rule"], c["kernel_passed"], c["matches"])
+                for c in s.get("kernel_crossings", [])[:3]) or "none")'
+}
 ruleset_rows() {  # ruleset_rows LABEL RULE-FILES...
   local label=$1
   shift
@@ -246,18 +258,13 @@ ruleset_rows() {  # ruleset_rows LABEL RULE-FILES...
   "$LOOP" openclose "$OPEN_N" "$tmp/target" >/dev/null
   local ns
   ns=$(prog_ns pg_exit_openat)
-  "$PEREGRINE" status --json >"$tmp/status.json" 2>/dev/null || echo '{}' >"$tmp/status.json"
+  top=$(top_crossings)
   sysctl -qw kernel.bpf_stats_enabled="$stats_was"
   stop_tracer
   counts "$tmp/cost.err"
   results+=("$(printf '%-44s pg_exit_openat %s ns/call over %s calls; %s judged, %s passed (%s%%)' \
     "open non-matching, $label" "${ns% *}" "${ns#* }" "$judged" "$passed" \
     "$(awk -v p="$passed" -v j="$judged" 'BEGIN {printf "%.2f", j ? 100 * p / j : 0}')")")
-  top=$(python3 -c '
-import json, sys
-s = json.load(open(sys.argv[1]))
-print("; ".join("%s: %d passed, %d matched" % (c["rule"], c["kernel_passed"], c["matches"])
-                for c in s.get("kernel_crossings", [])[:3]) or "none")' "$tmp/status.json")
   results+=("$(printf '%-44s %s' "  top rules by crossings" "$top")")
 }
 if [ -r "$INCUBATING" ] && [ -r "$SANDBOX" ]; then
@@ -293,12 +300,15 @@ filter_bench "make -j2 + find /usr, stable rules" 1 mixed_run
 mixed_share() {  # mixed_share LABEL: one run with the filter on
   start_daemon share
   mixed_run >/dev/null
+  local top
+  top=$(top_crossings)
   stop_tracer
   counts "$tmp/share.err"
   local at=$((judged + lifecycle))
   results+=("$(printf '%-44s %s events at attached programs, %s crossed, %s%% stopped in the kernel, %s alerts' \
     "mixed workload, $1" "$at" "$records" \
     "$(awk -v s="$((at - records))" -v t="$at" 'BEGIN {printf "%.2f", t ? 100 * s / t : 0}')" "$alerts")")
+  results+=("$(printf '%-44s %s' "  top rules by crossings" "$top")")
 }
 if [ -r "$INCUBATING" ] && [ -r "$SANDBOX" ]; then
   daemon_rules=(-r "$STABLE" -r "$INCUBATING" -r "$SANDBOX")
