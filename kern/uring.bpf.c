@@ -1,6 +1,7 @@
 /* io_uring: opens, connects, sockets and path operations a program makes
  * without the syscalls (IORING_OP_OPENAT, _OPENAT2, _CONNECT, _SOCKET,
- * _ACCEPT, _RENAMEAT, _UNLINKAT, _MKDIRAT, _SYMLINKAT, _LINKAT).
+ * _ACCEPT, _BIND, _LISTEN, _RENAMEAT, _UNLINKAT, _MKDIRAT, _SYMLINKAT,
+ * _LINKAT).
  *
  *   tp_btf/io_uring_submit_req (once per request, after the kernel has
  *   copied its arguments; attached only when a path operation is wanted):
@@ -10,8 +11,9 @@
  *     the request's opcode one of the wanted ones? tail call its program:
  *       OPENAT, OPENAT2 → the open record (named by the opened file, like
  *       the syscalls); CONNECT → the connect record (the socket is the
- *       request's own file); SOCKET, ACCEPT → the numeric-argument record
- *       (socket, accept4); a path operation → the path-operation record
+ *       request's own file); SOCKET, ACCEPT, BIND, LISTEN → the
+ *       numeric-argument record (socket, accept4, bind, listen); a path
+ *       operation → the path-operation record
  *       from the kept names; each flagged PG_RF_IO_URING (evt.is_io_uring)
  *
  * Why completion: by then the kernel has done the work, so the result is
@@ -53,6 +55,8 @@ char LICENSE[] SEC("license") = "GPL";
 #define PG_IORING_OP_SYMLINKAT 38
 #define PG_IORING_OP_LINKAT 39
 #define PG_IORING_OP_SOCKET 45
+#define PG_IORING_OP_BIND 56
+#define PG_IORING_OP_LISTEN 57
 
 /* The per-operation programs, by enum pg_uring_op; userspace fills it. */
 enum pg_uring_op {
@@ -66,6 +70,8 @@ enum pg_uring_op {
 	PG_UR_LINKAT = 7,
 	PG_UR_SOCKET = 8,
 	PG_UR_ACCEPT = 9,
+	PG_UR_BIND = 10,
+	PG_UR_LISTEN = 11,
 	PG_UR__COUNT,
 };
 
@@ -207,6 +213,14 @@ int BPF_PROG(pg_uring_complete, struct io_ring_ctx *ring, void *req, struct io_u
 	case PG_IORING_OP_ACCEPT:
 		if (PG_UR_WANT(PG_UR_ACCEPT))
 			bpf_tail_call(ctx, &pg_uring_ops, PG_UR_ACCEPT);
+		break;
+	case PG_IORING_OP_BIND:
+		if (PG_UR_WANT(PG_UR_BIND))
+			bpf_tail_call(ctx, &pg_uring_ops, PG_UR_BIND);
+		break;
+	case PG_IORING_OP_LISTEN:
+		if (PG_UR_WANT(PG_UR_LISTEN))
+			bpf_tail_call(ctx, &pg_uring_ops, PG_UR_LISTEN);
 		break;
 	default: {
 		const int op = pg_uring_pathop(opcode);
@@ -373,4 +387,33 @@ int BPF_PROG(pg_ur_accept, struct io_ring_ctx *ring, void *req, struct io_uring_
 	r->args[0] = (__u64)-1;
 	r->args[3] = BPF_CORE_READ(c, flags);
 	return pg_emit_args_from(res, PG_AK_ACCEPT4, PG_FDS_RET, NULL, -1, PG_RF_IO_URING, kfile);
+}
+
+/* bind(fd, addr, addrlen) and listen(fd, backlog) of a socket the request
+ * holds (its own file: a request keeps no descriptor number, so the fd
+ * argument is -1); the socket's ends are read from that file, a bind's
+ * local address being the one the kernel bound. */
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(pg_ur_bind, struct io_ring_ctx *ring, void *req, struct io_uring_cqe *cqe)
+{
+	const struct io_bind *c = (const struct io_bind *)req;
+	struct pg_args_rec *r = pg_uring_args_rec();
+	if (!r)
+		return 0;
+	r->args[0] = (__u64)-1;
+	return pg_emit_args_from(cqe->res, PG_AK_BIND, PG_FDS_ARG0, NULL, -1, PG_RF_IO_URING,
+				 (__u64)BPF_CORE_READ(c, file));
+}
+
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(pg_ur_listen, struct io_ring_ctx *ring, void *req, struct io_uring_cqe *cqe)
+{
+	const struct io_listen *c = (const struct io_listen *)req;
+	struct pg_args_rec *r = pg_uring_args_rec();
+	if (!r)
+		return 0;
+	r->args[0] = (__u64)-1;
+	r->args[1] = BPF_CORE_READ(c, backlog);
+	return pg_emit_args_from(cqe->res, PG_AK_LISTEN, PG_FDS_ARG0, NULL, -1, PG_RF_IO_URING,
+				 (__u64)BPF_CORE_READ(c, file));
 }

@@ -114,8 +114,9 @@ static __always_inline __u32 pg_resolve_fd(__u8 *buf, __u32 off, struct pg_args_
  * record already (an io_uring request), with `fd0` the first argument's
  * descriptor (-1: none kept). `rflags`: pg_rec_flags (PG_RF_IO_URING).
  * `kfile`: the struct file the descriptor source names when the caller
- * has it and no descriptor holds it (an accept into an io_uring fixed-file
- * slot); 0: the file at the descriptor. */
+ * has it and no descriptor holds it or none is known (an accept into an
+ * io_uring fixed-file slot, a request's own socket); 0: the file at the
+ * descriptor. */
 static __always_inline int pg_emit_args_from(long ret, __u16 kind, enum pg_fd_source fds,
 					     struct pt_regs *regs, long fd0, __u16 rflags,
 					     __u64 kfile)
@@ -153,7 +154,7 @@ static __always_inline int pg_emit_args_from(long ret, __u16 kind, enum pg_fd_so
 			r->args[i] = pg_syscall_arg(regs, i);
 	r->kind = kind;
 	r->pad[0] = r->pad[1] = r->pad[2] = 0;
-	if (!resolved && fd >= 0) {
+	if (!resolved && (fd >= 0 || kfile)) {
 		off = pg_resolve_fd(buf, off, r, task, regs, kind, fd, kfile);
 	} else if (!resolved) {
 		__builtin_memset(&r->fd, 0, sizeof(r->fd));

@@ -216,7 +216,8 @@ TEST_CASE(
                           "  priority: NOTICE\n"
                           "- rule: Socket through io_uring\n"
                           "  desc: test\n"
-                          "  condition: evt.type in (socket, accept4) and evt.is_io_uring = true "
+                          "  condition: evt.type in (socket, accept4, bind, listen) and "
+                          "evt.is_io_uring = true "
                           "and proc.name = uring\n"
                           "  output: io_uring %evt.type of %fd.name by %proc.name\n"
                           "  priority: NOTICE\n"
@@ -304,14 +305,19 @@ TEST_CASE(
   CHECK(sh(uring + " accept > /dev/null") == 0);
   CHECK(sh(uring + " socket fixed > /dev/null") == 0);
   CHECK(sh(uring + " accept fixed > /dev/null") == 0);
-  CHECK(eventually([&] { return d.all(rule_is("Socket through io_uring")).size() == 4; }));
+  // And a socket bound and one listening, through io_uring.
+  CHECK(sh(uring + " bind > /dev/null") == 0);
+  CHECK(sh(uring + " listen > /dev/null") == 0);
+  CHECK(eventually([&] { return d.all(rule_is("Socket through io_uring")).size() == 6; }));
+  std::multiset<std::string> socket_types;
   for (const auto& j : d.all(rule_is("Socket through io_uring"))) {
     const std::string out = j["output"].get<std::string>();
-    if (field(j, "evt.type") == "accept4")
-      CHECK(out.find("127.0.0.1:") != std::string::npos);  // the accepted socket's ends
-    else
-      CHECK(field(j, "evt.type") == "socket");
+    socket_types.insert(field(j, "evt.type"));
+    // The accepted socket's ends, and the address the kernel bound.
+    if (field(j, "evt.type") != "socket") CHECK(out.find("127.0.0.1:") != std::string::npos);
   }
+  CHECK(socket_types == std::multiset<std::string>{"accept4", "accept4", "bind", "listen",
+                                                   "socket", "socket"});
 
   // Connects to the listener: through io_uring (the rule fires, the
   // address read from the request) and by the syscall (it does not).
@@ -325,9 +331,9 @@ TEST_CASE(
   CHECK(field(*connected, "proc.name") == "uring");
   CHECK((*connected)["output"].get<std::string>().find("->127.0.0.1:" + port) != std::string::npos);
 
-  // Every ring the program made (eighteen runs) was an event.
+  // Every ring the program made (twenty runs) was an event.
   CHECK(eventually([&] {
-    return d.all([](const Json& j) { return j.value("rule", "") == "Ring created"; }).size() == 18;
+    return d.all([](const Json& j) { return j.value("rule", "") == "Ring created"; }).size() == 20;
   }));
   std::this_thread::sleep_for(300ms);
   CHECK(d.all(connect_rule).size() == 1);

@@ -134,7 +134,7 @@ ordered_json event_to_json(const Event& e, const ProcessTable& procs, uint64_t n
   std::string scratch;
   for (const auto& f : common) j[f.name] = to_json(engine::extract(f, v, scratch));
   for (const auto& f : *extra) j[f.name] = to_json(engine::extract(f, v, scratch));
-  if (e.kind == EventKind::Args && e.fd >= 0)
+  if (e.kind == EventKind::Args && (e.fd >= 0 || e.fd_mode != 0))
     for (const auto& f : fd) j[f.name] = to_json(engine::extract(f, v, scratch));
   return j;
 }

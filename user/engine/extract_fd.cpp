@@ -53,7 +53,8 @@ FdClass fd_class(const Event& e) {
       return family_class(e.remote.family);
     case K::Args:
       // Resolved by the kernel; mode 0 means the descriptor was not open.
-      if (e.fd < 0 || e.fd_mode == 0) return FdClass::None;
+      // (An io_uring request's own socket is resolved with no number: -1.)
+      if (e.fd_mode == 0) return FdClass::None;
       switch (e.fd_mode & S_IFMT) {
         case S_IFSOCK:
           return family_class(e.sock_family);
@@ -103,7 +104,8 @@ V fd_num(const EventView& v, const FieldArg&, std::string&) {
   const Event& e = v.evt;
   // As in Falco, a failed open has fd.num -1.
   if (is_open(e)) return V::of_int(e.ret >= 0 ? e.ret : -1);
-  if (is_connect(e) || (e.kind == K::Args && e.fd >= 0)) return V::of_int(e.fd);
+  if (is_connect(e) || (e.kind == K::Args && (e.fd >= 0 || e.fd_mode != 0)))
+    return V::of_int(e.fd);
   return V::na();
 }
 V fd_name(const EventView& v, const FieldArg&, std::string& s) {

@@ -122,7 +122,7 @@ struct UringOp {
   const char* syscall;
   bool pathop;
 };
-std::array<UringOp, 10> uring_ops(pg_bpf* s) {
+std::array<UringOp, 12> uring_ops(pg_bpf* s) {
   return {{{s->progs.pg_ur_openat, "openat", false},
            {s->progs.pg_ur_openat2, "openat2", false},
            {s->progs.pg_ur_connect, "connect", false},
@@ -132,7 +132,9 @@ std::array<UringOp, 10> uring_ops(pg_bpf* s) {
            {s->progs.pg_ur_symlinkat, "symlinkat", true},
            {s->progs.pg_ur_linkat, "linkat", true},
            {s->progs.pg_ur_socket, "socket", false},
-           {s->progs.pg_ur_accept, "accept4", false}}};
+           {s->progs.pg_ur_accept, "accept4", false},
+           {s->progs.pg_ur_bind, "bind", false},
+           {s->progs.pg_ur_listen, "listen", false}}};
 }
 
 // Whether this kernel's io_uring_complete tracepoint passes (ctx, req, cqe),

@@ -23,6 +23,10 @@
  *                             makes to itself
  *                             "fixed": into fixed-file slot 1 (no
  *                             descriptor)
+ *   uring bind                IORING_OP_BIND of a TCP socket to 127.0.0.1
+ *                             (a port the kernel picks)
+ *   uring listen              IORING_OP_LISTEN (backlog 5) of a TCP socket
+ *                             bound to 127.0.0.1
  *
  * Prints "res=N" per operation (the CQE result); exits 0 when every
  * operation succeeded. */
@@ -50,9 +54,10 @@ static int run_one(struct io_uring *ring)
 int main(int argc, char **argv)
 {
 	if (argc < 2 || (argc < 3 && strcmp(argv[1], "socket") != 0 &&
-			  strcmp(argv[1], "accept") != 0)) {
+			  strcmp(argv[1], "accept") != 0 && strcmp(argv[1], "bind") != 0 &&
+			  strcmp(argv[1], "listen") != 0)) {
 		fprintf(stderr, "usage: uring open|open-fixed PATH [async|alloc] | truncate|append|unlink|mkdir PATH "
-				"| symlink|link|rename A B | connect IP PORT | socket|accept [fixed]\n");
+				"| symlink|link|rename A B | connect IP PORT | socket|accept [fixed] | bind | listen\n");
 		return 2;
 	}
 	struct io_uring ring;
@@ -152,6 +157,24 @@ int main(int argc, char **argv)
 		io_uring_prep_accept(sqe, l, NULL, NULL, 0);
 		if (fixed)
 			sqe->file_index = 1 + 1; /* slot 1 */
+		return run_one(&ring) < 0;
+	}
+	if (strcmp(argv[1], "bind") == 0 || strcmp(argv[1], "listen") == 0) {
+		/* liburing 2.3 has no prep helpers for these (Linux 6.11): the
+		 * opcodes and fields by hand (bind: addr and addr2 = length;
+		 * listen: len = backlog). */
+		const int s = socket(AF_INET, SOCK_STREAM, 0);
+		static struct sockaddr_in sin = {.sin_family = AF_INET};
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if (argv[1][0] == 'b') {
+			io_uring_prep_rw(56 /* IORING_OP_BIND */, sqe, s, &sin, 0, sizeof(sin));
+		} else {
+			if (bind(s, (struct sockaddr *)&sin, sizeof(sin)) != 0) {
+				perror("bind");
+				return 2;
+			}
+			io_uring_prep_rw(57 /* IORING_OP_LISTEN */, sqe, s, NULL, 5, 0);
+		}
 		return run_one(&ring) < 0;
 	}
 	fprintf(stderr, "unknown operation %s\n", argv[1]);
