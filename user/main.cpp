@@ -37,6 +37,9 @@ int main(int argc, char** argv) {
         return "'" + v + "' is not a log level; use one of: " + pg::user::kLogLevelWords;
       });
   app.require_subcommand(0, 1);
+  // Global options after the subcommand too (`peregrine run --log-level
+  // debug`), as the messages that suggest them write them.
+  app.fallthrough();
   app.parse_complete_callback([&] {
     if (!log_level.empty()) {
       spdlog::set_level(*pg::user::parse_log_level(log_level));

@@ -189,6 +189,12 @@ TEST_CASE("run --dry-run reports a bad rule and a bad key with their locations" 
   CHECK(good.wait_exit() == 0);
   CHECK_MESSAGE(good.stderr_text().find("error[") == std::string::npos, good.stderr_text());
 
+  // The global --log-level also after the subcommand, as messages write it.
+  Daemon late({"run", "--dry-run", "--log-level", "debug", "-c", kFalcoYaml, "-r", kFalcoRules},
+              "");
+  CHECK(late.wait_exit() == 0);
+  CHECK_MESSAGE(late.stderr_text().find("not expected") == std::string::npos, late.stderr_text());
+
   Daemon strict({"run", "--dry-run", "--strict-config", "-c", kFalcoYaml, "-r", kFalcoRules}, "");
   CHECK(strict.wait_exit() == 1);
   CHECK(strict.stderr_text().find("error[unsupported-key]: engine") != std::string::npos);
