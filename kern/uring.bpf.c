@@ -390,30 +390,31 @@ int BPF_PROG(pg_ur_accept, struct io_ring_ctx *ring, void *req, struct io_uring_
 }
 
 /* bind(fd, addr, addrlen) and listen(fd, backlog) of a socket the request
- * holds (its own file: a request keeps no descriptor number, so the fd
- * argument is -1); the socket's ends are read from that file, a bind's
- * local address being the one the kernel bound. */
-SEC("tp_btf/io_uring_complete")
-int BPF_PROG(pg_ur_bind, struct io_ring_ctx *ring, void *req, struct io_uring_cqe *cqe)
+ * holds (its own file, the request's first member: a request keeps no
+ * descriptor number, so the fd argument is -1); the socket's ends are read
+ * from that file, a bind's local address being the one the kernel bound.
+ * `arg1`: the call's second argument where it is a number (listen's
+ * backlog), else 0. */
+static __always_inline int pg_uring_own_socket(void *req, long res, __u16 kind, __u64 arg1)
 {
-	const struct io_bind *c = (const struct io_bind *)req;
 	struct pg_args_rec *r = pg_uring_args_rec();
 	if (!r)
 		return 0;
 	r->args[0] = (__u64)-1;
-	return pg_emit_args_from(cqe->res, PG_AK_BIND, PG_FDS_ARG0, NULL, -1, PG_RF_IO_URING,
-				 (__u64)BPF_CORE_READ(c, file));
+	r->args[1] = arg1;
+	return pg_emit_args_from(res, kind, PG_FDS_ARG0, NULL, -1, PG_RF_IO_URING,
+				 (__u64)BPF_CORE_READ((struct io_kiocb *)req, file));
+}
+
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(pg_ur_bind, struct io_ring_ctx *ring, void *req, struct io_uring_cqe *cqe)
+{
+	return pg_uring_own_socket(req, cqe->res, PG_AK_BIND, 0);
 }
 
 SEC("tp_btf/io_uring_complete")
 int BPF_PROG(pg_ur_listen, struct io_ring_ctx *ring, void *req, struct io_uring_cqe *cqe)
 {
-	const struct io_listen *c = (const struct io_listen *)req;
-	struct pg_args_rec *r = pg_uring_args_rec();
-	if (!r)
-		return 0;
-	r->args[0] = (__u64)-1;
-	r->args[1] = BPF_CORE_READ(c, backlog);
-	return pg_emit_args_from(cqe->res, PG_AK_LISTEN, PG_FDS_ARG0, NULL, -1, PG_RF_IO_URING,
-				 (__u64)BPF_CORE_READ(c, file));
+	return pg_uring_own_socket(req, cqe->res, PG_AK_LISTEN,
+				   BPF_CORE_READ((const struct io_listen *)req, backlog));
 }
