@@ -86,7 +86,7 @@ static long pg_proc_fill_cb(__u64 i, void *ctx)
 /* Remember what this exec makes proc.exe and proc.args, from the argument
  * area just copied into the record (the same bytes userspace splits). */
 static __always_inline void pg_note_proc_strs(__u32 tgid, const __u8 *buf, const struct pg_str *args,
-					      __u32 total, __u32 exe_flags)
+					      __u32 total, __u32 exe_flags, __u64 image)
 {
 	__u32 zero = 0;
 	struct pg_proc_strs *p = bpf_map_lookup_elem(&pg_proc_scratch, &zero);
@@ -100,9 +100,29 @@ static __always_inline void pg_note_proc_strs(__u32 tgid, const __u8 *buf, const
 			   (args->flags & PG_SF_FAILED) ? 0 : args->len, total);
 	bpf_loop(2 * PG_PROC_STR, pg_proc_fill_cb, &f, 0);
 	p->exe_flags = exe_flags;
+	p->image = image;
 	/* The old image's strings must not outlive it. */
 	if (bpf_map_update_elem(&pg_fproc, &tgid, p, BPF_ANY))
 		bpf_map_delete_elem(&pg_fproc, &tgid);
+}
+
+/* Image ids (pg_exec_rec.image): this CPU's count of execs, then the CPU
+ * (12 bits), so an id names one exec since boot without an atomic. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} pg_image_seq SEC(".maps");
+
+static __always_inline __u64 pg_next_image(void)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&pg_image_seq, &zero);
+	if (!n)
+		return 0;
+	*n += 1;
+	return *n << 12 | (bpf_get_smp_processor_id() & 0xfff);
 }
 
 /* Children whose fork records are still pending must reach userspace
@@ -152,6 +172,7 @@ int BPF_PROG(pg_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	r->sid = BPF_CORE_READ(task, signal, pids[PIDTYPE_SID], numbers[0].nr);
 	r->syscall_nr = (__s32)((struct pt_regs *)bpf_task_pt_regs(task))->orig_ax;
 	r->vpid = pg_vpid(task);
+	r->image = pg_next_image();
 
 	__u32 off = sizeof(*r);
 	struct file *exe = BPF_CORE_READ(bprm, file);
@@ -163,7 +184,7 @@ int BPF_PROG(pg_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	off = pg_put_user_bytes(buf, off, &r->args, (const void *)arg_start,
 				arg_end > arg_start ? arg_end - arg_start : 0);
 	pg_note_proc_strs(r->task.tgid, buf, &r->args, arg_end > arg_start ? arg_end - arg_start : 0,
-			  r->exe_flags);
+			  r->exe_flags, r->image);
 	off = pg_put_path_walk(buf, off, &r->cwd, BPF_CORE_READ(task, fs, pwd.dentry),
 			       BPF_CORE_READ(task, fs, pwd.mnt), task);
 	unsigned long env_start = BPF_CORE_READ(task, mm, env_start);

@@ -89,6 +89,11 @@ struct FieldInfo {
   std::uint8_t sources;  // SourceMask
   KernelForm kernel;     // how lowering judges it in the kernel
   std::string_view desc;
+  // Fixed by the process's exec (and its comm): the same for every event
+  // of the process, and of children it forks, until the next exec, as long
+  // as the comm is the one at the exec. Conditions over such fields only
+  // are judged by userspace once per exec (PG_FF_IMAGE, kern/api/filter.h).
+  bool image = false;
 
   bool in_source(EventSource s) const {
     return sources & (s == EventSource::Syscall ? kSrcSyscall : kSrcK8sAudit);

@@ -10,6 +10,7 @@ using A = ArgKind;
 using K = KernelForm;
 constexpr std::uint8_t SC = kSrcSyscall;
 constexpr std::uint8_t ALL = kSrcAll;
+constexpr bool kImage = true;  // FieldInfo::image
 
 // clang-format off
 constexpr FieldInfo kFields[] = {
@@ -78,23 +79,23 @@ constexpr FieldInfo kFields[] = {
   {"evt.is_compat", T::Bool, A::None, false, false, SC, K::None, "true when the call came through the 32-bit compat entry (int 0x80, sysenter, a 32-bit program)"},
   {"evt.is_io_uring", T::Bool, A::None, false, false, SC, K::None, "true when the operation was an io_uring request rather than a syscall"},
   // ---- proc.* ------------------------------------------------------------
-  {"proc.exe", T::String, A::None, false, false, SC, K::Exe, "first command-line argument (argv[0])"},
+  {"proc.exe", T::String, A::None, false, false, SC, K::Exe, "first command-line argument (argv[0])", kImage},
   {"proc.pexe", T::String, A::None, false, false, SC, K::None, "argv[0] of the parent process"},
   {"proc.aexe", T::String, A::Index, false, false, SC, K::None, "argv[0] of an ancestor (index 1 = parent); any ancestor without index"},
-  {"proc.exepath", T::Path, A::None, false, false, SC, K::None, "full path of the executable"},
+  {"proc.exepath", T::Path, A::None, false, false, SC, K::None, "full path of the executable", kImage},
   {"proc.pexepath", T::Path, A::None, false, false, SC, K::None, "executable path of the parent process"},
   {"proc.aexepath", T::Path, A::Index, false, false, SC, K::None, "executable path of an ancestor"},
-  {"proc.name", T::String, A::None, false, false, SC, K::Comm, "process name (executable basename)"},
+  {"proc.name", T::String, A::None, false, false, SC, K::Comm, "process name (executable basename)", kImage},
   {"proc.pname", T::String, A::None, false, false, SC, K::ParentComm, "name of the parent process"},
   {"proc.aname", T::String, A::Index, false, false, SC, K::None, "name of an ancestor (index 1 = parent); any ancestor without index"},
-  {"proc.args", T::String, A::Index, false, false, SC, K::Args, "command-line arguments after the name; proc.args[N]: the Nth of them (from 0)"},
-  {"proc.cmdline", T::String, A::None, false, false, SC, K::None, "name and arguments"},
+  {"proc.args", T::String, A::Index, false, false, SC, K::Args, "command-line arguments after the name; proc.args[N]: the Nth of them (from 0)", kImage},
+  {"proc.cmdline", T::String, A::None, false, false, SC, K::None, "name and arguments", kImage},
   {"proc.pcmdline", T::String, A::None, false, false, SC, K::None, "command line of the parent"},
   {"proc.acmdline", T::String, A::Index, false, false, SC, K::None, "command line of an ancestor"},
-  {"proc.cmdnargs", T::Uint64, A::None, false, false, SC, K::None, "number of command-line arguments"},
+  {"proc.cmdnargs", T::Uint64, A::None, false, false, SC, K::None, "number of command-line arguments", kImage},
   {"proc.cmdlenargs", T::Uint64, A::None, false, false, SC, K::None, "total length of the arguments"},
-  {"proc.exeline", T::String, A::None, false, false, SC, K::None, "full command line with argv[0] as the first element"},
-  {"proc.env", T::String, A::Key, false, false, SC, K::None, "environment, or one variable with [NAME]"},
+  {"proc.exeline", T::String, A::None, false, false, SC, K::None, "full command line with argv[0] as the first element", kImage},
+  {"proc.env", T::String, A::Key, false, false, SC, K::None, "environment, or one variable with [NAME]", kImage},
   {"proc.aenv", T::String, A::Key, false, false, SC, K::None, "environment variable searched in the process and its ancestors"},
   {"proc.cwd", T::Path, A::None, false, false, SC, K::None, "current working directory"},
   {"proc.loginshellid", T::Int64, A::None, false, false, SC, K::None, "pid of the oldest shell ancestor"},

@@ -135,6 +135,19 @@ FilterTables build_filter_tables(const Ruleset& rs, const LoweringOptions& o) {
       KLiteral probe;
       probe.field = f;
       bool absent = false;
+      if (f == PG_FF_IMAGE) {
+        // No verdict (yet) for the image: the field narrows nothing.
+        slot_set(t.mask[f].absent_pass, s);
+        for (const auto& l : c.literals) {
+          if (l.field != f) continue;
+          const std::string text = to_string(l);
+          auto it = std::find_if(t.images.begin(), t.images.end(),
+                                 [&](const FilterTables::ImageTest& i) { return i.text == text; });
+          if (it == t.images.end()) it = t.images.insert(t.images.end(), {*l.image, text, {}});
+          slot_set(it->slots, s);
+        }
+        continue;
+      }
       if (probe.enumerated()) {
         auto& arr = t.enums[f];
         for (uint32_t v = 0; v < PG_ENUM_VALUES; ++v)
@@ -153,7 +166,7 @@ FilterTables build_filter_tables(const Ruleset& rs, const LoweringOptions& o) {
   std::set<std::pair<int, std::string>> value_keys, path_keys;
   for (const auto& slot : t.slots)
     for (const auto& l : slot.clause.literals) {
-      if (l.enumerated()) continue;
+      if (l.enumerated() || l.field == PG_FF_IMAGE) continue;
       if (is_trie_field(l.field)) {
         for (const auto& v : l.values) path_keys.insert({l.field, v + '\0'});
         for (const auto& p : l.prefixes)

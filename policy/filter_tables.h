@@ -43,6 +43,16 @@ struct FilterTables {
   // Trie entries: bytes as stored (exact paths end with '\0'; suffixes reversed).
   std::map<std::pair<int, std::string>, pg_slots> paths;
 
+  // PG_FF_IMAGE: each distinct condition on a process image, with the slots
+  // whose clauses hold it. Userspace judges them at each exec; a slot
+  // survives an image when every condition of its clause holds.
+  struct ImageTest {
+    Node condition;
+    std::string text;
+    pg_slots slots{};
+  };
+  std::vector<ImageTest> images;
+
   // PG_EAGER_*: lifecycle records some enabled rule evaluates as events.
   uint32_t eager = 0;
 

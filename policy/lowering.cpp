@@ -27,6 +27,7 @@ bool Lowering::is_first_path_arg(const FieldRef& f) const {
 }
 
 Dnf Lowering::unknown(const Node& n, bool negated) {
+  ++unknowns;
   std::string t = (negated ? "not " : "") + to_string(n);
   if (std::find(residue.begin(), residue.end(), t) == residue.end()) residue.push_back(t);
   return dnf_true();
@@ -58,7 +59,65 @@ Dnf Lowering::modified(const Node& n, bool negated) {
   return conjoin(singles, negated);
 }
 
+namespace {
+
+bool image_field(const FieldRef& f) {
+  if (f.is_call()) return false;
+  const FieldRegistry& reg = FieldRegistry::instance();
+  const auto id = f.field_id >= 0 ? std::optional<int>(f.field_id) : reg.find(f.name);
+  return id && reg.at(*id).image;
+}
+
+// A condition whose every field is fixed by the process's exec.
+bool image_only(const Node& n) {
+  switch (n.kind) {
+    case NodeKind::And:
+    case NodeKind::Or:
+    case NodeKind::Not:
+      return std::all_of(n.children.begin(), n.children.end(), image_only);
+    case NodeKind::Compare:
+      return image_field(n.field) && (n.rhs != RhsKind::Field || image_field(n.rhs_field));
+    case NodeKind::Exists:
+      return image_field(n.field);
+    case NodeKind::Macro:
+    case NodeKind::Bool:
+      return false;
+  }
+  return false;
+}
+
+}  // namespace
+
+// Only where the condition needs it (no "or" above it): as one operand of
+// a disjunction it would only split clauses whose union passes about as
+// much as before (`not (proc.name = x and proc.cmdline contains y)`).
 Dnf Lowering::lower(const Node& n, bool negated) {
+  if (in_image || in_disjunction > 0 || !image_only(n)) return lower_node(n, negated);
+  return image(n, negated);
+}
+
+// A condition over image fields only: what the kernel can judge of it
+// directly, and, when that leaves something to userspace, the condition
+// itself as one PG_FF_IMAGE literal, which userspace judges at each exec.
+Dnf Lowering::image(const Node& n, bool negated) {
+  const std::size_t residue_before = residue.size(), unknowns_before = unknowns;
+  const bool coarsened_before = coarsened;
+  in_image = true;
+  Dnf direct = lower_node(n, negated);
+  in_image = false;
+  const bool exact = unknowns == unknowns_before && coarsened == coarsened_before;
+  if (exact || direct.empty()) return direct;
+  residue.resize(residue_before);  // judged now, through the image
+  KLiteral lit;
+  lit.field = PG_FF_IMAGE;
+  lit.image = negated ? make_not(n) : n;
+  lit.text.push_back(to_string(*lit.image));
+  std::vector<Dnf> parts{one({std::move(lit)})};
+  if (!is_true(direct)) parts.push_back(std::move(direct));
+  return dnf_and(std::move(parts), max_clauses, coarsened);
+}
+
+Dnf Lowering::lower_node(const Node& n, bool negated) {
   switch (n.kind) {
     case NodeKind::Bool:
       return (n.bool_value != negated) ? dnf_true() : Dnf{};
@@ -90,11 +149,16 @@ Dnf Lowering::conjoin(const std::vector<Node>& kids, bool negated) {
 
 Dnf Lowering::disjoin(const std::vector<Node>& kids, bool negated) {
   Dnf acc;
+  ++in_disjunction;
   for (const auto& k : kids) {
     Dnf d = lower(k, negated);
-    if (is_true(d)) return d;
+    if (is_true(d)) {
+      --in_disjunction;
+      return d;
+    }
     for (auto& c : d) acc.push_back(std::move(c));
   }
+  --in_disjunction;
   return dnf_or(std::move(acc), max_clauses, coarsened);
 }
 
@@ -158,6 +222,11 @@ KernelHalf lower_rule(const Rule& rule, const LoweringOptions& o) {
       l.pathops.push_back(k);
     }
   }
+  for (uint32_t k = 0; k < PG_FK__COUNT; ++k)
+    l.rule_kinds[k] = rule.event_types.all ||
+                      std::binary_search(rule.event_types.names.begin(),
+                                         rule.event_types.names.end(),
+                                         std::string(filter_kind_name(k)));
   KernelHalf h;
   h.clauses = l.lower(rule.condition, false);
   h.coarsened = l.coarsened;
@@ -197,6 +266,8 @@ std::string_view kernel_field_name(int field) {
       return "exe-from-memfd";
     case PG_FF_TOPLEVEL:
       return "path-in-root";
+    case PG_FF_IMAGE:
+      return "image";
     case kKindLiteral:
       return "syscall";
     default:
@@ -215,6 +286,7 @@ std::string to_string(const KLiteral& lit) {
                         : "") +
            "} [" + join(lit.text, "; ") + "]";
   }
+  if (lit.field == PG_FF_IMAGE) return out + " [" + join(lit.text, "; ") + "]";
   if (lit.field == kKindLiteral) {
     std::vector<std::string> vs;
     for (uint32_t k = 0; k < PG_FK__COUNT; ++k)

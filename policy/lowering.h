@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,9 @@ struct KLiteral {
   std::vector<std::string> values;      // comm, uid, port, exact paths (sorted)
   std::vector<std::string> prefixes;    // PG_FF_PATH prefixes, PG_FF_SUFFIX suffixes (sorted)
   std::vector<std::string> text;        // the condition pieces it stands for
+  // PG_FF_IMAGE: the condition, over fields fixed by the exec only
+  // (FieldInfo::image), that userspace judges once per process image.
+  std::optional<Node> image;
 
   bool enumerated() const;
 };

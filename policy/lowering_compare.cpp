@@ -2,6 +2,7 @@
 // literals it implies (open class, socket family, container, value sets,
 // path tries, exec strings), or residue when the kernel cannot judge it.
 #include <algorithm>
+#include <cctype>
 
 #include "policy/lowering_internal.h"
 #include "policy/pathop_args.h"
@@ -244,6 +245,63 @@ void exact_or_prefix(int field, size_t max_len, bool pmatch, const Node& n, bool
 
 }  // namespace
 
+// evt.arg.NAME on a rule whose syscalls do not all have NAME as their first
+// path argument, one clause per kind of syscall: the path operations
+// without an argument NAME never match (a comparison on <NA> is false, so
+// only a negated one holds there); those whose first path argument NAME is
+// are judged as is_first_path_arg; the rest (NAME is another argument, or
+// the syscall is no path operation) by `open_lits` alone, that is, not
+// judged beyond the open class. nullopt when that splits nothing.
+std::optional<Dnf> Lowering::event_arg_by_syscall(const Node& n, bool negated,
+                                                  const std::vector<KLiteral>& open_lits) {
+  const std::string& name = n.field.arg ? *n.field.arg : std::string();
+  // res (every event) and fd (opens) are no path-operation arguments but
+  // have values; an index names arguments by position.
+  if (name.empty() || name == "res" || name == "fd" ||
+      std::isdigit(static_cast<unsigned char>(name[0])))
+    return std::nullopt;
+  std::bitset<PG_FK__COUNT> first, other;
+  bool never = false;
+  for (uint32_t k = 0; k < PG_FK__COUNT; ++k) {
+    if (!rule_kinds[k]) continue;
+    uint16_t po = 0;
+    for (uint16_t p = PG_PO_SYMLINK; p < PG_PO__END && !po; ++p)
+      if (pg_fkind_of_pathop(p) == k) po = p;
+    const PathOpArg where = po ? pathop_arg(po, name) : PathOpArg::Path2;  // not a path op: other
+    if (where == PathOpArg::Path1)
+      first[k] = true;
+    else if (where != PathOpArg::None || negated)
+      other[k] = true;
+    else
+      never = true;
+  }
+  if (!never && first.none()) return std::nullopt;
+  const std::string text = (negated ? "not " : "") + to_string(n);
+  auto kinds = [&](const std::bitset<PG_FK__COUNT>& ks) {
+    KLiteral k;
+    k.field = kKindLiteral;
+    for (uint32_t i = 0; i < PG_FK__COUNT; ++i) k.accepts[i] = ks[i];
+    k.text = {text};
+    return k;
+  };
+  Dnf out;
+  if (first.any()) {
+    std::vector<KLiteral> lits{kinds(first)};
+    exact_or_prefix(PG_FF_ARG, PG_PATH_KEY_MAX - 1, true, n, negated, lits);
+    for (auto& l : lits) l.text = {text};
+    if (lits.size() == 1) unknown(n, negated);  // the argument is not judged
+    out.push_back(KClause{std::move(lits)});
+  }
+  if (other.any()) {
+    std::vector<KLiteral> lits{kinds(other)};
+    for (const auto& l : open_lits) lits.push_back(l);
+    for (auto& l : lits) l.text = {text};
+    unknown(n, negated);
+    out.push_back(KClause{std::move(lits)});
+  }
+  return out;  // empty: no syscall of the rule has the argument
+}
+
 // One comparison, dispatched on how the registry says its field lowers.
 Dnf Lowering::compare(const Node& n, bool negated) {
   const FieldRef& f = n.field;
@@ -291,6 +349,8 @@ Dnf Lowering::compare(const Node& n, bool negated) {
       // is already absolute and normalised, so the same strings serve both.
       if (is_first_path_arg(f))
         exact_or_prefix(PG_FF_ARG, PG_PATH_KEY_MAX - 1, true, n, negated, lits);
+      else
+        decided = event_arg_by_syscall(n, negated, lits);
       break;
     case KernelForm::Container:
       container_literal(n, negated, lits);

@@ -8,6 +8,7 @@
 //   lowering_probe.cpp    which kernel fields a registry field lowers to
 #pragma once
 
+#include <bitset>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -73,8 +74,16 @@ struct Lowering {
   // then evt.arg.NAME is the kernel's first path argument if NAME names it
   // for each of them.
   std::vector<uint16_t> pathops;
+  // The filtered syscalls (pg_fkind) the rule's event types name.
+  std::bitset<PG_FK__COUNT> rule_kinds;
   bool coarsened = false;
   std::vector<std::string> residue;
+
+  // Inside a condition over image fields only, already judged as a whole
+  // (PG_FF_IMAGE): its parts are not judged again.
+  bool in_image = false;
+  std::size_t unknowns = 0;  // pieces left to userspace so far
+  int in_disjunction = 0;    // operands of an "or" being lowered
 
   bool is_first_path_arg(const FieldRef& f) const;
   Dnf unknown(const Node& n, bool negated);
@@ -101,8 +110,12 @@ struct Lowering {
 
   Dnf kinds(const Node& n, bool negated);
   Dnf compare(const Node& n, bool negated);
+  std::optional<Dnf> event_arg_by_syscall(const Node& n, bool negated,
+                                          const std::vector<KLiteral>& open_lits);
   Dnf modified(const Node& n, bool negated);
   Dnf lower(const Node& n, bool negated);
+  Dnf lower_node(const Node& n, bool negated);
+  Dnf image(const Node& n, bool negated);
   Dnf conjoin(const std::vector<Node>& kids, bool negated);
   Dnf disjoin(const std::vector<Node>& kids, bool negated);
 };

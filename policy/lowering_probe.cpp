@@ -40,7 +40,8 @@ std::vector<int> kernel_fields_of(std::string_view field) {
     LoweringOptions o;
     o.uids_named = [](const std::vector<std::string>&) { return std::vector<uint32_t>{0}; };
     for (const auto& c : lower_rule(r, o).clauses)
-      for (const auto& l : c.literals) out.insert(l.field);
+      for (const auto& l : c.literals)
+        if (l.field != PG_FF_IMAGE) out.insert(l.field);  // the image: FieldInfo::image
   }
   return {out.begin(), out.end()};
 }

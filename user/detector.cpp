@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <set>
+#include <unordered_set>
 
 #include "user/host.h"
 #include "user/log_level.h"
@@ -154,6 +155,28 @@ void Detector::release_held(CgroupMap& cgroups, std::string_view hostname, bool 
   containers_->release([&](const Event& e, const ProcessTable& procs,
                            uint64_t num) { evaluate(e, procs, cgroups, hostname, num); },
                        all);
+}
+
+void Detector::judge_images(const Event* e, const ProcessTable& procs) {
+  auto& active = policies_.adopt_pending();
+  const engine::Engine& eng = *active.engine;
+  if (active.generation != images_judged_) {
+    images_judged_ = active.generation;
+    // The kernel ignores verdicts of older tables: judge every image
+    // again, once per image (forked children share their parent's).
+    std::unordered_set<uint64_t> done;
+    procs.for_each([&](const Process& p) {
+      if (p.image == 0 || !done.insert(p.image).second) return;
+      Event exec;
+      exec.kind = EventKind::Exec;
+      exec.task.tgid = exec.task.tid = p.pid;
+      exec.task.comm = p.comm;
+      if (auto v = eng.image_verdict(engine::EventView{exec, procs, &p})) image_sink_(p.image, *v);
+    });
+  }
+  if (!e || e->kind != EventKind::Exec || e->image == 0) return;
+  if (auto v = eng.image_verdict(engine::EventView{*e, procs, procs.find(e->task.tgid)}))
+    image_sink_(e->image, *v);
 }
 
 void Detector::log_rule_matches() {

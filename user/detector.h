@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <expected>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -59,6 +60,7 @@ class Detector {
   void on_event(const Event& e, const ProcessTable& procs, CgroupMap& cgroups,
                 std::string_view hostname) {
     const uint64_t num = bump(events_);
+    if (image_sink_) judge_images(&e, procs);
     if (containers_) {
       release_held(cgroups, hostname, false);
       if (containers_->hold(e, procs, cgroups, num)) return;
@@ -67,7 +69,15 @@ class Detector {
   }
   // Event thread, when idle: adopt a pending policy change without waiting
   // for the next event.
-  void adopt_policy() { policies_.adopt_pending(); }
+  void adopt_policy(const ProcessTable* procs = nullptr) {
+    policies_.adopt_pending();
+    if (image_sink_ && procs) judge_images(nullptr, *procs);
+  }
+  // Where the verdicts on process images go (the kernel filter's
+  // pg_fimage, PG_FF_IMAGE): each exec's, as its record arrives, and every
+  // known image's again under a new policy generation.
+  using ImageSink = std::function<void(uint64_t image, const pg_image_slots&)>;
+  void set_image_sink(ImageSink s) { image_sink_ = std::move(s); }
   // Look containers up in their runtimes (container.* config); without
   // this only id and type are known. A live run calls it; a replay not.
   void enable_containers();
@@ -134,8 +144,13 @@ class Detector {
     });
     if (matched) matched_.fetch_add(1, std::memory_order_relaxed);
   }
+  // Event thread: the exec `e` (when it is one; nullptr: none) and, after
+  // a policy switch, every process image the table knows.
+  void judge_images(const Event* e, const ProcessTable& procs);
   config::Config cfg_;
   control::PolicyManager policies_;
+  ImageSink image_sink_;
+  uint64_t images_judged_ = 0;  // the policy generation the kernel's image verdicts are of
   std::unique_ptr<output::Dispatcher> out_;
   std::atomic<uint64_t> events_{0};
   std::atomic<uint64_t> matched_{0};  // events of either source that raised an alert

@@ -78,6 +78,7 @@ struct Event {
   uint32_t sid = 0;
   uint32_t exe_flags = 0;  // pg_exe_flags
   uint32_t vpid = 0;       // exec: the pid in its own namespace; fork: the child's
+  uint64_t image = 0;      // exec: the image id the kernel gave it (pg_exec_rec.image)
   // Exec and fork: the syscall (execve/execveat; clone/clone3/fork/vfork),
   // -1 when the kernel itself started the process.
   int32_t syscall_nr = -1;

@@ -28,6 +28,7 @@ const Process& ProcessTable::update(const Event& e) {
       p.start_ns = e.start_ns;
       p.exe_flags = e.exe_flags;
       p.vpid = e.vpid;
+      p.image = e.image;
       break;
     case EventKind::Fork: {
       // The child starts as a copy of its parent; its own exec or events

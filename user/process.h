@@ -33,6 +33,7 @@ struct Process {
   uint64_t start_ns = 0;  // CLOCK_BOOTTIME
   uint64_t cgroup_id = 0;
   uint32_t exe_flags = 0;  // pg_exe_flags of the last exec
+  uint64_t image = 0;      // the kernel's id of the last exec's image; 0 if unknown
   bool exited = false;
 };
 

@@ -125,6 +125,7 @@ enum pg_ffield {
 	PG_FF_ARGS = 12,     /* proc.args (the rest of argv, space-joined), exact or prefix */
 	PG_FF_MEMFD = 13,    /* proc.is_exe_from_memfd (enum: 0 false, 1 true) */
 	PG_FF_TOPLEVEL = 14, /* open: the path names an entry of / itself (enum: 0 no, 1 yes) */
+	PG_FF_IMAGE = 15,    /* what userspace judged of the process's image (pg_fimage) */
 	PG_FF__COUNT,
 };
 
@@ -324,8 +325,28 @@ struct pg_proc_strs {
 	__u8 exe_whole;
 	__u8 args_whole;
 	__u32 exe_flags; /* enum pg_exe_flags of the exec */
+	__u64 image;	 /* the exec's image id (pg_exec_rec.image), the key of pg_fimage */
 };
-PG_ABI_ASSERT(sizeof(struct pg_proc_strs) == 2 * PG_PROC_STR + 8, "pg_proc_strs layout");
+PG_ABI_ASSERT(sizeof(struct pg_proc_strs) == 2 * PG_PROC_STR + 16, "pg_proc_strs layout");
+
+/* pg_fimage[image]: PG_FF_IMAGE, the slots a process image leaves, as
+ * userspace judged them when the image's exec record reached it. Some
+ * conditions are fixed by the exec for as long as the process runs that
+ * image: proc.env, proc.cmdline, proc.args... (policy/fields.h says which
+ * fields). The kernel cannot judge them, but userspace can, once per
+ * exec, and the kernel then uses the answer for every later event of the
+ * process and of the children it forks before they exec (a failed execve
+ * of a PATH search among them). Such a verdict holds only under the tables
+ * it was computed for (`version`) and for tasks whose comm is the one it
+ * was computed with (proc.name and proc.cmdline read the event's comm);
+ * without a current entry the field narrows nothing. */
+struct pg_image_slots {
+	__u32 version; /* pg_filter_ctl.version + 1 of the tables judged */
+	__u32 pad;
+	char comm[PG_COMM_LEN];
+	struct pg_slots slots; /* slots the image's conditions leave */
+};
+PG_ABI_ASSERT(sizeof(struct pg_image_slots) == 24 + PG_SLOTS / 8, "pg_image_slots layout");
 
 /* Filling a pg_proc_strs from the first `n` bytes of a process's argument
  * area of `total` bytes (argv strings, each NUL-terminated, as at exec), the
@@ -548,6 +569,15 @@ PG_FILTER_INLINE int pg_task_slots_current(const struct pg_task_slots *c,
 	       pg_load64(c->comm + 8) == pg_load64(e->comm + 8) &&
 	       pg_load64(c->pcomm) == pg_load64(e->pcomm) &&
 	       pg_load64(c->pcomm + 8) == pg_load64(e->pcomm + 8);
+}
+
+/* Whether the image verdict `v` holds for this event: computed under the
+ * tables judging it, for the comm the event's task has. */
+PG_FILTER_INLINE int pg_image_slots_current(const struct pg_image_slots *v,
+					    const struct pg_filter_event *e)
+{
+	return v->version == e->version + 1 && pg_load64(v->comm) == pg_load64(e->comm) &&
+	       pg_load64(v->comm + 8) == pg_load64(e->comm + 8);
 }
 
 /* Mark `c`'s slots as computed from this event's task facts. */

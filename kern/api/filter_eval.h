@@ -16,6 +16,9 @@
  *   const struct pg_proc_strs *pg_fl_proc(PG_FL_CTX ctx, const struct pg_filter_event *e);
  *       the event's process's proc.exe and proc.args (NULL: unknown; asked
  *       only when a slot needs them)
+ *   const struct pg_image_slots *pg_fl_image(PG_FL_CTX ctx, const struct pg_proc_strs *p);
+ *       userspace's verdict on the process image p->image (NULL: none yet;
+ *       asked only when a slot needs it)
  *   long pg_fl_resolve(PG_FL_CTX ctx, const struct pg_filter_event *e,
  *                      struct pg_fkey_path *fwd, __u32 len);
  *       a relative path in fwd->path[0..len): replace it by its directory
@@ -51,6 +54,7 @@ static const struct pg_slots *pg_fl_path(PG_FL_CTX ctx, const struct pg_fkey_pat
 static __u32 pg_fl_container(PG_FL_CTX ctx, const struct pg_filter_event *e);
 static struct pg_task_slots *pg_fl_task_cache(PG_FL_CTX ctx, const struct pg_filter_event *e);
 static const struct pg_proc_strs *pg_fl_proc(PG_FL_CTX ctx, const struct pg_filter_event *e);
+static const struct pg_image_slots *pg_fl_image(PG_FL_CTX ctx, const struct pg_proc_strs *p);
 static long pg_fl_resolve(PG_FL_CTX ctx, const struct pg_filter_event *e, struct pg_fkey_path *fwd,
 			  __u32 len);
 static long pg_fl_kname(PG_FL_CTX ctx, const struct pg_filter_event *e, struct pg_fkey_path *fwd);
@@ -116,6 +120,22 @@ PG_FILTER_INLINE int pg_filter_proc_strs(PG_FL_CTX ctx, __u32 gen, const struct 
 		pg_proc_key(k, gen, PG_FF_ARGS, p->args, p->args_len, p->args_whole);
 		pg_slots_narrow(s, am, pg_fl_path(ctx, k));
 	}
+	return pg_slots_any(s);
+}
+
+/* What userspace judged of the process's image (PG_FF_IMAGE), when its
+ * verdict is current; last, as only slots still standing ask for it.
+ * Returns 0 when no slot is left. */
+PG_FILTER_INLINE int pg_filter_image(PG_FL_CTX ctx, __u32 gen, const struct pg_filter_event *e,
+				     struct pg_slots *s)
+{
+	const struct pg_field_mask *m = pg_fl_mask(ctx, gen, PG_FF_IMAGE);
+	if (!(m && pg_slots_meet(s, &m->uses)))
+		return 1;
+	const struct pg_proc_strs *p = pg_fl_proc(ctx, e);
+	const struct pg_image_slots *v = p ? pg_fl_image(ctx, p) : NULL;
+	if (v && pg_image_slots_current(v, e))
+		pg_slots_narrow(s, m, &v->slots);
 	return pg_slots_any(s);
 }
 
@@ -230,7 +250,9 @@ PG_FILTER_INLINE int pg_filter_eval(PG_FL_CTX ctx, __u32 gen, const struct pg_fi
 	if (!pg_filter_paths(ctx, gen, e, fwd, rev, path_len, s))
 		return 0;
 	/* After the paths: rev is free to hold a key. */
-	return pg_filter_proc_strs(ctx, gen, e, rev, s);
+	if (!pg_filter_proc_strs(ctx, gen, e, rev, s))
+		return 0;
+	return pg_filter_image(ctx, gen, e, s);
 }
 
 PG_FILTER_INLINE int pg_filter_paths(PG_FL_CTX ctx, __u32 gen, const struct pg_filter_event *e,

@@ -145,8 +145,9 @@ struct pg_exec_rec {
 	struct pg_str args; /* argv, NUL-separated, as in /proc/PID/cmdline */
 	struct pg_str cwd;  /* working directory, as a dentry walk */
 	struct pg_str env;  /* the environment, NUL-separated, as in /proc/PID/environ */
+	__u64 image;	    /* this exec's image id, unique since boot (the key of pg_fimage) */
 };
-PG_ABI_ASSERT(sizeof(struct pg_exec_rec) == 168, "pg_exec_rec layout");
+PG_ABI_ASSERT(sizeof(struct pg_exec_rec) == 176, "pg_exec_rec layout");
 
 struct pg_fork_rec {
 	struct pg_hdr hdr;

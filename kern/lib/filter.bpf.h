@@ -91,6 +91,16 @@ struct {
 	__type(value, struct pg_proc_strs);
 } pg_fproc SEC(".maps") __weak;
 
+/* Userspace's verdicts on process images (struct pg_image_slots), by
+ * image id. Least recently used entries make room: an image without an
+ * entry narrows nothing. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct pg_image_slots);
+} pg_fimage SEC(".maps") __weak;
+
 /* Each task's own verdict (struct pg_task_slots). */
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -196,6 +206,12 @@ static __always_inline const struct pg_proc_strs *pg_fl_proc(PG_FL_CTX ctx,
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	return bpf_map_lookup_elem(&pg_fproc, &tgid);
+}
+
+static __always_inline const struct pg_image_slots *pg_fl_image(PG_FL_CTX ctx,
+								   const struct pg_proc_strs *p)
+{
+	return bpf_map_lookup_elem(&pg_fimage, &p->image);
 }
 
 /* Prepending a directory's names to a relative path, leaf to root, as a

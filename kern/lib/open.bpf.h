@@ -33,9 +33,10 @@ static __always_inline const struct pg_open_how *pg_read_open_how(const void *uh
 /* The name of the open record being assembled in scratch: the struct file
  * `kfile` if given, else the file at descriptor `fd` if it is the one
  * opened with `flags`, as a dentry walk appended at `off` into the record's
- * `name`. Returns the new end. A global function, checked once by the
- * verifier (see pg_kname_key). */
-__weak __noinline __u32 pg_open_rec_name(__u32 off, long fd, __u64 flags, __u64 kfile)
+ * `name`. Returns the new end. Inlined into pg_open_finish: a frame of its
+ * own would make the chain program, pg_open_finish, this, walk callback
+ * longer than the stack allows. */
+static __always_inline __u32 pg_open_rec_name(__u32 off, long fd, __u64 flags, __u64 kfile)
 {
 	__u8 *buf = pg_scratch_buf();
 	if (!buf)

@@ -285,6 +285,39 @@ TEST_CASE("failed execs are judged in the kernel by the caller's proc.exe and pr
   REQUIRE(d.stop() == 0);
 }
 
+TEST_CASE("failed execs are judged in the kernel by what userspace found in the caller's image") {
+  TempDir dir;
+  const std::string rules = dir.path + "/rules.yaml";
+  std::ofstream(rules) << "- rule: tunables at exec\n  desc: d\n  condition: evt.type in (execve, "
+                          "execveat) and proc.env icontains GLIBC_TUNABLES\n  output: tunables "
+                          "(proc.cmdline=%proc.cmdline evt.res=%evt.res)\n  priority: WARNING\n";
+  // perl runs a one-word command without a shell: a child does glibc's
+  // execvp, one failed execve per PATH directory, in perl's image. The
+  // verdict on perl's image (no GLIBC_TUNABLES) reaches the kernel while
+  // perl sleeps, before the lookups, so they stop there.
+  const std::string perl =
+      "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin perl -e "
+      "'select(undef, undef, undef, 0.3); system(\"pg-e2e-no-such-cmd\") for 1..20' "
+      ">/dev/null 2>&1";
+  Daemon d({"run", "-r", rules, "--json"});
+  REQUIRE(d.ready());
+  REQUIRE(std::system(perl.c_str()) == 0);
+  const auto [seen, passed] = kind_counts(PG_FK_EXECVE);
+  MESSAGE("failed execve without the variable: " << seen << " judged, " << passed << " passed");
+  CHECK(seen >= 40);
+  CHECK(passed * 10 < seen);
+  // With the variable in perl's environment the lookups match: the
+  // verdict lets them through and userspace raises the rule for each.
+  REQUIRE(std::system(("GLIBC_TUNABLES=glibc.malloc.check=0 " + perl).c_str()) == 0);
+  auto failed = d.wait_for([](const Json& j) {
+    return j.value("rule", "") == "tunables at exec" && j.contains("output_fields") &&
+           j["output_fields"].value("evt.res", "") == "ENOENT";
+  });
+  REQUIRE_MESSAGE(failed, d.stderr_text());
+  CHECK((*failed)["output_fields"]["proc.cmdline"].get<std::string>().starts_with("perl -e"));
+  REQUIRE(d.stop() == 0);
+}
+
 TEST_CASE("the filter maps are pinned, typed for bpftool, and removed on exit" *
           PG_NEEDS_FALCO_FILES) {
   Daemon d({"run", "-r", kStable});

@@ -80,10 +80,12 @@ std::string sources_of(const pp::FieldInfo& f) {
 }
 
 // The kernel fields the lowering judges a comparison on `f` with (empty:
-// userspace only), by name.
+// userspace only), by name; "image" when userspace judges it once per exec
+// for the kernel.
 std::vector<std::string> kernel_fields(const pp::FieldInfo& f) {
   std::vector<std::string> out;
   for (int k : pp::kernel_fields_of(f.name)) out.emplace_back(pp::kernel_field_name(k));
+  if (f.image) out.emplace_back(pp::kernel_field_name(PG_FF_IMAGE));
   return out;
 }
 

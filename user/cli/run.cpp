@@ -185,6 +185,12 @@ int run_daemon(const RunOptions& o) {
         [f = filter.get(), &cg = pipeline->cgroups()](uint64_t id, const std::string&) {
           if (const ContainerRef* c = cg.container(id)) f->note_cgroup(id, !c->host());
         });
+    // What userspace judges of each exec's image, the kernel uses for the
+    // process's later events (PG_FF_IMAGE).
+    if (filter->enabled())
+      detector.set_image_sink([f = filter.get()](uint64_t image, const pg_image_slots& v) {
+        f->note_image(image, v);
+      });
     if (!o.record.empty()) {
       auto r =
           Recorder::create(o.record, hostname, pipeline->clock_offset(), pipeline->processes());
@@ -304,7 +310,7 @@ int run_daemon(const RunOptions& o) {
       detector.outputs().reopen();
     }
     log_ignored_signals(signals);
-    detector.adopt_policy();
+    detector.adopt_policy(pipeline ? &pipeline->processes() : nullptr);
     if (pipeline) publish_stats(*pipeline, detector, runtime, drop_alerter, stop);
     if (snapshots && std::chrono::steady_clock::now() >= next_snapshot) {
       next_snapshot += std::chrono::milliseconds(mcfg.interval_ms);

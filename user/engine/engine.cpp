@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <set>
 
 #include "policy/output_format.h"
@@ -161,13 +162,33 @@ std::expected<std::unique_ptr<Engine>, std::string> Engine::build(std::span<cons
   return e;
 }
 
-void Engine::set_kernel_filter(const policy::FilterTables& t, uint32_t gen) {
+void Engine::set_kernel_filter(const policy::FilterTables& t, uint32_t gen, uint32_t version) {
   for (auto& r : rules_) {
     const auto& [first, offset] = origins_[r.origin];
     auto idx = offset + size_t(r.rule - first);
     r.slots = idx < t.rule_slots.size() ? t.rule_slots[idx] : pg_slots{};
   }
   filter_gen_ = gen;
+  filter_version_ = version;
+  image_tests_.clear();
+  for (const auto& i : t.images) {
+    // Each condition compiled with its rule; one that does not compile
+    // alone (never, today) narrows nothing.
+    auto c = compile_predicate(i.condition);
+    if (c) image_tests_.push_back({std::move(*c), i.slots});
+  }
+}
+
+std::optional<pg_image_slots> Engine::image_verdict(const EventView& v) const {
+  if (image_tests_.empty()) return std::nullopt;
+  pg_image_slots out{};
+  out.version = filter_version_ + 1;
+  std::memcpy(out.comm, v.evt.task.comm.data(), std::min(v.evt.task.comm.size(), sizeof(out.comm) - 1));
+  std::memset(&out.slots, 0xff, sizeof(out.slots));
+  for (const auto& t : image_tests_)
+    if (!t.condition->eval(v))
+      for (int w = 0; w < PG_SLOT_WORDS; ++w) out.slots.w[w] &= ~t.slots.w[w];
+  return out;
 }
 
 std::vector<std::string> Engine::needed_types() const {

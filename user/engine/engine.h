@@ -133,7 +133,14 @@ class Engine {
   // From now on, events the kernel filter judged under generation `gen`
   // (built from `t` for this engine's ruleset) are evaluated only against
   // the rules owning a surviving slot. Other events see every rule.
-  void set_kernel_filter(const policy::FilterTables& t, uint32_t gen);
+  // `version`: the tables' pg_filter_ctl.version, which image verdicts carry.
+  void set_kernel_filter(const policy::FilterTables& t, uint32_t gen, uint32_t version = 0);
+
+  // What the process image of `v` leaves of the slots whose clauses judge
+  // an image (PG_FF_IMAGE), for the kernel's pg_fimage: `v` is the image's
+  // exec, or any event of a process running it. nullopt when no rule
+  // judges an image.
+  std::optional<pg_image_slots> image_verdict(const EventView& v) const;
 
  private:
   Engine() = default;
@@ -163,6 +170,12 @@ class Engine {
   // the rulesets' concatenation (what set_kernel_filter's tables index).
   std::vector<std::pair<const policy::Rule*, size_t>> origins_;
   uint32_t filter_gen_ = UINT32_MAX;  // none
+  uint32_t filter_version_ = 0;
+  struct ImageTest {
+    std::unique_ptr<Predicate> condition;
+    pg_slots slots;
+  };
+  std::vector<ImageTest> image_tests_;
   std::vector<CompiledRule> rules_;
   std::array<SourceRules, kSources> per_source_;
   std::vector<BoundField> container_fields_;

@@ -39,7 +39,7 @@ std::expected<void, std::string> KernelTablesHook::prepare(const ActivePolicy& n
   auto gen = filter_.apply(tables);
   if (!gen) return std::unexpected(gen.error());
   // The engine is not published yet: only this thread sees it.
-  if (filter_.enabled()) next.engine->set_kernel_filter(tables, *gen);
+  if (filter_.enabled()) next.engine->set_kernel_filter(tables, *gen, filter_.version());
 
   std::map<std::string, std::vector<uint32_t>> per_policy;
   size_t i = 0;

@@ -115,6 +115,7 @@ std::expected<void, std::string> decode_exec(std::span<const std::byte> rec, Eve
   e.exe_flags = r.exe_flags;
   e.syscall_nr = r.syscall_nr;
   e.vpid = r.vpid;
+  e.image = r.image;
   e.ret = 0;
   PG_TRY(exe, str_at(rec, r.exe));
   PG_TRY(args, str_at(rec, r.args));

@@ -97,6 +97,8 @@ bpf_map* skeleton_map(pg_bpf* s, FilterMap m) {
       return s->maps.pg_fino;
     case FilterMap::InoBits:
       return s->maps.pg_finobits;
+    case FilterMap::Image:
+      return s->maps.pg_fimage;
     case FilterMap::Count:
       break;
   }
@@ -163,6 +165,12 @@ void KernelFilter::note_cgroup(uint64_t id, bool container) {
   // A failed update leaves the cgroup unknown, which only costs filtering.
   if (bpf_map_update_elem(fd(FilterMap::Cgroup), &id, &ct, BPF_ANY) != 0)
     spdlog::debug("pg_fcgroup: cannot note cgroup {}: {}", id, errno_text(errno));
+}
+
+void KernelFilter::note_image(uint64_t image, const pg_image_slots& v) {
+  // A failed update leaves the image without a verdict, which only costs filtering.
+  if (bpf_map_update_elem(fd(FilterMap::Image), &image, &v, BPF_ANY) != 0)
+    spdlog::debug("pg_fimage: cannot note image {}: {}", image, errno_text(errno));
 }
 
 // Delete every keyed entry (strings, numbers, paths) of generation `gen`.

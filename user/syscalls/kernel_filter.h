@@ -37,6 +37,7 @@ enum class FilterMap : uint8_t {
   Proc,         // pg_fproc
   Ino,          // pg_fino
   InoBits,      // pg_finobits
+  Image,        // pg_fimage
   Count,
 };
 
@@ -61,12 +62,17 @@ class KernelFilter {
   // live generation is untouched.
   std::expected<uint32_t, std::string> apply(const policy::FilterTables& t);
   uint32_t generation() const { return gen_; }
+  // pg_filter_ctl.version of the live tables (what image verdicts are stamped with).
+  uint32_t version() const { return version_; }
   bool enabled() const { return enabled_; }
   const std::string& pin_dir() const { return pin_dir_; }
 
   // Tells the kernel whether cgroup `id` is a container's (PG_FF_CONTAINER).
   // Until it is told, the kernel judges that cgroup's events as unknown.
   void note_cgroup(uint64_t id, bool container);
+  // Tells the kernel what userspace judged of process image `image`
+  // (PG_FF_IMAGE; engine::Engine::image_verdict).
+  void note_image(uint64_t image, const pg_image_slots& v);
 
   FilterCounters counters() const;
 

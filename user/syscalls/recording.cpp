@@ -19,7 +19,7 @@ namespace pg::user {
 namespace {
 
 // The last byte is the record ABI version (kern/api/records.h layouts).
-constexpr char kMagic[8] = {'P', 'G', 'R', 'E', 'C', 0, 0, 4};
+constexpr char kMagic[8] = {'P', 'G', 'R', 'E', 'C', 0, 0, 5};
 constexpr uint32_t kClockFrame = 0xffffffffu;
 constexpr uint32_t kCgroupFrame = 0xfffffffeu;
 constexpr uint32_t kMaxFrame = 1u << 20;

@@ -13,8 +13,10 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
@@ -170,6 +172,26 @@ class Gen {
     return area;
   }
 
+  // The environment as an exec leaves it: NUL-terminated entries, from
+  // rule values (so proc.env conditions hit) and plain ones.
+  std::string env_area() {
+    std::string area;
+    for (size_t i = below(5); i > 0; --i) {
+      switch (below(3)) {
+        case 0:
+          area += pick(c_.words) + "=" + pick(c_.words);
+          break;
+        case 1:
+          area += pick(c_.words);
+          break;
+        default:
+          area += "HOME=/root";
+      }
+      area += '\0';
+    }
+    return area;
+  }
+
   uint64_t flags() {
     static const uint64_t bits[] = {O_CREAT,    O_TRUNC,    O_APPEND,    O_DIRECTORY,
                                     O_PATH,     O_CLOEXEC,  O_EXCL,      O_NOCTTY,
@@ -261,23 +283,27 @@ std::vector<policy::InputFile> read_files(const std::vector<std::string>& paths)
   return out;
 }
 
-}  // namespace
+// What one differential run saw.
+struct DiffRun {
+  uint64_t cases = 0, violations = 0, plain_alerts = 0, passed = 0;
+  uint64_t image_verdicts = 0, image_narrowed = 0;  // verdicts written; of them, not all slots
+  std::set<std::string> fired;
+};
 
-TEST_CASE("kernel filter differential: a full match always passes the kernel half" *
-          PG_NEEDS_FALCO_FILES) {
-  auto files = read_files(syscall_rule_files());
-  files.push_back({"adversarial.yaml", kAdversarial});
-  // The adversarial rules use the official macros (open_read, ...).
-  Rig rig(files);
+// A change to the image verdicts userspace writes: none in the real run; a
+// wrong one shows that the differential catches it.
+using ImageMutation = std::function<void(pg_image_slots&)>;
+
+DiffRun differential(Rig& rig, uint64_t cases, uint64_t seed, const ImageMutation& mutate = {}) {
   policy::NativeFilter native(rig.tables);
-
-  const uint64_t cases = env_u64("PG_FUZZ_CASES", 1'000'000);
-  const uint64_t seed = env_u64("PG_FUZZ_SEED", 20261128);
+  DiffRun run;
+  run.cases = cases;
   Gen g(rig.corpus, seed);
   ProcessTable procs;
   Clock clock(0);
   Event ev, exec_ev;
-  uint64_t violations = 0, plain_alerts = 0, passed = 0;
+  uint64_t& violations = run.violations;
+  uint64_t image = 0;  // the kernel's image ids
   // Cgroups as the daemon knows them (no tree to scan): two host cgroups,
   // two containers', and ids it has not resolved, which the kernel judges
   // as unknown.
@@ -291,12 +317,16 @@ TEST_CASE("kernel filter differential: a full match always passes the kernel hal
     const ContainerRef* c = cgroups.container(id);
     return !c ? PG_CT_UNKNOWN : c->host() ? PG_CT_HOST : PG_CT_CONTAINER;
   };
-  std::set<std::string> fired;
   std::map<uint32_t, pg_proc_strs> kernel_proc;  // pg_fproc: processes exec'd so far
+  std::map<uint32_t, std::string> exec_comm;     // each process's comm at its exec
 
   for (uint64_t i = 0; i < cases; ++i) {
     const uint32_t pid = 1000 + uint32_t(i % 64);
-    const std::string comm = g.comm(), pcomm = g.chance(10) ? "" : g.comm();
+    // Mostly the comm the process had at its exec (image verdicts hold
+    // for it), else any (they do not).
+    const auto ec = exec_comm.find(pid);
+    const std::string comm = ec != exec_comm.end() && g.chance(60) ? ec->second : g.comm();
+    const std::string pcomm = g.chance(10) ? "" : g.comm();
     const uint32_t uid = g.pick(rig.corpus.uids);
     const uint64_t cgroup = 1 + g.below(5);  // 5: unknown
 
@@ -325,9 +355,22 @@ TEST_CASE("kernel filter differential: a full match always passes the kernel hal
       }
       b.rec().exe = b.add(comps, PG_SF_COMPONENTS);
       b.rec().cwd = b.add(std::string("tmp\0", 4), PG_SF_COMPONENTS);
+      b.rec().env = b.add(g.env_area());
+      b.rec().image = ++image;
       const uint32_t exe_flags = b.rec().exe_flags;
       if (decode_record(b.finish(PG_REC_EXEC), clock, exec_ev)) {
         procs.update(exec_ev);
+        exec_comm[pid] = comm;
+        // What userspace judges of the image (pg_fimage), as the daemon does.
+        engine::EventView xv{exec_ev, procs, procs.find(pid)};
+        if (auto v = rig.gated->image_verdict(xv)) {
+          if (mutate) mutate(*v);
+          native.note_image(image, *v);
+          ++run.image_verdicts;
+          if (!std::all_of(std::begin(v->slots.w), std::end(v->slots.w),
+                           [](uint64_t w) { return w == ~0ull; }))
+            ++run.image_narrowed;
+        }
         // What the kernel keeps for the process (pg_fproc), from the same area.
         pg_proc_strs& k = kernel_proc[pid];
         k = {};
@@ -336,6 +379,7 @@ TEST_CASE("kernel filter differential: a full match always passes the kernel hal
         for (uint32_t at = 0; !pg_proc_fill_step(&f, at); ++at) {
         }
         k.exe_flags = exe_flags;
+        k.image = image;
       }
     }
     auto known = kernel_proc.find(pid);
@@ -533,7 +577,7 @@ TEST_CASE("kernel filter differential: a full match always passes the kernel hal
     const bool pass = native.eval(fe, have_path ? path.c_str() : nullptr, verdict,
                                   base.empty() ? nullptr : base.c_str(), kproc,
                                   kname.empty() ? nullptr : kname.c_str());
-    passed += pass;
+    run.passed += pass;
 
     engine::EventView view{ev, procs, procs.find(pid), i, "host", &cgroups};
     std::vector<std::string> want, got;
@@ -544,8 +588,8 @@ TEST_CASE("kernel filter differential: a full match always passes the kernel hal
       ev.slots = verdict;
       rig.gated->process(view, [&](output::Alert&& a) { got.push_back(a.rule); });
     }
-    plain_alerts += want.size();
-    for (const auto& r : want) fired.insert(r);
+    run.plain_alerts += want.size();
+    for (const auto& r : want) run.fired.insert(r);
     if (want != got) {
       ++violations;
       if (violations <= 5)
@@ -558,16 +602,50 @@ TEST_CASE("kernel filter differential: a full match always passes the kernel hal
                               << (got.empty() ? "(dropped)" : got[0]));
     }
   }
-  MESSAGE(cases << " cases, " << passed << " passed the kernel filter, " << plain_alerts
-                << " alerts from " << fired.size() << " distinct rules, " << violations
-                << " violations");
+  return run;
+}
+
+Rig official_rig() {
+  auto files = read_files(syscall_rule_files());
+  files.push_back({"adversarial.yaml", kAdversarial});
+  // The adversarial rules use the official macros (open_read, ...).
+  return Rig(files);
+}
+
+}  // namespace
+
+TEST_CASE("kernel filter differential: a full match always passes the kernel half" *
+          PG_NEEDS_FALCO_FILES) {
+  Rig rig = official_rig();
+  const DiffRun run = differential(rig, env_u64("PG_FUZZ_CASES", 1'000'000),
+                                   env_u64("PG_FUZZ_SEED", 20261128));
+  MESSAGE(run.cases << " cases, " << run.passed << " passed the kernel filter, "
+                    << run.plain_alerts << " alerts from " << run.fired.size()
+                    << " distinct rules, " << run.violations << " violations; "
+                    << run.image_verdicts << " image verdicts, " << run.image_narrowed
+                    << " of them narrowing");
   std::string names;
-  for (const auto& r : fired) names += "\n  " + r;
+  for (const auto& r : run.fired) names += "\n  " + r;
   MESSAGE("rules that fired:" << names);
-  CHECK(violations == 0);
+  CHECK(run.violations == 0);
   // The run must exercise the filter on both sides, or it proves nothing.
-  CHECK(passed < cases);
-  CHECK(fired.size() >= 10);
+  CHECK(run.passed < run.cases);
+  CHECK(run.fired.size() >= 10);
+  CHECK(run.image_narrowed > 0);
+}
+
+TEST_CASE("kernel filter differential: it catches image verdicts that drop a matching slot" *
+          PG_NEEDS_FALCO_FILES) {
+  Rig rig = official_rig();
+  REQUIRE_FALSE(rig.tables.images.empty());
+  // Every image condition judged false: the slots they guard are dropped
+  // even where the rule matches.
+  const DiffRun run = differential(rig, 100'000, 7, [&](pg_image_slots& v) {
+    for (const auto& t : rig.tables.images)
+      for (int w = 0; w < PG_SLOT_WORDS; ++w) v.slots.w[w] &= ~t.slots.w[w];
+  });
+  MESSAGE(run.violations << " violations in " << run.cases << " cases");
+  CHECK(run.violations > 0);
 }
 
 TEST_CASE("kernel filter: every default rule is sharper in the kernel than its event types") {
@@ -757,4 +835,47 @@ TEST_CASE(
   CHECK(passes("../../etc/shadow", nullptr, -13));
   CHECK_FALSE(passes("/etc/shadow", nullptr, -13));
   CHECK(native.arg_reads() == 2);
+}
+
+TEST_CASE("kernel filter: evt.arg.NAME is judged per syscall by whether and where it has NAME") {
+  const char* rules = R"(
+- rule: renamed into etc
+  desc: d
+  condition: evt.type in (rename, unlink, unlinkat) and evt.arg.newpath startswith /etc/
+  output: x
+  priority: WARNING
+- rule: removed below bin
+  desc: d
+  condition: evt.type in (rename, unlink, unlinkat) and (evt.arg.path startswith /bin/ or evt.arg.name startswith /bin/)
+  output: x
+  priority: WARNING
+- rule: not below bin
+  desc: d
+  condition: evt.type in (rename, unlink) and not evt.arg.path = /bin/sh
+  output: x
+  priority: WARNING
+)";
+  Rig rig(std::vector<policy::InputFile>{{"a.yaml", rules}});
+  policy::NativeFilter native(rig.tables);
+  auto passes = [&](size_t rule, uint16_t kind, const char* path) {
+    pg_filter_event fe = pg_fe_pathop(kind, 0);
+    pg_slots s{};
+    return native.eval(fe, path, s) && pg_slots_meet(&s, &rig.tables.rule_slots[rule]);
+  };
+  // No unlink has a newpath: the comparison is false there; a rename's
+  // newpath is its second path, not judged.
+  CHECK_FALSE(passes(0, PG_PO_UNLINK, "/etc/x"));
+  CHECK_FALSE(passes(0, PG_PO_UNLINKAT, "/etc/x"));
+  CHECK(passes(0, PG_PO_RENAME, "/tmp/x"));
+  // unlink's path and unlinkat's name are their first path arguments;
+  // a rename has neither.
+  CHECK(passes(1, PG_PO_UNLINK, "/bin/x"));
+  CHECK_FALSE(passes(1, PG_PO_UNLINK, "/tmp/x"));
+  CHECK(passes(1, PG_PO_UNLINKAT, "/bin/x"));
+  CHECK_FALSE(passes(1, PG_PO_UNLINKAT, "/tmp/x"));
+  CHECK_FALSE(passes(1, PG_PO_RENAME, "/bin/x"));
+  // Negated, a syscall without the argument holds (<NA> compares false).
+  CHECK(passes(2, PG_PO_RENAME, "/bin/sh"));
+  CHECK_FALSE(passes(2, PG_PO_UNLINK, "/bin/sh"));
+  CHECK(passes(2, PG_PO_UNLINK, "/tmp/x"));
 }

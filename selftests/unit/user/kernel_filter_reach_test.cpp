@@ -85,15 +85,10 @@ TEST_CASE("kernel filter: every official rule is sharper in the kernel than its 
   Official o;
   // Rules on filtered syscalls that the kernel judges by event type alone,
   // and why. Every condition piece of these rules is one the kernel has no
-  // fact for; they cost a crossing per event of their types.
+  // fact for; they cost a crossing per event of their types. The failed
+  // execs of the command-line and environment rules are judged by the
+  // image their process runs (PG_FF_IMAGE).
   const std::map<std::string, std::string> expected{
-      // An exec always crosses (the process table needs it), so these cost
-      // nothing more; their conditions are substrings of the command line
-      // or the environment.
-      {"Detect crypto miners using the Stratum protocol", "exec: proc.cmdline contains"},
-      {"Potential Local Privilege Escalation via Environment Variables Misuse",
-       "exec: proc.env contains"},
-      {"Reverse Shell from Web Server", "exec: proc.cmdline contains, proc.aname"},
       // Its open branch is sharp (creating write opens); its rename, unlink
       // and mkdir branch is "evt.arg.newpath/path contains /.": a substring.
       {"Create Hidden Files or Directories", "renames, unlinks, mkdirs: evt.arg.* contains \"/.\""},

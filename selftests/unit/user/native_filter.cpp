@@ -26,6 +26,9 @@ static pg_task_slots* pg_fl_task_cache(PG_FL_CTX ctx, const pg_filter_event*) {
   return ctx->task_cache();
 }
 static const pg_proc_strs* pg_fl_proc(PG_FL_CTX ctx, const pg_filter_event*) { return ctx->proc(); }
+static const pg_image_slots* pg_fl_image(PG_FL_CTX ctx, const pg_proc_strs* p) {
+  return ctx->image(p->image);
+}
 static long pg_fl_resolve(PG_FL_CTX ctx, const pg_filter_event*, pg_fkey_path* fwd, __u32 len) {
   return ctx->resolve(fwd, len);
 }
@@ -46,6 +49,11 @@ NativeFilter::NativeFilter(const FilterTables& t, uint32_t gen) : t_(t), gen_(ge
     longest_ = std::max(longest_, key.size());
     trie_[key] = v;
   }
+}
+
+const pg_image_slots* NativeFilter::image(uint64_t id) const {
+  auto it = images_.find(id);
+  return it == images_.end() ? nullptr : &it->second;
 }
 
 const pg_field_mask* NativeFilter::mask(uint32_t field) const {

@@ -24,6 +24,9 @@ class NativeFilter {
   bool eval(const pg_filter_event& e, const char* path, pg_slots& out, const char* base = nullptr,
             const pg_proc_strs* proc = nullptr, const char* kname = nullptr) const;
   const pg_proc_strs* proc() const { return proc_; }
+  // pg_fimage: what userspace judged of a process image.
+  void note_image(uint64_t id, const pg_image_slots& v) { images_[id] = v; }
+  const pg_image_slots* image(uint64_t id) const;
   pg_task_slots* task_cache() const { return &task_cache_; }
   // The kernel's pg_fl_resolve, on the base given to eval().
   long resolve(pg_fkey_path* fwd, uint32_t len) const;
@@ -53,6 +56,7 @@ class NativeFilter {
   mutable const char* arg_ = nullptr;
   mutable std::size_t arg_reads_ = 0;
   mutable pg_task_slots task_cache_{};  // see pg_fl_task_cache
+  std::unordered_map<uint64_t, pg_image_slots> images_;
 };
 
 }  // namespace pg::policy
