@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <set>
 
 #include "policy/pathop_args.h"
@@ -55,6 +56,20 @@ bool uses_field(const KClause& c, int field) {
 }
 
 }  // namespace
+
+pg_needles needle_table(const std::vector<std::string>& needles) {
+  pg_needles n{};
+  n.count = uint32_t(std::min<std::size_t>(needles.size(), PG_NEEDLES));
+  for (uint32_t i = 0; i < n.count; ++i) {
+    const std::string& s = needles[i];
+    n.len[i] = uint32_t(std::min<std::size_t>(s.size(), PG_NEEDLE_MAX));
+    for (uint32_t b = 0; b < n.len[i]; ++b) {
+      n.word[i][b / 8] |= uint64_t(uint8_t(s[b])) << (8 * (b % 8));
+      n.mask[i][b / 8] |= uint64_t(0xff) << (8 * (b % 8));
+    }
+  }
+  return n;
+}
 
 FilterTables build_filter_tables(const Ruleset& rs, const LoweringOptions& o) {
   FilterTables t;
@@ -126,15 +141,56 @@ FilterTables build_filter_tables(const Ruleset& rs, const LoweringOptions& o) {
     }
   }
 
+  // Each needle field's needles, in order of first use, as many as the
+  // kernel searches; a literal with one beyond them is not judged.
+  for (int f : {PG_FF_PATH_NEEDLE, PG_FF_ARG_NEEDLE}) {
+    auto& ns = t.needles[f];
+    for (const auto& slot : t.slots)
+      for (const auto& l : slot.clause.literals)
+        if (l.field == f)
+          for (const auto& v : l.values)
+            if (ns.size() < PG_NEEDLES && std::find(ns.begin(), ns.end(), v) == ns.end())
+              ns.push_back(v);
+    t.needle_tables[f] = needle_table(ns);
+  }
+  // The needle bits of a literal; nullopt when one has none.
+  auto needle_bits = [&](const KLiteral& l) -> std::optional<uint32_t> {
+    const auto& ns = t.needles[l.field];
+    uint32_t bits = 0;
+    for (const auto& v : l.values) {
+      auto it = std::find(ns.begin(), ns.end(), v);
+      if (it == ns.end()) return std::nullopt;
+      bits |= 1u << (it - ns.begin());
+    }
+    return bits;
+  };
+  auto is_needle_field = [](int f) { return f == PG_FF_PATH_NEEDLE || f == PG_FF_ARG_NEEDLE; };
+
   // Per field: which slots use it, and the entries.
   for (std::size_t s = 0; s < t.slots.size(); ++s) {
     const KClause& c = t.slots[s].clause;
     for (int f = 0; f < PG_FF__COUNT; ++f) {
       if (!uses_field(c, f)) continue;
-      slot_set(t.mask[f].uses, s);
+      if (!is_needle_field(f)) slot_set(t.mask[f].uses, s);
       KLiteral probe;
       probe.field = f;
       bool absent = false;
+      if (is_needle_field(f)) {
+        // The value is the set of needles found: a literal holds when it
+        // finds one of its own (or, negated, none).
+        std::vector<std::pair<uint32_t, bool>> judged;
+        for (const auto& l : c.literals)
+          if (l.field == f)
+            if (auto bits = needle_bits(l)) judged.push_back({*bits, l.negated});
+        if (judged.empty()) continue;
+        slot_set(t.mask[f].uses, s);
+        auto& arr = t.enums[f];
+        for (uint32_t v = 0; v < PG_ENUM_VALUES; ++v)
+          if (std::all_of(judged.begin(), judged.end(),
+                          [&](const auto& j) { return ((v & j.first) != 0) != j.second; }))
+            slot_set(arr[v], s);
+        continue;
+      }
       if (f == PG_FF_IMAGE) {
         // No verdict (yet) for the image: the field narrows nothing.
         slot_set(t.mask[f].absent_pass, s);
@@ -166,7 +222,7 @@ FilterTables build_filter_tables(const Ruleset& rs, const LoweringOptions& o) {
   std::set<std::pair<int, std::string>> value_keys, path_keys;
   for (const auto& slot : t.slots)
     for (const auto& l : slot.clause.literals) {
-      if (l.enumerated() || l.field == PG_FF_IMAGE) continue;
+      if (l.enumerated() || l.field == PG_FF_IMAGE || is_needle_field(l.field)) continue;
       if (is_trie_field(l.field)) {
         for (const auto& v : l.values) path_keys.insert({l.field, v + '\0'});
         for (const auto& p : l.prefixes)

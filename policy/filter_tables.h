@@ -53,6 +53,12 @@ struct FilterTables {
   };
   std::vector<ImageTest> images;
 
+  // PG_FF_PATH_NEEDLE and PG_FF_ARG_NEEDLE: the substrings each field is
+  // searched for (their bits in that order), and the same as the kernel's
+  // pg_fneedle entry.
+  std::map<int, std::vector<std::string>> needles;
+  std::map<int, pg_needles> needle_tables;
+
   // PG_EAGER_*: lifecycle records some enabled rule evaluates as events.
   uint32_t eager = 0;
 
@@ -60,6 +66,10 @@ struct FilterTables {
 };
 
 FilterTables build_filter_tables(const Ruleset& rs, const LoweringOptions& o = {});
+
+// The kernel's form of a generation's needles (at most PG_NEEDLES, each
+// cut to PG_NEEDLE_MAX bytes: the lowering makes none longer).
+pg_needles needle_table(const std::vector<std::string>& needles);
 
 inline void slot_set(pg_slots& s, std::size_t i) { s.w[i / 64] |= uint64_t(1) << (i % 64); }
 inline bool slot_test(const pg_slots& s, std::size_t i) { return s.w[i / 64] >> (i % 64) & 1; }

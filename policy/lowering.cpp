@@ -268,6 +268,10 @@ std::string_view kernel_field_name(int field) {
       return "path-in-root";
     case PG_FF_IMAGE:
       return "image";
+    case PG_FF_ARG_NEEDLE:
+      return "first-path-arg-contains";
+    case PG_FF_PATH_NEEDLE:
+      return "path-contains";
     case kKindLiteral:
       return "syscall";
     default:

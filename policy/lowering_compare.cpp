@@ -243,6 +243,23 @@ void exact_or_prefix(int field, size_t max_len, bool pmatch, const Node& n, bool
   }
 }
 
+// Substrings of an open's path (PG_FF_PATH_NEEDLE) or a path operation's
+// first argument (PG_FF_ARG_NEEDLE): `contains`, either way, and
+// `endswith`, which implies `contains`.
+void needle_literal(int field, const Node& n, bool negated, std::vector<KLiteral>& lits) {
+  if (n.op != Op::Contains && !(n.op == Op::EndsWith && !negated)) return;
+  KLiteral lit;
+  lit.field = field;
+  lit.negated = negated;
+  for (const auto& v : n.values) {
+    if (v.text.empty() || v.text.size() > PG_NEEDLE_MAX) return;
+    lit.values.push_back(v.text);
+  }
+  if (lit.values.empty()) return;
+  sort_unique(lit.values);
+  lits.push_back(std::move(lit));
+}
+
 }  // namespace
 
 // evt.arg.NAME on a rule whose syscalls do not all have NAME as their first
@@ -288,6 +305,7 @@ std::optional<Dnf> Lowering::event_arg_by_syscall(const Node& n, bool negated,
   if (first.any()) {
     std::vector<KLiteral> lits{kinds(first)};
     exact_or_prefix(PG_FF_ARG, PG_PATH_KEY_MAX - 1, true, n, negated, lits);
+    needle_literal(PG_FF_ARG_NEEDLE, n, negated, lits);
     for (auto& l : lits) l.text = {text};
     if (lits.size() == 1) unknown(n, negated);  // the argument is not judged
     out.push_back(KClause{std::move(lits)});
@@ -347,10 +365,12 @@ Dnf Lowering::compare(const Node& n, bool negated) {
       // as passed (a symlink's target) or, for names of files, what userspace
       // resolves it to; the kernel judges the latter only when the argument
       // is already absolute and normalised, so the same strings serve both.
-      if (is_first_path_arg(f))
+      if (is_first_path_arg(f)) {
         exact_or_prefix(PG_FF_ARG, PG_PATH_KEY_MAX - 1, true, n, negated, lits);
-      else
+        needle_literal(PG_FF_ARG_NEEDLE, n, negated, lits);
+      } else {
         decided = event_arg_by_syscall(n, negated, lits);
+      }
       break;
     case KernelForm::Container:
       container_literal(n, negated, lits);
@@ -379,6 +399,7 @@ Dnf Lowering::compare(const Node& n, bool negated) {
     case KernelForm::FdName:
       path_glob_literals(n, negated, lits);
       path_literal(form, n, negated, lits);
+      if (n.op == Op::Contains) needle_literal(PG_FF_PATH_NEEDLE, n, negated, lits);
       break;
     case KernelForm::FdDirectory:
     case KernelForm::FdFilename:

@@ -126,6 +126,9 @@ enum pg_ffield {
 	PG_FF_MEMFD = 13,    /* proc.is_exe_from_memfd (enum: 0 false, 1 true) */
 	PG_FF_TOPLEVEL = 14, /* open: the path names an entry of / itself (enum: 0 no, 1 yes) */
 	PG_FF_IMAGE = 15,    /* what userspace judged of the process's image (pg_fimage) */
+	PG_FF_ARG_NEEDLE = 16,	/* path operations: which needles the first path argument
+				 * contains (enum: a bit per needle, pg_fneedle) */
+	PG_FF_PATH_NEEDLE = 17, /* open: which needles the path contains (likewise) */
 	PG_FF__COUNT,
 };
 
@@ -329,6 +332,28 @@ struct pg_proc_strs {
 };
 PG_ABI_ASSERT(sizeof(struct pg_proc_strs) == 2 * PG_PROC_STR + 16, "pg_proc_strs layout");
 
+/* pg_fneedle[pg_needle_index(gen, field)]: the substrings (`contains`, and
+ * what an `endswith` implies) an open's path (PG_FF_PATH_NEEDLE) or a path
+ * operation's first argument (PG_FF_ARG_NEEDLE) is searched for, at most
+ * PG_NEEDLES per field and generation, each at most PG_NEEDLE_MAX bytes, as
+ * four little-endian words with the masks of their bytes. The field's value
+ * is the set of needles found, one bit each, so one enum lookup judges
+ * every slot. */
+#define PG_NEEDLES 7 /* 2^7 = PG_ENUM_VALUES */
+#define PG_NEEDLE_MAX 32
+struct pg_needles {
+	__u32 count;
+	__u32 len[PG_NEEDLES];
+	__u64 word[PG_NEEDLES][PG_NEEDLE_MAX / 8];
+	__u64 mask[PG_NEEDLES][PG_NEEDLE_MAX / 8];
+};
+PG_ABI_ASSERT(sizeof(struct pg_needles) == 32 + 2 * PG_NEEDLES * PG_NEEDLE_MAX, "pg_needles layout");
+
+PG_FILTER_INLINE __u32 pg_needle_index(__u32 gen, __u32 field)
+{
+	return 2 * (gen & 1) + (field == PG_FF_PATH_NEEDLE ? 0 : 1);
+}
+
 /* pg_fimage[image]: PG_FF_IMAGE, the slots a process image leaves, as
  * userspace judged them when the image's exec record reached it. Some
  * conditions are fixed by the exec for as long as the process runs that
@@ -438,7 +463,7 @@ struct pg_filter_event {
 	 * still judged for the raw "../" fact. */
 	__u8 by_object;
 	__u8 pad;
-	__s32 dirfd; /* opens: what a relative path is relative to (PG_AT_FDCWD: the cwd) */
+	__s32 dirfd; /* what a relative path argument is relative to (PG_AT_FDCWD: the cwd) */
 	__u32 version; /* pg_filter_ctl.version of the tables judging it */
 	__u64 cgroup_id;
 	char comm[PG_COMM_LEN];
@@ -471,12 +496,13 @@ PG_FILTER_INLINE struct pg_filter_event pg_fe_connect(__u16 family, __u16 port)
 
 /* A symlink's target (and the like) is a string, judged as passed; other
  * paths name files and are judged only when absolute and normalised. */
-PG_FILTER_INLINE struct pg_filter_event pg_fe_pathop(__u16 kind, __s64 ret)
+PG_FILTER_INLINE struct pg_filter_event pg_fe_pathop(__u16 kind, __s64 ret, __s32 dirfd1)
 {
 	struct pg_filter_event fe = {};
 	fe.kind = pg_fkind_of_pathop(kind);
 	fe.ret = ret;
 	fe.arg_as_is = (__u8)pg_pathop_arg1_as_is(kind);
+	fe.dirfd = dirfd1;
 	return fe;
 }
 
@@ -588,6 +614,27 @@ PG_FILTER_INLINE void pg_task_slots_stamp(struct pg_task_slots *c, const struct 
 	c->cgroup_id = e->cgroup_id;
 	__builtin_memcpy(c->comm, e->comm, PG_COMM_LEN);
 	__builtin_memcpy(c->pcomm, e->pcomm, PG_COMM_LEN);
+}
+
+/* The needles of `n` that start at p, with `left` bytes of the string from
+ * p on (p must be readable PG_NEEDLE_MAX bytes on, as the key buffers are:
+ * see pg_path_facts). One bit per needle. */
+PG_FILTER_INLINE __u32 pg_needles_at(const struct pg_needles *n, const char *p, __u32 left)
+{
+	__u32 found = 0;
+	for (__u32 i = 0; i < PG_NEEDLES; i++) {
+		if (i >= n->count)
+			break;
+		if (n->len[i] > left || (pg_load64(p) & n->mask[i][0]) != n->word[i][0])
+			continue;
+		int all = 1;
+		for (__u32 k = 1; k < PG_NEEDLE_MAX / 8; k++)
+			if ((pg_load64(p + 8 * k) & n->mask[i][k]) != n->word[i][k])
+				all = 0;
+		if (all)
+			found |= 1u << i;
+	}
+	return found;
 }
 
 PG_FILTER_INLINE __u32 pg_path_facts(const char *p, __u32 len)

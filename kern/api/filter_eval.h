@@ -30,6 +30,11 @@
  *       absolute path into fwd->path, NUL-terminated, and return its length;
  *       -1 when it cannot be named (the walk did not reach the root, the
  *       descriptor no longer holds the file, the path is a key long or more)
+ *   long pg_fl_needles(PG_FL_CTX ctx, __u32 gen, __u32 field,
+ *                      const struct pg_fkey_path *fwd, __u32 len);
+ *       the needles of `field` under generation `gen` (pg_needles) that
+ *       fwd->path[0..len) contains, a bit each (pg_needles_at at every
+ *       position); -1 when unknown
  *   long pg_fl_arg(PG_FL_CTX ctx, const struct pg_filter_event *e,
  *                  struct pg_fkey_path *key);
  *       an open's path argument as the caller passed it, read into
@@ -58,6 +63,8 @@ static const struct pg_image_slots *pg_fl_image(PG_FL_CTX ctx, const struct pg_p
 static long pg_fl_resolve(PG_FL_CTX ctx, const struct pg_filter_event *e, struct pg_fkey_path *fwd,
 			  __u32 len);
 static long pg_fl_kname(PG_FL_CTX ctx, const struct pg_filter_event *e, struct pg_fkey_path *fwd);
+static long pg_fl_needles(PG_FL_CTX ctx, __u32 gen, __u32 field, const struct pg_fkey_path *fwd,
+			  __u32 len);
 static long pg_fl_arg(PG_FL_CTX ctx, const struct pg_filter_event *e, struct pg_fkey_path *key);
 
 #include "filter.h"
@@ -154,6 +161,20 @@ PG_FILTER_INLINE int pg_filter_raw_arg(PG_FL_CTX ctx, __u32 gen, const struct pg
 	const __u32 facts = pg_path_facts(k->path, (__u32)n);
 	pg_slots_narrow(s, m, pg_fl_enum(ctx, gen, PG_FF_RAW, (facts & PG_PF_DOTDOT) ? 1 : 0));
 	return pg_slots_any(s);
+}
+
+/* Which of `field`'s needles fwd->path[0..len) contains, for the slots
+ * left that look (m: the field's mask). */
+PG_FILTER_INLINE void pg_filter_needles(PG_FL_CTX ctx, __u32 gen, __u32 field,
+					const struct pg_field_mask *m, const struct pg_fkey_path *fwd,
+					__u32 len, struct pg_slots *s)
+{
+	if (!pg_slots_meet(s, &m->uses))
+		return;
+	const long found = pg_fl_needles(ctx, gen, field, fwd, len);
+	if (found >= 0)
+		pg_slots_narrow(s, m,
+				pg_fl_enum(ctx, gen, field, (__u32)found & (PG_ENUM_VALUES - 1)));
 }
 
 /* The path fields of an open or a path operation (see pg_filter_eval).
@@ -274,26 +295,46 @@ PG_FILTER_INLINE int pg_filter_paths(PG_FL_CTX ctx, __u32 gen, const struct pg_f
 	__u32 len = have_arg ? (__u32)path_len : 0;
 	fwd->path[len] = 0;
 	if (!is_open) {
-		/* A path operation: its first argument, as one trie lookup. */
+		/* A path operation: its first argument, as one trie lookup and
+		 * one search for the needles. */
 		const struct pg_field_mask *am = pg_fl_mask(ctx, gen, PG_FF_ARG);
-		if (!(am && pg_slots_meet(s, &am->uses)))
+		const struct pg_field_mask *nm = pg_fl_mask(ctx, gen, PG_FF_ARG_NEEDLE);
+		const int use_a = am && pg_slots_meet(s, &am->uses);
+		const int use_n = nm && pg_slots_meet(s, &nm->uses);
+		if (!use_a && !use_n)
 			return 1;
+		if (!e->arg_as_is && len > 0 && fwd->path[0] != '/') {
+			/* Relative: judged as its directory + "/" + the path,
+			 * as for opens. */
+			long rlen = pg_fl_resolve(ctx, e, fwd, len);
+			if (rlen < 0 || rlen >= PG_PATH_KEY_MAX)
+				return 1;
+			len = (__u32)rlen;
+		}
 		if (!e->arg_as_is && !(pg_path_facts(fwd->path, len) & PG_PF_CLEAN))
 			return 1;
-		fwd->gen = (__u8)gen;
-		fwd->field = PG_FF_ARG;
-		fwd->prefixlen = 8 * (PG_PATH_KEY_HDR + len + 1);
-		pg_slots_narrow(s, am, pg_fl_path(ctx, fwd));
+		if (use_a) {
+			fwd->gen = (__u8)gen;
+			fwd->field = PG_FF_ARG;
+			fwd->prefixlen = 8 * (PG_PATH_KEY_HDR + len + 1);
+			pg_slots_narrow(s, am, pg_fl_path(ctx, fwd));
+			if (!pg_slots_any(s))
+				return 0;
+		}
+		if (use_n)
+			pg_filter_needles(ctx, gen, PG_FF_ARG_NEEDLE, nm, fwd, len, s);
 		return pg_slots_any(s);
 	}
 	/* The path fields cost a scan: skip it when no slot left looks at them. */
-	const struct pg_field_mask *pm[4] = {
+	const struct pg_field_mask *pm[5] = {
 		pg_fl_mask(ctx, gen, PG_FF_RAW), pg_fl_mask(ctx, gen, PG_FF_PATH),
-		pg_fl_mask(ctx, gen, PG_FF_SUFFIX), pg_fl_mask(ctx, gen, PG_FF_TOPLEVEL)};
+		pg_fl_mask(ctx, gen, PG_FF_SUFFIX), pg_fl_mask(ctx, gen, PG_FF_TOPLEVEL),
+		pg_fl_mask(ctx, gen, PG_FF_PATH_NEEDLE)};
 	const int use_raw = pm[0] && pg_slots_meet(s, &pm[0]->uses);
 	const int use_resolved = (pm[1] && pg_slots_meet(s, &pm[1]->uses)) ||
 				 (pm[2] && pg_slots_meet(s, &pm[2]->uses)) ||
-				 (pm[3] && pg_slots_meet(s, &pm[3]->uses));
+				 (pm[3] && pg_slots_meet(s, &pm[3]->uses)) ||
+				 (pm[4] && pg_slots_meet(s, &pm[4]->uses));
 	if (!use_raw && !use_resolved)
 		return 1;
 	__u32 facts = 0;
@@ -342,6 +383,11 @@ PG_FILTER_INLINE int pg_filter_paths(PG_FL_CTX ctx, __u32 gen, const struct pg_f
 		rev->field = PG_FF_SUFFIX;
 		rev->prefixlen = 8 * (PG_PATH_KEY_HDR + len);
 		pg_slots_narrow(s, sm, pg_fl_path(ctx, rev));
+		if (!pg_slots_any(s))
+			return 0;
+	}
+	if (pm[4]) {
+		pg_filter_needles(ctx, gen, PG_FF_PATH_NEEDLE, pm[4], fwd, len, s);
 		if (!pg_slots_any(s))
 			return 0;
 	}

@@ -91,6 +91,15 @@ struct {
 	__type(value, struct pg_proc_strs);
 } pg_fproc SEC(".maps") __weak;
 
+/* The needles of each generation and field (struct pg_needles,
+ * pg_needle_index). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * PG_GENERATIONS);
+	__type(key, __u32);
+	__type(value, struct pg_needles);
+} pg_fneedle SEC(".maps") __weak;
+
 /* Userspace's verdicts on process images (struct pg_image_slots), by
  * image id. Least recently used entries make room: an image without an
  * entry narrows nothing. */
@@ -126,6 +135,12 @@ struct pg_fkeys {
 	/* Slack past PG_RESOLVE_SIZE lets the verifier see every masked
 	 * offset (< 512) plus masked size (< 256) land inside. */
 	char resolve[PG_RESOLVE_SIZE + 256];
+	/* The needle search's state (pg_fl_needles), kept here so that every
+	 * step of its loop is alike to the verifier. */
+	__u32 scan_table; /* pg_needle_index */
+	__u32 scan_len;
+	__u32 scan_found;
+	__u32 scan_pad;
 };
 
 struct {
@@ -212,6 +227,37 @@ static __always_inline const struct pg_image_slots *pg_fl_image(PG_FL_CTX ctx,
 								   const struct pg_proc_strs *p)
 {
 	return bpf_map_lookup_elem(&pg_fimage, &p->image);
+}
+
+/* One position of the needle search over pg_fkeybuf's fwd key. */
+static long pg_needle_step(__u64 i, void *ctx)
+{
+	__u32 zero = 0;
+	struct pg_fkeys *k = bpf_map_lookup_elem(&pg_fkeybuf, &zero);
+	if (!k || i >= k->scan_len)
+		return 1;
+	__u32 table = k->scan_table & 3;
+	const struct pg_needles *n = bpf_map_lookup_elem(&pg_fneedle, &table);
+	if (!n)
+		return 1;
+	const __u32 at = PG_FILTER_BOUND(i, PG_PATH_KEY_MAX - 1);
+	k->scan_found |= pg_needles_at(n, k->fwd.path + at, k->scan_len - at);
+	return 0;
+}
+
+/* `fwd` is pg_fkeybuf's fwd key (pg_filter_path passes no other). */
+static __always_inline long pg_fl_needles(PG_FL_CTX ctx, __u32 gen, __u32 field,
+					  const struct pg_fkey_path *fwd, __u32 len)
+{
+	__u32 zero = 0;
+	struct pg_fkeys *k = bpf_map_lookup_elem(&pg_fkeybuf, &zero);
+	if (!k || len >= PG_PATH_KEY_MAX)
+		return -1;
+	k->scan_table = pg_needle_index(gen, field);
+	k->scan_len = len;
+	k->scan_found = 0;
+	bpf_loop(PG_PATH_KEY_MAX, pg_needle_step, NULL, 0);
+	return k->scan_found;
 }
 
 /* Prepending a directory's names to a relative path, leaf to root, as a

@@ -33,10 +33,10 @@ static __always_inline int pg_emit_pathop(long ret, __u16 kind, const struct pg_
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct pg_pathop_rec *r = (struct pg_pathop_rec *)buf;
 	/* A symlink's target (and the like) is a string, judged as passed;
-	 * other paths name files and are judged only when absolute and
-	 * normalised. */
+	 * other paths name files and are judged as userspace resolves them,
+	 * when that is normalised. */
 	const bool as_is = pg_pathop_arg1_as_is(kind);
-	struct pg_filter_event fe = pg_fe_pathop(kind, ret);
+	struct pg_filter_event fe = pg_fe_pathop(kind, ret, (__s32)a->dirfd1);
 	pg_filter_task(&fe, task);
 	if (!pg_filter_path(&fe, a->path1, a->kernel, 0, &r->verdict)) {
 		if (!(pg_pathop_flags(kind) & PG_SC_STATE) || ret != 0)

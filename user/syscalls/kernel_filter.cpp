@@ -99,6 +99,8 @@ bpf_map* skeleton_map(pg_bpf* s, FilterMap m) {
       return s->maps.pg_finobits;
     case FilterMap::Image:
       return s->maps.pg_fimage;
+    case FilterMap::Needle:
+      return s->maps.pg_fneedle;
     case FilterMap::Count:
       break;
   }
@@ -224,6 +226,11 @@ std::expected<uint32_t, std::string> KernelFilter::apply(const policy::FilterTab
       if (auto r = update(fd(FilterMap::Enum), &idx, &a, "pg_fenum"); !r)
         return std::unexpected(r.error());
     }
+  }
+  for (const auto& [field, table] : t.needle_tables) {
+    const uint32_t i = pg_needle_index(g, uint32_t(field));
+    if (auto r = update(fd(FilterMap::Needle), &i, &table, "pg_fneedle"); !r)
+      return std::unexpected(r.error());
   }
   for (const auto& [k, slots] : t.strs) {
     pg_fkey_str key{};

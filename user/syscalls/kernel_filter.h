@@ -38,6 +38,7 @@ enum class FilterMap : uint8_t {
   Ino,          // pg_fino
   InoBits,      // pg_finobits
   Image,        // pg_fimage
+  Needle,       // pg_fneedle
   Count,
 };
 

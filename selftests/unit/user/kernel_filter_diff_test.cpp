@@ -490,25 +490,31 @@ DiffRun differential(Rig& rig, uint64_t cases, uint64_t seed, const ImageMutatio
       r.flags = uint32_t(g.below(8));
       r.mode = uint32_t(g.below(07777));
       const bool as_is = policy::pathop_arg1_as_is(r.kind);
-      auto base = [&] {
-        return g.chance(50) ? std::string("etc\0", 4) : std::string("u\0home\0", 7);
+      // A relative first path is judged (and reported) against its
+      // directory, as the kernel walks it.
+      auto walk = [&](std::string& dir) {
+        const bool etc = g.chance(50);
+        dir = etc ? "/etc" : "/home/u";
+        return etc ? std::string("etc\0", 4) : std::string("u\0home\0", 7);
       };
+      std::string unused;
       path = g.path();
       if (g.chance(1)) {
         r.path1 = pg_str{0, 0, PG_SF_FAILED, 0};
       } else {
         r.path1 = b.add(path);
         have_path = true;
-        if (!as_is && (path.empty() || path[0] != '/')) r.base1 = b.add(base(), PG_SF_COMPONENTS);
+        if (!as_is && (path.empty() || path[0] != '/'))
+          r.base1 = b.add(walk(base), PG_SF_COMPONENTS);
       }
       const bool two = policy::pathop_arg(r.kind, "newpath") == policy::PathOpArg::Path2 ||
                        policy::pathop_arg(r.kind, "linkpath") == policy::PathOpArg::Path2;
       if (two) {
         std::string p2 = g.path();
         r.path2 = b.add(p2);
-        if (p2.empty() || p2[0] != '/') r.base2 = b.add(base(), PG_SF_COMPONENTS);
+        if (p2.empty() || p2[0] != '/') r.base2 = b.add(walk(unused), PG_SF_COMPONENTS);
       }
-      fe = pg_fe_pathop(r.kind, r.ret);
+      fe = pg_fe_pathop(r.kind, r.ret, r.dirfd1);
       decoded = bool(decode_record(b.finish(PG_REC_PATHOP), clock, ev));
     } else if (what < 85) {
       RecordBuilder<pg_args_rec> b;
@@ -644,6 +650,17 @@ TEST_CASE("kernel filter differential: it catches image verdicts that drop a mat
     for (const auto& t : rig.tables.images)
       for (int w = 0; w < PG_SLOT_WORDS; ++w) v.slots.w[w] &= ~t.slots.w[w];
   });
+  MESSAGE(run.violations << " violations in " << run.cases << " cases");
+  CHECK(run.violations > 0);
+}
+
+TEST_CASE("kernel filter differential: it catches a needle search that finds nothing" *
+          PG_NEEDS_FALCO_FILES) {
+  Rig rig = official_rig();
+  REQUIRE(rig.tables.needles.at(PG_FF_PATH_NEEDLE).size() >= 3);
+  REQUIRE(rig.tables.needles.at(PG_FF_ARG_NEEDLE).size() >= 3);
+  for (auto& [field, table] : rig.tables.needle_tables) table.count = 0;
+  const DiffRun run = differential(rig, 100'000, 7);
   MESSAGE(run.violations << " violations in " << run.cases << " cases");
   CHECK(run.violations > 0);
 }
@@ -837,7 +854,7 @@ TEST_CASE(
   CHECK(native.arg_reads() == 2);
 }
 
-TEST_CASE("kernel filter: evt.arg.NAME is judged per syscall by whether and where it has NAME") {
+TEST_CASE("kernel filter: evt.arg.NAME is judged per syscall by whether and where it has NAME, and its substrings") {
   const char* rules = R"(
 - rule: renamed into etc
   desc: d
@@ -854,13 +871,18 @@ TEST_CASE("kernel filter: evt.arg.NAME is judged per syscall by whether and wher
   condition: evt.type in (rename, unlink) and not evt.arg.path = /bin/sh
   output: x
   priority: WARNING
+- rule: history removed
+  desc: d
+  condition: evt.type in (unlink, unlinkat) and (evt.arg.name endswith ash_history or evt.arg.path contains fish_read_history)
+  output: x
+  priority: WARNING
 )";
   Rig rig(std::vector<policy::InputFile>{{"a.yaml", rules}});
   policy::NativeFilter native(rig.tables);
-  auto passes = [&](size_t rule, uint16_t kind, const char* path) {
-    pg_filter_event fe = pg_fe_pathop(kind, 0);
+  auto passes = [&](size_t rule, uint16_t kind, const char* path, const char* cwd = nullptr) {
+    pg_filter_event fe = pg_fe_pathop(kind, 0, PG_AT_FDCWD);
     pg_slots s{};
-    return native.eval(fe, path, s) && pg_slots_meet(&s, &rig.tables.rule_slots[rule]);
+    return native.eval(fe, path, s, cwd) && pg_slots_meet(&s, &rig.tables.rule_slots[rule]);
   };
   // No unlink has a newpath: the comparison is false there; a rename's
   // newpath is its second path, not judged.
@@ -878,4 +900,48 @@ TEST_CASE("kernel filter: evt.arg.NAME is judged per syscall by whether and wher
   CHECK(passes(2, PG_PO_RENAME, "/bin/sh"));
   CHECK_FALSE(passes(2, PG_PO_UNLINK, "/bin/sh"));
   CHECK(passes(2, PG_PO_UNLINK, "/tmp/x"));
+  // Substrings of the first path argument, searched in the kernel (an
+  // endswith implies the substring), relative paths as resolved.
+  CHECK(rig.tables.needles.at(PG_FF_ARG_NEEDLE) ==
+        std::vector<std::string>{"ash_history", "fish_read_history"});
+  CHECK(passes(3, PG_PO_UNLINKAT, "/home/u/.bash_history"));
+  CHECK(passes(3, PG_PO_UNLINKAT, ".bash_history", "/home/u"));
+  CHECK_FALSE(passes(3, PG_PO_UNLINKAT, "f1.o", "/tmp/proj"));
+  CHECK_FALSE(passes(3, PG_PO_UNLINKAT, "/tmp/ccA1b2C3.s"));
+  CHECK(passes(3, PG_PO_UNLINKAT, "/tmp/ash_history.old"));  // contains, so judged in userspace
+  CHECK(passes(3, PG_PO_UNLINK, "/root/.local/share/fish/fish_read_history.x"));
+  CHECK_FALSE(passes(3, PG_PO_UNLINK, "/root/.local/share/fish/fish_history"));
+  CHECK(passes(3, PG_PO_UNLINK, "x", nullptr));  // the directory unknown: not judged
+  CHECK_FALSE(passes(3, PG_PO_RENAME, "/root/.bash_history"));  // neither argument
+}
+
+TEST_CASE("kernel filter: an open's path is searched for the substrings rules name") {
+  const char* rules = R"(
+- rule: history truncated
+  desc: d
+  condition: evt.type = openat and (fd.name endswith ash_history or fd.name contains fish_read_history)
+  output: x
+  priority: WARNING
+- rule: not a key
+  desc: d
+  condition: evt.type = openat and fd.name startswith /home/ and not fd.name contains id_rsa
+  output: x
+  priority: WARNING
+)";
+  Rig rig(std::vector<policy::InputFile>{{"n.yaml", rules}});
+  CHECK(rig.tables.needles.at(PG_FF_PATH_NEEDLE) ==
+        std::vector<std::string>{"fish_read_history", "id_rsa"});
+  policy::NativeFilter native(rig.tables);
+  auto passes = [&](size_t rule, const char* kname) {
+    pg_filter_event fe = pg_fe_open(PG_OPEN_OPENAT, 3, O_WRONLY | O_TRUNC, PG_AT_FDCWD);
+    pg_slots s{};
+    return native.eval(fe, kname, s, nullptr, nullptr, kname) &&
+           pg_slots_meet(&s, &rig.tables.rule_slots[rule]);
+  };
+  CHECK(passes(0, "/root/.bash_history"));
+  CHECK(passes(0, "/root/.local/share/fish/fish_read_history.1"));
+  CHECK_FALSE(passes(0, "/tmp/proj/f1.o"));
+  CHECK(passes(1, "/home/u/notes"));
+  CHECK_FALSE(passes(1, "/home/u/.ssh/id_rsa.pub"));
+  CHECK_FALSE(passes(1, "/etc/passwd"));
 }

@@ -35,6 +35,9 @@ static long pg_fl_resolve(PG_FL_CTX ctx, const pg_filter_event*, pg_fkey_path* f
 static long pg_fl_kname(PG_FL_CTX ctx, const pg_filter_event*, pg_fkey_path* fwd) {
   return ctx->kname(fwd);
 }
+static long pg_fl_needles(PG_FL_CTX ctx, __u32, __u32 field, const pg_fkey_path* fwd, __u32 len) {
+  return ctx->needles(field, fwd->path, len);
+}
 static long pg_fl_arg(PG_FL_CTX ctx, const pg_filter_event*, pg_fkey_path* key) {
   return ctx->arg(key);
 }
@@ -49,6 +52,14 @@ NativeFilter::NativeFilter(const FilterTables& t, uint32_t gen) : t_(t), gen_(ge
     longest_ = std::max(longest_, key.size());
     trie_[key] = v;
   }
+}
+
+long NativeFilter::needles(uint32_t field, const char* path, uint32_t len) const {
+  auto table = t_.needle_tables.find(int(field));
+  if (table == t_.needle_tables.end() || len >= PG_PATH_KEY_MAX) return -1;
+  uint32_t found = 0;
+  for (uint32_t at = 0; at < len; ++at) found |= pg_needles_at(&table->second, path + at, len - at);
+  return found;
 }
 
 const pg_image_slots* NativeFilter::image(uint64_t id) const {

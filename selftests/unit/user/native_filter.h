@@ -24,6 +24,8 @@ class NativeFilter {
   bool eval(const pg_filter_event& e, const char* path, pg_slots& out, const char* base = nullptr,
             const pg_proc_strs* proc = nullptr, const char* kname = nullptr) const;
   const pg_proc_strs* proc() const { return proc_; }
+  // The kernel's pg_fl_needles: the needles of `field` path[0..len) contains.
+  long needles(uint32_t field, const char* path, uint32_t len) const;
   // pg_fimage: what userspace judged of a process image.
   void note_image(uint64_t id, const pg_image_slots& v) { images_[id] = v; }
   const pg_image_slots* image(uint64_t id) const;
