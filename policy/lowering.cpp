@@ -223,10 +223,9 @@ KernelHalf lower_rule(const Rule& rule, const LoweringOptions& o) {
     }
   }
   for (uint32_t k = 0; k < PG_FK__COUNT; ++k)
-    l.rule_kinds[k] = rule.event_types.all ||
-                      std::binary_search(rule.event_types.names.begin(),
-                                         rule.event_types.names.end(),
-                                         std::string(filter_kind_name(k)));
+    l.rule_kinds[k] = rule.event_types.all || std::binary_search(rule.event_types.names.begin(),
+                                                                 rule.event_types.names.end(),
+                                                                 std::string(filter_kind_name(k)));
   KernelHalf h;
   h.clauses = l.lower(rule.condition, false);
   h.coarsened = l.coarsened;

@@ -34,7 +34,7 @@ struct TaskInfo {
   uint32_t loginuid = UINT32_MAX;
   uint64_t cgroup_id = 0;
   std::string comm;
-  std::string pcomm;  // the parent process's comm, read with comm
+  std::string pcomm;           // the parent process's comm, read with comm
   uint64_t cap_effective = 0;  // capability sets, bit N = capability N
   uint64_t cap_permitted = 0;
   uint64_t cap_inheritable = 0;

@@ -29,7 +29,7 @@ struct Process {
   uint32_t loginuid = UINT32_MAX;
   uint32_t tty = 0;
   uint32_t sid = 0;
-  uint32_t vpid = 0;  // the pid in its own pid namespace; 0 if unknown
+  uint32_t vpid = 0;      // the pid in its own pid namespace; 0 if unknown
   uint64_t start_ns = 0;  // CLOCK_BOOTTIME
   uint64_t cgroup_id = 0;
   uint32_t exe_flags = 0;  // pg_exe_flags of the last exec

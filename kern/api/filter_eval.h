@@ -386,13 +386,13 @@ PG_FILTER_INLINE int pg_filter_paths(PG_FL_CTX ctx, __u32 gen, const struct pg_f
 		if (!pg_slots_any(s))
 			return 0;
 	}
-	if (pm[4]) {
+	/* After the suffix: rev is free to hold the argument. The substring
+	 * search, the dearest test, comes last. */
+	if (unread && !pg_filter_raw_arg(ctx, gen, e, rev, s))
+		return 0;
+	if (pm[4])
 		pg_filter_needles(ctx, gen, PG_FF_PATH_NEEDLE, pm[4], fwd, len, s);
-		if (!pg_slots_any(s))
-			return 0;
-	}
-	/* After the suffix: rev is free to hold the argument. */
-	return unread ? pg_filter_raw_arg(ctx, gen, e, rev, s) : pg_slots_any(s);
+	return pg_slots_any(s);
 }
 
 #endif

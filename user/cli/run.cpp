@@ -188,9 +188,8 @@ int run_daemon(const RunOptions& o) {
     // What userspace judges of each exec's image, the kernel uses for the
     // process's later events (PG_FF_IMAGE).
     if (filter->enabled())
-      detector.set_image_sink([f = filter.get()](uint64_t image, const pg_image_slots& v) {
-        f->note_image(image, v);
-      });
+      detector.set_image_sink(
+          [f = filter.get()](uint64_t image, const pg_image_slots& v) { f->note_image(image, v); });
     if (!o.record.empty()) {
       auto r =
           Recorder::create(o.record, hostname, pipeline->clock_offset(), pipeline->processes());

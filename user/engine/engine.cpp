@@ -183,7 +183,8 @@ std::optional<pg_image_slots> Engine::image_verdict(const EventView& v) const {
   if (image_tests_.empty()) return std::nullopt;
   pg_image_slots out{};
   out.version = filter_version_ + 1;
-  std::memcpy(out.comm, v.evt.task.comm.data(), std::min(v.evt.task.comm.size(), sizeof(out.comm) - 1));
+  std::memcpy(out.comm, v.evt.task.comm.data(),
+              std::min(v.evt.task.comm.size(), sizeof(out.comm) - 1));
   std::memset(&out.slots, 0xff, sizeof(out.slots));
   for (const auto& t : image_tests_)
     if (!t.condition->eval(v))

@@ -623,13 +623,12 @@ Rig official_rig() {
 TEST_CASE("kernel filter differential: a full match always passes the kernel half" *
           PG_NEEDS_FALCO_FILES) {
   Rig rig = official_rig();
-  const DiffRun run = differential(rig, env_u64("PG_FUZZ_CASES", 1'000'000),
-                                   env_u64("PG_FUZZ_SEED", 20261128));
-  MESSAGE(run.cases << " cases, " << run.passed << " passed the kernel filter, "
-                    << run.plain_alerts << " alerts from " << run.fired.size()
-                    << " distinct rules, " << run.violations << " violations; "
-                    << run.image_verdicts << " image verdicts, " << run.image_narrowed
-                    << " of them narrowing");
+  const DiffRun run =
+      differential(rig, env_u64("PG_FUZZ_CASES", 1'000'000), env_u64("PG_FUZZ_SEED", 20261128));
+  MESSAGE(run.cases << " cases, " << run.passed << " passed the kernel filter, " << run.plain_alerts
+                    << " alerts from " << run.fired.size() << " distinct rules, " << run.violations
+                    << " violations; " << run.image_verdicts << " image verdicts, "
+                    << run.image_narrowed << " of them narrowing");
   std::string names;
   for (const auto& r : run.fired) names += "\n  " + r;
   MESSAGE("rules that fired:" << names);
@@ -854,7 +853,9 @@ TEST_CASE(
   CHECK(native.arg_reads() == 2);
 }
 
-TEST_CASE("kernel filter: evt.arg.NAME is judged per syscall by whether and where it has NAME, and its substrings") {
+TEST_CASE(
+    "kernel filter: evt.arg.NAME is judged per syscall by whether and where it has NAME, and its "
+    "substrings") {
   const char* rules = R"(
 - rule: renamed into etc
   desc: d
@@ -911,7 +912,7 @@ TEST_CASE("kernel filter: evt.arg.NAME is judged per syscall by whether and wher
   CHECK(passes(3, PG_PO_UNLINKAT, "/tmp/ash_history.old"));  // contains, so judged in userspace
   CHECK(passes(3, PG_PO_UNLINK, "/root/.local/share/fish/fish_read_history.x"));
   CHECK_FALSE(passes(3, PG_PO_UNLINK, "/root/.local/share/fish/fish_history"));
-  CHECK(passes(3, PG_PO_UNLINK, "x", nullptr));  // the directory unknown: not judged
+  CHECK(passes(3, PG_PO_UNLINK, "x", nullptr));                 // the directory unknown: not judged
   CHECK_FALSE(passes(3, PG_PO_RENAME, "/root/.bash_history"));  // neither argument
 }
 
