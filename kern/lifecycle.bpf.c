@@ -246,9 +246,7 @@ int BPF_PROG(pg_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	/* Sent now: the parent's own pending fork goes first. */
 	pg_flush_forks(r.task.tgid, false);
-	if (bpf_ringbuf_output(&pg_events, &r, sizeof(r), 0))
-		pg_count_drop(PG_DROP_RINGBUF_FULL);
-	else
+	if (pg_ring_output(&r, sizeof(r)))
 		pg_count_lifecycle(PG_LC_FORK, true);
 	return 0;
 }
@@ -279,9 +277,7 @@ int BPF_PROG(pg_exit, struct task_struct *task)
 	pg_fill_task(&r.task, task);
 	r.exit_code = BPF_CORE_READ(task, exit_code);
 	r.hdr.size = sizeof(r);
-	if (bpf_ringbuf_output(&pg_events, &r, sizeof(r), 0))
-		pg_count_drop(PG_DROP_RINGBUF_FULL);
-	else
+	if (pg_ring_output(&r, sizeof(r)))
 		pg_count_lifecycle(PG_LC_EXIT, true);
 	return 0;
 }

@@ -294,7 +294,7 @@ int run_daemon(const RunOptions& o) {
     if (mcfg.output_rule) detector.outputs().enqueue(std::move(alert));
   };
 
-  // Event thread, after each batch (or every 100 ms without syscalls).
+  // Event thread, after each batch: at least every Pipeline::kPollMs.
   auto on_batch = [&] {
     if (pipeline) detector.release_held(pipeline->cgroups(), hostname, false);
     if (signals.reload.exchange(false)) {

@@ -115,7 +115,10 @@ void Pipeline::run(const std::atomic<bool>& stop, const Consumer& consumer,
   auto last_sweep = last_report, last_drops = last_report;
   while (!stop.load()) {
     batch_ = 0;
-    int n = ring_buffer__poll(rb_, 100);
+    // A timeout consumes nothing in libbpf: records sent without a
+    // wakeup are read here.
+    int n = ring_buffer__poll(rb_, kPollMs);
+    if (n == 0) n = ring_buffer__consume(rb_);
     if (n < 0 && n != -EINTR && n != kBatchFull) {
       spdlog::error("reading the ring buffer failed: {}", std::strerror(-n));
       break;

@@ -87,6 +87,10 @@ class Pipeline {
   ProcessTable procs_;
   // Dead processes leave the table at the second sweep that finds them gone.
   static constexpr std::chrono::seconds kSweepInterval{10};
+  // How often the ring is read when nothing woke the reader: the programs
+  // send without waking it (pg_ring_output in kern/lib/common.bpf.h), so
+  // this bounds how late an event is evaluated, unless the ring fills.
+  static constexpr int kPollMs = 10;
   CgroupMap cgroups_;
   Event event_;
   PipelineStats stats_;
