@@ -1,6 +1,7 @@
 /* Process lifecycle: exec, fork, exit.
  *
- *   sched_process_exec: record task + exe (dentry walk) + argv + cwd
+ *   sched_process_exec: record task + exe (dentry walk) + argv + cwd, and
+ *                       the environment when a rule reads it
  *   sched_process_fork: record parent + child ids + the parent's syscall
  *                       (new processes only); sent now when a rule wants
  *                       forks, else kept pending until the child's first
@@ -68,6 +69,16 @@ static __always_inline __u32 pg_exe_flags(struct file *exe)
 			flags |= PG_EXE_UPPER_LAYER;
 	}
 	return flags;
+}
+
+/* PG_EAGER_* in force: everything while the filter is off. */
+static __always_inline __u32 pg_eager(void)
+{
+	__u32 zero = 0;
+	struct pg_filter_ctl *ctl = bpf_map_lookup_elem(&pg_fctl, &zero);
+	if (!ctl || !ctl->enabled)
+		return PG_EAGER_FORK | PG_EAGER_EXIT | PG_EAGER_ENV;
+	return ctl->eager;
 }
 
 /* Where an exec's proc.exe and proc.args are assembled for pg_fproc. */
@@ -187,10 +198,16 @@ int BPF_PROG(pg_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 			  r->exe_flags, r->image);
 	off = pg_put_path_walk(buf, off, &r->cwd, BPF_CORE_READ(task, fs, pwd.dentry),
 			       BPF_CORE_READ(task, fs, pwd.mnt), task);
-	unsigned long env_start = BPF_CORE_READ(task, mm, env_start);
-	unsigned long env_end = BPF_CORE_READ(task, mm, env_end);
-	off = pg_put_user_bytes(buf, off, &r->env, (const void *)env_start,
-				env_end > env_start ? env_end - env_start : 0);
+	if (pg_eager() & PG_EAGER_ENV) {
+		unsigned long env_start = BPF_CORE_READ(task, mm, env_start);
+		unsigned long env_end = BPF_CORE_READ(task, mm, env_end);
+		off = pg_put_user_bytes(buf, off, &r->env, (const void *)env_start,
+					env_end > env_start ? env_end - env_start : 0);
+	} else {
+		r->env.off = 0;
+		r->env.len = 0;
+		r->env.flags = PG_SF_OMITTED;
+	}
 	if ((r->exe.flags | r->args.flags | r->cwd.flags | r->env.flags) & PG_SF_TRUNCATED)
 		r->hdr.flags |= PG_RF_TRUNCATED;
 	struct pg_children_walk w = {
@@ -199,16 +216,6 @@ int BPF_PROG(pg_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	if (pg_submit(buf, off))
 		pg_count_lifecycle(PG_LC_EXEC, true);
 	return 0;
-}
-
-/* PG_EAGER_* in force: everything while the filter is off. */
-static __always_inline __u32 pg_eager(void)
-{
-	__u32 zero = 0;
-	struct pg_filter_ctl *ctl = bpf_map_lookup_elem(&pg_fctl, &zero);
-	if (!ctl || !ctl->enabled)
-		return PG_EAGER_FORK | PG_EAGER_EXIT;
-	return ctl->eager;
 }
 
 SEC("tp_btf/sched_process_fork")

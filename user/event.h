@@ -72,6 +72,7 @@ struct Event {
   PathValue exe;
   std::vector<std::string> argv;
   std::string env;  // NUL-separated NAME=value entries, as in /proc/PID/environ
+  bool env_known = true;  // false: not captured (no loaded rule read it)
   PathValue cwd;
   uint64_t start_ns = 0;
   uint32_t tty = 0;

@@ -22,6 +22,7 @@ const Process& ProcessTable::update(const Event& e) {
       p.exepath = e.exe.abs;
       p.argv = e.argv;
       p.env = e.env;
+      p.env_known = e.env_known;
       p.cwd = e.cwd.abs;
       p.tty = e.tty;
       p.sid = e.sid;

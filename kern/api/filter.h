@@ -237,6 +237,10 @@ PG_ABI_ASSERT(sizeof(struct pg_task_slots) == 48 + PG_SLOTS / 8, "pg_task_slots 
  * userspace sweeps dead processes from its table by itself. */
 #define PG_EAGER_FORK 1u
 #define PG_EAGER_EXIT 2u
+/* A loaded rule reads a process's environment (proc.env, proc.aenv, in a
+ * condition or an output): exec records carry it. Otherwise they do not
+ * (PG_SF_OMITTED): copying it is most of what an exec record costs. */
+#define PG_EAGER_ENV 4u
 
 /* Lifecycle programs, for pg_flc (seen: the program ran; passed: a record
  * went to userspace, pending forks included when they are flushed). */

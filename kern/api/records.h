@@ -92,6 +92,9 @@ enum pg_str_flags {
 	/* The string is a dentry walk: NUL-separated components from the leaf
 	 * up to the task's root ("c\0b\0a\0" for /a/b/c; empty for "/"). */
 	PG_SF_COMPONENTS = 1 << 2,
+	/* Not copied: no loaded rule reads it (the exec record's environment
+	 * without PG_EAGER_ENV). Unknown, not empty. */
+	PG_SF_OMITTED = 1 << 3,
 };
 
 struct pg_str {

@@ -192,6 +192,25 @@ std::optional<pg_image_slots> Engine::image_verdict(const EventView& v) const {
   return out;
 }
 
+bool Engine::reads_environment() const {
+  auto names = [](std::string_view text) {
+    return text.find("proc.env") != std::string_view::npos ||
+           text.find("proc.aenv") != std::string_view::npos;
+  };
+  for (const auto& r : rules_)
+    if (r.rule->source == policy::EventSource::Syscall &&
+        (names(policy::to_string(r.rule->condition)) || names(r.rule->output.text)))
+      return true;
+  for (const auto& x : opts_.extra_outputs) {
+    if (names(x.format) ||
+        std::any_of(x.raw_fields.begin(), x.raw_fields.end(), names))
+      return true;
+    for (const auto& [_, f] : x.formatted_fields)
+      if (names(f)) return true;
+  }
+  return std::any_of(opts_.container_fields.begin(), opts_.container_fields.end(), names);
+}
+
 std::vector<std::string> Engine::needed_types() const {
   std::set<std::string> out;
   for (const auto& [t, _] : syscall().by_type) out.insert(t);

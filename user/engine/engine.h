@@ -120,6 +120,11 @@ class Engine {
   // restricted by event type.
   bool needs_all_types() const { return !syscall().any_type.empty(); }
   std::vector<std::string> needed_types() const;
+  // Whether a syscall rule's condition or output, or an appended output,
+  // names a process's environment (proc.env, proc.aenv): exec records must
+  // then carry it (PG_EAGER_ENV). By the texts, so a value that merely
+  // spells the name also counts (it only costs the copy).
+  bool reads_environment() const;
   size_t rule_count() const { return rules_.size(); }
   // Rules of one source (syscall rules need hooks; audit rules a webhook).
   size_t rule_count(policy::EventSource s) const {

@@ -310,7 +310,7 @@ V proc_args(const EventView& v, const FieldArg& a, std::string& s) {
 // proc.env: every NAME=value entry, space-joined, as Falco prints it;
 // proc.env[NAME]: that variable's value.
 V proc_env(const EventView& v, const FieldArg& a, std::string& s) {
-  if (!v.proc) return V::na();
+  if (!v.proc || !v.proc->env_known) return V::na();
   s.clear();
   std::string_view env = v.proc->env;
   while (!env.empty()) {

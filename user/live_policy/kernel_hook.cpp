@@ -26,8 +26,9 @@ std::expected<void, std::string> KernelTablesHook::prepare(const ActivePolicy& n
   if (attach_needed_)
     if (auto ok = attach_needed_(*next.engine); !ok) return std::unexpected(ok.error());
   const policy::Ruleset combined = combined_ruleset(next);
-  const policy::FilterTables tables =
+  policy::FilterTables tables =
       policy::build_filter_tables(combined, engine::host_lowering_options());
+  if (next.engine->reads_environment()) tables.eager |= PG_EAGER_ENV;
   // Each policy was checked alone when it loaded; together they may still
   // not fit one generation. Refuse before writing anything.
   if (auto full = policy::check_filter_capacity(combined, tables, kernel_table_capacity());

@@ -131,6 +131,7 @@ std::expected<void, std::string> decode_exec(std::span<const std::byte> rec, Eve
   fill_walk(cwd, r.cwd, e.cwd);
   e.argv = split_argv(args);
   e.env.assign(env);
+  e.env_known = !(r.env.flags & PG_SF_OMITTED);
   return {};
 }
 

@@ -86,6 +86,24 @@ TEST_CASE("decoding an exec splits argv and rebuilds exe and cwd") {
   CHECK(e.argv[1] == "-l");
   CHECK(e.argv[2] == "/tmp");
   CHECK(e.tty == 34816);
+  CHECK(e.env_known);
+}
+
+TEST_CASE("an exec whose environment the kernel did not copy has it unknown, not empty") {
+  RecordBuilder<pg_exec_rec> b;
+  set_task(b.rec().task, 7, "ls");
+  using namespace std::string_view_literals;
+  b.rec().args = b.add("ls\0"sv);
+  b.rec().env.flags = PG_SF_OMITTED;
+  Event e;
+  REQUIRE(decode_record(b.finish(PG_REC_EXEC), Clock(0), e));
+  CHECK_FALSE(e.env_known);
+  b = RecordBuilder<pg_exec_rec>{};
+  set_task(b.rec().task, 7, "ls");
+  b.rec().env = b.add("HOME=/root\0"sv);
+  REQUIRE(decode_record(b.finish(PG_REC_EXEC), Clock(0), e));
+  CHECK(e.env_known);
+  CHECK(e.env == "HOME=/root\0"sv);
 }
 
 TEST_CASE("decoding a connect keeps both endpoints") {

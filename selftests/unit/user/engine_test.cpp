@@ -214,6 +214,47 @@ TEST_CASE("the default ruleset loads without warnings and compiles") {
   CHECK_FALSE((*e)->needs_all_types());  // every default rule names its event types
 }
 
+TEST_CASE("proc.env of a process whose exec did not carry the environment is <NA>") {
+  Fixture f(rule_with("proc.env contains HTTP_PROXY"));
+  Event e = open_event("curl", "/tmp/x");
+  CHECK(f.fire(e).size() == 1);
+  Fixture g(rule_with("proc.env contains HTTP_PROXY"));
+  Process p;
+  p.pid = e.task.tgid;
+  p.comm = "curl";
+  p.env = std::string("HTTP_PROXY=x\0", 13);
+  p.env_known = false;
+  g.procs.insert(p);
+  EventView v{e, g.procs, g.procs.find(e.task.tgid), 1, "host"};
+  size_t alerts = 0;
+  g.engine->process(v, [&](pg::user::output::Alert&&) { ++alerts; });
+  CHECK(alerts == 0);  // unknown, whatever the table held before
+}
+
+TEST_CASE("an engine knows whether its rules or appended outputs read the environment") {
+  auto reads = [](const std::string& yaml, EngineOptions opts = {}) {
+    Fixture f(yaml, std::move(opts));
+    return f.engine->reads_environment();
+  };
+  CHECK_FALSE(reads(rule_with("fd.name = /etc/shadow")));
+  CHECK(reads(rule_with("proc.env contains HTTP_PROXY")));
+  CHECK(reads(rule_with("proc.env[HOME] = /root")));
+  CHECK(reads(R"(
+- rule: env in output
+  desc: d
+  condition: evt.type = open
+  output: opened with %proc.env
+  priority: WARNING
+)"));
+  EngineOptions opts;
+  opts.extra_outputs.push_back({"", "", {}, "env=%proc.env", {}, {}, false});
+  CHECK(reads(rule_with("fd.name = /etc/shadow"), opts));
+  // A rule below the minimum priority is never evaluated.
+  EngineOptions quiet;
+  quiet.min_priority = pg::user::output::Priority::Critical;
+  CHECK_FALSE(reads(rule_with("proc.env contains HTTP_PROXY"), quiet));
+}
+
 TEST_CASE("Falco's official syscall rule files compile into the engine" * PG_NEEDS_FALCO_FILES) {
   std::vector<std::string> files{pg::test::falco_file("falco_rules.yaml"),
                                  pg::test::falco_file("falco-incubating_rules.yaml"),
