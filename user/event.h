@@ -71,7 +71,7 @@ struct Event {
   // Exec
   PathValue exe;
   std::vector<std::string> argv;
-  std::string env;  // NUL-separated NAME=value entries, as in /proc/PID/environ
+  std::string env;        // NUL-separated NAME=value entries, as in /proc/PID/environ
   bool env_known = true;  // false: not captured (no loaded rule read it)
   PathValue cwd;
   uint64_t start_ns = 0;

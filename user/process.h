@@ -22,9 +22,9 @@ struct Process {
   std::string comm;     // proc.name (kernel comm, at most 15 characters)
   std::string exepath;  // full path of the executable; "" if unknown
   std::vector<std::string> argv;
-  std::string env;  // NUL-separated NAME=value entries (as /proc/PID/environ)
+  std::string env;        // NUL-separated NAME=value entries (as /proc/PID/environ)
   bool env_known = true;  // false: the exec record did not carry it (PG_SF_OMITTED)
-  std::string cwd;  // "" if unknown
+  std::string cwd;        // "" if unknown
   uint32_t uid = 0;
   uint32_t gid = 0;
   uint32_t loginuid = UINT32_MAX;

@@ -202,8 +202,7 @@ bool Engine::reads_environment() const {
         (names(policy::to_string(r.rule->condition)) || names(r.rule->output.text)))
       return true;
   for (const auto& x : opts_.extra_outputs) {
-    if (names(x.format) ||
-        std::any_of(x.raw_fields.begin(), x.raw_fields.end(), names))
+    if (names(x.format) || std::any_of(x.raw_fields.begin(), x.raw_fields.end(), names))
       return true;
     for (const auto& [_, f] : x.formatted_fields)
       if (names(f)) return true;
