@@ -96,7 +96,7 @@ test: deps ## install, build and run every test (unit always, e2e as root)
 unit: $(BUILD)/unit-policy $(BUILD)/unit-user ## build and run the unit tests only
 	@scripts/run-tests.sh --unit-only
 
-bench: deps all $(BUILD)/bench-loop $(BUILD)/bench-audit-load ## overhead benchmarks (ratios against a baseline in the same run)
+bench: deps all $(BUILD)/bench-loop $(BUILD)/bench-audit-load $(BUILD)/bench-attach $(BUILD)/bench/empty.bpf.o ## overhead benchmarks (ratios against a baseline in the same run)
 	@scripts/deps.sh bench
 	@scripts/bench.sh
 
@@ -190,6 +190,13 @@ $(BUILD)/e2e-tests: $(call obj,$(UNIT_MAIN) $(E2E_SRCS)) $(LIBUSER) $(LIBPOLICY)
 
 $(BUILD)/bench-loop: scripts/bench/loop.cpp
 	$(CXX) -O2 -o $@ $< -luring
+
+$(BUILD)/bench-attach: scripts/bench/attach.cpp
+	$(CXX) -O2 -o $@ $< -lbpf
+
+$(BUILD)/bench/empty.bpf.o: scripts/bench/empty.bpf.c vmlinux/$(ARCH)/vmlinux.h
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -Wno-unused-parameter -c $< -o $@
 
 $(BUILD)/bench-audit-load: scripts/bench/audit_load.cpp user/output/httplib_config.h
 	$(CXX) $(CPPFLAGS) -std=c++23 -O2 -o $@ $< -lcpp-httplib -lssl -lcrypto -lpthread

@@ -1,139 +1,293 @@
 #!/usr/bin/env bash
-# `make bench`: overhead of Peregrine on tight syscall loops, as ratios
-# against a baseline measured in the same run (never absolute times: the
-# machines are shared and noisy).
+# `make bench`: what Peregrine costs, as ratios against a baseline measured
+# in the same run (never absolute times alone: the machines are shared and
+# noisy, and single wall-time runs swing by a third).
 #
-# For each workload, PAIRS interleaved pairs are run: baseline (nothing
-# attached) and with Peregrine attached, the order alternating between
-# pairs. The ratio with/baseline of each pair is computed and the median
-# reported. Peregrine is either `peregrine trace` (every event of the open
-# family to userspace, no filter) or `peregrine run` with Falco's stable
-# rules and the kernel filter. The mixed workload also reports how many
-# events the attached programs saw, how many crossed to userspace, and the
-# alerts with the filter on and off (--no-kernel-filter).
+# 1. Tight loops (getppid, open+close of a file no rule names, fork+exec of
+#    /bin/true) under each setup: nothing attached, the kernel's floor (a
+#    syscall tracepoint enabled through tracefs, no BPF), empty BPF programs
+#    on Peregrine's hooks, bpftrace with one string filter, auditd with one
+#    path rule, and Peregrine with Falco's stable / stable+incubating / all
+#    three rule files. Setups are interleaved in ROUNDS rounds (the order
+#    rotating); in each round every workload runs REPS short pinned times
+#    per setup and keeps its minimum; a setup's figure is the median over
+#    rounds of its round minimum divided by that round's baseline.
+# 2. bpf_stats per setup: ns per call of each program on the open loop and
+#    on a fork+exec storm, the BPF time per spawned process, and the
+#    daemon's own CPU per process and per crossed event.
+# 3. Workloads with the daemon's CPU counted: redis-benchmark (CPU per
+#    request of server + client + daemon) and a mixed build (CPU seconds of
+#    make, cc, find and the daemon); the share of the mixed workload's
+#    events the kernel stops, and its alerts with the filter on and off.
+# 4. Engine replay throughput and the Kubernetes audit webhook under load.
+# Plots of 1 and 2 (gnuplot, SVG) and their data go to BENCH_OUT.
 set -euo pipefail
+shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 
-PAIRS=${PAIRS:-7}
-GETPPID_N=${GETPPID_N:-2000000}
-OPEN_N=${OPEN_N:-200000}
+ROUNDS=${ROUNDS:-5}
+REPS=${REPS:-3}
+GETPPID_N=${GETPPID_N:-500000}
+OPEN_N=${OPEN_N:-50000}
+SPAWN_N=${SPAWN_N:-150}
+PAIRS=${PAIRS:-5}  # the redis and mixed workloads: interleaved pairs
+OUT=${BENCH_OUT:-build/bench}
 PEREGRINE=build/peregrine
 # The loops run on one CPU (the daemon's reader then mostly on another):
-# fewer migrations, steadier pairs. BENCH_CPU= (empty) lets them roam.
+# fewer migrations, steadier runs. BENCH_CPU= (empty) lets them roam.
 BENCH_CPU=${BENCH_CPU-1}
 loop() { if [ -n "$BENCH_CPU" ]; then taskset -c "$BENCH_CPU" build/bench-loop "$@"; else build/bench-loop "$@"; fi; }
-LOOP=loop
 [ "$(id -u)" -eq 0 ] || { echo "bench: needs root (attaches eBPF programs)" >&2; exit 1; }
 
 tmp=$(mktemp -d)
-trap 'kill "${tracer:-}" 2>/dev/null || true; [ -n "${FLOOR_EVENT:-}" ] && echo 0 >"$FLOOR_EVENT" 2>/dev/null; rm -rf "$tmp"' EXIT
-echo x > "$tmp/target"
+mkdir -p "$OUT"
+tracer=
+stats_was=$(sysctl -n kernel.bpf_stats_enabled)
+cleanup() {
+  [ -n "$tracer" ] && kill "$tracer" 2>/dev/null
+  [ -n "${FLOOR_EVENT:-}" ] && echo 0 >"$FLOOR_EVENT" 2>/dev/null
+  if [ -n "${audit_on:-}" ]; then auditctl -D >/dev/null 2>&1; auditctl -e 0 >/dev/null 2>&1; fi
+  sysctl -qw kernel.bpf_stats_enabled="$stats_was"
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+echo x >"$tmp/target"
 
-start_tracer() {
-  "$PEREGRINE" trace --json --syscalls "$1" >/dev/null 2>"$tmp/tracer.err" &
-  tracer=$!
-  for _ in $(seq 200); do
-    grep -q ready "$tmp/tracer.err" && return 0
-    kill -0 "$tracer" 2>/dev/null || { cat "$tmp/tracer.err" >&2; exit 1; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", b ? a / b : 0}'; }
+# CPU time (utime + stime) of a process, in seconds.
+cpu_of() { awk -v t="$(getconf CLK_TCK)" '{sub(/.*\) /, ""); printf "%.2f", ($12 + $13) / t}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+# wait_ready LOG PID WHAT: until LOG says ready (and a second more: start-up
+# work is not what is measured); fails the bench when PID dies first.
+wait_ready() {
+  for _ in $(seq 600); do
+    grep -q "$4" "$1" 2>/dev/null && { sleep 1; return 0; }
+    kill -0 "$2" 2>/dev/null || { cat "$1" >&2; echo "bench: $3 did not start" >&2; exit 1; }
     sleep 0.05
   done
-  echo "bench: tracer did not become ready" >&2
+  echo "bench: $3 did not become ready" >&2
   exit 1
 }
 
+# ---- the setups -------------------------------------------------------------
+RULES_DIR=${FALCO_RULES:-../shared/falco-rules}
+STABLE=$RULES_DIR/falco_rules.yaml
+INCUBATING=$RULES_DIR/falco-incubating_rules.yaml
+SANDBOX=$RULES_DIR/falco-sandbox_rules.yaml
+[ -r "$STABLE" ] || { echo "bench: Falco's rule files are not in $RULES_DIR (set FALCO_RULES)" >&2; exit 1; }
+
+TRACEFS=/sys/kernel/tracing
+[ -d "$TRACEFS/events/syscalls" ] || TRACEFS=/sys/kernel/debug/tracing
+# The floor: with any syscall tracepoint enabled, every syscall of every
+# task takes the kernel's syscall-tracing path, whoever listens. One the
+# loops never make, tracing off so nothing is written.
+FLOOR_EVENT=$TRACEFS/events/syscalls/sys_exit_vhangup/enable
+
+# start_daemon LOGNAME ARGS...: `peregrine run` with ARGS, the kernel filter on
+start_daemon() {
+  local log=$1
+  shift
+  "$PEREGRINE" run -c /dev/null --json "$@" >"$tmp/$log.out" 2>"$tmp/$log.err" &
+  tracer=$!
+  wait_ready "$tmp/$log.err" "$tracer" "peregrine run" ready
+}
 stop_tracer() {
+  [ -n "$tracer" ] || return 0
   kill -TERM "$tracer"
   wait "$tracer" || true
   tracer=
 }
 
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-
-# bench NAME SYSCALLS LOOP-ARGS...
-bench() {
-  local name=$1 syscalls=$2
-  shift 2
-  local ratios=() base with
-  for i in $(seq "$PAIRS"); do
-    if [ $((i % 2)) -eq 1 ]; then
-      base=$("$LOOP" "$@")
-      start_tracer "$syscalls"; with=$("$LOOP" "$@"); stop_tracer
-    else
-      start_tracer "$syscalls"; with=$("$LOOP" "$@"); stop_tracer
-      base=$("$LOOP" "$@")
-    fi
-    ratios+=("$(awk -v a="$with" -v b="$base" 'BEGIN {printf "%.4f", a / b}')")
-    printf '  %-28s pair %d: baseline %8s ns/op, traced %8s ns/op, ratio %s\n' \
-      "$name" "$i" "$base" "$with" "${ratios[-1]}"
-  done
-  local m
-  m=$(printf '%s\n' "${ratios[@]}" | median)
-  results+=("$(printf '%-44s median ratio %s (%d pairs)' "$name" "$m" "$PAIRS")")
+# Each setup: NAME|program-name prefixes for bpf_stats (- for none). The
+# functions setup_start/setup_stop switch on NAME; setup_pid is the
+# process whose CPU is the setup's own (the daemon), if any.
+SETUPS=(
+  "baseline|-"
+  "floor|-"
+  "empty program|empty_"
+  "bpftrace|sys_"
+  "auditd|-"
+  "stable|pg_"
+)
+if [ -r "$INCUBATING" ] && [ -r "$SANDBOX" ]; then
+  SETUPS+=("stable+incubating|pg_" "all three files|pg_")
+else
+  echo "bench: incubating or sandbox rules absent in $RULES_DIR: those setups skipped" >&2
+fi
+command -v bpftrace >/dev/null || echo "bench: bpftrace not installed: setup skipped" >&2
+command -v auditctl >/dev/null || echo "bench: auditd not installed: setup skipped" >&2
+setup_ok() {
+  case $1 in
+    floor) [ -w "$FLOOR_EVENT" ] ;;
+    bpftrace) command -v bpftrace >/dev/null ;;
+    auditd) command -v auditctl >/dev/null && command -v auditd >/dev/null ;;
+    *) true ;;
+  esac
 }
+setup_pid=
+setup_start() {
+  setup_pid=
+  case $1 in
+    baseline) ;;
+    floor)
+      tracing_was=$(cat "$TRACEFS/tracing_on")
+      echo 0 >"$TRACEFS/tracing_on"; echo 1 >"$FLOOR_EVENT" ;;
+    "empty program")
+      build/bench-attach "$OUT/empty.bpf.o" 2>"$tmp/empty.err" &
+      tracer=$!; setup_pid=$tracer
+      wait_ready "$tmp/empty.err" "$tracer" "the empty programs" ready ;;
+    bpftrace)
+      # One string filter, as a single-rule tool would have: opens of /etc/shadow.
+      bpftrace -e 'tracepoint:syscalls:sys_enter_openat /str(args->filename) == "/etc/shadow"/ { printf("%s %d\n", comm, pid); }' \
+        >"$tmp/bpftrace.out" 2>&1 &
+      tracer=$!; setup_pid=$tracer
+      wait_ready "$tmp/bpftrace.out" "$tracer" bpftrace Attaching ;;
+    auditd)
+      auditd -n >/dev/null 2>"$tmp/auditd.err" &
+      tracer=$!; setup_pid=$tracer; audit_on=1
+      sleep 0.5
+      auditctl -D >/dev/null; auditctl -w /etc/shadow -p r -k pg_bench >/dev/null; auditctl -e 1 >/dev/null ;;
+    stable) start_daemon setup -r "$STABLE"; setup_pid=$tracer ;;
+    stable+incubating) start_daemon setup -r "$STABLE" -r "$INCUBATING"; setup_pid=$tracer ;;
+    "all three files") start_daemon setup -r "$STABLE" -r "$INCUBATING" -r "$SANDBOX"; setup_pid=$tracer ;;
+  esac
+}
+setup_stop() {
+  case $1 in
+    floor) echo 0 >"$FLOOR_EVENT"; echo "$tracing_was" >"$TRACEFS/tracing_on" ;;
+    auditd) auditctl -D >/dev/null; auditctl -e 0 >/dev/null; audit_on=; stop_tracer ;;
+    baseline) ;;
+    *) stop_tracer ;;
+  esac
+}
+
+WORKLOADS=("getppid|getppid $GETPPID_N"
+  "open+close|openclose $OPEN_N $tmp/target"
+  "fork+exec|spawn $SPAWN_N /bin/true")
+
+# ---- 1. tight loops, setups interleaved in rounds ---------------------------
+echo "== tight loops: $ROUNDS rounds, each workload the minimum of $REPS runs per setup"
+declare -A best base_ns ratios
+n_setups=${#SETUPS[@]}
+for r in $(seq "$ROUNDS"); do
+  for k in $(seq 0 $((n_setups - 1))); do
+    # Rotate the order each round; the baseline always first, so each
+    # round's ratios divide by a baseline of that round.
+    if [ "$k" -eq 0 ]; then idx=0; else idx=$(( (k - 1 + r) % (n_setups - 1) + 1 )); fi
+    name=${SETUPS[$idx]%%|*}
+    setup_ok "$name" || continue
+    setup_start "$name"
+    line=""
+    for w in "${WORKLOADS[@]}"; do
+      wname=${w%%|*}
+      read -ra args <<<"${w#*|}"
+      m=
+      for _ in $(seq "$REPS"); do
+        v=$(loop "${args[@]}")
+        m=$(awk -v a="$v" -v b="${m:-$v}" 'BEGIN {print (a < b) ? a : b}')
+      done
+      if [ "$name" = baseline ]; then
+        base_ns[$wname]=$m
+      else
+        ratios[$name|$wname]+="$(ratio "$m" "${base_ns[$wname]}") "
+      fi
+      best[$name|$wname]=$(awk -v a="$m" -v b="${best[$name|$wname]:-$m}" 'BEGIN {print (a < b) ? a : b}')
+      line+=$(printf ' %s %s ns' "$wname" "$m")
+    done
+    setup_stop "$name"
+    printf '  round %d %-18s%s\n' "$r" "$name" "$line"
+  done
+done
 
 results=()
-
-# The kernel's own floor: with any syscall tracepoint enabled, every syscall
-# of every task takes the kernel's syscall-tracing path, whoever listens.
-# Enabling one through tracefs (no BPF, a syscall the loops never make,
-# tracing off so nothing is written) measures what no eBPF design on
-# per-syscall tracepoints can go below.
-TRACEFS=/sys/kernel/tracing
-[ -d "$TRACEFS/events/syscalls" ] || TRACEFS=/sys/kernel/debug/tracing
-FLOOR_EVENT=$TRACEFS/events/syscalls/sys_exit_vhangup/enable
-floor_bench() {  # floor_bench NAME LOOP-ARGS...
-  local name=$1
-  shift
-  [ -w "$FLOOR_EVENT" ] || { results+=("$name: skipped (no $FLOOR_EVENT)"); return; }
-  local was_on ratios=() base with
-  was_on=$(cat "$TRACEFS/tracing_on")
-  echo 0 >"$TRACEFS/tracing_on"
-  for i in $(seq "$PAIRS"); do
-    base=$("$LOOP" "$@")
-    echo 1 >"$FLOOR_EVENT"; with=$("$LOOP" "$@"); echo 0 >"$FLOOR_EVENT"
-    ratios+=("$(awk -v a="$with" -v b="$base" 'BEGIN {printf "%.4f", a / b}')")
-    printf '  %-28s pair %d: baseline %8s ns/op, tracepoint on %8s ns/op, ratio %s\n' \
-      "$name" "$i" "$base" "$with" "${ratios[-1]}"
+: >"$OUT/overhead.dat"
+header=$(printf '%-20s' setup)
+for w in "${WORKLOADS[@]}"; do header+=$(printf ' %24s' "${w%%|*}"); done
+results+=("tight loops: median over $ROUNDS rounds of (setup minimum / baseline minimum); best ns per iteration in brackets")
+results+=("$header")
+for s in "${SETUPS[@]}"; do
+  name=${s%%|*}
+  setup_ok "$name" || { results+=("$(printf '%-20s skipped' "$name")"); continue; }
+  row=$(printf '%-20s' "$name")
+  dat="\"$name\""
+  for w in "${WORKLOADS[@]}"; do
+    wname=${w%%|*}
+    if [ "$name" = baseline ]; then
+      med=1.000
+    else
+      med=$(printf '%s\n' ${ratios[$name|$wname]} | median)
+    fi
+    row+=$(printf ' %24s' "$(printf '%.3f (%s)' "$med" "${best[$name|$wname]}")")
+    dat+=" $med"
   done
-  echo "$was_on" >"$TRACEFS/tracing_on"
-  results+=("$(printf '%-44s median ratio %s (%d pairs)' "$name" \
-    "$(printf '%s\n' "${ratios[@]}" | median)" "$PAIRS")")
+  results+=("$row")
+  echo "$dat" >>"$OUT/overhead.dat"
+done
+
+# ---- 2. bpf_stats per setup --------------------------------------------------
+# One pass per setup with BPF programs: run_time_ns / run_cnt of each of the
+# setup's programs over the open loop and over a fork+exec storm, and the
+# setup's own process CPU over the storm.
+STORM_N=${STORM_N:-1000}
+received() {  # records the running daemon has received (0 for other setups)
+  [ "$prefix" = pg_ ] || { echo 0; return; }
+  "$PEREGRINE" status --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["events"]["received"])'
 }
-floor_bench "getppid, kernel floor (a tracepoint, no BPF)" getppid "$GETPPID_N"
-floor_bench "open+close, kernel floor (a tracepoint, no BPF)" openclose "$OPEN_N" "$tmp/target"
+results+=("" "bpf_stats: ns per call (open loop of $OPEN_N; fork+exec storm of $STORM_N); BPF and daemon CPU per spawned process")
+: >"$OUT/bpf.dat"
+for s in "${SETUPS[@]}"; do
+  name=${s%%|*} prefix=${s#*|}
+  [ "$prefix" != - ] && setup_ok "$name" || continue
+  setup_start "$name"
+  sysctl -qw kernel.bpf_stats_enabled=1
+  scripts/bench/progstats.py snap "$tmp/s0"
+  loop openclose "$OPEN_N" "$tmp/target" >/dev/null
+  scripts/bench/progstats.py snap "$tmp/s1"
+  rec0=$(received)
+  cpu0=$(cpu_of "$setup_pid")
+  scripts/bench/progstats.py snap "$tmp/s2"
+  loop spawn "$STORM_N" /bin/true >/dev/null
+  scripts/bench/progstats.py snap "$tmp/s3"
+  # The daemon reads the ring at least every 10 ms: let it drain.
+  sleep 0.2
+  cpu1=$(cpu_of "$setup_pid")
+  rec1=$(received)
+  top=
+  [ "$prefix" = pg_ ] && top=$("$PEREGRINE" status --json 2>/dev/null | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+print("; ".join("%s: %d passed, %d matched" % (c["rule"], c["kernel_passed"], c["matches"])
+                for c in s.get("kernel_crossings", [])[:3]) or "none")' 2>/dev/null || echo "?")
+  sysctl -qw kernel.bpf_stats_enabled=0
+  setup_stop "$name"
+  open_stats=$(scripts/bench/progstats.py delta "$tmp/s0" "$tmp/s1" "$prefix")
+  storm_stats=$(scripts/bench/progstats.py delta "$tmp/s2" "$tmp/s3" "$prefix")
+  open_prog=$(awk '$1 != "total" && $2 >= '"$OPEN_N"' {printf "%s %s ns/call; ", $1, $3}' <<<"$open_stats")
+  storm_progs=$(awk '$1 != "total" && $2 > 0 {printf "%s %s ns (%s calls); ", $1, $3, $2}' <<<"$storm_stats")
+  storm_total=$(awk '$1 == "total" {print $2}' <<<"$storm_stats")
+  per_proc_us=$(awk -v t="$storm_total" -v n="$STORM_N" 'BEGIN {printf "%.1f", t / n / 1000}')
+  cpu_us=$(awk -v a="$cpu0" -v b="$cpu1" -v n="$STORM_N" 'BEGIN {printf "%.0f", (b - a) * 1e6 / n}')
+  crossed=$((rec1 - rec0))
+  per_cross=$(awk -v a="$cpu0" -v b="$cpu1" -v c="$crossed" 'BEGIN {printf "%.1f", c ? (b - a) * 1e6 / c : 0}')
+  results+=("$(printf '%-20s open loop: %s' "$name" "${open_prog:-no program ran per open}")")
+  results+=("$(printf '%-20s storm: %s' "" "$storm_progs")")
+  results+=("$(printf '%-20s storm: %s us of BPF per process; own CPU %s us per process%s' "" "$per_proc_us" "$cpu_us" \
+    "$([ "$prefix" = pg_ ] && printf '; %d records crossed (%s us of daemon CPU each)' "$crossed" "$per_cross")")")
+  [ -n "$top" ] && results+=("$(printf '%-20s top rules by crossings: %s' "" "$top")")
+  # Plot data: the open program, exec, fork, exit ns per call.
+  pick() { awk -v p="$1" '$1 ~ p {v = $3} END {print v == "" ? "-" : v}' <<<"$2"; }
+  printf '"%s" %s %s %s %s\n' "$name" "$(pick 'exit_openat$|sys_enter_opena' "$open_stats")" \
+    "$(pick 'exec$' "$storm_stats")" "$(pick 'fork$' "$storm_stats")" "$(pick '(^pg|_)exit$' "$storm_stats")" >>"$OUT/bpf.dat"
+done
 
-open_family=open,openat,openat2,creat
-bench "getppid, open family traced (no filter)" "$open_family" getppid "$GETPPID_N"
-bench "open+close, open family traced (no filter)" "$open_family" openclose "$OPEN_N" "$tmp/target"
-
-# ---- the kernel filter: `peregrine run` with Falco's rule files ------------
-RULES_DIR=${FALCO_RULES:-../shared/falco-rules}
-STABLE=$RULES_DIR/falco_rules.yaml
-INCUBATING=$RULES_DIR/falco-incubating_rules.yaml
-SANDBOX=$RULES_DIR/falco-sandbox_rules.yaml
-daemon_rules=(-r "$STABLE")  # the rule files start_daemon loads
-daemon_extra=()  # more `peregrine run` arguments for filter_bench
-
-start_daemon() {  # start_daemon LOGNAME ARGS...
-  local log=$1
-  shift
-  "$PEREGRINE" run "${daemon_rules[@]}" -c /dev/null --json "$@" >"$tmp/$log.out" 2>"$tmp/$log.err" &
-  tracer=$!
-  for _ in $(seq 400); do
-    # A second to settle: the daemon's start-up work is not what is measured.
-    grep -q ready "$tmp/$log.err" && { sleep 1; return 0; }
-    kill -0 "$tracer" 2>/dev/null || { cat "$tmp/$log.err" >&2; exit 1; }
-    sleep 0.05
-  done
-  echo "bench: peregrine run did not become ready" >&2
-  exit 1
-}
-
-# What the daemon counted, from its exit log: judged (filtered syscalls at
-# their programs), passed (of those, sent to userspace), records (all
-# records received, lifecycle events included), lifecycle (exec, fork and
-# exit events at their programs, threads included).
-counts() {
+# ---- 3. workloads with the daemon's CPU counted ----------------------------
+# pair_bench NAME LOWER_IS_BETTER COMMAND...: interleaved pairs of no daemon
+# and `peregrine run` with the stable rules; COMMAND prints "METRIC CPU",
+# CPU in seconds of the workload's processes; the daemon's own CPU over the
+# command is added.
+daemon_rules=(-r "$STABLE")
+counts() {  # from a daemon's exit log
   local err=$1
   judged=$(sed -nE 's/.*: ([0-9]+) events judged, ([0-9]+) passed.*/\1/p' "$err")
   passed=$(sed -nE 's/.*: ([0-9]+) events judged, ([0-9]+) passed.*/\2/p' "$err")
@@ -141,42 +295,66 @@ counts() {
   lifecycle=$(sed -nE 's/.*; ([0-9]+) exec\/fork\/exit events, ([0-9]+) sent.*/\1/p' "$err")
   alerts=$(grep -c '"rule"' "${err%.err}.out" || true)
 }
-
-# filter_bench NAME LOWER_IS_BETTER(1|0) COMMAND...: pairs of baseline and
-# `peregrine run` (kernel filter on); COMMAND prints one number.
-filter_bench() {
+run_measured() {  # prints "METRIC CPU" with the daemon's CPU over the run added
+  local d0 out
+  d0=$([ -n "$tracer" ] && cpu_of "$tracer" || echo 0)
+  out=$("$@")
+  local d1
+  d1=$([ -n "$tracer" ] && cpu_of "$tracer" || echo 0)
+  awk -v o="$out" -v a="$d0" -v b="$d1" 'BEGIN {split(o, f, " "); printf "%s %.2f", f[1], f[2] + b - a}'
+}
+pair_bench() {
   local name=$1 lower=$2
   shift 2
-  local ratios=() base with
+  local wall=() cpu=() base with
   for i in $(seq "$PAIRS"); do
     if [ $((i % 2)) -eq 1 ]; then
-      base=$("$@")
-      start_daemon filter "${daemon_extra[@]}"; with=$("$@"); stop_tracer
+      base=$(run_measured "$@")
+      start_daemon pair "${daemon_rules[@]}"; with=$(run_measured "$@"); stop_tracer
     else
-      start_daemon filter "${daemon_extra[@]}"; with=$("$@"); stop_tracer
-      base=$("$@")
+      start_daemon pair "${daemon_rules[@]}"; with=$(run_measured "$@"); stop_tracer
+      base=$(run_measured "$@")
     fi
-    ratios+=("$(awk -v a="$with" -v b="$base" 'BEGIN {printf "%.4f", a / b}')")
-    counts "$tmp/filter.err"
-    printf '  %-34s pair %d: baseline %10s, with peregrine %10s, ratio %s (judged %s, passed %s, records %s)\n' \
-      "$name" "$i" "$base" "$with" "${ratios[-1]}" "$judged" "$passed" "$records"
+    wall+=("$(ratio "${with% *}" "${base% *}")")
+    cpu+=("$(ratio "${with#* }" "${base#* }")")
+    counts "$tmp/pair.err"
+    printf '  %-34s pair %d: baseline %s, with peregrine %s (metric, CPU s); judged %s, passed %s, records %s\n' \
+      "$name" "$i" "$base" "$with" "$judged" "$passed" "$records"
   done
-  local m
-  m=$(printf '%s\n' "${ratios[@]}" | median)
-  results+=("$(printf '%-44s median ratio %s (%d pairs; %s)' "$name" "$m" "$PAIRS" \
-    "$([ "$lower" = 1 ] && echo "time, lower is better" || echo "throughput, higher is better")")")
+  results+=("$(printf '%-44s %s ratio %s, CPU (workload + daemon) ratio %s (medians of %d pairs)' "$name" \
+    "$([ "$lower" = 1 ] && echo "time" || echo "throughput")" \
+    "$(printf '%s\n' "${wall[@]}" | median)" "$(printf '%s\n' "${cpu[@]}" | median)" "$PAIRS")")
 }
+results+=("" "workloads, Falco's stable rules, kernel filter on")
 
-# The redis workload: a private redis-server on loopback.
+# The redis workload: a private redis-server on loopback. Prints requests/s
+# and the CPU seconds of server and client for its requests.
 REDIS_PORT=${REDIS_PORT:-6390}
 REDIS_N=${REDIS_N:-200000}
-redis_rps() {
-  redis-benchmark -p "$REDIS_PORT" -q -n "$REDIS_N" -t set,get -P 1 --csv 2>/dev/null |
-    awk -F'"' '/^"(SET|GET)"/ {s += $4; n++} END {printf "%.0f", s / n}'
+redis_run() {
+  local s0 s1 rps c0
+  s0=$(cpu_of "$redis_pid")
+  c0=$(awk -v t="$(getconf CLK_TCK)" '{sub(/.*\) /, ""); print ($14 + $15) / t}' /proc/$BASHPID/stat)
+  rps=$(redis-benchmark -p "$REDIS_PORT" -q -n "$REDIS_N" -t set,get -P 1 --csv 2>/dev/null |
+    awk -F'"' '/^"(SET|GET)"/ {s += $4; n++} END {printf "%.0f", s / n}')
+  s1=$(cpu_of "$redis_pid")
+  awk -v r="$rps" -v a="$s0" -v b="$s1" -v c0="$c0" -v c1="$(awk -v t="$(getconf CLK_TCK)" '{sub(/.*\) /, ""); print ($14 + $15) / t}' /proc/$BASHPID/stat)" \
+    'BEGIN {printf "%s %.2f", r, b - a + c1 - c0}'
 }
+if command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null; then
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
+    --daemonize no >/dev/null 2>&1 &
+  redis_pid=$!
+  sleep 0.5
+  pair_bench "redis-benchmark set/get" 0 redis_run
+  kill "$redis_pid"; wait "$redis_pid" 2>/dev/null || true
+else
+  results+=("redis-benchmark: skipped (apt-get install redis-server redis-tools)")
+fi
 
 # The mixed workload: compile a generated C project with make -j2 while
-# find walks /usr; prints wall seconds.
+# find walks /usr; prints wall seconds and the CPU seconds of make, the
+# compilers and find.
 mixed_project() {
   local d=$tmp/proj
   rm -rf "$d"
@@ -187,179 +365,122 @@ mixed_project() {
   printf 'int main(void) { return 0; }\n' >"$d/main.c"
   printf 'SRCS := $(wildcard *.c)\nprog: $(SRCS:.c=.o)\n\t$(CC) -o $@ $^\n%%.o: %%.c\n\t$(CC) -O1 -c $< -o $@\n' >"$d/Makefile"
 }
-mixed_run() {
+mixed_run() (
   make -s -C "$tmp/proj" clean >/dev/null 2>&1 || rm -f "$tmp/proj"/*.o "$tmp/proj/prog"
-  local t0 t1
   t0=$(date +%s.%N)
   find /usr -xdev >/dev/null 2>&1 &
-  local fp=$!
+  fp=$!
   # A build that fails would time nothing: stop the benchmark instead.
   make -s -j2 -C "$tmp/proj" prog >/dev/null 2>"$tmp/proj.err" ||
     { echo "bench: the mixed workload's build failed:" >&2; cat "$tmp/proj.err" >&2; exit 1; }
   wait "$fp" || true
   t1=$(date +%s.%N)
-  awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}'
-}
-
-filter_bench "getppid, stable rules (kernel filter)" 1 "$LOOP" getppid "$GETPPID_N"
-filter_bench "open+close non-matching, stable rules" 1 "$LOOP" openclose "$OPEN_N" "$tmp/target"
-# What raw_syscall_fallback costs: every syscall passes the raw sys_exit
-# program (here for init_module/finit_module, which this kernel lacks).
-daemon_extra=(-o raw_syscall_fallback=true)
-filter_bench "getppid, stable rules + raw syscall fallback" 1 "$LOOP" getppid "$GETPPID_N"
-daemon_extra=()
-
-if command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null; then
-  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
-    --daemonize no >/dev/null 2>&1 &
-  redis_pid=$!
-  sleep 0.5
-  filter_bench "redis-benchmark set/get, stable rules" 0 redis_rps
-  kill "$redis_pid"; wait "$redis_pid" 2>/dev/null || true
-else
-  results+=("redis-benchmark: skipped (apt-get install redis-server redis-tools)")
-fi
-
-# Per rule set: the non-matching open loop with the BPF cost per call of
-# the open program (bpf_stats: run_time_ns / run_cnt while the loop ran),
-# and the rules the kernel let the most events through for.
-prog_ns() {  # prog_ns NAME: ns per call of the loaded program NAME so far
-  bpftool prog show -j 2>/dev/null | python3 -c '
-import json, sys
-for p in json.load(sys.stdin):
-    if p.get("name") == sys.argv[1] and p.get("run_cnt"):
-        print("%.0f %d" % (p["run_time_ns"] / p["run_cnt"], p["run_cnt"])); break
-else:
-    print("- 0")' "$1"
-}
-# The running daemon's three rules the kernel let the most events through
-# for (`peregrine status`: passed the kernel, then matched in userspace).
-top_crossings() {
-  "$PEREGRINE" status --json 2>/dev/null | python3 -c '
-import json, sys
-try:
-    s = json.load(sys.stdin)
-except ValueError:
-    s = {}
-print("; ".join("%s: %d passed, %d matched" % (c["rule"], c["kernel_passed"], c["matches"])
-                for c in s.get("kernel_crossings", [])[:3]) or "none")'
-}
-ruleset_rows() {  # ruleset_rows LABEL RULE-FILES...
-  local label=$1
-  shift
-  local args=() f
-  for f in "$@"; do args+=(-r "$f"); done
-  daemon_rules=("${args[@]}")
-  filter_bench "open+close non-matching, $label" 1 "$LOOP" openclose "$OPEN_N" "$tmp/target"
-  local stats_was
-  stats_was=$(sysctl -n kernel.bpf_stats_enabled)
-  start_daemon cost
-  sysctl -qw kernel.bpf_stats_enabled=1
-  "$LOOP" openclose "$OPEN_N" "$tmp/target" >/dev/null
-  local ns
-  ns=$(prog_ns pg_exit_openat)
-  top=$(top_crossings)
-  sysctl -qw kernel.bpf_stats_enabled="$stats_was"
-  stop_tracer
-  counts "$tmp/cost.err"
-  results+=("$(printf '%-44s pg_exit_openat %s ns/call over %s calls; %s judged, %s passed (%s%%)' \
-    "open non-matching, $label" "${ns% *}" "${ns#* }" "$judged" "$passed" \
-    "$(awk -v p="$passed" -v j="$judged" 'BEGIN {printf "%.2f", j ? 100 * p / j : 0}')")")
-  results+=("$(printf '%-44s %s' "  top rules by crossings" "$top")")
-}
-if [ -r "$INCUBATING" ] && [ -r "$SANDBOX" ]; then
-  ruleset_rows "stable rules" "$STABLE"
-  ruleset_rows "stable+incubating" "$STABLE" "$INCUBATING"
-  ruleset_rows "stable+incubating+sandbox" "$STABLE" "$INCUBATING" "$SANDBOX"
-  daemon_rules=(-r "$STABLE")
-fi
+  # This subshell's waited-for children: make (with the compilers) and find.
+  awk -v a="$t0" -v b="$t1" -v t="$(getconf CLK_TCK)" '{sub(/.*\) /, ""); printf "%.3f %.2f", b - a, ($14 + $15) / t}' /proc/$BASHPID/stat
+)
+mixed_project
+pair_bench "make -j2 + find /usr" 1 mixed_run
 
 # io_uring (kern/uring.bpf.c): the same non-matching open made as an
-# IORING_OP_OPENAT request, with the stable rules; the program on
+# IORING_OP_OPENAT request, with the stable rules: the program on
 # io_uring_complete per request (bpf_stats, the open program it tail-calls
-# included), and the loop's ratio against no daemon.
-if [ -r "$STABLE" ]; then
-  daemon_rules=(-r "$STABLE")
-  filter_bench "io_uring open+close non-matching, stable rules" 1 "$LOOP" uring-openclose "$OPEN_N" "$tmp/target"
-  stats_was=$(sysctl -n kernel.bpf_stats_enabled)
-  start_daemon cost
-  sysctl -qw kernel.bpf_stats_enabled=1
-  "$LOOP" uring-openclose "$OPEN_N" "$tmp/target" >/dev/null
-  ns=$(prog_ns pg_uring_complete)
-  sysctl -qw kernel.bpf_stats_enabled="$stats_was"
-  stop_tracer
-  results+=("$(printf '%-44s pg_uring_complete %s ns/call over %s requests' \
-    "io_uring open non-matching, stable rules" "${ns% *}" "${ns#* }")")
-fi
+# included).
+start_daemon uring -r "$STABLE"
+sysctl -qw kernel.bpf_stats_enabled=1
+scripts/bench/progstats.py snap "$tmp/u0"
+loop uring-openclose "$OPEN_N" "$tmp/target" >/dev/null
+scripts/bench/progstats.py snap "$tmp/u1"
+sysctl -qw kernel.bpf_stats_enabled=0
+stop_tracer
+results+=("$(printf '%-44s %s' "io_uring open non-matching, stable rules" \
+  "$(scripts/bench/progstats.py delta "$tmp/u0" "$tmp/u1" pg_uring_complete | awk '$1 != "total" {printf "%s %s ns/call over %s requests", $1, $3, $2}')")")
 
-mixed_project
-filter_bench "make -j2 + find /usr, stable rules" 1 mixed_run
-# The same mixed workload once more with the filter on and once with it off:
-# the share of events stopped in the kernel, and the alerts of both; then
-# with every official file loaded.
-mixed_share() {  # mixed_share LABEL: one run with the filter on
-  start_daemon share
+# The share of the mixed workload's events the kernel stops, with the
+# filter on; with every official file, and with Peregrine's own rules
+# (rules/, what `make run` loads; on this benign workload they should not
+# alert). With the stable rules once more with the filter off: the alerts
+# must be the same.
+mixed_share() {  # mixed_share LABEL MODE RULE-ARGS...
+  local label=$1 mode=$2
+  shift 2
+  if [ "$mode" = filter ]; then start_daemon share "$@"; else start_daemon share "$@" --no-kernel-filter; fi
   mixed_run >/dev/null
   local top
-  top=$(top_crossings)
+  top=$("$PEREGRINE" status --json 2>/dev/null | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+print("; ".join("%s: %d passed, %d matched" % (c["rule"], c["kernel_passed"], c["matches"])
+                for c in s.get("kernel_crossings", [])[:3]) or "none")' 2>/dev/null || echo "?")
   stop_tracer
   counts "$tmp/share.err"
   local at=$((judged + lifecycle))
   results+=("$(printf '%-44s %s events at attached programs, %s crossed, %s%% stopped in the kernel, %s alerts' \
-    "mixed workload, $1" "$at" "$records" \
+    "mixed workload, $label" "$at" "$records" \
     "$(awk -v s="$((at - records))" -v t="$at" 'BEGIN {printf "%.2f", t ? 100 * s / t : 0}')" "$alerts")")
-  results+=("$(printf '%-44s %s' "  top rules by crossings" "$top")")
+  [ "$mode" = filter ] && results+=("$(printf '%-44s %s' "  top rules by crossings" "$top")")
+  share_alerts=$alerts
 }
+results+=("")
 if [ -r "$INCUBATING" ] && [ -r "$SANDBOX" ]; then
-  daemon_rules=(-r "$STABLE" -r "$INCUBATING" -r "$SANDBOX")
-  mixed_share "all three official files"
-  daemon_rules=(-r "$STABLE")
+  mixed_share "all three official files" filter -r "$STABLE" -r "$INCUBATING" -r "$SANDBOX"
 fi
-# Peregrine's own default ruleset (rules/, what `make run` loads): the
-# share it lets the kernel stop, and its alerts on this benign workload
-# (there should be none).
-daemon_rules=(-r rules)
-mixed_share "default ruleset (rules/)"
-daemon_rules=(-r "$STABLE")
-for mode in filter nofilter; do
-  if [ "$mode" = filter ]; then start_daemon "$mode"; else start_daemon "$mode" --no-kernel-filter; fi
-  mixed_run >/dev/null
-  stop_tracer
-  counts "$tmp/$mode.err"
-  at_programs=$((judged + lifecycle))
-  stopped=$((at_programs - records))
-  eval "${mode}_alerts=\$alerts"
-  results+=("$(printf '%-44s %s events at attached programs, %s crossed, %s stopped in the kernel (%s%%), %s alerts' \
-    "mixed workload, $mode" "$at_programs" "$records" "$stopped" \
-    "$(awk -v s="$stopped" -v t="$at_programs" 'BEGIN {printf "%.2f", t ? 100 * s / t : 0}')" "$alerts")")
-done
-results+=("$(printf '%-44s filter on %s, filter off %s' "mixed workload alerts" "$filter_alerts" "$nofilter_alerts")")
+mixed_share "default ruleset (rules/)" filter -r rules
+mixed_share "stable rules, filter on" filter -r "$STABLE"
+on=$share_alerts
+mixed_share "stable rules, filter off" nofilter -r "$STABLE"
+results+=("$(printf '%-44s filter on %s, filter off %s' "mixed workload alerts, stable rules" "$on" "$share_alerts")")
 
-# Engine throughput: record a busy run with Falco's stable rules loaded
-# (kernel filter off, so every event is recorded), then replay it (one thread: decode, process table, rule evaluation).
-if [ -r "$STABLE" ]; then
-  "$PEREGRINE" run -r "$STABLE" -c /dev/null --json --no-kernel-filter --record "$tmp/bench.pgrec" \
-    >/dev/null 2>"$tmp/record.err" &
-  tracer=$!
-  for _ in $(seq 200); do grep -q ready "$tmp/record.err" && break; sleep 0.05; done
-  "$LOOP" openclose "$OPEN_N" "$tmp/target" >/dev/null
-  find /usr -xdev >/dev/null 2>&1 || true
-  "$LOOP" openclose "$OPEN_N" /etc/hostname >/dev/null
-  stop_tracer
-  best=0
-  for _ in 1 2 3; do
-    "$PEREGRINE" replay -r "$STABLE" -c /dev/null --json "$tmp/bench.pgrec" >/dev/null 2>"$tmp/replay.err"
-    rate=$(sed -nE 's/.*\(([0-9]+) events\/s.*/\1/p' "$tmp/replay.err")
-    events=$(sed -nE 's/.*replayed ([0-9]+) events.*/\1/p' "$tmp/replay.err")
-    [ "${rate:-0}" -gt "$best" ] && best=$rate
-  done
-  results+=("$(printf '%-44s %s events/s (best of 3; %s events, stable rules)' "replay throughput, one thread" "$best" "$events")")
-fi
+# ---- 4. engine throughput and the audit webhook ------------------------------
+# Record a busy run with the stable rules (kernel filter off, so every
+# event is recorded), then replay it (one thread: decode, process table,
+# rule evaluation).
+"$PEREGRINE" run -r "$STABLE" -c /dev/null --json --no-kernel-filter --record "$tmp/bench.pgrec" \
+  >/dev/null 2>"$tmp/record.err" &
+tracer=$!
+wait_ready "$tmp/record.err" "$tracer" "peregrine run --record" ready
+loop openclose "$OPEN_N" "$tmp/target" >/dev/null
+find /usr -xdev >/dev/null 2>&1 || true
+loop openclose "$OPEN_N" /etc/hostname >/dev/null
+stop_tracer
+best_rate=0
+for _ in 1 2 3; do
+  "$PEREGRINE" replay -r "$STABLE" -c /dev/null --json "$tmp/bench.pgrec" >/dev/null 2>"$tmp/replay.err"
+  rate=$(sed -nE 's/.*\(([0-9]+) events\/s.*/\1/p' "$tmp/replay.err")
+  events=$(sed -nE 's/.*replayed ([0-9]+) events.*/\1/p' "$tmp/replay.err")
+  [ "${rate:-0}" -gt "$best_rate" ] && best_rate=$rate
+done
+results+=("" "$(printf '%-44s %s events/s (best of 3; %s events, stable rules)' "replay throughput, one thread" "$best_rate" "$events")")
 
 # Kubernetes audit webhook under load (no BPF; see the script).
 audit_line=$(scripts/bench/audit-webhook.sh) || audit_line="$audit_line  FAILED: events lost or refused"
 results+=("$audit_line")
 
+# ---- plots -------------------------------------------------------------------
+if command -v gnuplot >/dev/null; then
+  gnuplot <<EOF
+set terminal svg size 1100,440 dynamic font "sans,12"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set key top left
+set grid ytics
+set xtics nomirror font ",10"
+set output "$OUT/overhead.svg"
+set title "make bench: time per iteration, ratio to no tracing (median of $ROUNDS rounds)"
+set ylabel "ratio to baseline"
+plot "$OUT/overhead.dat" using 2:xtic(1) title "getppid", '' using 3 title "open+close (no rule names the file)", '' using 4 title "fork+exec /bin/true"
+set output "$OUT/bpf-ns.svg"
+set title "bpf\\\\_stats: ns per program call"
+set ylabel "ns per call"
+set logscale y
+set datafile missing "-"
+plot "$OUT/bpf.dat" using 2:xtic(1) title "open", '' using 3 title "exec", '' using 4 title "fork", '' using 5 title "exit"
+EOF
+  results+=("" "plots: $OUT/overhead.svg, $OUT/bpf-ns.svg")
+else
+  results+=("" "plots: skipped (apt-get install gnuplot-nox)")
+fi
+
 echo
-echo "== make bench results (traced / baseline, lower is better)"
-printf '%s\n' "${results[@]}"
+echo "== make bench results"
+printf '%s\n' "${results[@]}" | tee "$OUT/results.txt"

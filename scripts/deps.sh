@@ -29,9 +29,10 @@ packages=(
   # format / lint
   clang-format clang-tidy cppcheck
 )
-# `deps.sh bench` (make bench): the redis workload's server and client.
+# `deps.sh bench` (make bench): the redis workload's server and client,
+# the tools measured beside Peregrine (bpftrace, auditd) and the plotter.
 if [ "${1:-}" = bench ]; then
-  packages+=(redis-server redis-tools)
+  packages+=(redis-server redis-tools bpftrace auditd gnuplot-nox)
 fi
 
 missing=()

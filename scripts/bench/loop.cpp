@@ -3,9 +3,11 @@
 //   bench-loop openclose N F  N open(F)+close pairs
 //   bench-loop uring-openclose N F  N IORING_OP_OPENAT(F) requests, each
 //                             waited for, then close()
+//   bench-loop spawn N PROG   N fork()+exec(PROG) of a child, each waited for
 #include <fcntl.h>
 #include <liburing.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,7 +23,7 @@ static double now_ns() {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: bench-loop getppid N | openclose N FILE | uring-openclose N FILE\n");
+    std::fprintf(stderr, "usage: bench-loop getppid N | openclose N FILE | uring-openclose N FILE | spawn N PROG\n");
     return 2;
   }
   const long n = std::atol(argv[2]);
@@ -47,6 +49,20 @@ int main(int argc, char** argv) {
       if (io_uring_submit_and_wait(&ring, 1) != 1 || io_uring_wait_cqe(&ring, &cqe) != 0) return 1;
       if (cqe->res >= 0) close(cqe->res);
       io_uring_cqe_seen(&ring, cqe);
+    }
+  } else if (std::strcmp(argv[1], "spawn") == 0 && argc >= 4) {
+    for (long i = 0; i < n; ++i) {
+      pid_t child = fork();
+      if (child == 0) {
+        execl(argv[3], argv[3], static_cast<char*>(nullptr));
+        _exit(127);
+      }
+      int status = 0;
+      if (child < 0 || waitpid(child, &status, 0) != child || !WIFEXITED(status) ||
+          WEXITSTATUS(status) != 0) {
+        std::fprintf(stderr, "spawn of %s failed\n", argv[3]);
+        return 1;
+      }
     }
   } else {
     std::fprintf(stderr, "unknown workload %s\n", argv[1]);
