@@ -130,26 +130,33 @@ static __always_inline void pg_io_worker_name(char *comm, struct task_struct *ta
 		__builtin_memcpy(comm, task->group_leader->comm, 16);
 }
 
-static __always_inline void pg_fill_task(struct pg_task *t, struct task_struct *task)
+/* The record's task facts. `task` is a trusted BTF pointer (current, or a
+ * tp_btf argument): plain loads read it, where probe reads would cost a
+ * helper call each, and a record needs sixteen of them. Not inlined: the
+ * loads' registers would grow the open programs' pg_open_finish frame past
+ * what the stack shared with the name walk allows. */
+static __noinline void pg_fill_task(struct pg_task *t, struct task_struct *task)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	t->tgid = pid_tgid >> 32;
 	t->tid = (__u32)pid_tgid;
-	t->ppid = BPF_CORE_READ(task, real_parent, tgid);
-	t->uid = BPF_CORE_READ(task, cred, euid.val);
-	t->gid = BPF_CORE_READ(task, cred, egid.val);
-	t->cap_effective = BPF_CORE_READ(task, cred, cap_effective.val);
-	t->cap_permitted = BPF_CORE_READ(task, cred, cap_permitted.val);
-	t->cap_inheritable = BPF_CORE_READ(task, cred, cap_inheritable.val);
+	const struct task_struct *parent = task->real_parent;
+	t->ppid = parent->tgid;
+	__builtin_memcpy(t->pcomm, parent->group_leader->comm, sizeof(t->pcomm));
+	const struct cred *cred = task->cred;
+	t->uid = cred->euid.val;
+	t->gid = cred->egid.val;
+	t->cap_effective = cred->cap_effective.val;
+	t->cap_permitted = cred->cap_permitted.val;
+	t->cap_inheritable = cred->cap_inheritable.val;
 	t->loginuid = (__u32)-1;
 	if (bpf_core_field_exists(task->loginuid))
-		t->loginuid = BPF_CORE_READ(task, loginuid.val);
+		t->loginuid = task->loginuid.val;
 	t->cgroup_id = bpf_get_current_cgroup_id();
-	bpf_get_current_comm(t->comm, sizeof(t->comm));
+	/* The kernel keeps comm NUL-padded (strscpy_pad), as the kernel
+	 * filter's hash keys need. */
+	__builtin_memcpy(t->comm, task->comm, sizeof(t->comm));
 	pg_io_worker_name(t->comm, task);
-	/* Zero-padded: the kernel filter uses it as a hash key. */
-	__builtin_memset(t->pcomm, 0, sizeof(t->pcomm));
-	BPF_CORE_READ_STR_INTO(&t->pcomm, task, real_parent, group_leader, comm);
 }
 
 /* Lifecycle programs' counters (enum pg_lifecycle). */
