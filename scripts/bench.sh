@@ -230,6 +230,15 @@ done
 # setup's programs over the open loop and over a fork+exec storm, and the
 # setup's own process CPU over the storm.
 STORM_N=${STORM_N:-1000}
+# The running daemon's three rules the kernel let the most events through
+# for (`peregrine status`: passed the kernel, then matched in userspace).
+top_crossings() {
+  "$PEREGRINE" status --json 2>/dev/null | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+print("; ".join("%s: %d passed, %d matched" % (c["rule"], c["kernel_passed"], c["matches"])
+                for c in s.get("kernel_crossings", [])[:3]) or "none")' 2>/dev/null || echo "?"
+}
 received() {  # records the running daemon has received (0 for other setups)
   [ "$prefix" = pg_ ] || { echo 0; return; }
   "$PEREGRINE" status --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["events"]["received"])'
@@ -254,11 +263,7 @@ for s in "${SETUPS[@]}"; do
   cpu1=$(cpu_of "$setup_pid")
   rec1=$(received)
   top=
-  [ "$prefix" = pg_ ] && top=$("$PEREGRINE" status --json 2>/dev/null | python3 -c '
-import json, sys
-s = json.load(sys.stdin)
-print("; ".join("%s: %d passed, %d matched" % (c["rule"], c["kernel_passed"], c["matches"])
-                for c in s.get("kernel_crossings", [])[:3]) or "none")' 2>/dev/null || echo "?")
+  [ "$prefix" = pg_ ] && top=$(top_crossings)
   sysctl -qw kernel.bpf_stats_enabled=0
   setup_stop "$name"
   open_stats=$(scripts/bench/progstats.py delta "$tmp/s0" "$tmp/s1" "$prefix")
@@ -406,11 +411,7 @@ mixed_share() {  # mixed_share LABEL MODE RULE-ARGS...
   if [ "$mode" = filter ]; then start_daemon share "$@"; else start_daemon share "$@" --no-kernel-filter; fi
   mixed_run >/dev/null
   local top
-  top=$("$PEREGRINE" status --json 2>/dev/null | python3 -c '
-import json, sys
-s = json.load(sys.stdin)
-print("; ".join("%s: %d passed, %d matched" % (c["rule"], c["kernel_passed"], c["matches"])
-                for c in s.get("kernel_crossings", [])[:3]) or "none")' 2>/dev/null || echo "?")
+  top=$(top_crossings)
   stop_tracer
   counts "$tmp/share.err"
   local at=$((judged + lifecycle))
