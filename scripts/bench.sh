@@ -46,6 +46,7 @@ stats_was=$(sysctl -n kernel.bpf_stats_enabled)
 cleanup() {
   [ -n "$tracer" ] && kill "$tracer" 2>/dev/null
   [ -n "${FLOOR_EVENT:-}" ] && echo 0 >"$FLOOR_EVENT" 2>/dev/null
+  [ -n "${tracing_was:-}" ] && echo "$tracing_was" >"$TRACEFS/tracing_on" 2>/dev/null
   if [ -n "${audit_on:-}" ]; then auditctl -D >/dev/null 2>&1; auditctl -e 0 >/dev/null 2>&1; fi
   sysctl -qw kernel.bpf_stats_enabled="$stats_was"
   rm -rf "$tmp"
@@ -57,6 +58,10 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", b ? a / b : 0}'; }
 # CPU time (utime + stime) of a process, in seconds.
 cpu_of() { awk -v t="$(getconf CLK_TCK)" '{sub(/.*\) /, ""); printf "%.2f", ($12 + $13) / t}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# CPU seconds of a shell's waited-for children (cutime + cstime): the
+# caller passes its own $BASHPID, taken outside any $(...), which is a
+# subshell with a pid of its own.
+children_cpu() { awk -v t="$(getconf CLK_TCK)" '{sub(/.*\) /, ""); printf "%.2f", ($14 + $15) / t}' "/proc/$1/stat"; }
 
 # wait_ready LOG PID WHAT: until LOG says ready (and a second more: start-up
 # work is not what is measured); fails the bench when PID dies first.
@@ -116,12 +121,22 @@ else
   echo "bench: incubating or sandbox rules absent in $RULES_DIR: those setups skipped" >&2
 fi
 command -v bpftrace >/dev/null || echo "bench: bpftrace not installed: setup skipped" >&2
-command -v auditctl >/dev/null || echo "bench: auditd not installed: setup skipped" >&2
+# The auditd setup owns the kernel's audit state while it runs: it is
+# skipped on a host whose audit is in use, which the bench must not touch.
+audit_free() {
+  ! pgrep -x auditd >/dev/null && auditctl -s 2>/dev/null | grep -qx 'enabled 0' &&
+    [ "$(auditctl -l 2>/dev/null)" = "No rules" ]
+}
+if ! command -v auditctl >/dev/null || ! command -v auditd >/dev/null; then
+  echo "bench: auditd not installed: setup skipped" >&2
+elif ! audit_free; then
+  echo "bench: this host's audit is in use (auditd running, rules or auditing on): auditd setup skipped" >&2
+fi
 setup_ok() {
   case $1 in
     floor) [ -w "$FLOOR_EVENT" ] ;;
     bpftrace) command -v bpftrace >/dev/null ;;
-    auditd) command -v auditctl >/dev/null && command -v auditd >/dev/null ;;
+    auditd) command -v auditctl >/dev/null && command -v auditd >/dev/null && audit_free ;;
     *) true ;;
   esac
 }
@@ -337,14 +352,13 @@ results+=("" "workloads, Falco's stable rules, kernel filter on")
 REDIS_PORT=${REDIS_PORT:-6390}
 REDIS_N=${REDIS_N:-200000}
 redis_run() {
-  local s0 s1 rps c0
+  local s0 s1 rps c0 me=$BASHPID
   s0=$(cpu_of "$redis_pid")
-  c0=$(awk -v t="$(getconf CLK_TCK)" '{sub(/.*\) /, ""); print ($14 + $15) / t}' /proc/$BASHPID/stat)
+  c0=$(children_cpu "$me")
   rps=$(redis-benchmark -p "$REDIS_PORT" -q -n "$REDIS_N" -t set,get -P 1 --csv 2>/dev/null |
     awk -F'"' '/^"(SET|GET)"/ {s += $4; n++} END {printf "%.0f", s / n}')
   s1=$(cpu_of "$redis_pid")
-  awk -v r="$rps" -v a="$s0" -v b="$s1" -v c0="$c0" -v c1="$(awk -v t="$(getconf CLK_TCK)" '{sub(/.*\) /, ""); print ($14 + $15) / t}' /proc/$BASHPID/stat)" \
-    'BEGIN {printf "%s %.2f", r, b - a + c1 - c0}'
+  awk -v r="$rps" -v a="$s0" -v b="$s1" -v c0="$c0" -v c1="$(children_cpu "$me")" 'BEGIN {printf "%s %.2f", r, b - a + c1 - c0}'
 }
 if command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null; then
   redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
@@ -381,7 +395,8 @@ mixed_run() (
   wait "$fp" || true
   t1=$(date +%s.%N)
   # This subshell's waited-for children: make (with the compilers) and find.
-  awk -v a="$t0" -v b="$t1" -v t="$(getconf CLK_TCK)" '{sub(/.*\) /, ""); printf "%.3f %.2f", b - a, ($14 + $15) / t}' /proc/$BASHPID/stat
+  me=$BASHPID
+  awk -v a="$t0" -v b="$t1" -v c="$(children_cpu "$me")" 'BEGIN {printf "%.3f %s", b - a, c}'
 )
 mixed_project
 pair_bench "make -j2 + find /usr" 1 mixed_run
