@@ -37,8 +37,9 @@ static __always_inline __u32 pg_tty_nr(struct task_struct *task)
  * number of its thread-group leader's struct pid. */
 static __always_inline __u32 pg_vpid(struct task_struct *task)
 {
-	struct pid *pid = BPF_CORE_READ(task, group_leader, thread_pid);
-	__u32 level = BPF_CORE_READ(pid, level);
+	/* Loads through the typed task; only the array slot needs a helper. */
+	struct pid *pid = task->group_leader->thread_pid;
+	__u32 level = pid->level;
 	__u32 nr = 0;
 	bpf_probe_read_kernel(&nr, sizeof(nr),
 			      (void *)pid + bpf_core_field_offset(struct pid, numbers) +
@@ -97,7 +98,7 @@ static long pg_proc_fill_cb(__u64 i, void *ctx)
 /* Remember what this exec makes proc.exe and proc.args, from the argument
  * area just copied into the record (the same bytes userspace splits). */
 static __always_inline void pg_note_proc_strs(__u32 tgid, const __u8 *buf, const struct pg_str *args,
-					      __u32 total, __u32 exe_flags, __u64 image)
+					      __u32 total, __u32 exe_flags, __u64 image, __u64 when)
 {
 	__u32 zero = 0;
 	struct pg_proc_strs *p = bpf_map_lookup_elem(&pg_proc_scratch, &zero);
@@ -112,6 +113,7 @@ static __always_inline void pg_note_proc_strs(__u32 tgid, const __u8 *buf, const
 	bpf_loop(2 * PG_PROC_STR, pg_proc_fill_cb, &f, 0);
 	p->exe_flags = exe_flags;
 	p->image = image;
+	p->exec_ns = when;
 	/* The old image's strings must not outlive it. */
 	if (bpf_map_update_elem(&pg_fproc, &tgid, p, BPF_ANY))
 		bpf_map_delete_elem(&pg_fproc, &tgid);
@@ -194,8 +196,13 @@ int BPF_PROG(pg_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	unsigned long arg_end = BPF_CORE_READ(task, mm, arg_end);
 	off = pg_put_user_bytes(buf, off, &r->args, (const void *)arg_start,
 				arg_end > arg_start ? arg_end - arg_start : 0);
+	/* Pending children go out first, and take the old image's proc.exe
+	 * and proc.args with them (pg_flush_forks) before they are replaced. */
+	struct pg_children_walk w = {
+	    .head = &task->children, .pos = task->children.next, .tgid = r->task.tgid};
+	bpf_loop(PG_EXEC_CHILDREN, pg_flush_child, &w, 0);
 	pg_note_proc_strs(r->task.tgid, buf, &r->args, arg_end > arg_start ? arg_end - arg_start : 0,
-			  r->exe_flags, r->image);
+			  r->exe_flags, r->image, r->hdr.ts_ns);
 	off = pg_put_path_walk(buf, off, &r->cwd, BPF_CORE_READ(task, fs, pwd.dentry),
 			       BPF_CORE_READ(task, fs, pwd.mnt), task);
 	if (pg_eager() & PG_EAGER_ENV) {
@@ -210,9 +217,6 @@ int BPF_PROG(pg_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	}
 	if ((r->exe.flags | r->args.flags | r->cwd.flags | r->env.flags) & PG_SF_TRUNCATED)
 		r->hdr.flags |= PG_RF_TRUNCATED;
-	struct pg_children_walk w = {
-	    .head = &task->children, .pos = task->children.next, .tgid = r->task.tgid};
-	bpf_loop(PG_EXEC_CHILDREN, pg_flush_child, &w, 0);
 	if (pg_submit(buf, off))
 		pg_count_lifecycle(PG_LC_EXEC, true);
 	return 0;
@@ -224,23 +228,18 @@ int BPF_PROG(pg_fork, struct task_struct *parent, struct task_struct *child)
 	if (pg_is_self())
 		return 0;
 	pg_count_lifecycle(PG_LC_FORK, false);
-	__u32 tgid = BPF_CORE_READ(child, tgid);
-	__u32 tid = BPF_CORE_READ(child, pid);
+	/* The tracepoint's tasks are typed: their fields are plain loads. */
+	__u32 tgid = child->tgid;
+	__u32 tid = child->pid;
 	/* Threads share their process's state; only new processes matter. */
 	if (tgid != tid)
 		return 0;
-	/* The child's proc.exe and proc.args are its parent's. */
-	__u32 ptgid = BPF_CORE_READ(parent, tgid);
-	struct pg_proc_strs *ps = bpf_map_lookup_elem(&pg_fproc, &ptgid);
-	if (!ps || bpf_map_update_elem(&pg_fproc, &tgid, ps, BPF_ANY))
-		bpf_map_delete_elem(&pg_fproc, &tgid);
-
 	struct pg_fork_rec r = {};
 	pg_fill_hdr(&r.hdr, PG_REC_FORK);
 	pg_fill_task(&r.task, parent);
 	r.child_tgid = tgid;
 	r.child_tid = tid;
-	r.child_start_ns = BPF_CORE_READ(child, start_boottime);
+	r.child_start_ns = child->start_boottime;
 	r.child_vpid = pg_vpid(child);
 	/* The parent is current: its saved registers say which syscall
 	 * (clone, clone3, fork, vfork) is creating the process. */
@@ -248,10 +247,14 @@ int BPF_PROG(pg_fork, struct task_struct *parent, struct task_struct *child)
 	if (!(parent->flags & PG_PF_KTHREAD))
 		r.syscall_nr = (__s32)((struct pt_regs *)bpf_task_pt_regs(parent))->orig_ax;
 	r.hdr.size = sizeof(r);
+	/* Pending, the record also leads the child's lookups to its parent's
+	 * proc.exe and proc.args (pg_proc_of). */
 	if (!(pg_eager() & PG_EAGER_FORK) &&
 	    bpf_map_update_elem(&pg_pending_fork, &tgid, &r, BPF_ANY) == 0)
 		return 0;
-	/* Sent now: the parent's own pending fork goes first. */
+	/* Sent now: the child gets a copy of its parent's strings, and the
+	 * parent's own pending fork goes first. */
+	pg_proc_inherit(tgid, r.task.tgid, r.hdr.ts_ns);
 	pg_flush_forks(r.task.tgid, false);
 	if (pg_ring_output(&r, sizeof(r)))
 		pg_count_lifecycle(PG_LC_FORK, true);
@@ -264,19 +267,19 @@ int BPF_PROG(pg_exit, struct task_struct *task)
 	if (pg_is_self())
 		return 0;
 	pg_count_lifecycle(PG_LC_EXIT, false);
-	const __u32 tgid = BPF_CORE_READ(task, tgid);
+	const __u32 tgid = task->tgid;
 	const bool eager = pg_eager() & PG_EAGER_EXIT;
 	/* The last thread out (do_exit() has counted it already): the
 	 * process's state here goes. Without exit records, a fork record
 	 * still pending is of a process userspace never heard of; it sweeps
 	 * the others from its table itself. */
-	if (BPF_CORE_READ(task, signal, live.counter) == 0) {
+	if (task->signal->live.counter == 0) {
 		bpf_map_delete_elem(&pg_fproc, &tgid);
 		if (!eager)
 			bpf_map_delete_elem(&pg_pending_fork, &tgid);
 	}
 	/* Other threads exiting leave the process alive. */
-	if (!eager || BPF_CORE_READ(task, pid) != tgid)
+	if (!eager || task->pid != tgid)
 		return 0;
 	pg_flush_forks(tgid, false);
 	struct pg_exit_rec r = {};

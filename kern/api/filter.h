@@ -319,7 +319,7 @@ PG_FILTER_INLINE long pg_path_len_from_read(long n)
 }
 
 /* pg_fproc[tgid]: proc.exe and proc.args as the process's exec set them
- * (a forked child inherits its parent's), cut to PG_PROC_STR - 1 bytes. A
+ * (a forked child has its parent's: see pg_proc_of), cut to PG_PROC_STR - 1 bytes. A
  * string is `whole` when it fit; a cut one still answers every prefix of
  * at most its length, and is unequal to every shorter exact value, so rule
  * values longer than PG_PROC_STR - 2 bytes are not lowered. */
@@ -333,8 +333,9 @@ struct pg_proc_strs {
 	__u8 args_whole;
 	__u32 exe_flags; /* enum pg_exe_flags of the exec */
 	__u64 image;	 /* the exec's image id (pg_exec_rec.image), the key of pg_fimage */
+	__u64 exec_ns;	 /* when that exec was (pg_hdr.ts_ns of its record) */
 };
-PG_ABI_ASSERT(sizeof(struct pg_proc_strs) == 2 * PG_PROC_STR + 16, "pg_proc_strs layout");
+PG_ABI_ASSERT(sizeof(struct pg_proc_strs) == 2 * PG_PROC_STR + 24, "pg_proc_strs layout");
 
 /* pg_fneedle[pg_needle_index(gen, field)]: the substrings (`contains`, and
  * what an `endswith` implies) an open's path (PG_FF_PATH_NEEDLE) or a path

@@ -200,13 +200,60 @@ struct {
  * userspace, which then knows those ancestors by their ids and comm only. */
 #define PG_FORK_CHAIN 4
 
+/* proc.exe and proc.args by process (tgid), written at exec, deleted at
+ * exit (lifecycle.bpf.c). A forked child has none while its fork record is
+ * pending: pg_proc_of finds its parent's through that record, and the
+ * flush that sends the record copies the entry (a fork stays one
+ * map write). A process without an entry, or whose parent's cannot be
+ * told to be the one it forked from, has them judged as unknown. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct pg_proc_strs);
+} pg_fproc SEC(".maps") __weak;
+
+/* The proc.exe and proc.args process `tgid` runs with: its own entry, else,
+ * along its pending fork records (up to PG_FORK_CHAIN), the nearest
+ * ancestor's that was set before the earliest of those forks. An ancestor
+ * that exec'd since has a newer entry, of an image the child never ran;
+ * a reused ancestor tgid too. NULL: unknown. */
+static __always_inline struct pg_proc_strs *pg_proc_of(__u32 tgid)
+{
+	__u64 forked = ~0ULL;
+#pragma unroll
+	for (int i = 0; i < PG_FORK_CHAIN; i++) {
+		struct pg_proc_strs *p = bpf_map_lookup_elem(&pg_fproc, &tgid);
+		if (p)
+			return p->exec_ns < forked ? p : NULL;
+		struct pg_fork_rec *f = bpf_map_lookup_elem(&pg_pending_fork, &tgid);
+		if (!f)
+			return NULL;
+		tgid = f->task.tgid;
+		forked = f->hdr.ts_ns;
+	}
+	return NULL;
+}
+
+/* Give process `tgid`, forked at `forked` by `parent`, its parent's entry,
+ * if that one is still the parent's image at the fork. */
+static __always_inline void pg_proc_inherit(__u32 tgid, __u32 parent, __u64 forked)
+{
+	struct pg_proc_strs *p = bpf_map_lookup_elem(&pg_fproc, &parent);
+	if (!p || p->exec_ns >= forked || bpf_map_update_elem(&pg_fproc, &tgid, p, BPF_ANY))
+		bpf_map_delete_elem(&pg_fproc, &tgid);
+}
+
 /* Before the current process's first record: send its pending fork record,
  * and its pending parents' before it, oldest first, so userspace copies
  * each child from a parent it knows. An exec record replaces the process's
  * own fork record (it carries everything the fork would), so that one is
  * dropped. A record is sent by whoever deletes its entry, so two CPUs
- * flushing a shared ancestor send it once. */
-static __always_inline void pg_flush_forks(__u32 tgid, bool own_replaced)
+ * flushing a shared ancestor send it once. Each process whose pending
+ * record goes is given its parent's pg_fproc entry, which it could no
+ * longer find through the record; the exec's own is about to be written. */
+static __noinline void pg_flush_forks(__u32 tgid, bool own_replaced)
 {
 	__u32 chain[PG_FORK_CHAIN];
 	__u32 n = 0;
@@ -235,6 +282,7 @@ static __always_inline void pg_flush_forks(__u32 tgid, bool own_replaced)
 		__builtin_memcpy(r, f, sizeof(*r));
 		if (bpf_map_delete_elem(&pg_pending_fork, &chain[i]) != 0 || (i == 0 && own_replaced))
 			continue;
+		pg_proc_inherit(chain[i], r->task.tgid, r->hdr.ts_ns);
 		if (pg_ring_output(r, sizeof(*r)))
 			pg_count_lifecycle(PG_LC_FORK, true);
 	}

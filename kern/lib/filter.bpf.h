@@ -80,17 +80,6 @@ struct {
 	__type(value, __u8);
 } pg_fcgroup SEC(".maps") __weak;
 
-/* proc.exe and proc.args by process (tgid), written at exec, copied at
- * fork, deleted at exit (lifecycle.bpf.c). A process without an entry
- * (started before the daemon) has them judged as unknown. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u32);
-	__type(value, struct pg_proc_strs);
-} pg_fproc SEC(".maps") __weak;
-
 /* The needles of each generation and field (struct pg_needles,
  * pg_needle_index). */
 struct {
@@ -219,8 +208,7 @@ static __always_inline struct pg_task_slots *pg_fl_task_cache(PG_FL_CTX ctx,
 static __always_inline const struct pg_proc_strs *pg_fl_proc(PG_FL_CTX ctx,
 							       const struct pg_filter_event *e)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	return bpf_map_lookup_elem(&pg_fproc, &tgid);
+	return pg_proc_of(bpf_get_current_pid_tgid() >> 32);
 }
 
 static __always_inline const struct pg_image_slots *pg_fl_image(PG_FL_CTX ctx,

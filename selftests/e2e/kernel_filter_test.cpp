@@ -197,6 +197,52 @@ TEST_CASE(
   CHECK(std::stoull(m[2]) < std::stoull(m[1]));
 }
 
+TEST_CASE("a child that never execs is judged by its parent's proc.exe from before the parent's exec") {
+  TempDir dir;
+  const std::string probe = dir.path + "/probe", sock = dir.path + "/ctl.sock";
+  std::ofstream(probe) << "x";
+  const std::string rules = dir.path + "/rules.yaml";
+  std::ofstream(rules) << "- rule: old image opens probe\n  desc: d\n  condition: evt.type in "
+                          "(open, openat) and fd.name = "
+                       << probe
+                       << " and proc.exe = pg-old-image\n  output: old (pid=%proc.pid)\n"
+                          "  priority: WARNING\n";
+  const std::string prog = dir.path + "/forkexec";
+  const std::string log = run_capture("cc -O2 -o " + prog + " selftests/e2e/progs/forkexec.c 2>&1");
+  REQUIRE_MESSAGE(std::filesystem::exists(prog), log);
+  Daemon d({"run", "-c", "/dev/null", "-r", rules, "--json", "-o", "control_socket=" + sock});
+  REQUIRE(d.ready());
+  // 40 children, pending when their parent execs: the exec sends the first
+  // 32 (PG_EXEC_CHILDREN) with the old image's strings; the others keep
+  // finding their parent's entry through their pending fork record, and
+  // must not take the new image's for theirs. Every open must pass the
+  // kernel, whichever way it was judged.
+  const int children = 40;
+  const pid_t p = fork();
+  if (p == 0) {
+    execl(prog.c_str(), "pg-old-image", std::to_string(children).c_str(), probe.c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int st = 0;
+  waitpid(p, &st, 0);
+  REQUIRE(WIFEXITED(st));
+  REQUIRE(WEXITSTATUS(st) == 0);
+  std::this_thread::sleep_for(500ms);  // the children open once the exec is done
+  int passed = 0;
+  for (int i = 0; i < 50 && passed < children; ++i) {
+    Json j = Json::parse(run_capture(peregrine_bin() + " status --json --socket " + sock), nullptr,
+                         false);
+    passed = 0;
+    if (j.is_object())
+      for (const auto& c : j["kernel_crossings"])
+        if (c.value("rule", "") == "old image opens probe") passed = c.value("kernel_passed", 0);
+    if (passed < children) std::this_thread::sleep_for(100ms);
+  }
+  CHECK_MESSAGE(passed == children, d.stderr_text());
+  REQUIRE(d.stop() == 0);
+}
+
 TEST_CASE("a task's cached verdict is judged again when its comm or uid changes") {
   TempDir dir;
   const std::string probe = dir.path + "/probe";
