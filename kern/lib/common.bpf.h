@@ -236,13 +236,14 @@ static __always_inline struct pg_proc_strs *pg_proc_of(__u32 tgid)
 	return NULL;
 }
 
-/* Give process `tgid`, forked at `forked` by `parent`, its parent's entry,
- * if that one is still the parent's image at the fork. */
+/* Give process `tgid`, forked at `forked` by `parent`, the entry its
+ * parent ran with then, unless it has one of its own (an exec's, whose
+ * record did not go). None found leaves it unknown. */
 static __always_inline void pg_proc_inherit(__u32 tgid, __u32 parent, __u64 forked)
 {
-	struct pg_proc_strs *p = bpf_map_lookup_elem(&pg_fproc, &parent);
-	if (!p || p->exec_ns >= forked || bpf_map_update_elem(&pg_fproc, &tgid, p, BPF_ANY))
-		bpf_map_delete_elem(&pg_fproc, &tgid);
+	struct pg_proc_strs *p = pg_proc_of(parent);
+	if (p && p->exec_ns < forked)
+		bpf_map_update_elem(&pg_fproc, &tgid, p, BPF_NOEXIST);
 }
 
 /* Before the current process's first record: send its pending fork record,
