@@ -420,15 +420,34 @@ results+=("$(printf '%-44s %s' "io_uring open non-matching, stable rules" \
 # (rules/, what `make run` loads; on this benign workload they should not
 # alert). With the stable rules once more with the filter off: the alerts
 # must be the same.
+# The kernel's counters of the running daemon, summed over CPUs from the
+# pinned maps: "judged passed lifecycle sent" (as the daemon logs at exit).
+# Read right after the workload: what the bench itself runs afterwards
+# (`peregrine status`, python) is not the workload's.
+kernel_counts() {
+  local m
+  for m in pg_fstats pg_flc; do
+    bpftool -j map dump pinned "/sys/fs/bpf/peregrine/$m" | python3 -c '
+import json, sys
+s = p = 0
+for e in json.load(sys.stdin):
+    for v in e.get("formatted", e)["values"]:
+        s += v["value"]["seen"]
+        p += v["value"]["passed"]
+print(s, p, end=" ")'
+  done
+}
 mixed_share() {  # mixed_share LABEL MODE RULE-ARGS...
   local label=$1 mode=$2
   shift 2
   if [ "$mode" = filter ]; then start_daemon share "$@"; else start_daemon share "$@" --no-kernel-filter; fi
   mixed_run >/dev/null
   local top
+  read -r judged passed lifecycle sent <<<"$(kernel_counts)"
+  records=$((passed + sent))
   top=$(top_crossings)
   stop_tracer
-  counts "$tmp/share.err"
+  alerts=$(grep -c '"rule"' "$tmp/share.out" || true)
   local at=$((judged + lifecycle))
   results+=("$(printf '%-44s %s events at attached programs, %s crossed, %s%% stopped in the kernel, %s alerts' \
     "mixed workload, $label" "$at" "$records" \
