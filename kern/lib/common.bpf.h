@@ -214,26 +214,32 @@ struct {
 	__type(value, struct pg_proc_strs);
 } pg_fproc SEC(".maps") __weak;
 
-/* The proc.exe and proc.args process `tgid` runs with: its own entry, else,
- * along its pending fork records (up to PG_FORK_CHAIN), the nearest
- * ancestor's that was set before the earliest of those forks. An ancestor
- * that exec'd since has a newer entry, of an image the child never ran;
- * a reused ancestor tgid too. NULL: unknown. */
-static __always_inline struct pg_proc_strs *pg_proc_of(__u32 tgid)
+/* The proc.exe and proc.args process `tgid` ran with at time `at` (~0:
+ * now): its own entry if written before then, else, along its pending
+ * fork records (up to PG_FORK_CHAIN), the nearest ancestor's. Each step
+ * back must be older than the one after it: an entry written later is of
+ * an image the process never ran (its parent exec'd since), and a later
+ * record is another process's that reused the parent's tgid. NULL:
+ * unknown. */
+static __always_inline struct pg_proc_strs *pg_proc_at(__u32 tgid, __u64 at)
 {
-	__u64 forked = ~0ULL;
 #pragma unroll
 	for (int i = 0; i < PG_FORK_CHAIN; i++) {
 		struct pg_proc_strs *p = bpf_map_lookup_elem(&pg_fproc, &tgid);
 		if (p)
-			return p->exec_ns < forked ? p : NULL;
+			return p->exec_ns < at ? p : NULL;
 		struct pg_fork_rec *f = bpf_map_lookup_elem(&pg_pending_fork, &tgid);
-		if (!f)
+		if (!f || f->hdr.ts_ns >= at)
 			return NULL;
 		tgid = f->task.tgid;
-		forked = f->hdr.ts_ns;
+		at = f->hdr.ts_ns;
 	}
 	return NULL;
+}
+
+static __always_inline struct pg_proc_strs *pg_proc_of(__u32 tgid)
+{
+	return pg_proc_at(tgid, ~0ULL);
 }
 
 /* Give process `tgid`, forked at `forked` by `parent`, the entry its
@@ -241,8 +247,8 @@ static __always_inline struct pg_proc_strs *pg_proc_of(__u32 tgid)
  * record did not go). None found leaves it unknown. */
 static __always_inline void pg_proc_inherit(__u32 tgid, __u32 parent, __u64 forked)
 {
-	struct pg_proc_strs *p = pg_proc_of(parent);
-	if (p && p->exec_ns < forked)
+	struct pg_proc_strs *p = pg_proc_at(parent, forked);
+	if (p)
 		bpf_map_update_elem(&pg_fproc, &tgid, p, BPF_NOEXIST);
 }
 
