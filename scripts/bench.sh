@@ -24,6 +24,11 @@
 set -euo pipefail
 shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
+# The system's tools, not a login's shims: a pyenv `python3` is a bash
+# script that tries an exec in every PATH directory, and what the bench runs
+# between measurements (status queries, bpf_stats snapshots) would count as
+# hundreds of events of the workload's.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 ROUNDS=${ROUNDS:-5}
 REPS=${REPS:-3}
