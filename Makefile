@@ -96,7 +96,7 @@ test: deps ## install, build and run every test (unit always, e2e as root)
 unit: $(BUILD)/unit-policy $(BUILD)/unit-user ## build and run the unit tests only
 	@scripts/run-tests.sh --unit-only
 
-bench: deps all $(BUILD)/bench-loop $(BUILD)/bench-audit-load $(BUILD)/bench-attach $(BUILD)/bench/empty.bpf.o ## overhead benchmarks (ratios against a baseline in the same run)
+bench: deps all $(BUILD)/bench-loop $(BUILD)/bench-audit-load $(BUILD)/bench-attach $(BUILD)/bench/empty.bpf.o $(BUILD)/bench/probe.bpf.o ## overhead benchmarks (ratios against a baseline in the same run)
 	@scripts/deps.sh bench
 	@scripts/bench.sh
 
@@ -194,7 +194,7 @@ $(BUILD)/bench-loop: scripts/bench/loop.cpp
 $(BUILD)/bench-attach: scripts/bench/attach.cpp
 	$(CXX) -O2 -o $@ $< -lbpf
 
-$(BUILD)/bench/empty.bpf.o: scripts/bench/empty.bpf.c vmlinux/$(ARCH)/vmlinux.h
+$(BUILD)/bench/%.bpf.o: scripts/bench/%.bpf.c vmlinux/$(ARCH)/vmlinux.h
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -Wno-unused-parameter -c $< -o $@
 

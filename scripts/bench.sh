@@ -6,8 +6,10 @@
 # 1. Tight loops (getppid, open+close of a file no rule names, fork+exec of
 #    /bin/true) under each setup: nothing attached, the kernel's floor (a
 #    syscall tracepoint enabled through tracefs, no BPF), empty BPF programs
-#    on Peregrine's hooks, bpftrace with one string filter, auditd with one
-#    path rule, and Peregrine with Falco's stable / stable+incubating / all
+#    on Peregrine's hooks, a cache probe (the least any sound judgement of
+#    an open does: the opened file's dentry looked up in a hash map, see
+#    scripts/bench/probe.bpf.c), bpftrace with one string filter, auditd
+#    with one path rule, and Peregrine with Falco's stable / stable+incubating / all
 #    three rule files. Setups are interleaved in ROUNDS rounds (the order
 #    rotating); in each round every workload runs REPS short pinned times
 #    per setup and keeps its minimum; a setup's figure is the median over
@@ -116,6 +118,7 @@ SETUPS=(
   "baseline|-"
   "floor|-"
   "empty program|empty_"
+  "cache probe|probe_"
   "bpftrace|sys_"
   "auditd|-"
   "stable|pg_"
@@ -154,9 +157,13 @@ setup_start() {
       tracing_was=$(cat "$TRACEFS/tracing_on")
       echo 0 >"$TRACEFS/tracing_on"; echo 1 >"$FLOOR_EVENT" ;;
     "empty program")
-      build/bench-attach "$OUT/empty.bpf.o" 2>"$tmp/empty.err" &
+      build/bench-attach build/bench/empty.bpf.o 2>"$tmp/empty.err" &
       tracer=$!; setup_pid=$tracer
       wait_ready "$tmp/empty.err" "$tracer" "the empty programs" ready ;;
+    "cache probe")
+      build/bench-attach build/bench/probe.bpf.o 2>"$tmp/probe.err" &
+      tracer=$!; setup_pid=$tracer
+      wait_ready "$tmp/probe.err" "$tracer" "the cache probe" ready ;;
     bpftrace)
       # One string filter, as a single-rule tool would have: opens of /etc/shadow.
       bpftrace -e 'tracepoint:syscalls:sys_enter_openat /str(args->filename) == "/etc/shadow"/ { printf("%s %d\n", comm, pid); }' \
