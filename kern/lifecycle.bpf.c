@@ -167,6 +167,24 @@ static long pg_flush_child(__u64 i, void *ctx)
 	return 0;
 }
 
+/* A child still pending when its parent's process ends found its proc.exe
+ * and proc.args through the parent's pg_fproc entry, which goes now: it
+ * gets a copy. */
+static long pg_inherit_child(__u64 i, void *ctx)
+{
+	struct pg_children_walk *w = ctx;
+	struct list_head *pos = w->pos;
+	if (!pos || pos == w->head)
+		return 1;
+	struct task_struct *child = (void *)pos - bpf_core_field_offset(struct task_struct, sibling);
+	__u32 tgid = BPF_CORE_READ(child, tgid);
+	w->pos = BPF_CORE_READ(pos, next);
+	struct pg_fork_rec *f = bpf_map_lookup_elem(&pg_pending_fork, &tgid);
+	if (f)
+		pg_proc_inherit(tgid, w->tgid, f->hdr.ts_ns);
+	return 0;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(pg_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -274,6 +292,11 @@ int BPF_PROG(pg_exit, struct task_struct *task)
 	 * still pending is of a process userspace never heard of; it sweeps
 	 * the others from its table itself. */
 	if (task->signal->live.counter == 0) {
+		/* The tracepoint comes before the children go to a reaper:
+		 * they are still on this task's list. */
+		struct pg_children_walk w = {
+		    .head = &task->children, .pos = task->children.next, .tgid = tgid};
+		bpf_loop(PG_EXEC_CHILDREN, pg_inherit_child, &w, 0);
 		bpf_map_delete_elem(&pg_fproc, &tgid);
 		if (!eager)
 			bpf_map_delete_elem(&pg_pending_fork, &tgid);

@@ -303,6 +303,44 @@ static std::pair<uint64_t, uint64_t> kind_counts(int kind) {
   return {seen, passed};
 }
 
+TEST_CASE("a child that never execs keeps its parent's proc.exe in the kernel after the parent ends") {
+  TempDir dir;
+  const std::string probe = dir.path + "/probe";
+  std::ofstream(probe) << "x";
+  const std::string rules = dir.path + "/rules.yaml";
+  std::ofstream(rules) << "- rule: other image opens probe\n  desc: d\n  condition: evt.type in "
+                          "(open, openat) and fd.name = "
+                       << probe
+                       << " and proc.exe = pg-other-image\n  output: other (pid=%proc.pid)\n"
+                          "  priority: WARNING\n";
+  const std::string prog = dir.path + "/orphan";
+  const std::string log = run_capture("cc -O2 -o " + prog + " selftests/e2e/progs/orphan.c 2>&1");
+  REQUIRE_MESSAGE(std::filesystem::exists(prog), log);
+  Daemon d({"run", "-r", rules, "--json"});
+  REQUIRE(d.ready());
+  // The child's fork record is still pending when its parent ends and its
+  // pg_fproc entry goes: the child keeps a copy of it (made at the parent's
+  // exit), so the kernel still knows its proc.exe is not pg-other-image
+  // and stops its open. Unknown strings would let the open through.
+  const auto [seen0, passed0] = kind_counts(PG_FK_OPENAT);
+  const pid_t p = fork();
+  if (p == 0) {
+    execl(prog.c_str(), "pg-orphan-image", probe.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int st = 0;
+  waitpid(p, &st, 0);
+  REQUIRE(WIFEXITED(st));
+  REQUIRE(WEXITSTATUS(st) == 0);
+  std::this_thread::sleep_for(600ms);  // the orphan opens 200 ms after its parent's exit
+  const auto [seen1, passed1] = kind_counts(PG_FK_OPENAT);
+  MESSAGE("openat during the test: " << seen1 - seen0 << " judged, " << passed1 - passed0
+                                     << " passed");
+  CHECK(seen1 > seen0);
+  CHECK(passed1 == passed0);
+  REQUIRE(d.stop() == 0);
+}
+
 TEST_CASE("failed execs are judged in the kernel by the caller's proc.exe and proc.args" *
           PG_NEEDS_FALCO_FILES) {
   Daemon d({"run", "-r", kStable, "--json", "-o", "rule_matching=all"});
