@@ -148,16 +148,29 @@ struct pg_children_walk {
 	bool self_flushed;
 };
 
-static long pg_flush_child(__u64 i, void *ctx)
+/* One step of a walk over a task's children: the next child's tgid in
+ * *tgid and its pending fork record, if any; 1 at the list's end. */
+static __always_inline long pg_next_child(struct pg_children_walk *w, __u32 *tgid,
+					  struct pg_fork_rec **pending)
 {
-	struct pg_children_walk *w = ctx;
 	struct list_head *pos = w->pos;
 	if (!pos || pos == w->head)
 		return 1;
 	struct task_struct *child = (void *)pos - bpf_core_field_offset(struct task_struct, sibling);
-	__u32 tgid = BPF_CORE_READ(child, tgid);
+	*tgid = BPF_CORE_READ(child, tgid);
 	w->pos = BPF_CORE_READ(pos, next);
-	if (!bpf_map_lookup_elem(&pg_pending_fork, &tgid))
+	*pending = bpf_map_lookup_elem(&pg_pending_fork, tgid);
+	return 0;
+}
+
+static long pg_flush_child(__u64 i, void *ctx)
+{
+	struct pg_children_walk *w = ctx;
+	__u32 tgid = 0;
+	struct pg_fork_rec *f = NULL;
+	if (pg_next_child(w, &tgid, &f))
+		return 1;
+	if (!f)
 		return 0;
 	if (!w->self_flushed) {
 		pg_flush_forks(w->tgid, false);
@@ -173,13 +186,10 @@ static long pg_flush_child(__u64 i, void *ctx)
 static long pg_inherit_child(__u64 i, void *ctx)
 {
 	struct pg_children_walk *w = ctx;
-	struct list_head *pos = w->pos;
-	if (!pos || pos == w->head)
+	__u32 tgid = 0;
+	struct pg_fork_rec *f = NULL;
+	if (pg_next_child(w, &tgid, &f))
 		return 1;
-	struct task_struct *child = (void *)pos - bpf_core_field_offset(struct task_struct, sibling);
-	__u32 tgid = BPF_CORE_READ(child, tgid);
-	w->pos = BPF_CORE_READ(pos, next);
-	struct pg_fork_rec *f = bpf_map_lookup_elem(&pg_pending_fork, &tgid);
 	if (f)
 		pg_proc_inherit(tgid, w->tgid, f->hdr.ts_ns);
 	return 0;

@@ -58,9 +58,7 @@ bool machine_runs_int80() {
 TEST_CASE("int $0x80 opens of /etc/shadow and connects raise the same alerts, flagged compat" *
           doctest::skip(!pg::test::have_falco_files() || !machine_runs_int80())) {
   TempDir dir;
-  const std::string prog = dir.path + "/int80";
-  const std::string log = run_capture("cc -O2 -o " + prog + " selftests/e2e/progs/int80.c 2>&1");
-  REQUIRE_MESSAGE(std::filesystem::exists(prog), log);
+  const std::string prog = build_prog("int80", dir.path);
 
   // A listener for the connects, and a rule watching its port.
   int ls = socket(AF_INET, SOCK_STREAM, 0);

@@ -66,17 +66,6 @@ std::vector<Json> settle(Daemon& d, const std::string& cmdline, size_t n,
 
 int sh(const std::string& cmd) { return std::system(cmd.c_str()); }
 
-// Build one of the trigger programs in selftests/e2e/progs into `dir`.
-std::string build_prog(const std::string& name, const std::string& dir,
-                       const std::string& extra = "") {
-  const std::string out = dir + "/" + name;
-  const std::string cmd =
-      "cc -O2 -o " + out + " selftests/e2e/progs/" + name + ".c " + extra + " 2>&1";
-  const std::string log = run_capture(cmd);
-  REQUIRE_MESSAGE(std::filesystem::exists(out), "cannot build " << name << ": " << log);
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE(

@@ -1,5 +1,7 @@
 #include "harness.h"
 
+#include <doctest/doctest.h>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -26,6 +28,15 @@ std::string run_capture(const std::string& cmd) {
   size_t n;
   while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
   pclose(p);
+  return out;
+}
+
+std::string build_prog(const std::string& name, const std::string& dir,
+                       const std::string& extra) {
+  const std::string out = dir + "/" + name;
+  const std::string log =
+      run_capture("cc -O2 -o " + out + " selftests/e2e/progs/" + name + ".c " + extra + " 2>&1");
+  REQUIRE_MESSAGE(std::filesystem::exists(out), "cannot build " << name << ": " << log);
   return out;
 }
 

@@ -81,6 +81,11 @@ struct TempDir {
 // The output of a shell command (stdout), for tools such as bpftool.
 std::string run_capture(const std::string& cmd);
 
+// Build the trigger program selftests/e2e/progs/NAME.c into `dir` (cc, with
+// `extra` flags); its path. Fails the test when it does not build.
+std::string build_prog(const std::string& name, const std::string& dir,
+                       const std::string& extra = "");
+
 // Whether `pred` holds within `timeout`, polling every 20 ms (a long
 // default: it only matters when the test is failing anyway).
 bool eventually(const std::function<bool()>& pred,

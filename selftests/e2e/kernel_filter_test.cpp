@@ -197,19 +197,40 @@ TEST_CASE(
   CHECK(std::stoull(m[2]) < std::stoull(m[1]));
 }
 
+// A rules file in `dir` with the rule `name`: `probe` opened by a process
+// whose proc.exe is `exe`.
+static std::string probe_exe_rules(const TempDir& dir, const std::string& name,
+                                   const std::string& probe, const std::string& exe) {
+  const std::string rules = dir.path + "/rules.yaml";
+  std::ofstream(rules) << "- rule: " << name
+                       << "\n  desc: d\n  condition: evt.type in (open, openat) and fd.name = "
+                       << probe << " and proc.exe = " << exe
+                       << "\n  output: opened (pid=%proc.pid)\n  priority: WARNING\n";
+  return rules;
+}
+
+// Run selftests/e2e/progs/pending.c as `name` (its proc.exe): `children`
+// children that open `probe` once it has `then` ("exec" or "exit").
+static void run_pending(const std::string& prog, const std::string& name, int children,
+                        const std::string& probe, const char* then) {
+  const pid_t p = fork();
+  if (p == 0) {
+    execl(prog.c_str(), name.c_str(), std::to_string(children).c_str(), probe.c_str(), then,
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int st = 0;
+  waitpid(p, &st, 0);
+  REQUIRE(WIFEXITED(st));
+  REQUIRE(WEXITSTATUS(st) == 0);
+}
+
 TEST_CASE("a child that never execs is judged by its parent's proc.exe from before the parent's exec") {
   TempDir dir;
   const std::string probe = dir.path + "/probe", sock = dir.path + "/ctl.sock";
   std::ofstream(probe) << "x";
-  const std::string rules = dir.path + "/rules.yaml";
-  std::ofstream(rules) << "- rule: old image opens probe\n  desc: d\n  condition: evt.type in "
-                          "(open, openat) and fd.name = "
-                       << probe
-                       << " and proc.exe = pg-old-image\n  output: old (pid=%proc.pid)\n"
-                          "  priority: WARNING\n";
-  const std::string prog = dir.path + "/forkexec";
-  const std::string log = run_capture("cc -O2 -o " + prog + " selftests/e2e/progs/forkexec.c 2>&1");
-  REQUIRE_MESSAGE(std::filesystem::exists(prog), log);
+  const std::string rules = probe_exe_rules(dir, "old image opens probe", probe, "pg-old-image");
+  const std::string prog = build_prog("pending", dir.path);
   Daemon d({"run", "-c", "/dev/null", "-r", rules, "--json", "-o", "control_socket=" + sock});
   REQUIRE(d.ready());
   // 40 children, pending when their parent execs: the exec sends the first
@@ -218,17 +239,8 @@ TEST_CASE("a child that never execs is judged by its parent's proc.exe from befo
   // must not take the new image's for theirs. Every open must pass the
   // kernel, whichever way it was judged.
   const int children = 40;
-  const pid_t p = fork();
-  if (p == 0) {
-    execl(prog.c_str(), "pg-old-image", std::to_string(children).c_str(), probe.c_str(),
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  int st = 0;
-  waitpid(p, &st, 0);
-  REQUIRE(WIFEXITED(st));
-  REQUIRE(WEXITSTATUS(st) == 0);
-  std::this_thread::sleep_for(500ms);  // the children open once the exec is done
+  run_pending(prog, "pg-old-image", children, probe, "exec");
+  std::this_thread::sleep_for(500ms);  // the children open 200 ms after the exec
   int passed = 0;
   for (int i = 0; i < 50 && passed < children; ++i) {
     Json j = Json::parse(run_capture(peregrine_bin() + " status --json --socket " + sock), nullptr,
@@ -307,15 +319,8 @@ TEST_CASE("a child that never execs keeps its parent's proc.exe in the kernel af
   TempDir dir;
   const std::string probe = dir.path + "/probe";
   std::ofstream(probe) << "x";
-  const std::string rules = dir.path + "/rules.yaml";
-  std::ofstream(rules) << "- rule: other image opens probe\n  desc: d\n  condition: evt.type in "
-                          "(open, openat) and fd.name = "
-                       << probe
-                       << " and proc.exe = pg-other-image\n  output: other (pid=%proc.pid)\n"
-                          "  priority: WARNING\n";
-  const std::string prog = dir.path + "/orphan";
-  const std::string log = run_capture("cc -O2 -o " + prog + " selftests/e2e/progs/orphan.c 2>&1");
-  REQUIRE_MESSAGE(std::filesystem::exists(prog), log);
+  const std::string rules = probe_exe_rules(dir, "other image opens probe", probe, "pg-other-image");
+  const std::string prog = build_prog("pending", dir.path);
   Daemon d({"run", "-r", rules, "--json"});
   REQUIRE(d.ready());
   // The child's fork record is still pending when its parent ends and its
@@ -323,15 +328,7 @@ TEST_CASE("a child that never execs keeps its parent's proc.exe in the kernel af
   // exit), so the kernel still knows its proc.exe is not pg-other-image
   // and stops its open. Unknown strings would let the open through.
   const auto [seen0, passed0] = kind_counts(PG_FK_OPENAT);
-  const pid_t p = fork();
-  if (p == 0) {
-    execl(prog.c_str(), "pg-orphan-image", probe.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  int st = 0;
-  waitpid(p, &st, 0);
-  REQUIRE(WIFEXITED(st));
-  REQUIRE(WEXITSTATUS(st) == 0);
+  run_pending(prog, "pg-orphan-image", 1, probe, "exit");
   std::this_thread::sleep_for(600ms);  // the orphan opens 200 ms after its parent's exit
   const auto [seen1, passed1] = kind_counts(PG_FK_OPENAT);
   MESSAGE("openat during the test: " << seen1 - seen0 << " judged, " << passed1 - passed0
